@@ -1,0 +1,91 @@
+//===- Einsum.h - einsum equation parser and solver -------------*- C++ -*-===//
+//
+// Parses einsum equations in both spellings people use: torch's compact
+// `bhid,bhjd->bhij` (one letter per axis) and einops' spaced
+// `b h i d, b h j d -> b h i j` (one word per axis). Plain C++, no MLIR types.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_SUPPORT_EINSUM_H
+#define ATTN_SUPPORT_EINSUM_H
+
+#include "attn/Support/Einops.h" // PatternError
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace attn {
+
+/// The label used for an ellipsis in `EinsumEquation` term lists.
+inline constexpr const char *kEinsumEllipsis = "...";
+
+/// A parsed einsum equation. Each term is a list of axis labels; `...` appears
+/// as the label kEinsumEllipsis. In compact spelling every letter is a label;
+/// in spaced spelling (chosen when any term contains whitespace between
+/// labels) every word is. When the equation has no `->`, `output` is the
+/// implicit torch/numpy output: the ellipsis (if any) followed by the labels
+/// that appear exactly once, in alphabetical order, and `explicitOutput` is
+/// false.
+struct EinsumEquation {
+  std::vector<std::vector<std::string>> inputs;
+  std::vector<std::string> output;
+  bool explicitOutput = true;
+  bool spaced = false;
+
+  /// Number of operands the equation expects.
+  size_t getNumInputs() const { return inputs.size(); }
+};
+
+/// Parses `equation`, checking what can be checked without shapes: at least
+/// one operand term, valid labels, at most one ellipsis per term, output
+/// labels that appear in some input and not twice in the output, an output
+/// ellipsis only if an input has one. Errors carry a column.
+std::optional<EinsumEquation> parseEinsum(std::string_view equation,
+                                          PatternError &error);
+
+/// An equation solved against operand shapes. Ellipses are expanded into
+/// fresh labels ("...0", "...1", ... numbered from the left of the broadcast
+/// ellipsis dims), so every term lists exactly one label per dimension.
+struct EinsumPlan {
+  std::vector<std::vector<std::string>> inputs;
+  std::vector<std::string> output;
+  std::map<std::string, int64_t> sizes;
+  std::vector<int64_t> outputShape;
+
+  /// Labels that appear in some input but not in the output, in order of
+  /// first appearance: the axes that are summed over.
+  std::vector<std::string> reductionLabels() const;
+};
+
+/// Solves `equation` for the operand shapes. Fails on an operand count or
+/// rank mismatch, on a label bound to two different sizes, and on ellipsis
+/// dims that do not broadcast (sizes must be equal or 1, aligned from the
+/// right). A label repeated inside one term (a diagonal, `ii->i`) needs equal
+/// sizes. Errors name the operand and the label.
+std::optional<EinsumPlan>
+solveEinsum(const EinsumEquation &equation,
+            const std::vector<std::vector<int64_t>> &shapes,
+            PatternError &error);
+
+/// Prints an equation in canonical form: compact spelling if every label is a
+/// single letter and the input was compact, spaced spelling otherwise; always
+/// with an explicit `->`.
+std::string printEinsum(const EinsumEquation &equation);
+
+/// Returns `equation` with operand `operand`'s term permuted so that the
+/// einsum computes the same result when that operand is transposed first:
+/// if `x` is transposed by `permutation` (result dim i = x dim
+/// permutation[i]) and fed as operand `operand`, the new term for the
+/// untransposed `x` is term'[permutation[i]] = term[i]. Fails (nullopt) if
+/// the term contains an ellipsis or the permutation has the wrong size.
+std::optional<EinsumEquation>
+permuteEinsumOperand(const EinsumEquation &equation, size_t operand,
+                     const std::vector<int64_t> &permutation);
+
+} // namespace attn
+
+#endif // ATTN_SUPPORT_EINSUM_H

@@ -1,0 +1,294 @@
+//===- AttnCanonicalize.cpp - canonicalization patterns of attn ops -------===//
+//
+// Rewrites that bring attention graphs to one normal form before recognition:
+// rearrange chains collapse to one rearrange, pure permutations feeding an
+// einsum disappear into its equation, and a scalar multiplying an einsum
+// result becomes the einsum's scale.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <set>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+/// Creates a rearrange of `input` that performs `plan`, with the pattern and
+/// axis sizes printed from the plan.
+static RearrangeOp createRearrange(PatternRewriter &rewriter, Location loc,
+                                   Value input,
+                                   const ::attn::RearrangePlan &plan) {
+  std::map<std::string, int64_t> sizes;
+  std::string pattern = ::attn::printRearrangePlan(plan, sizes);
+  SmallVector<NamedAttribute> entries;
+  for (auto &[name, size] : sizes)
+    entries.emplace_back(rewriter.getStringAttr(name),
+                         rewriter.getI64IntegerAttr(size));
+  auto type = RankedTensorType::get(
+      plan.outputShape,
+      cast<RankedTensorType>(input.getType()).getElementType());
+  return RearrangeOp::create(
+      rewriter, loc, type, input, rewriter.getStringAttr(pattern),
+      entries.empty() ? DictionaryAttr() : rewriter.getDictionaryAttr(entries));
+}
+
+namespace {
+
+/// rearrange(rearrange(x, p1), p2) -> rearrange(x, p1 ∘ p2), when one einops
+/// pattern can express both. The inner op stays if it has other users.
+struct ComposeRearranges : OpRewritePattern<RearrangeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RearrangeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<RearrangeOp>();
+    if (!producer)
+      return rewriter.notifyMatchFailure(op, "input is not a rearrange");
+    auto first = producer.getPlan();
+    auto second = op.getPlan();
+    if (!first || !second)
+      return rewriter.notifyMatchFailure(op, "pattern does not solve");
+    RankedTensorType inputType = producer.getInput().getType();
+    std::vector<int64_t> inputShape(inputType.getShape().begin(),
+                                    inputType.getShape().end());
+    auto composed = ::attn::composeRearranges(*first, *second, inputShape);
+    if (!composed)
+      return rewriter.notifyMatchFailure(op, "not expressible as one pattern");
+
+    auto replacement = createRearrange(rewriter, op.getLoc(),
+                                       producer.getInput(), *composed);
+    rewriter.replaceOp(op, replacement.getResult());
+    return success();
+  }
+};
+
+/// einsum(..., rearrange(x, "a (b c) -> c a b"), ...)
+///   -> einsum(..., rearrange(x, "a (b c) -> a b c"), ...)
+/// with the operand's labels permuted; with no split at all the rearrange
+/// disappears. Applies to rearranges that split and move axes but merge none
+/// and add no units: the einsum then reads the data in its original order and
+/// the transpose is never materialised.
+struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  /// The axis permutation a split-and-permute rearrange applies after the
+  /// split, or nullopt if the rearrange merges axes or has unit axes, or the
+  /// permutation is the identity (nothing to fold).
+  static std::optional<std::vector<int64_t>>
+  getPermutation(const ::attn::RearrangePlan &plan) {
+    for (const std::string &name : plan.elementaryNames)
+      if (name.empty())
+        return std::nullopt;
+    std::vector<int64_t> permutation;
+    for (const auto &group : plan.outputGroups) {
+      if (group.size() != 1)
+        return std::nullopt;
+      permutation.push_back(group[0]);
+    }
+    if (permutation.size() != plan.elementarySizes.size())
+      return std::nullopt;
+    if (llvm::equal(permutation, llvm::seq<int64_t>(0, permutation.size())))
+      return std::nullopt;
+    return permutation;
+  }
+
+  /// The operand to feed the einsum instead of `rearrange`'s result: its
+  /// input when the rearrange only permutes, else a split-only rearrange.
+  static Value getUnpermutedOperand(PatternRewriter &rewriter,
+                                    RearrangeOp rearrange,
+                                    const ::attn::RearrangePlan &plan) {
+    bool splits = llvm::any_of(plan.inputGroups,
+                               [](const auto &g) { return g.size() != 1; });
+    if (!splits)
+      return rearrange.getInput();
+    ::attn::RearrangePlan splitOnly = plan;
+    splitOnly.outputGroups.clear();
+    for (int64_t i = 0, e = plan.elementarySizes.size(); i < e; ++i)
+      splitOnly.outputGroups.push_back({i});
+    splitOnly.outputShape = plan.elementarySizes;
+    return createRearrange(rewriter, rearrange.getLoc(), rearrange.getInput(),
+                           splitOnly);
+  }
+
+  /// Rewrites the ellipses of `op`'s equation into explicit labels, so a
+  /// permutation can move the axes they stand for. Only legal when no
+  /// ellipsis dimension broadcasts: explicit labels must match exactly.
+  static std::optional<::attn::EinsumEquation>
+  makeEllipsisExplicit(EinsumOp op, const ::attn::EinsumEquation &equation) {
+    auto plan = op.getPlan();
+    if (!plan)
+      return std::nullopt;
+    for (auto [input, labels] : llvm::zip(op.getInputs(), plan->inputs)) {
+      ArrayRef<int64_t> shape =
+          cast<RankedTensorType>(input.getType()).getShape();
+      for (auto [size, label] : llvm::zip(shape, labels))
+        if (size != plan->sizes[label])
+          return std::nullopt;
+    }
+    // Fresh names for the ellipsis axes: letters in compact spelling, words
+    // in spaced spelling; never one the equation already uses.
+    std::set<std::string> used;
+    for (const auto &term : equation.inputs)
+      used.insert(term.begin(), term.end());
+    std::map<std::string, std::string> rename;
+    std::string letters =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    size_t next = 0;
+    auto freshName = [&]() -> std::optional<std::string> {
+      while (next < 1000) {
+        std::string name;
+        if (equation.spaced)
+          name = "e" + std::to_string(next++);
+        else if (next < letters.size())
+          name = std::string(1, letters[next++]);
+        else
+          return std::nullopt;
+        if (!used.count(name))
+          return name;
+      }
+      return std::nullopt;
+    };
+    auto mapLabel = [&](const std::string &label)
+        -> std::optional<std::string> {
+      if (label.rfind("...", 0) != 0)
+        return label;
+      auto it = rename.find(label);
+      if (it != rename.end())
+        return it->second;
+      auto name = freshName();
+      if (!name)
+        return std::nullopt;
+      rename[label] = *name;
+      return *name;
+    };
+    ::attn::EinsumEquation result;
+    result.spaced = equation.spaced;
+    result.explicitOutput = true;
+    for (const auto &term : plan->inputs) {
+      result.inputs.emplace_back();
+      for (const auto &label : term) {
+        auto name = mapLabel(label);
+        if (!name)
+          return std::nullopt;
+        result.inputs.back().push_back(*name);
+      }
+    }
+    for (const auto &label : plan->output) {
+      auto name = mapLabel(label);
+      if (!name)
+        return std::nullopt;
+      result.output.push_back(*name);
+    }
+    return result;
+  }
+
+  LogicalResult matchAndRewrite(EinsumOp op,
+                                PatternRewriter &rewriter) const override {
+    ::attn::PatternError err;
+    auto equation = ::attn::parseEinsum(op.getEquation(), err);
+    if (!equation)
+      return failure();
+    bool feedsEllipsis = false;
+    for (auto [input, term] : llvm::zip(op.getInputs(), equation->inputs)) {
+      auto rearrange = input.getDefiningOp<RearrangeOp>();
+      if (!rearrange || !llvm::is_contained(term, ::attn::kEinsumEllipsis))
+        continue;
+      if (auto plan = rearrange.getPlan(); plan && getPermutation(*plan))
+        feedsEllipsis = true;
+    }
+    if (feedsEllipsis) {
+      auto explicitEquation = makeEllipsisExplicit(op, *equation);
+      if (!explicitEquation)
+        return rewriter.notifyMatchFailure(op, "ellipsis broadcasts");
+      equation = std::move(explicitEquation);
+    }
+    SmallVector<Value> inputs(op.getInputs());
+    bool changed = false;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto rearrange = inputs[i].getDefiningOp<RearrangeOp>();
+      if (!rearrange)
+        continue;
+      auto plan = rearrange.getPlan();
+      if (!plan)
+        continue;
+      auto permutation = getPermutation(*plan);
+      if (!permutation)
+        continue;
+      auto permuted =
+          ::attn::permuteEinsumOperand(*equation, i, *permutation);
+      if (!permuted)
+        continue;
+      *equation = std::move(*permuted);
+      inputs[i] = getUnpermutedOperand(rewriter, rearrange, *plan);
+      changed = true;
+    }
+    if (!changed)
+      return rewriter.notifyMatchFailure(op, "no permutation to fold");
+    auto replacement = EinsumOp::create(
+        rewriter, op.getLoc(), op.getType(), inputs,
+        rewriter.getStringAttr(::attn::printEinsum(*equation)),
+        op.getScaleAttr());
+    rewriter.replaceOp(op, replacement.getResult());
+    return success();
+  }
+};
+
+/// Returns the splat value of a constant tensor, if `value` is one.
+static std::optional<double> getSplatConstant(Value value) {
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat())
+    return std::nullopt;
+  if (!isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// mulf(einsum(...), splat c) -> einsum(...) scale(c), and divf by a splat
+/// likewise with 1/c. Legal when the einsum has no other user (otherwise the
+/// unscaled value is still needed) and c is a finite non-zero splat.
+template <typename ArithOp>
+struct FoldScalarIntoEinsum : OpRewritePattern<ArithOp> {
+  using OpRewritePattern<ArithOp>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(ArithOp op,
+                                PatternRewriter &rewriter) const override {
+    constexpr bool isDiv = std::is_same_v<ArithOp, arith::DivFOp>;
+    Value lhs = op.getLhs(), rhs = op.getRhs();
+    auto einsum = lhs.getDefiningOp<EinsumOp>();
+    std::optional<double> factor = getSplatConstant(rhs);
+    // Multiplication commutes; division only scales by its divisor.
+    if (!isDiv && (!einsum || !factor)) {
+      einsum = rhs.getDefiningOp<EinsumOp>();
+      factor = getSplatConstant(lhs);
+    }
+    if (!einsum || !factor || !einsum->hasOneUse())
+      return rewriter.notifyMatchFailure(op, "not an einsum times a splat");
+    if (!std::isfinite(*factor) || *factor == 0.0)
+      return rewriter.notifyMatchFailure(op, "factor is not finite non-zero");
+    double scale = einsum.getScaleValue() * (isDiv ? 1.0 / *factor : *factor);
+    auto replacement = EinsumOp::create(
+        rewriter, op.getLoc(), op.getType(), einsum.getInputs(),
+        einsum.getEquationAttr(), rewriter.getF64FloatAttr(scale));
+    rewriter.replaceOp(op, replacement.getResult());
+    rewriter.eraseOp(einsum);
+    return success();
+  }
+};
+
+} // namespace
+
+void RearrangeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<ComposeRearranges>(context);
+}
+
+void EinsumOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                           MLIRContext *context) {
+  results.add<FoldPermutationIntoEinsum, FoldScalarIntoEinsum<arith::MulFOp>,
+              FoldScalarIntoEinsum<arith::DivFOp>>(context);
+}

@@ -1,0 +1,387 @@
+//===- AttnOps.cpp - attn dialect operations ------------------------------===//
+//
+// Verifiers, folders and custom assembly of the attn ops. Pattern and
+// equation semantics live in attn/Support so the reference evaluator and the
+// fuzzers share them; this file turns their errors into diagnostics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OpImplementation.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+#include "attn/Dialect/Attn/IR/AttnEnums.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// Appends a pattern error to a diagnostic, quoting the text and pointing at
+/// the column so the user can find the offending token.
+static InFlightDiagnostic &appendPatternError(InFlightDiagnostic &diag,
+                                              StringRef what, StringRef text,
+                                              const ::attn::PatternError &err) {
+  diag << what << " \"" << text << "\"";
+  if (err.hasColumn)
+    diag << " at column " << err.column;
+  diag << ": " << err.message;
+  return diag;
+}
+
+static std::vector<int64_t> toVector(ArrayRef<int64_t> shape) {
+  return std::vector<int64_t>(shape.begin(), shape.end());
+}
+
+/// Formats a shape as `AxBxC` for diagnostics.
+static std::string formatShape(ArrayRef<int64_t> shape) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  llvm::interleave(shape, os, "x");
+  return s;
+}
+
+//===----------------------------------------------------------------------===//
+// Custom directive: pattern and axis sizes `"b n (h d) -> b h n d" {h = 8}`
+//===----------------------------------------------------------------------===//
+
+// The sizes print right after the pattern, without a keyword, so IR reads like
+// the einops call `rearrange(x, "b n (h d) -> b h n d", h=8)`.
+static ParseResult parsePatternAndSizes(OpAsmParser &parser,
+                                        StringAttr &pattern,
+                                        DictionaryAttr &sizes) {
+  // With a type given, the parser does not take a following `: type` as the
+  // string's own type.
+  if (parser.parseAttribute(pattern, parser.getBuilder().getNoneType()))
+    return failure();
+  if (failed(parser.parseOptionalLBrace()))
+    return success();
+  NamedAttrList entries;
+  Builder &b = parser.getBuilder();
+  if (failed(parser.parseOptionalRBrace())) {
+    auto parseEntry = [&]() -> ParseResult {
+      std::string name;
+      int64_t value;
+      if (parser.parseKeywordOrString(&name) || parser.parseEqual() ||
+          parser.parseInteger(value))
+        return failure();
+      entries.append(b.getStringAttr(name), b.getI64IntegerAttr(value));
+      return success();
+    };
+    if (parser.parseCommaSeparatedList(parseEntry) || parser.parseRBrace())
+      return failure();
+  }
+  sizes = b.getDictionaryAttr(entries);
+  return success();
+}
+
+static void printPatternAndSizes(OpAsmPrinter &printer, Operation *,
+                                StringAttr pattern, DictionaryAttr sizes) {
+  printer.printAttributeWithoutType(pattern);
+  if (!sizes || sizes.empty())
+    return;
+  printer << " {";
+  llvm::interleaveComma(sizes, printer, [&](NamedAttribute entry) {
+    printer.printKeywordOrString(entry.getName().getValue());
+    printer << " = ";
+    if (auto intAttr = dyn_cast<IntegerAttr>(entry.getValue()))
+      printer << intAttr.getInt();
+    else
+      printer.printAttribute(entry.getValue());
+  });
+  printer << "}";
+}
+
+//===----------------------------------------------------------------------===//
+// RearrangeOp
+//===----------------------------------------------------------------------===//
+
+std::map<std::string, int64_t> RearrangeOp::getSizesMap() {
+  std::map<std::string, int64_t> result;
+  DictionaryAttr sizes = getSizesAttr();
+  if (!sizes)
+    return result;
+  for (NamedAttribute entry : sizes)
+    if (auto intAttr = dyn_cast<IntegerAttr>(entry.getValue()))
+      result[entry.getName().str()] = intAttr.getInt();
+  return result;
+}
+
+std::optional<::attn::RearrangePlan> RearrangeOp::getPlan() {
+  ::attn::PatternError err;
+  auto pattern = ::attn::parseRearrangePattern(getPattern(), err);
+  if (!pattern || !getInput().getType().hasStaticShape())
+    return std::nullopt;
+  return ::attn::solveRearrange(
+      *pattern, toVector(getInput().getType().getShape()), getSizesMap(), err);
+}
+
+void RearrangeOp::build(OpBuilder &builder, OperationState &state, Value input,
+                        StringRef pattern, DictionaryAttr sizes) {
+  auto inputType = cast<RankedTensorType>(input.getType());
+  std::map<std::string, int64_t> sizeMap;
+  if (sizes)
+    for (NamedAttribute entry : sizes)
+      if (auto intAttr = dyn_cast<IntegerAttr>(entry.getValue()))
+        sizeMap[entry.getName().str()] = intAttr.getInt();
+  ::attn::PatternError err;
+  std::vector<int64_t> shape;
+  if (auto parsed = ::attn::parseRearrangePattern(pattern, err))
+    if (auto plan = ::attn::solveRearrange(
+            *parsed, toVector(inputType.getShape()), sizeMap, err))
+      shape = plan->outputShape;
+  build(builder, state,
+        RankedTensorType::get(shape, inputType.getElementType()), input,
+        builder.getStringAttr(pattern),
+        sizes && !sizes.empty() ? sizes : DictionaryAttr());
+}
+
+LogicalResult RearrangeOp::verify() {
+  ::attn::PatternError err;
+  auto pattern = ::attn::parseRearrangePattern(getPattern(), err);
+  if (!pattern) {
+    InFlightDiagnostic diag = emitOpError();
+    appendPatternError(diag, "invalid pattern", getPattern(), err);
+    return diag;
+  }
+
+  std::map<std::string, int64_t> sizes;
+  if (DictionaryAttr sizesAttr = getSizesAttr()) {
+    for (NamedAttribute entry : sizesAttr) {
+      auto intAttr = dyn_cast<IntegerAttr>(entry.getValue());
+      if (!intAttr)
+        return emitOpError() << "size of axis '" << entry.getName().getValue()
+                             << "' must be an integer";
+      if (intAttr.getInt() <= 0)
+        return emitOpError() << "size of axis '" << entry.getName().getValue()
+                             << "' must be positive, got " << intAttr.getInt();
+      sizes[entry.getName().str()] = intAttr.getInt();
+    }
+  }
+
+  RankedTensorType inputType = getInput().getType();
+  if (!inputType.hasStaticShape())
+    return emitOpError() << "requires a statically shaped input, got "
+                         << inputType;
+
+  auto plan = ::attn::solveRearrange(*pattern, toVector(inputType.getShape()),
+                                     sizes, err);
+  if (!plan) {
+    InFlightDiagnostic diag = emitOpError();
+    appendPatternError(diag, "pattern", getPattern(), err);
+    diag << " (input shape " << formatShape(inputType.getShape()) << ")";
+    return diag;
+  }
+
+  RankedTensorType resultType = getResult().getType();
+  if (resultType.getElementType() != inputType.getElementType())
+    return emitOpError() << "result element type "
+                         << resultType.getElementType()
+                         << " differs from input element type "
+                         << inputType.getElementType();
+  if (resultType.getShape() != ArrayRef<int64_t>(plan->outputShape))
+    return emitOpError() << "result shape " << formatShape(resultType.getShape())
+                         << " does not match the shape "
+                         << formatShape(plan->outputShape)
+                         << " that the pattern produces";
+  return success();
+}
+
+OpFoldResult RearrangeOp::fold(FoldAdaptor) {
+  if (getInput().getType() != getResult().getType())
+    return {};
+  auto plan = getPlan();
+  if (plan && plan->isIdentity(toVector(getInput().getType().getShape())))
+    return getInput();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// EinsumOp
+//===----------------------------------------------------------------------===//
+
+std::optional<::attn::EinsumPlan> EinsumOp::getPlan() {
+  ::attn::PatternError err;
+  auto equation = ::attn::parseEinsum(getEquation(), err);
+  if (!equation)
+    return std::nullopt;
+  std::vector<std::vector<int64_t>> shapes;
+  for (Value input : getInputs()) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (!type.hasStaticShape())
+      return std::nullopt;
+    shapes.push_back(toVector(type.getShape()));
+  }
+  return ::attn::solveEinsum(*equation, shapes, err);
+}
+
+LogicalResult EinsumOp::verify() {
+  ::attn::PatternError err;
+  auto equation = ::attn::parseEinsum(getEquation(), err);
+  if (!equation) {
+    InFlightDiagnostic diag = emitOpError();
+    appendPatternError(diag, "invalid equation", getEquation(), err);
+    return diag;
+  }
+  if (getInputs().size() < 2)
+    return emitOpError() << "requires at least two inputs, got "
+                         << getInputs().size();
+
+  Type elementType = getResult().getType().getElementType();
+  if (!isa<FloatType>(elementType))
+    return emitOpError() << "requires a floating-point element type, got "
+                         << elementType;
+  std::vector<std::vector<int64_t>> shapes;
+  for (auto [index, input] : llvm::enumerate(getInputs())) {
+    auto type = cast<RankedTensorType>(input.getType());
+    if (type.getElementType() != elementType)
+      return emitOpError() << "input " << index << " has element type "
+                           << type.getElementType()
+                           << " but the result has " << elementType;
+    if (!type.hasStaticShape())
+      return emitOpError() << "input " << index
+                           << " must be statically shaped, got " << type;
+    shapes.push_back(toVector(type.getShape()));
+  }
+
+  auto plan = ::attn::solveEinsum(*equation, shapes, err);
+  if (!plan) {
+    InFlightDiagnostic diag = emitOpError();
+    appendPatternError(diag, "equation", getEquation(), err);
+    return diag;
+  }
+  if (getResult().getType().getShape() != ArrayRef<int64_t>(plan->outputShape))
+    return emitOpError() << "result shape "
+                         << formatShape(getResult().getType().getShape())
+                         << " does not match the shape "
+                         << formatShape(plan->outputShape)
+                         << " that the equation produces";
+  if (getScale() && !std::isfinite(getScale()->convertToDouble()))
+    return emitOpError() << "scale must be finite";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SoftmaxOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SoftmaxOp::verify() {
+  RankedTensorType type = getInput().getType();
+  if (!isa<FloatType>(type.getElementType()))
+    return emitOpError() << "requires a floating-point element type, got "
+                         << type.getElementType();
+  int64_t rank = type.getRank();
+  if (rank < 1)
+    return emitOpError() << "requires an input of rank >= 1";
+  int64_t axis = getAxis();
+  if (axis < -rank || axis >= rank)
+    return emitOpError() << "axis " << axis << " is out of range for rank "
+                         << rank << " (expected -" << rank << " <= axis < "
+                         << rank << ")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// AttentionOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionOp::verify() {
+  RankedTensorType queryType = getQuery().getType();
+  RankedTensorType keyType = getKey().getType();
+  RankedTensorType valueType = getValue().getType();
+  RankedTensorType resultType = getResult().getType();
+  int64_t rank = queryType.getRank();
+
+  // 1. Ranks and shared batch dimensions.
+  if (rank < 2)
+    return emitOpError() << "query must have rank >= 2, got " << rank;
+  if (keyType.getRank() != rank || valueType.getRank() != rank)
+    return emitOpError() << "query, key and value must have the same rank, got "
+                         << rank << ", " << keyType.getRank() << " and "
+                         << valueType.getRank();
+  ArrayRef<int64_t> q = queryType.getShape(), k = keyType.getShape(),
+                    v = valueType.getShape();
+  for (int64_t i = 0; i < rank - 2; ++i) {
+    if (k[i] != q[i] || v[i] != q[i])
+      return emitOpError() << "batch dimension " << i
+                           << " differs between query (" << q[i] << "), key ("
+                           << k[i] << ") and value (" << v[i] << ")";
+  }
+  int64_t sk = k[rank - 2], d = q[rank - 1];
+  if (k[rank - 1] != d)
+    return emitOpError() << "query and key head dimensions differ: " << d
+                         << " vs " << k[rank - 1];
+  if (v[rank - 2] != sk)
+    return emitOpError() << "key and value sequence lengths differ: " << sk
+                         << " vs " << v[rank - 2];
+
+  // 2. Result shape.
+  SmallVector<int64_t> expected(q.begin(), q.end());
+  expected.back() = v[rank - 1];
+  if (resultType.getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError() << "result shape " << formatShape(resultType.getShape())
+                         << " must be " << formatShape(expected);
+
+  // 3. Element types.
+  Type elementType = queryType.getElementType();
+  if (!isa<FloatType>(elementType))
+    return emitOpError() << "requires a floating-point element type, got "
+                         << elementType;
+  if (keyType.getElementType() != elementType ||
+      valueType.getElementType() != elementType ||
+      resultType.getElementType() != elementType)
+    return emitOpError()
+           << "query, key, value and result must share one element type";
+
+  // 4. Mask.
+  if (Value mask = getMask()) {
+    auto maskType = cast<RankedTensorType>(mask.getType());
+    if (maskType.getRank() != rank)
+      return emitOpError() << "mask must have rank " << rank << ", got "
+                           << maskType.getRank();
+    SmallVector<int64_t> full(q.begin(), q.end());
+    full.back() = sk;
+    for (int64_t i = 0; i < rank; ++i) {
+      int64_t dim = maskType.getDimSize(i);
+      if (dim != full[i] && dim != 1)
+        return emitOpError() << "mask dimension " << i << " is " << dim
+                             << " but must be " << full[i] << " or 1";
+    }
+    Type maskElement = maskType.getElementType();
+    if (!maskElement.isInteger(1) && maskElement != elementType)
+      return emitOpError() << "mask element type must be i1 or "
+                           << elementType << ", got " << maskElement;
+  }
+
+  // 5. Score weight.
+  ScoreKind kind = getScore();
+  if (Value weight = getWeight()) {
+    if (kind == ScoreKind::Dot)
+      return emitOpError() << "weight is not allowed with the dot score";
+    auto weightType = cast<RankedTensorType>(weight.getType());
+    if (weightType.getRank() != 1 || weightType.getDimSize(0) != d ||
+        weightType.getElementType() != elementType)
+      return emitOpError() << "weight must be "
+                           << RankedTensorType::get({d}, elementType)
+                           << ", got " << weightType;
+  } else if (kind == ScoreKind::Additive) {
+    return emitOpError() << "the additive score requires a weight";
+  }
+
+  // 6. Scale.
+  if (!std::isfinite(getScale().convertToDouble()))
+    return emitOpError() << "scale must be finite";
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "attn/Dialect/Attn/IR/AttnOps.cpp.inc"

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Builds attn-opt and runs every test: lit (IR + end-to-end), GoogleTest unit
+# tests, a short fuzz run of each parser, and the Python tests when present.
+# Ends with one summary line "N passed, M failed".
+set -uo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+BUILD="${ATTN_OPT_BUILD_DIR:-$ROOT/build}"
+FUZZ_SECONDS="${ATTN_FUZZ_SECONDS:-20}"
+
+"$ROOT/scripts/setup.sh" || exit 1
+"$ROOT/scripts/build.sh" || exit 1
+
+passed=0
+failed=0
+record() { # record NAME PASSED FAILED
+  echo "== $1: $2 passed, $3 failed"
+  passed=$((passed + $2))
+  failed=$((failed + $3))
+}
+
+# lit: IR tests and end-to-end tests.
+lit_log="$BUILD/lit.log"
+/usr/lib/llvm-22/bin/lit -sv "$BUILD/test" 2>&1 | tee "$lit_log"
+lit_pass=$(grep -Eo '^ *(Passed|Expectedly Failed) *: *[0-9]+' "$lit_log" | grep -Eo '[0-9]+$' | awk '{s+=$1} END {print s+0}')
+lit_fail=$(grep -Eo '^ *(Failed|Unexpectedly Passed|Unresolved|Timed Out) *: *[0-9]+' "$lit_log" | grep -Eo '[0-9]+$' | awk '{s+=$1} END {print s+0}')
+record lit "${lit_pass:-0}" "${lit_fail:-0}"
+
+# GoogleTest unit tests.
+gtest_log="$BUILD/gtest.log"
+gtest_fail=0
+: > "$gtest_log"
+for t in "$BUILD"/bin/*Tests; do
+  [ -x "$t" ] || continue
+  "$t" 2>&1 | tee -a "$gtest_log" | tail -n 3 || gtest_fail=1
+done
+g_pass=$(grep -Eo '^\[  PASSED  \] [0-9]+' "$gtest_log" | grep -Eo '[0-9]+$' | awk '{s+=$1} END {print s+0}')
+g_fail=$(grep -Eo '^\[  FAILED  \] [0-9]+ test' "$gtest_log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+[ -z "$g_pass" ] && [ "$gtest_fail" -ne 0 ] && g_fail=1
+record gtest "${g_pass:-0}" "${g_fail:-0}"
+
+# A short fuzz run of each parser (built only with clang).
+f_pass=0
+f_fail=0
+for f in "$BUILD"/bin/attn-*-fuzzer; do
+  [ -x "$f" ] || continue
+  name=$(basename "$f" -fuzzer); name=${name#attn-}
+  corpus=$(mktemp -d)
+  cp "$ROOT/fuzz/corpus/$name/"* "$corpus/" 2>/dev/null || true
+  if "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$corpus" > "$BUILD/fuzz-$name.log" 2>&1; then
+    runs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$BUILD/fuzz-$name.log" | grep -Eo '[0-9]+$')
+    echo "fuzz $name: ${runs:-?} executions, no crash"
+    f_pass=$((f_pass + 1))
+  else
+    echo "fuzz $name: FAILED (see $BUILD/fuzz-$name.log)"
+    tail -n 30 "$BUILD/fuzz-$name.log"
+    f_fail=$((f_fail + 1))
+  fi
+  rm -rf "$corpus"
+done
+record fuzz "$f_pass" "$f_fail"
+
+# Python package tests (Debian's interpreter has torch and numpy).
+if [ -d "$ROOT/python/tests" ]; then
+  py_log="$BUILD/pytest.log"
+  # ATTN_OPT_REQUIRE_TOOLS: a missing tool fails the suite, never skips it.
+  (cd "$ROOT" && ATTN_OPT_BUILD_DIR="$BUILD" ATTN_OPT_REQUIRE_TOOLS=1 \
+     ATTN_OPT_CACHE_DIR="$BUILD/python-cache" PYTHONPATH="$ROOT/python" \
+     /usr/bin/python3 -m pytest -q python/tests 2>&1) | tee "$py_log"
+  p_pass=$(grep -Eo '[0-9]+ passed' "$py_log" | tail -1 | grep -Eo '[0-9]+')
+  p_fail=$(grep -Eo '[0-9]+ (failed|error)' "$py_log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+  record pytest "${p_pass:-0}" "${p_fail:-0}"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -1,0 +1,209 @@
+// RUN: attn-opt %s -split-input-file -canonicalize | FileCheck %s
+// Folds and canonicalisation patterns of the attn ops.
+
+// CHECK-LABEL: func @identity_rearrange
+// CHECK-SAME: (%[[X:.*]]: tensor<2x6xf32>)
+// CHECK-NOT: attn.rearrange
+// CHECK: return %[[X]], %[[X]]
+func.func @identity_rearrange(%x: tensor<2x6xf32>) -> (tensor<2x6xf32>, tensor<2x6xf32>) {
+  %0 = attn.rearrange %x "a b -> a b" : tensor<2x6xf32> -> tensor<2x6xf32>
+  %1 = attn.rearrange %x "a (b c) -> a (b c)" {b = 2} : tensor<2x6xf32> -> tensor<2x6xf32>
+  return %0, %1 : tensor<2x6xf32>, tensor<2x6xf32>
+}
+
+// -----
+
+// Splitting heads and merging them back is the identity.
+// CHECK-LABEL: func @split_merge_heads
+// CHECK-SAME: (%[[X:.*]]: tensor<7x257x512xf32>)
+// CHECK-NOT: attn.rearrange
+// CHECK: return %[[X]]
+func.func @split_merge_heads(%x: tensor<7x257x512xf32>) -> tensor<7x257x512xf32> {
+  %0 = attn.rearrange %x "b n (h d) -> b h n d" {h = 8} : tensor<7x257x512xf32> -> tensor<7x8x257x64xf32>
+  %1 = attn.rearrange %0 "b h n d -> b n (h d)" : tensor<7x8x257x64xf32> -> tensor<7x257x512xf32>
+  return %1 : tensor<7x257x512xf32>
+}
+
+// -----
+
+// A permutation followed by a merge is one rearrange.
+// CHECK-LABEL: func @compose_permute_merge
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3x4xf32>)
+// CHECK-NEXT: %[[R:.*]] = attn.rearrange %[[X]] "a b c -> (c b) a" : tensor<2x3x4xf32> -> tensor<12x2xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @compose_permute_merge(%x: tensor<2x3x4xf32>) -> tensor<12x2xf32> {
+  %0 = attn.rearrange %x "a b c -> c b a" : tensor<2x3x4xf32> -> tensor<4x3x2xf32>
+  %1 = attn.rearrange %0 "x y z -> (x y) z" : tensor<4x3x2xf32> -> tensor<12x2xf32>
+  return %1 : tensor<12x2xf32>
+}
+
+// -----
+
+// The inner rearrange stays when something else uses it.
+// CHECK-LABEL: func @compose_keeps_shared_producer
+// CHECK-SAME: (%[[X:.*]]: tensor<2x3xf32>)
+// CHECK-DAG: %[[T:.*]] = attn.rearrange %[[X]] "a b -> b a" : tensor<2x3xf32> -> tensor<3x2xf32>
+// CHECK-DAG: %[[F:.*]] = attn.rearrange %[[X]] "a b -> (a b)" : tensor<2x3xf32> -> tensor<6xf32>
+// CHECK: return %[[T]], %[[F]]
+func.func @compose_keeps_shared_producer(%x: tensor<2x3xf32>) -> (tensor<3x2xf32>, tensor<6xf32>) {
+  %0 = attn.rearrange %x "a b -> b a" : tensor<2x3xf32> -> tensor<3x2xf32>
+  %1 = attn.rearrange %0 "b a -> (a b)" : tensor<3x2xf32> -> tensor<6xf32>
+  return %0, %1 : tensor<3x2xf32>, tensor<6xf32>
+}
+
+// -----
+
+// (b a) merged, then split as 2 x 3: the factor boundaries 3|6 and 2|6 do not
+// nest, so no single pattern expresses both and nothing changes.
+// CHECK-LABEL: func @no_compose_straddling_split
+// CHECK: %[[A:.*]] = attn.rearrange %{{.*}} "a b -> (b a)"
+// CHECK: attn.rearrange %[[A]] "(x y) -> y x" {x = 2}
+func.func @no_compose_straddling_split(%x: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  %0 = attn.rearrange %x "a b -> (b a)" : tensor<2x3xf32> -> tensor<6xf32>
+  %1 = attn.rearrange %0 "(x y) -> y x" {x = 2} : tensor<6xf32> -> tensor<3x2xf32>
+  return %1 : tensor<3x2xf32>
+}
+
+// -----
+
+// k.transpose(-1, -2) feeding the score einsum disappears into the equation.
+// CHECK-LABEL: func @fold_transpose_into_einsum
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x5x8xf32>, %[[K:.*]]: tensor<1x2x6x8xf32>)
+// CHECK-NOT: attn.rearrange
+// CHECK: attn.einsum "b h i d, b h j d -> b h i j" (%[[Q]], %[[K]])
+func.func @fold_transpose_into_einsum(%q: tensor<1x2x5x8xf32>, %k: tensor<1x2x6x8xf32>) -> tensor<1x2x5x6xf32> {
+  %kt = attn.rearrange %k "b h n d -> b h d n" : tensor<1x2x6x8xf32> -> tensor<1x2x8x6xf32>
+  %0 = attn.einsum "b h i d, b h d j -> b h i j" (%q, %kt) : (tensor<1x2x5x8xf32>, tensor<1x2x8x6xf32>) -> tensor<1x2x5x6xf32>
+  return %0 : tensor<1x2x5x6xf32>
+}
+
+// -----
+
+// Compact spelling: the labels are permuted letter by letter.
+// CHECK-LABEL: func @fold_transpose_compact
+// CHECK-SAME: (%[[A:.*]]: tensor<3x2xf32>, %[[B:.*]]: tensor<3x4xf32>)
+// CHECK: attn.einsum "ji,jk->ik" (%[[A]], %[[B]])
+func.func @fold_transpose_compact(%a: tensor<3x2xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %at = attn.rearrange %a "x y -> y x" : tensor<3x2xf32> -> tensor<2x3xf32>
+  %0 = attn.einsum "ij,jk->ik" (%at, %b) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %0 : tensor<2x4xf32>
+}
+
+// -----
+
+// Splitting heads with a transpose keeps only the split; the permutation
+// moves into the equation, so no transposed copy of q is ever made.
+// CHECK-LABEL: func @fold_split_permute_into_einsum
+// CHECK-SAME: (%[[X:.*]]: tensor<2x5x16xf32>, %[[K:.*]]: tensor<2x4x5x4xf32>)
+// CHECK: %[[S:.*]] = attn.rearrange %[[X]] "b n (h d) -> b n h d" {d = 4, h = 4} : tensor<2x5x16xf32> -> tensor<2x5x4x4xf32>
+// CHECK: attn.einsum "b i h d, b h j d -> b h i j" (%[[S]], %[[K]])
+func.func @fold_split_permute_into_einsum(%x: tensor<2x5x16xf32>, %k: tensor<2x4x5x4xf32>) -> tensor<2x4x5x5xf32> {
+  %q = attn.rearrange %x "b n (h d) -> b h n d" {h = 4} : tensor<2x5x16xf32> -> tensor<2x4x5x4xf32>
+  %0 = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) : (tensor<2x4x5x4xf32>, tensor<2x4x5x4xf32>) -> tensor<2x4x5x5xf32>
+  return %0 : tensor<2x4x5x5xf32>
+}
+
+// -----
+
+// matmul(q, k.transpose(-1, -2)) written with an ellipsis: the ellipsis gets
+// explicit labels so the transpose can fold.
+// CHECK-LABEL: func @fold_transpose_through_ellipsis
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x3x5x8xf32>, %[[K:.*]]: tensor<2x3x6x8xf32>)
+// CHECK-NOT: attn.rearrange
+// CHECK: attn.einsum "abik,abjk->abij" (%[[Q]], %[[K]])
+func.func @fold_transpose_through_ellipsis(%q: tensor<2x3x5x8xf32>, %k: tensor<2x3x6x8xf32>) -> tensor<2x3x5x6xf32> {
+  %kt = attn.rearrange %k "b h n d -> b h d n" : tensor<2x3x6x8xf32> -> tensor<2x3x8x6xf32>
+  %0 = attn.einsum "...ik,...kj->...ij" (%q, %kt) : (tensor<2x3x5x8xf32>, tensor<2x3x8x6xf32>) -> tensor<2x3x5x6xf32>
+  return %0 : tensor<2x3x5x6xf32>
+}
+
+// -----
+
+// A broadcasting ellipsis cannot become explicit labels: nothing folds.
+// CHECK-LABEL: func @no_fold_broadcast_ellipsis
+// CHECK: %[[T:.*]] = attn.rearrange
+// CHECK: attn.einsum "...ik,...kj->...ij" (%{{.*}}, %[[T]])
+func.func @no_fold_broadcast_ellipsis(%q: tensor<2x3x5x8xf32>, %k: tensor<1x3x6x8xf32>) -> tensor<2x3x5x6xf32> {
+  %kt = attn.rearrange %k "b h n d -> b h d n" : tensor<1x3x6x8xf32> -> tensor<1x3x8x6xf32>
+  %0 = attn.einsum "...ik,...kj->...ij" (%q, %kt) : (tensor<2x3x5x8xf32>, tensor<1x3x8x6xf32>) -> tensor<2x3x5x6xf32>
+  return %0 : tensor<2x3x5x6xf32>
+}
+
+// -----
+
+// A merge is not a permutation: it stays.
+// CHECK-LABEL: func @no_fold_merge_into_einsum
+// CHECK: %[[M:.*]] = attn.rearrange %{{.*}} "a b c -> a (b c)"
+// CHECK: attn.einsum "ij,jk->ik" (%[[M]], %{{.*}})
+func.func @no_fold_merge_into_einsum(%a: tensor<2x3x4xf32>, %b: tensor<12x5xf32>) -> tensor<2x5xf32> {
+  %m = attn.rearrange %a "a b c -> a (b c)" : tensor<2x3x4xf32> -> tensor<2x12xf32>
+  %0 = attn.einsum "ij,jk->ik" (%m, %b) : (tensor<2x12xf32>, tensor<12x5xf32>) -> tensor<2x5xf32>
+  return %0 : tensor<2x5xf32>
+}
+
+// -----
+
+// einsum(...) * d**-0.5 becomes the einsum's scale.
+// CHECK-LABEL: func @fold_mul_scale
+// CHECK-NOT: arith.mulf
+// CHECK: %[[E:.*]] = attn.einsum "b h i d, b h j d -> b h i j" (%{{.*}}, %{{.*}}) scale(1.250000e-01)
+// CHECK-NOT: arith.mulf
+// CHECK: return %[[E]]
+func.func @fold_mul_scale(%q: tensor<1x2x5x64xf32>, %k: tensor<1x2x5x64xf32>) -> tensor<1x2x5x5xf32> {
+  %0 = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) : (tensor<1x2x5x64xf32>, tensor<1x2x5x64xf32>) -> tensor<1x2x5x5xf32>
+  %c = arith.constant dense<0.125> : tensor<1x2x5x5xf32>
+  %1 = arith.mulf %0, %c : tensor<1x2x5x5xf32>
+  return %1 : tensor<1x2x5x5xf32>
+}
+
+// -----
+
+// The constant on the left, then a division: scales multiply.
+// CHECK-LABEL: func @fold_mul_div_scale
+// CHECK-NOT: arith.
+// CHECK: %[[E:.*]] = attn.einsum "ij,jk->ik" (%{{.*}}, %{{.*}}) scale(5.000000e-01)
+// CHECK-NOT: arith.
+// CHECK: return %[[E]]
+func.func @fold_mul_div_scale(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %0 = attn.einsum "ij,jk->ik" (%a, %b) scale(2.0) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %c3 = arith.constant dense<3.0> : tensor<2x4xf32>
+  %1 = arith.mulf %c3, %0 : tensor<2x4xf32>
+  %c12 = arith.constant dense<12.0> : tensor<2x4xf32>
+  %2 = arith.divf %1, %c12 : tensor<2x4xf32>
+  return %2 : tensor<2x4xf32>
+}
+
+// -----
+
+// Not folded: the unscaled einsum has another user.
+// CHECK-LABEL: func @no_fold_shared_einsum
+// CHECK: %[[E:.*]] = attn.einsum "ij,jk->ik" (%{{.*}}, %{{.*}}) :
+// CHECK: %[[M:.*]] = arith.mulf %[[E]], %{{.*}}
+// CHECK: return %[[E]], %[[M]]
+func.func @no_fold_shared_einsum(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %0 = attn.einsum "ij,jk->ik" (%a, %b) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %c = arith.constant dense<3.0> : tensor<2x4xf32>
+  %1 = arith.mulf %0, %c : tensor<2x4xf32>
+  return %0, %1 : tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// Not folded: a non-uniform constant, a division of a constant by the einsum,
+// and a zero factor.
+// CHECK-LABEL: func @no_fold_non_scalar
+// CHECK: arith.mulf
+// CHECK: arith.divf
+// CHECK: arith.mulf
+func.func @no_fold_non_scalar(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>) {
+  %0 = attn.einsum "ij,jk->ik" (%a, %b) : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %1 = arith.mulf %0, %c : tensor<2x2xf32>
+  %2 = attn.einsum "ij,jk->ik" (%a, %b) : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c2 = arith.constant dense<2.0> : tensor<2x2xf32>
+  %3 = arith.divf %c2, %2 : tensor<2x2xf32>
+  %4 = attn.einsum "ij,jk->ik" (%a, %b) : (tensor<2x3xf32>, tensor<3x2xf32>) -> tensor<2x2xf32>
+  %c0 = arith.constant dense<0.0> : tensor<2x2xf32>
+  %5 = arith.mulf %4, %c0 : tensor<2x2xf32>
+  return %1, %3, %5 : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
+}

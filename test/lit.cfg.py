@@ -1,0 +1,80 @@
+# -*- Python -*-
+# lit configuration for attn-opt's IR and end-to-end tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "ATTN"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test", ".c"]
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.attn_obj_root, "test")
+
+config.substitutions.append(("%PATH%", config.environment["PATH"]))
+config.substitutions.append(("%attn_src_root", config.attn_src_root))
+config.substitutions.append(("%attn_lib_dir", config.attn_lib_dir))
+
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.attn_tools_dir, config.llvm_tools_dir]
+tools = [
+    "FileCheck",
+    "not",
+    "count",
+    "split-file",
+    # Every attn-opt run also verifies the IR after each pass: the packaged
+    # LLVM has no assertions, so this is how broken IR is caught early.
+    ToolSubst("attn-opt", extra_args=["--verify-each"], unresolved="fatal"),
+    ToolSubst("attn-capi-test", unresolved="fatal"),
+    ToolSubst("attn-run", unresolved="fatal"),
+]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Execution tests: JIT the LLVM dialect with the runtime support libraries
+# (printMemrefF32 lives in mlir_runner_utils, memrefCopy in
+# mlir_c_runner_utils, the OpenMP runtime in libomp).
+llvm_config.add_tool_substitutions(
+    [ToolSubst("mlir-runner", unresolved="fatal"),
+     ToolSubst("mlir-translate", unresolved="fatal"),
+     # GPU tests read PTX back from the NVPTX backend and check linkage.
+     ToolSubst("llc", unresolved="fatal"),
+     ToolSubst("llvm-readelf", unresolved="fatal")],
+    [config.llvm_tools_dir])
+_llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(
+    ("%mlir_runner_libs",
+     ",".join(os.path.join(_llvm_lib_dir, lib) for lib in
+              ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so",
+               "libomp.so"])))
+
+# Debian's interpreter has numpy and torch, which end-to-end tests use to
+# cross-check the reference evaluator; the first python3 on PATH may not.
+config.substitutions.append(("%torch_python", "/usr/bin/python3"))
+
+# Install tests (test/Install): install this build and build a consumer project
+# against it with the main build's generator, compilers, launcher and linker.
+llvm_config.with_system_environment(
+    ["CCACHE_DIR", "CCACHE_BASEDIR", "CCACHE_CONFIGPATH"])
+config.substitutions.append(("%{cmake}", '"%s"' % config.cmake_command))
+config.substitutions.append(("%{attn_obj_root}", config.attn_obj_root))
+_consumer_args = [
+    "-G", config.cmake_generator,
+    "-DCMAKE_MAKE_PROGRAM=" + config.cmake_make_program,
+    "-DCMAKE_BUILD_TYPE=" + (config.cmake_build_type or "Release"),
+    "-DCMAKE_C_COMPILER=" + config.cmake_c_compiler,
+    "-DCMAKE_CXX_COMPILER=" + config.cmake_cxx_compiler,
+    "-DMLIR_DIR=" + config.mlir_dir,
+]
+if config.cmake_cxx_compiler_launcher:
+    _consumer_args.append(
+        "-DCMAKE_CXX_COMPILER_LAUNCHER=" + config.cmake_cxx_compiler_launcher)
+if config.llvm_use_linker:
+    _consumer_args.append(
+        "-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=" + config.llvm_use_linker)
+config.substitutions.append(
+    ("%{consumer_cmake_args}", " ".join('"%s"' % a for a in _consumer_args)))
