@@ -1,0 +1,25 @@
+// bf16 inputs, fused and unfused, against the f64 reference computed from the
+// same rounded inputs (default bf16 tolerance).
+// RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=fused --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=unfused --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=unfused --check | FileCheck %s
+// CHECK: output 0: max abs error {{.*}}: OK
+
+func.func @fused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
+                 %v: tensor<2x4x33x16xbf16>) -> tensor<2x4x33x16xbf16> {
+  %o = attn.attention %q, %k, %v scale(0.25)
+      : (tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>)
+      -> tensor<2x4x33x16xbf16>
+  return %o : tensor<2x4x33x16xbf16>
+}
+
+func.func @unfused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
+                   %v: tensor<2x4x33x16xbf16>) -> tensor<2x4x33x16xbf16> {
+  %s = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) scale(0.25)
+      : (tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>) -> tensor<2x4x33x33xbf16>
+  %p = attn.softmax %s axis(-1) : tensor<2x4x33x33xbf16>
+  %o = attn.einsum "b h i j, b h j d -> b h i d" (%p, %v)
+      : (tensor<2x4x33x33xbf16>, tensor<2x4x33x16xbf16>) -> tensor<2x4x33x16xbf16>
+  return %o : tensor<2x4x33x16xbf16>
+}
