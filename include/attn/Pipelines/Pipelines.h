@@ -1,0 +1,83 @@
+//===- Pipelines.h - named attn-opt pass pipelines --------------*- C++ -*-===//
+//
+// Pass pipelines that take attn-dialect IR all the way to the LLVM dialect,
+// for embedding in other compilers and for attn-opt/attn-run.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_PIPELINES_PIPELINES_H
+#define ATTN_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir::attn {
+
+/// Options of the CPU pipeline (`attn-opt --attn-cpu-pipeline="..."`).
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<bool> openmp{
+      *this, "openmp",
+      llvm::cl::desc("Run parallel loops on LLVM's OpenMP runtime"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("Vectorise linalg ops before lowering to loops"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "c-interface",
+      llvm::cl::desc("Give every function a _mlir_ciface_ wrapper so it can "
+                     "be called from C and the JIT"),
+      llvm::cl::init(true)};
+};
+
+/// attn (tensors) -> linalg -> one-shot bufferization -> parallel loops ->
+/// vectors -> OpenMP -> LLVM dialect. Runs on a builtin.module.
+void buildCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers `attn-cpu-pipeline` with the global pass pipeline registry.
+void registerCpuPipeline();
+
+/// Options of the NVIDIA GPU pipeline (`attn-opt --attn-gpu-pipeline="..."`).
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("NVIDIA architecture to compile for"),
+      llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, e.g. +ptx80 (the PTX ISA version)"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<int64_t> qTile{
+      *this, "q-tile",
+      llvm::cl::desc("Query rows per thread block in flash attention"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> kvTile{
+      *this, "kv-tile",
+      llvm::cl::desc("Key rows per step of the flash attention loop"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> threads{
+      *this, "threads", llvm::cl::desc("Threads per block"),
+      llvm::cl::init(128)};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX text, "
+                     "JIT-compiled by the driver), bin or fatbin (need "
+                     "ptxas from a CUDA toolkit), llvm or offload"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<bool> emitCInterface{
+      *this, "c-interface",
+      llvm::cl::desc("Give every function a _mlir_ciface_ wrapper"),
+      llvm::cl::init(true)};
+};
+
+/// attn (tensors) -> flash-tiled linalg -> one-shot bufferization -> one
+/// gpu.launch per parallel loop nest (flash blocks with their tiles in shared
+/// memory, every other linalg op its own kernel) -> NVVM -> PTX embedded in
+/// the host module, which calls the mgpu* runtime functions.
+void buildGpuPipeline(OpPassManager &pm, const GpuPipelineOptions &options);
+
+/// Registers `attn-gpu-pipeline` with the global pass pipeline registry.
+void registerGpuPipeline();
+
+} // namespace mlir::attn
+
+#endif // ATTN_PIPELINES_PIPELINES_H

@@ -1,0 +1,37 @@
+// RUN: attn-opt %s --attn-cpu-pipeline | FileCheck %s
+// RUN: attn-opt %s --attn-cpu-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
+// RUN: attn-opt %s --attn-cpu-pipeline="openmp=false c-interface=false" | FileCheck %s --check-prefix=SERIAL
+// The CPU pipeline takes attn on tensors to the LLVM dialect: parallel loops
+// on OpenMP, a C interface per public function, nothing else left.
+
+// CHECK-NOT: attn.
+// CHECK-NOT: linalg.
+// CHECK-NOT: tensor.
+// CHECK-NOT: memref.
+// CHECK-NOT: scf.
+// CHECK-NOT: bufferization.
+// CHECK-LABEL: llvm.func @attention(
+// CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK: omp.parallel
+// CHECK: omp.wsloop
+// CHECK: omp.loop_nest
+// CHECK: llvm.intr.exp
+// CHECK-LABEL: llvm.func @_mlir_ciface_attention(
+// CHECK: llvm.call @attention(
+// CHECK-NOT: attn.
+// CHECK-NOT: linalg.
+// CHECK-NOT: tensor.
+
+// LLVMIR: define { ptr, ptr, i64, [3 x i64], [3 x i64] } @attention(
+// LLVMIR: call void (ptr, i32, ptr, ...) @__kmpc_fork_call(
+// LLVMIR: define void @_mlir_ciface_attention(
+
+// SERIAL-NOT: omp.
+// SERIAL-NOT: _mlir_ciface
+// SERIAL-LABEL: llvm.func @attention(
+// SERIAL-NOT: omp.
+// SERIAL-NOT: _mlir_ciface
+func.func @attention(%q: tensor<2x5x4xf32>, %k: tensor<2x6x4xf32>, %v: tensor<2x6x3xf32>) -> tensor<2x5x3xf32> {
+  %0 = attn.attention %q, %k, %v scale(0.5) causal : (tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> tensor<2x5x3xf32>
+  return %0 : tensor<2x5x3xf32>
+}
