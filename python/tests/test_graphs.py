@@ -1,0 +1,74 @@
+"""G1-G9 of DESIGN.md: emitted IR verifies; compiled code matches eager PyTorch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import attn_opt
+from attn_opt import reference
+from conftest import run_attn_opt
+from graphs import GRAPHS, make_g1, make_g6
+
+# f32 tolerances. rtol 2e-4 as the brief asks. atol 1e-5: outputs here are
+# O(1) (|y| <= ~5), where one f32 ulp is <= 4.8e-7; the compiled code sums
+# the dot products (K <= 64 terms) and softmax rows in another order than
+# PyTorch's kernels, which moves an output by a few ulps of the operands'
+# magnitude, so entries whose own value is near 0 (where rtol gives nothing)
+# can differ by ~1e-6. 1e-5 leaves a 10x margin over the largest difference
+# measured (9.5e-7, G8) and is still 10^4 times smaller than the outputs.
+RTOL, ATOL = 2e-4, 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_to_mlir_verifies(name: str, attn_opt_tool) -> None:
+    module, inputs = GRAPHS[name]()
+    text = attn_opt.to_mlir(module, inputs)
+    assert "func.func @forward(" in text
+    run_attn_opt(attn_opt_tool, text)
+    run_attn_opt(attn_opt_tool, text, "--canonicalize")
+
+
+def _max_error(got: torch.Tensor, ref: torch.Tensor) -> float:
+    return float((got.double() - ref.double()).abs().max())
+
+
+@pytest.mark.parametrize("name", sorted(set(GRAPHS) - {"G6"}))
+def test_compiled_matches_eager(name: str, compiler) -> None:
+    module, inputs = GRAPHS[name]()
+    compiled = attn_opt.compile(module, inputs)
+    got = compiled(*inputs)
+    with torch.no_grad():
+        ref = module(*inputs)
+    assert got.shape == ref.shape and got.dtype == ref.dtype
+    print(f"{name}: max abs error {_max_error(got, ref):.3e} (max |ref| {float(ref.abs().max()):.3f})")
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_g6_fully_masked_row_is_zero(compiler) -> None:
+    module, inputs = make_g6()
+    q, k, v, valid = inputs
+    assert int(valid[-1]) == 0, "the last batch must have every key masked"
+    got = attn_opt.compile(module, inputs)(*inputs)
+    with torch.no_grad():
+        ref = module(*inputs)
+    # Eager PyTorch: softmax over all -inf is NaN; the attn dialect gives 0.
+    assert torch.isnan(ref[-1]).all()
+    assert torch.equal(got[-1], torch.zeros_like(got[-1]))
+    print(f"G6: max abs error {_max_error(got[:-1], ref[:-1]):.3e} on the rows with a valid key")
+    torch.testing.assert_close(got[:-1], ref[:-1], rtol=RTOL, atol=ATOL)
+    # And against the float64 numpy reference, every row included.
+    keep = (np.arange(k.shape[1])[None, :] < valid.numpy()[:, None])[:, None, :]
+    expected = reference.attention(q.numpy(), k.numpy(), v.numpy(), mask=keep)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=RTOL, atol=ATOL)
+
+
+def test_g1_against_float64_reference(compiler) -> None:
+    module, (x,) = make_g1()
+    got = attn_opt.compile(module, (x,))(x.numpy())  # numpy in -> numpy out
+    assert isinstance(got, np.ndarray)
+    w_out, b_out = module.to_out[0].weight.detach().numpy(), module.to_out[0].bias.detach().numpy()
+    expected = reference.vit_attention(x.numpy(), module.to_qkv.weight.detach().numpy(), w_out, b_out,
+                                       heads=module.heads)
+    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)

@@ -1,0 +1,132 @@
+"""The text to_mlir emits: op choice, one rearrange per view chain, round trip."""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+import torch
+import torch.nn as nn
+
+import attn_opt
+from conftest import run_attn_opt
+from graphs import make_g1, make_g2, make_g4, make_g5
+
+
+def _ops(text: str) -> list:
+    return re.findall(r"= ([a-z_]+\.[a-z_]+)", text)
+
+
+def test_g1_ir_shape(attn_opt_tool) -> None:
+    module, inputs = make_g1()
+    text = attn_opt.to_mlir(module, inputs)
+    ops = _ops(text)
+    assert ops.count("attn.rearrange") == 4  # 3 head splits + 1 merge
+    assert ops.count("attn.einsum") == 4  # qkv, scores, mix, out projection
+    assert ops.count("attn.softmax") == 1
+    assert ops.count("tensor.extract_slice") == 3
+    assert '"b n (h d) -> b h n d" {h = 4}' in text
+    assert '"b h n d -> b n (h d)"' in text
+    assert 'dense<"0x' in text  # weights embedded in hex form
+    # The scale is an arith.mulf by a splat, which the canonicaliser folds.
+    canonical = run_attn_opt(attn_opt_tool, text, "--canonicalize")
+    scales = re.findall(r"scale\(([^)]*)\)", canonical)
+    assert [float(s) for s in scales] == [0.25] and "arith.mulf" not in canonical
+
+
+def test_g1_round_trips(attn_opt_tool) -> None:
+    module, inputs = make_g1()
+    text = attn_opt.to_mlir(module, inputs)
+    once = run_attn_opt(attn_opt_tool, text)
+    twice = run_attn_opt(attn_opt_tool, once)
+    assert once == twice
+    generic = run_attn_opt(attn_opt_tool, text, "--mlir-print-op-generic")
+    assert run_attn_opt(attn_opt_tool, generic) == once
+
+
+def test_view_transpose_chain_is_one_rearrange() -> None:
+    module, inputs = make_g4(masked=False)
+    text = attn_opt.to_mlir(module, inputs)
+    rearranges = re.findall(r'attn.rearrange %\S+ "([^"]+)"', text)
+    # q, k, v head splits (view + transpose), k.transpose, head merge
+    # (transpose + contiguous + view): each chain is exactly one op.
+    assert rearranges.count("b n (h d) -> b h n d") == 2
+    assert "b n (h d) -> b h d n" in rearranges  # key split and transposed at once
+    assert rearranges.count("b h n d -> b n (h d)") == 1
+    assert len(rearranges) == 4
+
+
+def test_matmul_uses_explicit_labels() -> None:
+    module, inputs = make_g2()
+    text = attn_opt.to_mlir(module, inputs)
+    assert '"b p n (h d) -> b p h n d" {h = 2}' in text
+    assert 'attn.einsum "b p h i k, b p h k j -> b p h i j"' in text
+
+
+def test_causal_mask_is_folded_to_a_constant() -> None:
+    module, inputs = make_g5(n=4)
+    text = attn_opt.to_mlir(module, inputs)
+    assert "dense<[[false, true, true, true], [false, false, true, true]," in text.replace("  ", " ")
+    assert "arith.select" in text and "dense<0xFF800000>" in text  # -inf splat
+    assert "torch" not in text.split("\n", 1)[1]
+
+
+def test_layer_norm_and_gelu_lowering() -> None:
+    module = nn.Sequential(nn.LayerNorm(8), nn.Linear(8, 8), nn.GELU()).eval()
+    text = attn_opt.to_mlir(module, (torch.randn(2, 3, 8),))
+    ops = _ops(text)
+    assert ops.count("linalg.reduce") == 2 and "math.rsqrt" in ops and "math.erf" in ops
+
+
+def test_parameters_are_constants_not_arguments() -> None:
+    module, inputs = make_g1()
+    header = attn_opt.to_mlir(module, inputs).splitlines()[1]
+    assert header == "func.func @forward(%x: tensor<2x17x64xf32>) -> (tensor<2x17x64xf32>) {"
+
+
+class IndexingAndUnbind(nn.Module):
+    """timm-style qkv: reshape + permute + unbind, class-token slice, None axes."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, c = x.shape
+        qkv = x.reshape(b, n, 3, 2, c // 6).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv.unbind(0)
+        attn = (q @ k.transpose(-2, -1)).softmax(dim=-1)
+        out = (attn @ v).transpose(1, 2).reshape(b, n, c // 3)
+        return out[:, 0] + out[:, 1:, :].mean(dim=1) + x[..., None, 0, :c // 3].sum(1)
+
+
+def test_indexing_and_unbind(attn_opt_tool) -> None:
+    x = torch.randn(2, 5, 12)
+    text = attn_opt.to_mlir(IndexingAndUnbind(), (x,))
+    run_attn_opt(attn_opt_tool, text)
+    assert '"b n (c0 c1 c2) -> c0 b c1 n c2" {c0 = 3, c1 = 2}' in text
+
+
+def test_indexing_and_unbind_compiled(compiler) -> None:
+    x = torch.randn(2, 5, 12)
+    got = attn_opt.compile(IndexingAndUnbind(), (x,))(x)
+    torch.testing.assert_close(got, IndexingAndUnbind()(x), rtol=2e-4, atol=1e-5)
+
+
+class OptionalArgs(nn.Module):
+    def forward(self, x: torch.Tensor, mask: Optional[torch.Tensor] = None, causal: bool = False) -> torch.Tensor:
+        s = x @ x.transpose(-1, -2)
+        if mask is not None:
+            s = s.masked_fill(~mask, float("-inf"))
+        if causal:
+            n = x.size(1)
+            s = s.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), float("-inf"))
+        return s.softmax(-1) @ x
+
+
+def test_optional_and_flag_arguments_are_specialised(attn_opt_tool) -> None:
+    x = torch.randn(2, 4, 8)
+    plain = attn_opt.to_mlir(OptionalArgs(), (x,))
+    assert "arith.select" not in plain and "%mask" not in plain
+    causal = attn_opt.to_mlir(OptionalArgs(), (x, None, True))
+    assert causal.count("arith.select") == 1 and "%mask" not in causal
+    masked = attn_opt.to_mlir(OptionalArgs(), (x, torch.rand(2, 4, 4) > 0.5))
+    assert "%mask: tensor<2x4x4xi1>" in masked
+    for text in (plain, causal, masked):
+        run_attn_opt(attn_opt_tool, text)
