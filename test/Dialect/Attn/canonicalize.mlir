@@ -207,3 +207,34 @@ func.func @no_fold_non_scalar(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> (tens
   %5 = arith.mulf %4, %c0 : tensor<2x2xf32>
   return %1, %3, %5 : tensor<2x2xf32>, tensor<2x2xf32>, tensor<2x2xf32>
 }
+
+// -----
+
+// q / sqrt(d) before the score (nn.MultiheadAttention's form) and a factor on
+// k both move into the scale: the einsum is linear in each operand.
+// CHECK-LABEL: func @fold_operand_scale
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x5x4xf32>, %[[K:.*]]: tensor<1x2x6x4xf32>)
+// CHECK-NOT: arith.
+// CHECK: %[[E:.*]] = attn.einsum "b h i d, b h j d -> b h i j" (%[[Q]], %[[K]]) scale(1.500000e+00)
+// CHECK-NEXT: return %[[E]]
+func.func @fold_operand_scale(%q: tensor<1x2x5x4xf32>, %k: tensor<1x2x6x4xf32>) -> tensor<1x2x5x6xf32> {
+  %c2 = arith.constant dense<2.0> : tensor<1x2x5x4xf32>
+  %qs = arith.divf %q, %c2 : tensor<1x2x5x4xf32>
+  %c3 = arith.constant dense<3.0> : tensor<1x2x6x4xf32>
+  %ks = arith.mulf %c3, %k : tensor<1x2x6x4xf32>
+  %0 = attn.einsum "b h i d, b h j d -> b h i j" (%qs, %ks) : (tensor<1x2x5x4xf32>, tensor<1x2x6x4xf32>) -> tensor<1x2x5x6xf32>
+  return %0 : tensor<1x2x5x6xf32>
+}
+
+// -----
+
+// Not folded: the scaled q is also returned, so the multiplication stays.
+// CHECK-LABEL: func @no_fold_shared_operand_scale
+// CHECK: %[[QS:.*]] = arith.mulf
+// CHECK: attn.einsum "ij,jk->ik" (%[[QS]], %{{.*}}) :
+func.func @no_fold_shared_operand_scale(%q: tensor<2x3xf32>, %k: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x3xf32>) {
+  %c = arith.constant dense<0.5> : tensor<2x3xf32>
+  %qs = arith.mulf %q, %c : tensor<2x3xf32>
+  %0 = attn.einsum "ij,jk->ik" (%qs, %k) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %0, %qs : tensor<2x4xf32>, tensor<2x3xf32>
+}

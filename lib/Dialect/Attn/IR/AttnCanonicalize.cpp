@@ -3,7 +3,7 @@
 // Rewrites that bring attention graphs to one normal form before recognition:
 // rearrange chains collapse to one rearrange, pure permutations feeding an
 // einsum disappear into its equation, and a scalar multiplying an einsum
-// result becomes the einsum's scale.
+// result or one of its operands becomes the einsum's scale.
 //
 //===----------------------------------------------------------------------===//
 
@@ -248,34 +248,85 @@ static std::optional<double> getSplatConstant(Value value) {
   return attr.getSplatValue<APFloat>().convertToDouble();
 }
 
+/// `base * c`, `c * base` or `base / c'` with a splat constant: the value is
+/// `base` scaled by `factor` (c, or 1/c').
+struct ScaledValue {
+  Value base;
+  double factor;
+};
+
+/// Matches a multiplication or division of a tensor by a finite, non-zero
+/// splat constant.
+static std::optional<ScaledValue> matchScaledValue(Operation *op) {
+  std::optional<ScaledValue> result;
+  if (auto mul = dyn_cast_or_null<arith::MulFOp>(op)) {
+    if (std::optional<double> c = getSplatConstant(mul.getRhs()))
+      result = ScaledValue{mul.getLhs(), *c};
+    else if (std::optional<double> c = getSplatConstant(mul.getLhs()))
+      result = ScaledValue{mul.getRhs(), *c};
+  } else if (auto div = dyn_cast_or_null<arith::DivFOp>(op)) {
+    if (std::optional<double> c = getSplatConstant(div.getRhs()))
+      result = ScaledValue{div.getLhs(), 1.0 / *c};
+  }
+  if (!result || !std::isfinite(result->factor) || result->factor == 0.0)
+    return std::nullopt;
+  return result;
+}
+
+/// Builds `op` again with its scale multiplied by `factor` and `inputs`.
+static EinsumOp createRescaledEinsum(PatternRewriter &rewriter, Location loc,
+                                     EinsumOp op, ValueRange inputs,
+                                     double factor) {
+  return EinsumOp::create(
+      rewriter, loc, op.getType(), inputs, op.getEquationAttr(),
+      rewriter.getF64FloatAttr(op.getScaleValue() * factor));
+}
+
 /// mulf(einsum(...), splat c) -> einsum(...) scale(c), and divf by a splat
 /// likewise with 1/c. Legal when the einsum has no other user (otherwise the
-/// unscaled value is still needed) and c is a finite non-zero splat.
+/// unscaled value is still needed).
 template <typename ArithOp>
-struct FoldScalarIntoEinsum : OpRewritePattern<ArithOp> {
+struct FoldScaledEinsumResult : OpRewritePattern<ArithOp> {
   using OpRewritePattern<ArithOp>::OpRewritePattern;
 
   LogicalResult matchAndRewrite(ArithOp op,
                                 PatternRewriter &rewriter) const override {
-    constexpr bool isDiv = std::is_same_v<ArithOp, arith::DivFOp>;
-    Value lhs = op.getLhs(), rhs = op.getRhs();
-    auto einsum = lhs.getDefiningOp<EinsumOp>();
-    std::optional<double> factor = getSplatConstant(rhs);
-    // Multiplication commutes; division only scales by its divisor.
-    if (!isDiv && (!einsum || !factor)) {
-      einsum = rhs.getDefiningOp<EinsumOp>();
-      factor = getSplatConstant(lhs);
-    }
-    if (!einsum || !factor || !einsum->hasOneUse())
+    std::optional<ScaledValue> scaled = matchScaledValue(op);
+    auto einsum = scaled ? scaled->base.getDefiningOp<EinsumOp>() : EinsumOp();
+    if (!einsum || !einsum->hasOneUse())
       return rewriter.notifyMatchFailure(op, "not an einsum times a splat");
-    if (!std::isfinite(*factor) || *factor == 0.0)
-      return rewriter.notifyMatchFailure(op, "factor is not finite non-zero");
-    double scale = einsum.getScaleValue() * (isDiv ? 1.0 / *factor : *factor);
-    auto replacement = EinsumOp::create(
-        rewriter, op.getLoc(), op.getType(), einsum.getInputs(),
-        einsum.getEquationAttr(), rewriter.getF64FloatAttr(scale));
+    auto replacement = createRescaledEinsum(
+        rewriter, op.getLoc(), einsum, einsum.getInputs(), scaled->factor);
     rewriter.replaceOp(op, replacement.getResult());
     rewriter.eraseOp(einsum);
+    return success();
+  }
+};
+
+/// einsum(q / c, k) -> einsum(q, k) scale(1/c): an einsum is linear in each
+/// operand, so a splat factor on any operand (`q * d**-0.5` before the
+/// score, as nn.MultiheadAttention writes it) moves into the scale. Legal
+/// when the scaling op has no other user.
+struct FoldScaledEinsumOperand : OpRewritePattern<EinsumOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(EinsumOp op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<Value> inputs(op.getInputs());
+    double factor = 1.0;
+    for (Value &input : inputs) {
+      Operation *producer = input.getDefiningOp();
+      std::optional<ScaledValue> scaled = matchScaledValue(producer);
+      if (!scaled || !producer->hasOneUse())
+        continue;
+      input = scaled->base;
+      factor *= scaled->factor;
+    }
+    if (factor == 1.0 && llvm::equal(inputs, op.getInputs()))
+      return rewriter.notifyMatchFailure(op, "no scaled operand");
+    rewriter.replaceOp(op, createRescaledEinsum(rewriter, op.getLoc(), op,
+                                                inputs, factor)
+                               .getResult());
     return success();
   }
 };
@@ -289,6 +340,7 @@ void RearrangeOp::getCanonicalizationPatterns(RewritePatternSet &results,
 
 void EinsumOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                            MLIRContext *context) {
-  results.add<FoldPermutationIntoEinsum, FoldScalarIntoEinsum<arith::MulFOp>,
-              FoldScalarIntoEinsum<arith::DivFOp>>(context);
+  results.add<FoldPermutationIntoEinsum, FoldScaledEinsumOperand,
+              FoldScaledEinsumResult<arith::MulFOp>,
+              FoldScaledEinsumResult<arith::DivFOp>>(context);
 }
