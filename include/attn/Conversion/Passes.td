@@ -1,0 +1,55 @@
+//===- Passes.td - attn conversion passes ------------------*- tablegen -*-===//
+//
+// Declares the passes that lower the attn dialect to upstream dialects.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CONVERSION_PASSES_TD
+#define ATTN_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
+  let summary = "Lower attn ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Rewrites every attn op into upstream ops with tensor semantics:
+    - `attn.rearrange` becomes `tensor.expand_shape` to the elementary axes,
+      a `linalg.transpose` when elements move, and a reshape to the result.
+    - `attn.einsum` becomes `linalg.matmul`/`linalg.batch_matmul` (operand
+      transposes folded into `indexing_maps`) when the equation is a
+      (batched) matrix product, a `linalg.generic` otherwise; three or more
+      operands are contracted pairwise in a greedy order that keeps each
+      intermediate result smallest.
+    - `attn.softmax` becomes max-reduce, exp, sum-reduce and divide
+      `linalg.generic`s that give 0, not NaN, on fully masked slices.
+    - `attn.attention` becomes, with `flash` (the default), a
+      flash-attention loop nest: `scf.forall` over the batch dimensions and
+      blocks of `q-tile` queries, `scf.for` over blocks of `kv-tile` keys
+      with a running row maximum and row sum kept in f32, so memory stays
+      O(Sq + Sk); causal blocks above the diagonal are never visited. Each
+      block's scores are a matmul for the `dot` score and a reduction over
+      the feature axis for `additive` and `gaussian`. With `flash=false`
+      it becomes the unfused reference computation (scores, mask, causal
+      mask, softmax, P*V), which materialises the Sq x Sk scores.
+    f16 and bf16 are computed in f32 and rounded once at the end. Dynamic
+    shapes are rejected with a diagnostic.
+  }];
+  let options = [
+    Option<"flash", "flash", "bool", /*default=*/"true",
+           "Lower attention with flash tiling (online softmax) "
+           "instead of materialising the Sq x Sk scores">,
+    Option<"qTile", "q-tile", "int64_t", /*default=*/"64",
+           "Queries per block of the flash lowering">,
+    Option<"kvTile", "kv-tile", "int64_t", /*default=*/"64",
+           "Keys per block of the flash lowering">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
+#endif // ATTN_CONVERSION_PASSES_TD

@@ -1,0 +1,454 @@
+//===- FlashAttention.cpp - flash-tiled lowering of attn.attention --------===//
+//
+// Lowers attn.attention (every score kind) to a flash-attention loop nest on
+// tensors: scf.forall over (batch..., query blocks), scf.for over key blocks
+// with an online softmax, so that no Sq x Sk buffer ever exists.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Conversion/AttnToLinalg/AttnToLinalg.h"
+
+#include "FloatUtils.h"
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <limits>
+
+using namespace mlir;
+using namespace mlir::attn;
+
+static Value indexConstant(OpBuilder &b, Location loc, int64_t value) {
+  return arith::ConstantIndexOp::create(b, loc, value);
+}
+
+/// The static extent of a tile size: its value when constant, else dynamic.
+static int64_t staticSize(OpFoldResult size) {
+  if (auto attr = dyn_cast<Attribute>(size))
+    return cast<IntegerAttr>(attr).getInt();
+  return ShapedType::kDynamic;
+}
+
+static Value toValue(OpBuilder &b, Location loc, OpFoldResult ofr) {
+  if (auto value = dyn_cast<Value>(ofr))
+    return value;
+  return indexConstant(b, loc, staticSize(ofr));
+}
+
+/// A 2-D slice `[rows, cols]` of `source` at batch index `batch` (size-1
+/// batch dimensions of `source`, which broadcast, are read at 0). Rows or
+/// columns of size 1 in `source` broadcast too and are read at offset 0.
+static Value extractTile(OpBuilder &b, Location loc, Value source,
+                         ValueRange batch, OpFoldResult rowOffset,
+                         OpFoldResult rows, OpFoldResult colOffset,
+                         OpFoldResult cols) {
+  auto type = cast<RankedTensorType>(source.getType());
+  int64_t rank = type.getRank();
+  SmallVector<OpFoldResult> offsets, sizes;
+  SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+  for (int64_t d = 0; d < rank - 2; ++d) {
+    offsets.push_back(type.getDimSize(d) == 1 ? OpFoldResult(b.getIndexAttr(0))
+                                              : OpFoldResult(batch[d]));
+    sizes.push_back(b.getIndexAttr(1));
+  }
+  auto addDim = [&](int64_t dim, OpFoldResult offset, OpFoldResult size) {
+    if (type.getDimSize(dim) == 1) {
+      offsets.push_back(b.getIndexAttr(0));
+      sizes.push_back(b.getIndexAttr(1));
+    } else {
+      offsets.push_back(offset);
+      sizes.push_back(size);
+    }
+  };
+  addDim(rank - 2, rowOffset, rows);
+  addDim(rank - 1, colOffset, cols);
+  auto tileType = RankedTensorType::get(
+      {staticSize(sizes[rank - 2]), staticSize(sizes[rank - 1])},
+      type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, tileType, source, offsets,
+                                        sizes, strides);
+}
+
+/// A `[rows, cols]` (or `[rows]` when `cols` is null) tensor of `type`,
+/// filled with `value` unless `value` is NaN (then left uninitialised).
+static Value createTile(OpBuilder &b, Location loc, OpFoldResult rows,
+                        OpFoldResult cols, Type type,
+                        std::optional<double> value) {
+  SmallVector<OpFoldResult> sizes = {rows};
+  if (cols)
+    sizes.push_back(cols);
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, type);
+  if (!value)
+    return empty;
+  Value cst = createFloatConstant(b, loc, type, *value);
+  return linalg::FillOp::create(b, loc, ValueRange{cst}, ValueRange{empty})
+      .getResult(0);
+}
+
+/// A 2-D linalg.generic over (i, j) with `iterators`, yielding `body(args)`.
+static Value
+createGeneric2D(OpBuilder &b, Location loc, ValueRange inputs,
+                ArrayRef<AffineMap> inputMaps, Value init, AffineMap initMap,
+                ArrayRef<utils::IteratorType> iterators,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(initMap);
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl, body(nb, nl, args));
+      });
+  return op.getResult(0);
+}
+
+/// m when finite, 0 when m is -inf: subtracting it from a row whose scores
+/// are all -inf gives exp(-inf) = 0 instead of exp(NaN).
+static Value guardedMax(OpBuilder &b, Location loc, Value m) {
+  Type type = m.getType();
+  Value negInf =
+      createFloatConstant(b, loc, type, -std::numeric_limits<double>::infinity());
+  Value isNegInf =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, negInf);
+  return arith::SelectOp::create(b, loc, isNegInf,
+                                 createFloatConstant(b, loc, type, 0.0), m);
+}
+
+namespace {
+
+/// attn.attention -> flash attention (FlashAttention-2's forward loop
+/// order). Per (batch..., query block) in parallel:
+///   m = -inf, l = 0, acc = 0                      (f32 for f16/bf16)
+///   for each key block (causal: only blocks with a key <= the last query):
+///     S = factor * score(Q_blk, K_blk), masked  [q-tile x kv-tile]
+///     m_new = max(m, rowmax S); P = exp(S - m_new)
+///     alpha = exp(m - m_new); l = l * alpha + rowsum P
+///     acc = acc * alpha + P V_blk; m = m_new
+///   out = acc / l (0 where l == 0: every key masked)
+/// Only the block of scores depends on the score kind: a matmul for `dot`,
+/// a (i, j, d) generic reducing over d for `additive` and `gaussian`.
+struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
+  FlashAttentionLowering(MLIRContext *ctx, int64_t qTile, int64_t kvTile)
+      : OpRewritePattern(ctx, /*benefit=*/2), qTile(qTile), kvTile(kvTile) {}
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (qTile <= 0 || kvTile <= 0)
+      return rewriter.notifyMatchFailure(op, "tile sizes must be positive");
+    auto qType = cast<RankedTensorType>(op.getQuery().getType());
+    auto kType = cast<RankedTensorType>(op.getKey().getType());
+    auto vType = cast<RankedTensorType>(op.getValue().getType());
+    auto resultType = cast<RankedTensorType>(op.getResult().getType());
+    Value mask = op.getMask();
+    for (Value operand : op->getOperands())
+      if (!cast<RankedTensorType>(operand.getType()).hasStaticShape())
+        return rewriter.notifyMatchFailure(op, "dynamic shape");
+    int64_t rank = qType.getRank();
+    int64_t numBatch = rank - 2;
+    int64_t sq = qType.getDimSize(numBatch), sk = kType.getDimSize(numBatch);
+    int64_t d = qType.getDimSize(numBatch + 1);
+    int64_t dv = vType.getDimSize(numBatch + 1);
+    if (resultType.getNumElements() == 0 || sk == 0 || d == 0)
+      return rewriter.notifyMatchFailure(op, "empty dimension");
+
+    Location loc = op.getLoc();
+    Type elementType = resultType.getElementType();
+    Type accType = getComputeType(elementType);
+    bool causal = op.getCausal();
+    ScoreKind kind = op.getScore();
+    Value weight = op.getWeight();
+    // The factor applied to the summed score: the gaussian's -1/2 is folded
+    // into it so that the (i, j, d) reduction only sums squares.
+    double scale = op.getScale().convertToDouble();
+    if (kind == ScoreKind::Gaussian)
+      scale = -scale / 2;
+    double negInf = -std::numeric_limits<double>::infinity();
+    // Tiles larger than the sequence would only add masking work.
+    int64_t tq = std::min(qTile, sq), tk = std::min(kvTile, sk);
+    int64_t numQBlocks = llvm::divideCeil(sq, tq);
+    // Static tile sizes whenever every block is full: the causal bound
+    // min(Sk, qs + Tq) stays a multiple of Tk when Tq is one.
+    bool qEven = sq % tq == 0;
+    bool kvEven = sk % tk == 0 && (!causal || (qEven && tq % tk == 0));
+
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr i = getAffineDimExpr(0, ctx), j = getAffineDimExpr(1, ctx);
+    AffineMap ij = AffineMap::get(2, 0, {i, j}, ctx);
+    AffineMap rowOf = AffineMap::get(2, 0, {i}, ctx);
+    AffineMap row1D = AffineMap::get(1, 0, {i}, ctx);
+    using IT = utils::IteratorType;
+    SmallVector<IT> par2 = {IT::parallel, IT::parallel};
+    SmallVector<IT> reduceCols = {IT::parallel, IT::reduction};
+    SmallVector<IT> par1 = {IT::parallel};
+
+    SmallVector<OpFoldResult> upperBounds;
+    for (int64_t b = 0; b < numBatch; ++b)
+      upperBounds.push_back(rewriter.getIndexAttr(qType.getDimSize(b)));
+    upperBounds.push_back(rewriter.getIndexAttr(numQBlocks));
+    Value init = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(),
+                                         elementType);
+    auto forall = scf::ForallOp::create(rewriter, loc, upperBounds,
+                                        ValueRange{init}, std::nullopt);
+
+    OpBuilder::InsertionGuard guard(rewriter);
+    rewriter.setInsertionPointToStart(forall.getBody());
+    SmallVector<Value> ivs = forall.getInductionVars();
+    ValueRange batch = ValueRange(ivs).drop_back();
+    Value qStart = arith::MulIOp::create(rewriter, loc, ivs.back(),
+                                         indexConstant(rewriter, loc, tq));
+    OpFoldResult qSize = rewriter.getIndexAttr(tq);
+    if (!qEven)
+      qSize = arith::MinSIOp::create(
+                  rewriter, loc, indexConstant(rewriter, loc, tq),
+                  arith::SubIOp::create(rewriter, loc,
+                                        indexConstant(rewriter, loc, sq),
+                                        qStart))
+                  .getResult();
+    OpFoldResult zero = rewriter.getIndexAttr(0);
+    Value qTileValue = extractTile(rewriter, loc, op.getQuery(), batch, qStart,
+                                   qSize, zero, rewriter.getIndexAttr(d));
+
+    // Causal: query i only sees keys j <= i, so keys at or past the block's
+    // last query + 1 are never visited.
+    Value kvEnd = indexConstant(rewriter, loc, sk);
+    if (causal)
+      kvEnd = arith::MinSIOp::create(
+          rewriter, loc, kvEnd,
+          arith::AddIOp::create(rewriter, loc, qStart,
+                                toValue(rewriter, loc, qSize)));
+
+    Value m0 = createTile(rewriter, loc, qSize, {}, accType, negInf);
+    Value l0 = createTile(rewriter, loc, qSize, {}, accType, 0.0);
+    Value acc0 =
+        createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv), accType,
+                   0.0);
+
+    auto loop = scf::ForOp::create(
+        rewriter, loc, indexConstant(rewriter, loc, 0), kvEnd,
+        indexConstant(rewriter, loc, tk), ValueRange{m0, l0, acc0},
+        [&](OpBuilder &b, Location nl, Value kStart, ValueRange iterArgs) {
+          Value m = iterArgs[0], l = iterArgs[1], acc = iterArgs[2];
+          OpFoldResult kSize = b.getIndexAttr(tk);
+          if (!kvEven)
+            kSize = arith::MinSIOp::create(
+                        b, nl, indexConstant(b, nl, tk),
+                        arith::SubIOp::create(b, nl, kvEnd, kStart))
+                        .getResult();
+          Value kTileValue = extractTile(b, nl, op.getKey(), batch, kStart,
+                                         kSize, zero, b.getIndexAttr(d));
+          Value vTileValue = extractTile(b, nl, op.getValue(), batch, kStart,
+                                         kSize, zero, b.getIndexAttr(dv));
+
+          AffineExpr mm = getAffineDimExpr(0, ctx),
+                     nn = getAffineDimExpr(1, ctx),
+                     kk = getAffineDimExpr(2, ctx);
+          AffineMap qMap = AffineMap::get(3, 0, {mm, kk}, ctx);
+          AffineMap kMap = AffineMap::get(3, 0, {nn, kk}, ctx);
+          AffineMap sMap = AffineMap::get(3, 0, {mm, nn}, ctx);
+          Value sInit = createTile(b, nl, qSize, kSize, accType, 0.0);
+          Value s;
+          if (kind == ScoreKind::Dot) {
+            // S = Q_blk K_blkᵀ; the named op extends f16/bf16 operands to
+            // the f32 accumulator itself.
+            SmallVector<Attribute> qkMaps = {AffineMapAttr::get(qMap),
+                                             AffineMapAttr::get(kMap),
+                                             AffineMapAttr::get(sMap)};
+            s = linalg::MatmulOp::create(
+                    b, nl, TypeRange{sInit.getType()},
+                    ValueRange{qTileValue, kTileValue}, ValueRange{sInit},
+                    {b.getNamedAttr("indexing_maps", b.getArrayAttr(qkMaps))})
+                    .getResult(0);
+          } else {
+            // S[i, j] = sum_d f(q[i, d], k[j, d], w[d]) over (i, j, d): the
+            // elementwise tanh / square sits between the operands and the
+            // sum, so this is no contraction. Terms are summed in f32 for
+            // f16/bf16 operands, as in the unfused lowering.
+            SmallVector<Value> inputs = {qTileValue, kTileValue};
+            SmallVector<AffineMap> maps = {qMap, kMap};
+            if (weight) {
+              inputs.push_back(weight);
+              maps.push_back(AffineMap::get(3, 0, {kk}, ctx));
+            }
+            maps.push_back(sMap);
+            bool additive = kind == ScoreKind::Additive;
+            s = linalg::GenericOp::create(
+                    b, nl, TypeRange{sInit.getType()}, inputs,
+                    ValueRange{sInit}, maps,
+                    ArrayRef<IT>{IT::parallel, IT::parallel, IT::reduction},
+                    [&](OpBuilder &gb, Location gl, ValueRange args) {
+                      Value q = convertFloat(gb, gl, args[0], accType);
+                      Value k = convertFloat(gb, gl, args[1], accType);
+                      Value w = weight ? convertFloat(gb, gl, args[2], accType)
+                                       : Value();
+                      Value term;
+                      if (additive) {
+                        term = math::TanhOp::create(
+                            gb, gl, arith::AddFOp::create(gb, gl, q, k));
+                        if (w)
+                          term = arith::MulFOp::create(gb, gl, w, term);
+                      } else {
+                        term = arith::SubFOp::create(gb, gl, q, k);
+                        if (w)
+                          term = arith::MulFOp::create(gb, gl, term, w);
+                        term = arith::MulFOp::create(gb, gl, term, term);
+                      }
+                      linalg::YieldOp::create(
+                          gb, gl,
+                          arith::AddFOp::create(gb, gl, args.back(), term)
+                              .getResult());
+                    })
+                    .getResult(0);
+          }
+
+          // Scale, mask and causal mask in one elementwise op.
+          SmallVector<Value> inputs = {s};
+          SmallVector<AffineMap> maps = {ij};
+          if (mask) {
+            Value maskTile =
+                extractTile(b, nl, mask, batch, qStart, qSize, kStart, kSize);
+            auto maskShape =
+                cast<RankedTensorType>(mask.getType()).getShape();
+            // Broadcast mask rows/columns are read at index 0.
+            AffineExpr mi = maskShape[rank - 2] == 1
+                                ? getAffineConstantExpr(0, ctx)
+                                : i;
+            AffineExpr mj = maskShape[rank - 1] == 1
+                                ? getAffineConstantExpr(0, ctx)
+                                : j;
+            inputs.push_back(maskTile);
+            maps.push_back(AffineMap::get(2, 0, {mi, mj}, ctx));
+          }
+          Value scores = s;
+          if (scale != 1.0 || mask || causal)
+            scores = createGeneric2D(
+                b, nl, inputs, maps,
+                createTile(b, nl, qSize, kSize, accType, std::nullopt), ij,
+                par2, [&](OpBuilder &gb, Location gl, ValueRange args) {
+                  Value x = args[0];
+                  if (scale != 1.0)
+                    x = arith::MulFOp::create(
+                        gb, gl, x, createFloatConstant(gb, gl, accType, scale));
+                  Value minusInf = createFloatConstant(gb, gl, accType, negInf);
+                  if (mask) {
+                    Value mv = args[1];
+                    if (mv.getType().isInteger(1))
+                      x = arith::SelectOp::create(gb, gl, mv, x, minusInf);
+                    else
+                      x = arith::AddFOp::create(
+                          gb, gl, x, convertFloat(gb, gl, mv, accType));
+                  }
+                  if (causal) {
+                    Value qi = arith::AddIOp::create(
+                        gb, gl, qStart, linalg::IndexOp::create(gb, gl, 0));
+                    Value kj = arith::AddIOp::create(
+                        gb, gl, kStart, linalg::IndexOp::create(gb, gl, 1));
+                    Value future = arith::CmpIOp::create(
+                        gb, gl, arith::CmpIPredicate::ugt, kj, qi);
+                    x = arith::SelectOp::create(gb, gl, future, minusInf, x);
+                  }
+                  return x;
+                });
+
+          // The running values are updated in place (outs = the iter_args,
+          // read only before they are overwritten) so that one-shot
+          // bufferization keeps one buffer per loop-carried value instead
+          // of reallocating them for every key block.
+          Value rowMax = createGeneric2D(
+              b, nl, scores, ij,
+              createTile(b, nl, qSize, {}, accType, negInf), rowOf,
+              reduceCols,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                return arith::MaximumFOp::create(gb, gl, args[0], args[1]);
+              });
+          // alpha = exp(m - m_new) rescales what earlier blocks summed; it is
+          // 0 while the row has seen only -inf (l and acc are 0 then).
+          Value alpha = createGeneric2D(
+              b, nl, ValueRange{m, rowMax}, {row1D, row1D},
+              createTile(b, nl, qSize, {}, accType, std::nullopt), row1D,
+              par1, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                Value mNew = arith::MaximumFOp::create(gb, gl, args[0], args[1]);
+                Value shifted = arith::SubFOp::create(
+                    gb, gl, args[0], guardedMax(gb, gl, mNew));
+                return math::ExpOp::create(gb, gl, shifted);
+              });
+          Value mNew = createGeneric2D(
+              b, nl, rowMax, row1D, m, row1D, par1,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                return arith::MaximumFOp::create(gb, gl, args[1], args[0]);
+              });
+          Value p = createGeneric2D(
+              b, nl, ValueRange{scores, mNew}, {ij, rowOf},
+              createTile(b, nl, qSize, kSize, accType, std::nullopt), ij,
+              par2, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                Value shifted = arith::SubFOp::create(
+                    gb, gl, args[0], guardedMax(gb, gl, args[1]));
+                return math::ExpOp::create(gb, gl, shifted);
+              });
+          Value lScaled = createGeneric2D(
+              b, nl, alpha, row1D, l, row1D, par1,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                return arith::MulFOp::create(gb, gl, args[1], args[0]);
+              });
+          Value lNew = createGeneric2D(
+              b, nl, p, ij, lScaled, rowOf, reduceCols,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                return arith::AddFOp::create(gb, gl, args[0], args[1]);
+              });
+          Value accScaled = createGeneric2D(
+              b, nl, alpha, rowOf, acc, ij, par2,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                return arith::MulFOp::create(gb, gl, args[1], args[0]);
+              });
+          Value accNew =
+              linalg::MatmulOp::create(b, nl, TypeRange{accScaled.getType()},
+                                       ValueRange{p, vTileValue},
+                                       ValueRange{accScaled})
+                  .getResult(0);
+          scf::YieldOp::create(b, nl, ValueRange{mNew, lNew, accNew});
+        });
+
+    // out = acc / l, 0 for rows with every key masked (l == 0).
+    Value out = createGeneric2D(
+        rewriter, loc, ValueRange{loop.getResult(2), loop.getResult(1)},
+        {ij, rowOf},
+        createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv),
+                   elementType, std::nullopt),
+        ij, par2, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+          Value zeroF = createFloatConstant(gb, gl, accType, 0.0);
+          Value isZero = arith::CmpFOp::create(
+              gb, gl, arith::CmpFPredicate::OEQ, args[1], zeroF);
+          Value quotient = arith::DivFOp::create(gb, gl, args[0], args[1]);
+          Value result =
+              arith::SelectOp::create(gb, gl, isZero, zeroF, quotient);
+          return convertFloat(gb, gl, result, elementType);
+        });
+
+    rewriter.setInsertionPointToEnd(forall.getTerminator().getBody());
+    SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
+    SmallVector<OpFoldResult> sizes(numBatch, rewriter.getIndexAttr(1));
+    offsets.push_back(qStart);
+    offsets.push_back(zero);
+    sizes.push_back(qSize);
+    sizes.push_back(rewriter.getIndexAttr(dv));
+    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+    tensor::ParallelInsertSliceOp::create(rewriter, loc, out,
+                                          forall.getRegionIterArgs()[0],
+                                          offsets, sizes, strides);
+    rewriter.replaceOp(op, forall.getResult(0));
+    return success();
+  }
+
+  int64_t qTile, kvTile;
+};
+
+} // namespace
+
+void mlir::attn::populateFlashAttentionPatterns(RewritePatternSet &patterns,
+                                                int64_t qTile,
+                                                int64_t kvTile) {
+  patterns.add<FlashAttentionLowering>(patterns.getContext(), qTile, kvTile);
+}
