@@ -1,0 +1,89 @@
+//===- Passes.td - code generation passes on upstream dialects -*- tablegen -*-===//
+//
+// Declares the attn passes that optimise upstream linalg/vector IR for CPUs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_TRANSFORMS_PASSES_TD
+#define ATTN_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def TileAndVectorizePass
+    : Pass<"attn-tile-and-vectorize", "::mlir::func::FuncOp"> {
+  let summary = "Tile matmul-like linalg ops on buffers and vectorise their "
+                "register tiles into FMAs";
+  let description = [{
+    Runs after one-shot bufferization. First, two preparatory rewrites:
+    a `linalg.generic` into which linalg elementwise fusion merged a
+    producer (`out + (x * g) * w`, a LayerNorm scale feeding a linear) has
+    each non-trivial factor computed into a temporary first, which makes it
+    a plain contraction again; and all-parallel `linalg.transpose`,
+    `linalg.broadcast` and `linalg.generic` ops outside an `scf.forall`
+    whose operands keep the innermost loop dimension innermost and
+    contiguous (attention's head split/merge, bias broadcasts and adds;
+    rows of 8 to 1024 elements, no i1 buffers) become an `scf.forall` over
+    rows, each row one vector per operand.
+
+    Every linalg op on buffers that is a
+    contraction (`linalg.matmul`, `linalg.batch_matmul`, or a
+    `linalg.generic` accepted by `linalg::isaContractionOpInterface`) with
+    the same float element type everywhere, whose result's innermost
+    dimension is a parallel dimension of one operand (the "rhs", N), is
+    rewritten as a BLIS-like loop nest:
+
+    1. When the rhs is stored with a reduction dimension innermost (`Q Kᵀ`,
+       `x Wᵀ` with nn.Linear weights), it is first copied into a temporary
+       buffer with N innermost (`linalg.transpose`), so that every step of
+       the micro-kernel loads contiguous rhs rows.
+    2. Ops that are not already inside an `scf.forall` (the flash-attention
+       loop nest supplies its own) are tiled with `scf.forall` over the
+       parallel dimensions: `parallel-tile-m` rows of the innermost M
+       dimension by `parallel-tile-n` columns of N, 1 along every other
+       parallel dimension. The forall becomes one OpenMP work-sharing loop.
+    3. Each tile is tiled again with `scf.for` into register tiles of
+       `register-tile-m` x `register-tile-n` (1 along other parallel
+       dimensions) and 1 along every reduction dimension, reductions
+       innermost. The M and N loops are peeled so that all but the last
+       tile have static shapes. The register tile's rows come from the
+       innermost M dimension of size > 1 (nn.Linear on [b, 1, c]).
+    4. Static register tiles become transfer_reads, one `vector.contract`
+       with the op's indexing maps and a transfer_write; the accumulator's
+       transfer_read/transfer_write
+       pair is hoisted out of the reduction loop, so it lives in registers.
+       With `lower-vectors`, the contractions are lowered to outer products
+       and FMAs and the transfers to 1-D loads and stores. Partial tiles
+       (the peeled remainders) are vectorised as whole register tiles whose
+       transfers are out of bounds along the partial dimension: zero-padded
+       reads, guarded rows and masked column loads/stores.
+
+    Other ops are left alone. The result is numerically the same sum in
+    the same order (reduction dimensions are visited in order).
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+  let options = [
+    Option<"parallelTileM", "parallel-tile-m", "int64_t", /*default=*/"64",
+           "Rows of the innermost M dimension per scf.forall iteration">,
+    Option<"parallelTileN", "parallel-tile-n", "int64_t", /*default=*/"256",
+           "Columns of N per scf.forall iteration">,
+    Option<"registerTileM", "register-tile-m", "int64_t", /*default=*/"8",
+           "Rows of the micro-kernel's accumulator tile">,
+    Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32",
+           "Columns of the micro-kernel's accumulator tile (a multiple of "
+           "the SIMD width)">,
+    Option<"transposeRhs", "transpose-rhs", "bool", /*default=*/"true",
+           "Copy an rhs stored reduction-innermost into an N-innermost "
+           "temporary first">,
+    Option<"lowerVectors", "lower-vectors", "bool", /*default=*/"true",
+           "Lower vector.contract to FMAs and transfers to 1-D loads/stores">,
+  ];
+}
+
+#endif // ATTN_TRANSFORMS_PASSES_TD

@@ -1,0 +1,740 @@
+//===- TileAndVectorize.cpp - register-tiled, vectorised contractions -----===//
+//
+// Implements attn-tile-and-vectorize: linalg contractions on buffers become
+// a BLIS-like nest (scf.forall over output tiles, scf.for over register tiles
+// and the reduction) whose micro-kernel is a vector.contract lowered to FMAs.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Transforms/Passes.h"
+
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
+#include "mlir/Transforms/CSE.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_TILEANDVECTORIZEPASS
+#include "attn/Transforms/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+
+/// Marks the register tiles this pass created, so that only they are
+/// vectorised (other linalg ops keep their loop lowering).
+static constexpr StringLiteral kRegisterTileAttr = "attn.register_tile";
+
+namespace {
+/// How the loop dimensions of a contraction map onto the micro-kernel.
+struct ContractionPlan {
+  /// The input holding the result's innermost dimension; its rows are what
+  /// the micro-kernel loads as vectors.
+  unsigned rhsIndex;
+  /// The result's innermost dimension (vectorised).
+  unsigned nDim;
+  /// The innermost result dimension used by the other input only (the rows
+  /// of the register tile); absent for matrix-vector products.
+  std::optional<unsigned> mDim;
+};
+} // namespace
+
+/// Accepts contractions on buffers, all operands of one float type, whose
+/// result's innermost dimension belongs to exactly one input.
+static std::optional<ContractionPlan> planContraction(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  Type elementType =
+      getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
+  if (!isa<FloatType>(elementType))
+    return std::nullopt;
+  for (Value input : op.getDpsInputs())
+    if (getElementTypeOrSelf(input.getType()) != elementType)
+      return std::nullopt;
+
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  AffineMap outMap = maps.back();
+  if (!outMap.isProjectedPermutation() || outMap.getNumResults() == 0)
+    return std::nullopt;
+  auto dimAt = [](AffineMap map, unsigned i) {
+    return cast<AffineDimExpr>(map.getResult(i)).getPosition();
+  };
+  ContractionPlan plan;
+  plan.nDim = dimAt(outMap, outMap.getNumResults() - 1);
+  bool inLhs = maps[0].isFunctionOfDim(plan.nDim);
+  bool inRhs = maps[1].isFunctionOfDim(plan.nDim);
+  // A batch dimension innermost in the result is not a matrix product
+  // layout the micro-kernel handles.
+  if (inLhs == inRhs)
+    return std::nullopt;
+  plan.rhsIndex = inRhs ? 1 : 0;
+  unsigned lhsIndex = 1 - plan.rhsIndex;
+  // The innermost such dimension, skipping size-1 ones ("b n c, o c -> b n
+  // o" with n = 1): a unit M would make every register tile one row.
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (int i = outMap.getNumResults() - 1; i >= 0; --i) {
+    unsigned dim = dimAt(outMap, i);
+    if (maps[lhsIndex].isFunctionOfDim(dim) &&
+        !maps[plan.rhsIndex].isFunctionOfDim(dim)) {
+      if (!plan.mDim)
+        plan.mDim = dim;
+      if (ranges[dim] != 1) {
+        plan.mDim = dim;
+        break;
+      }
+    }
+  }
+  return plan;
+}
+
+/// Undoes the fusion of elementwise producers into a contraction: a generic
+/// on buffers whose body is `out + f(args...) * g(args...)` with more than
+/// two inputs (linalg elementwise fusion merges a LayerNorm's scale or any
+/// other producer into the matmul that reads it, which
+/// linalg::isaContractionOpInterface then rejects and the product runs as
+/// scalar loops). Each factor that is not a plain input is computed into a
+/// temporary over the loop dimensions its inputs use, by an all-parallel
+/// generic, and the contraction reads the temporaries: the same values in
+/// the same order of summation. Returns the new contraction, or null.
+static linalg::GenericOp splitFusedFactors(RewriterBase &rewriter,
+                                           linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInits() != 1 ||
+      op.getNumDpsInputs() <= 2 || op.getNumReductionLoops() == 0 ||
+      op.hasDynamicShape() || op.hasIndexSemantics())
+    return {};
+  for (AffineMap map : op.getIndexingMapsArray())
+    if (!map.isProjectedPermutation())
+      return {};
+  Block *body = op.getBody();
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  BlockArgument outArg = op.getMatchingBlockArgument(op.getDpsInitOperand(0));
+  auto add = yield.getValues()[0].getDefiningOp<arith::AddFOp>();
+  if (!add || !outArg.hasOneUse())
+    return {};
+  Value product = add.getLhs() == outArg ? add.getRhs() : add.getLhs();
+  if (product == outArg || (add.getLhs() != outArg && add.getRhs() != outArg))
+    return {};
+  auto mul = product.getDefiningOp<arith::MulFOp>();
+  if (!mul || mul->getBlock() != body || !isa<FloatType>(mul.getType()))
+    return {};
+
+  // The body ops each factor needs, in block order, and the inputs it reads.
+  struct Factor {
+    Value value;
+    SetVector<Operation *> ops;
+    SetVector<unsigned> inputs; // operand numbers
+  };
+  auto collect = [&](Value value, Factor &factor) -> bool {
+    factor.value = value;
+    SmallVector<Value> worklist = {value};
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      if (auto arg = dyn_cast<BlockArgument>(v)) {
+        if (arg.getOwner() != body)
+          continue; // defined above the op
+        if (arg == outArg)
+          return false;
+        factor.inputs.insert(arg.getArgNumber());
+        continue;
+      }
+      Operation *def = v.getDefiningOp();
+      if (def->getBlock() != body)
+        continue;
+      if (def->getNumRegions() != 0 || !isMemoryEffectFree(def))
+        return false;
+      if (factor.ops.insert(def))
+        llvm::append_range(worklist, def->getOperands());
+    }
+    return !factor.inputs.empty();
+  };
+  Factor factors[2];
+  if (!collect(mul.getLhs(), factors[0]) || !collect(mul.getRhs(), factors[1]))
+    return {};
+
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  // A factor mixing both sides (`(x * w) * s`) would need a temporary of
+  // the whole iteration space: only split factors no larger than an input.
+  int64_t largestInput = 0;
+  for (Value input : op.getDpsInputs())
+    largestInput = std::max<int64_t>(
+        largestInput, cast<MemRefType>(input.getType()).getNumElements());
+  for (Factor &factor : factors) {
+    llvm::SmallBitVector used(op.getNumLoops());
+    for (unsigned input : factor.inputs)
+      for (AffineExpr expr : maps[input].getResults())
+        used.set(cast<AffineDimExpr>(expr).getPosition());
+    int64_t size = 1;
+    for (int d : used.set_bits())
+      size *= ranges[d];
+    if (size > largestInput)
+      return {};
+  }
+  SmallVector<Value> newInputs;
+  SmallVector<AffineMap> newMaps;
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> temporaries;
+  for (Factor &factor : factors) {
+    if (auto arg = dyn_cast<BlockArgument>(factor.value);
+        arg && arg.getOwner() == body) {
+      newInputs.push_back(op->getOperand(arg.getArgNumber()));
+      newMaps.push_back(maps[arg.getArgNumber()]);
+      continue;
+    }
+    // The loop dimensions the factor's inputs use, in order.
+    llvm::SmallBitVector used(op.getNumLoops());
+    for (unsigned input : factor.inputs)
+      for (AffineExpr expr : maps[input].getResults())
+        used.set(cast<AffineDimExpr>(expr).getPosition());
+    SmallVector<AffineExpr> dims;
+    SmallVector<int64_t> shape;
+    DenseMap<unsigned, unsigned> newPos;
+    for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+      if (!used.test(d))
+        continue;
+      newPos[d] = dims.size();
+      dims.push_back(getAffineDimExpr(d, ctx));
+      shape.push_back(ranges[d]);
+    }
+    unsigned rank = dims.size();
+    SmallVector<Value> producerInputs;
+    SmallVector<AffineMap> producerMaps;
+    for (unsigned input : factor.inputs) {
+      SmallVector<AffineExpr> exprs;
+      for (AffineExpr expr : maps[input].getResults())
+        exprs.push_back(getAffineDimExpr(
+            newPos[cast<AffineDimExpr>(expr).getPosition()], ctx));
+      producerInputs.push_back(op->getOperand(input));
+      producerMaps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+    }
+    producerMaps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+    Value temp = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(shape, factor.value.getType()),
+        ValueRange{}, rewriter.getI64IntegerAttr(64));
+    temporaries.push_back(temp);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    SmallVector<unsigned> inputList(factor.inputs.begin(),
+                                    factor.inputs.end());
+    linalg::GenericOp::create(
+        rewriter, loc, producerInputs, ValueRange{temp}, producerMaps,
+        iterators, [&](OpBuilder &b, Location, ValueRange args) {
+          IRMapping mapping;
+          for (auto [i, input] : llvm::enumerate(inputList))
+            mapping.map(body->getArgument(input), args[i]);
+          // Block order keeps every use after its definition.
+          for (Operation &bodyOp : body->without_terminator())
+            if (factor.ops.contains(&bodyOp))
+              b.clone(bodyOp, mapping);
+          linalg::YieldOp::create(b, loc,
+                                  mapping.lookupOrDefault(factor.value));
+        });
+    newInputs.push_back(temp);
+    newMaps.push_back(AffineMap::get(op.getNumLoops(), 0, dims, ctx));
+  }
+  newMaps.push_back(maps.back());
+  bool outFirst = add.getLhs() == outArg;
+  auto contraction = linalg::GenericOp::create(
+      rewriter, loc, newInputs, op.getDpsInits(), newMaps,
+      op.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value prod = arith::MulFOp::create(b, l, args[0], args[1]);
+        Value sum = outFirst ? arith::AddFOp::create(b, l, args[2], prod)
+                             : arith::AddFOp::create(b, l, prod, args[2]);
+        linalg::YieldOp::create(b, l, sum);
+      });
+  rewriter.setInsertionPointAfter(contraction);
+  for (Value temp : temporaries)
+    memref::DeallocOp::create(rewriter, loc, temp);
+  rewriter.eraseOp(op);
+  return contraction;
+}
+
+static FailureOr<scf::SCFTilingResult>
+tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
+             const scf::SCFTilingOptions &options);
+
+/// An all-parallel linalg op on buffers whose operands all keep the
+/// innermost loop dimension innermost (or do not use it): a transpose that
+/// keeps rows (attention's head split "b n (h d) -> b h n d"), a broadcast
+/// of a bias, an elementwise add. It becomes one scf.forall iteration per
+/// row, each row vectorised (one vector per operand row), instead of scalar
+/// loops.
+static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
+  if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp>(
+          op.getOperation()) ||
+      !op.hasPureBufferSemantics() || op.hasDynamicShape() ||
+      op.getNumLoops() < 2 || op.getNumDpsInits() != 1 ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      op->getParentOfType<scf::ForallOp>())
+    return;
+  if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+    if (generic.hasIndexSemantics())
+      return;
+  unsigned inner = op.getNumLoops() - 1;
+  int64_t rowSize = op.getStaticLoopRanges()[inner];
+  if (rowSize < 8 || rowSize > 1024)
+    return;
+  for (OpOperand &operand : op->getOpOperands()) {
+    if (!isa<MemRefType>(operand.get().getType()))
+      return;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!map.isProjectedPermutation())
+      return;
+    if (map.isFunctionOfDim(inner) &&
+        map.getResult(map.getNumResults() - 1) !=
+            getAffineDimExpr(inner, op.getContext()))
+      return;
+    // Rows of every operand contiguous: unit innermost stride. No i1
+    // buffers: a vector<Nxi1> load reads bits, not the buffer's bytes.
+    auto type = cast<MemRefType>(operand.get().getType());
+    if (!type.getElementType().isIntOrFloat() ||
+        type.getElementTypeBitWidth() < 8)
+      return;
+    if (map.isFunctionOfDim(inner) && !type.isLastDimUnitStride())
+      return;
+  }
+  SmallVector<OpFoldResult> sizes(inner, rewriter.getIndexAttr(1));
+  sizes.push_back(rewriter.getIndexAttr(0));
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+      .setTileSizes(sizes);
+  FailureOr<scf::SCFTilingResult> tiled = tileAndErase(rewriter, op, options);
+  if (failed(tiled))
+    return;
+  Operation *row = tiled->tiledOps.back();
+  rewriter.setInsertionPoint(row);
+  if (succeeded(linalg::vectorize(rewriter, row)))
+    rewriter.eraseOp(row);
+}
+
+/// Copies the rhs into a temporary with N innermost when it is stored with
+/// another dimension innermost, so each reduction step reads one contiguous
+/// rhs row instead of a strided column. Named ops are generalised first to
+/// carry the new indexing map. Returns the op to tile (maybe `op` itself).
+static linalg::LinalgOp makeRhsRowMajor(RewriterBase &rewriter,
+                                        linalg::LinalgOp op,
+                                        const ContractionPlan &plan) {
+  MLIRContext *ctx = op.getContext();
+  AffineMap rhsMap = op.getIndexingMapsArray()[plan.rhsIndex];
+  std::optional<unsigned> pos =
+      rhsMap.getResultPosition(getAffineDimExpr(plan.nDim, ctx));
+  if (!pos || *pos == rhsMap.getNumResults() - 1)
+    return op;
+
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  linalg::GenericOp generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic) {
+    FailureOr<linalg::GenericOp> generalized =
+        linalg::generalizeNamedOp(rewriter, op);
+    if (failed(generalized))
+      return op;
+    generic = *generalized;
+  }
+
+  Value rhs = generic.getDpsInputOperand(plan.rhsIndex)->get();
+  auto type = cast<MemRefType>(rhs.getType());
+  SmallVector<int64_t> perm;
+  for (unsigned i = 0, e = type.getRank(); i < e; ++i)
+    if (i != *pos)
+      perm.push_back(i);
+  perm.push_back(*pos);
+  SmallVector<int64_t> shape;
+  SmallVector<Value> dynamicSizes;
+  SmallVector<AffineExpr> exprs;
+  for (int64_t p : perm) {
+    shape.push_back(type.getDimSize(p));
+    if (type.isDynamicDim(p))
+      dynamicSizes.push_back(memref::DimOp::create(rewriter, loc, rhs, p));
+    exprs.push_back(rhsMap.getResult(p));
+  }
+  rewriter.setInsertionPoint(generic);
+  Value copy = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get(shape, type.getElementType()),
+      dynamicSizes, rewriter.getI64IntegerAttr(64));
+  linalg::TransposeOp::create(rewriter, loc, rhs, copy, perm);
+  SmallVector<AffineMap> maps = generic.getIndexingMapsArray();
+  maps[plan.rhsIndex] = AffineMap::get(rhsMap.getNumDims(), 0, exprs, ctx);
+  rewriter.modifyOpInPlace(generic, [&] {
+    generic.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(maps));
+    generic->setOperand(plan.rhsIndex, copy);
+  });
+  rewriter.setInsertionPointAfter(generic);
+  memref::DeallocOp::create(rewriter, loc, copy);
+  return cast<linalg::LinalgOp>(generic.getOperation());
+}
+
+/// Tile sizes per loop dimension: `m` and `n` for the plan's M and N
+/// dimensions, `other` for the remaining parallel ones and `reduction` for
+/// reductions (0 = not tiled).
+static SmallVector<OpFoldResult> tileSizes(OpBuilder &b, linalg::LinalgOp op,
+                                           const ContractionPlan &plan,
+                                           int64_t m, int64_t n, int64_t other,
+                                           int64_t reduction) {
+  SmallVector<OpFoldResult> sizes;
+  for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray())) {
+    int64_t size = reduction;
+    if (iterator == utils::IteratorType::parallel)
+      size = dim == plan.nDim ? n : (plan.mDim == dim ? m : other);
+    sizes.push_back(b.getIndexAttr(size));
+  }
+  return sizes;
+}
+
+/// Tiles `op` and erases it (buffer semantics: it has no results to
+/// replace). Returns the tiling result.
+static FailureOr<scf::SCFTilingResult>
+tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
+             const scf::SCFTilingOptions &options) {
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled) || tiled->tiledOps.empty())
+    return failure();
+  rewriter.eraseOp(op);
+  return tiled;
+}
+
+/// Tiles one contraction down to register tiles marked with
+/// kRegisterTileAttr; the M and N register loops are peeled so that all but
+/// the last tile of each have static sizes.
+static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
+                            const attn::TileAndVectorizePassOptions &options) {
+  std::optional<ContractionPlan> plan = planContraction(op);
+  if (!plan)
+    return;
+  if (options.transposeRhs)
+    op = makeRhsRowMajor(rewriter, op, *plan);
+
+  // Coarse parallel tiles, one OpenMP chunk each, unless a surrounding
+  // scf.forall (the flash-attention nest) already distributes the work.
+  if (!op->getParentOfType<scf::ForallOp>()) {
+    scf::SCFTilingOptions forallOptions;
+    forallOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
+        .setTileSizes(tileSizes(rewriter, op, *plan, options.parallelTileM,
+                                options.parallelTileN, 1, 0));
+    FailureOr<scf::SCFTilingResult> tiled =
+        tileAndErase(rewriter, op, forallOptions);
+    if (failed(tiled))
+      return;
+    op = cast<linalg::LinalgOp>(tiled->tiledOps.back());
+  }
+
+  // Register tiles, the reduction innermost: the accumulator tile stays
+  // loop-invariant across the reduction loop so it can live in registers.
+  SmallVector<int64_t> interchange;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (auto [dim, iterator] : llvm::enumerate(iterators))
+    if (iterator == utils::IteratorType::parallel)
+      interchange.push_back(dim);
+  for (auto [dim, iterator] : llvm::enumerate(iterators))
+    if (iterator != utils::IteratorType::parallel)
+      interchange.push_back(dim);
+  scf::SCFTilingOptions forOptions;
+  forOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForOp)
+      .setTileSizes(tileSizes(rewriter, op, *plan, options.registerTileM,
+                              options.registerTileN, 1, 1))
+      .setInterchange(interchange);
+  FailureOr<scf::SCFTilingResult> tiled = tileAndErase(rewriter, op, forOptions);
+  if (failed(tiled))
+    return;
+  tiled->tiledOps.back()->setAttr(kRegisterTileAttr, rewriter.getUnitAttr());
+
+  // Every dimension got a loop, in interchange order: peel N (inner) then M.
+  if (tiled->loops.size() != interchange.size())
+    return;
+  auto loopOf = [&](unsigned dim) -> scf::ForOp {
+    auto it = llvm::find(interchange, dim);
+    return dyn_cast<scf::ForOp>(
+        tiled->loops[std::distance(interchange.begin(), it)].getOperation());
+  };
+  SmallVector<scf::ForOp> toPeel = {loopOf(plan->nDim)};
+  if (plan->mDim)
+    toPeel.push_back(loopOf(*plan->mDim));
+  for (scf::ForOp loop : toPeel) {
+    scf::ForOp partial;
+    if (loop)
+      (void)scf::peelForLoopAndSimplifyBounds(rewriter, loop, partial);
+  }
+}
+
+/// Hoists the accumulator of a vectorised reduction loop into a loop-carried
+/// vector: `loop` must hold exactly one transfer_write, a transfer_read of
+/// the same memref, indices, type and map, both loop-invariant, and nothing
+/// else that touches memory except reads of other buffers. Upstream
+/// linalg::hoistRedundantVectorTransfers gives up as soon as the memref has
+/// any view user anywhere (our partial tiles' subviews), so the register
+/// tiles this pass built, whose operands never alias the accumulator, are
+/// matched here directly.
+static bool hoistAccumulator(RewriterBase &rewriter, scf::ForOp loop) {
+  vector::TransferWriteOp write;
+  for (Operation &op : loop.getBody()->without_terminator()) {
+    if (auto candidate = dyn_cast<vector::TransferWriteOp>(op)) {
+      if (write)
+        return false;
+      write = candidate;
+      continue;
+    }
+    if (op.getNumRegions() != 0 ||
+        (!isMemoryEffectFree(&op) && !isa<vector::TransferReadOp>(op)))
+      return false;
+  }
+  if (!write || write.getMask() || !isa<MemRefType>(write.getBase().getType()))
+    return false;
+  vector::TransferReadOp read;
+  for (auto candidate : loop.getBody()->getOps<vector::TransferReadOp>()) {
+    if (candidate.getBase() != write.getBase())
+      continue;
+    // A second read of the accumulator would see stale memory.
+    if (read)
+      return false;
+    read = candidate;
+  }
+  if (!read || read.getMask() || read.getIndices() != write.getIndices() ||
+      read.getVectorType() != write.getVectorType() ||
+      read.getPermutationMap() != write.getPermutationMap() ||
+      !read->isBeforeInBlock(write))
+    return false;
+  for (Value operand : read->getOperands())
+    if (!loop.isDefinedOutsideOfLoop(operand))
+      return false;
+
+  rewriter.moveOpBefore(read, loop);
+  FailureOr<LoopLikeOpInterface> newLoop = loop.replaceWithAdditionalYields(
+      rewriter, read.getResult(), /*replaceInitOperandUsesInLoop=*/true,
+      [&](OpBuilder &, Location, ArrayRef<BlockArgument>) {
+        return SmallVector<Value>{write.getValueToStore()};
+      });
+  if (failed(newLoop))
+    return false;
+  rewriter.moveOpAfter(write, *newLoop);
+  rewriter.modifyOpInPlace(write, [&] {
+    write.getValueToStoreMutable().assign(newLoop->getLoopResults()->back());
+  });
+  return true;
+}
+
+/// Rewrites a register tile as transfer_reads of whole operands, one
+/// vector.contract with the op's own indexing maps, and a transfer_write.
+/// linalg::vectorize only emits vector.contract for named ops; for generic
+/// contractions with unit reduction steps it emits mulf/addf, which LLVM
+/// may not fuse into FMAs without fast-math flags. A partial tile (the
+/// peeled remainder of the M or N loop, of dynamic size at most the
+/// register tile's) is computed as a whole register tile: its transfers are
+/// out of bounds along that dimension, reading zeros and writing only the
+/// rows and columns that exist.
+static LogicalResult vectorizeTile(RewriterBase &rewriter, linalg::LinalgOp op,
+                                   int64_t registerTileM,
+                                   int64_t registerTileN) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  if (op.hasDynamicShape()) {
+    std::optional<ContractionPlan> plan = planContraction(op);
+    if (!plan)
+      return failure();
+    for (auto [dim, bound] : llvm::enumerate(bounds)) {
+      if (!ShapedType::isDynamic(bound))
+        continue;
+      if (dim == plan->nDim)
+        bound = registerTileN;
+      else if (plan->mDim && dim == *plan->mDim)
+        bound = registerTileM;
+      else
+        return failure();
+    }
+  }
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  auto shapeOf = [&](OpOperand &operand, SmallVector<bool> &inBounds) {
+    auto type = cast<MemRefType>(operand.get().getType());
+    SmallVector<int64_t> shape;
+    for (auto [i, expr] :
+         llvm::enumerate(op.getMatchingIndexingMap(&operand).getResults())) {
+      shape.push_back(bounds[cast<AffineDimExpr>(expr).getPosition()]);
+      inBounds.push_back(type.getDimSize(i) == shape.back());
+    }
+    return VectorType::get(shape, type.getElementType());
+  };
+  auto readWhole = [&](OpOperand &operand) -> Value {
+    Value memref = operand.get();
+    auto type = cast<MemRefType>(memref.getType());
+    SmallVector<bool> inBounds;
+    VectorType vectorType = shapeOf(operand, inBounds);
+    SmallVector<Value> indices(type.getRank(), zero);
+    Value padding = arith::ConstantOp::create(
+        rewriter, loc, rewriter.getZeroAttr(type.getElementType()));
+    return vector::TransferReadOp::create(rewriter, loc, vectorType, memref,
+                                          indices, padding, inBounds);
+  };
+  Value lhs = readWhole(*op.getDpsInputOperand(0));
+  Value rhs = readWhole(*op.getDpsInputOperand(1));
+  OpOperand &outOperand = *op.getDpsInitOperand(0);
+  Value out = outOperand.get();
+  Value acc = readWhole(outOperand);
+  SmallVector<Attribute> iterators;
+  for (utils::IteratorType iterator : op.getIteratorTypesArray())
+    iterators.push_back(vector::IteratorTypeAttr::get(
+        ctx, iterator == utils::IteratorType::parallel
+                 ? vector::IteratorType::parallel
+                 : vector::IteratorType::reduction));
+  Value result = vector::ContractionOp::create(
+      rewriter, loc, lhs, rhs, acc,
+      rewriter.getAffineMapArrayAttr(op.getIndexingMapsArray()),
+      rewriter.getArrayAttr(iterators));
+  auto outType = cast<MemRefType>(out.getType());
+  SmallVector<Value> indices(outType.getRank(), zero);
+  SmallVector<bool> inBounds;
+  (void)shapeOf(outOperand, inBounds);
+  vector::TransferWriteOp::create(rewriter, loc, result, out, indices,
+                                  inBounds);
+  rewriter.eraseOp(op);
+  return success();
+}
+
+/// Canonicalisation of everything loaded plus `extra`.
+static LogicalResult simplify(Operation *root,
+                              function_ref<void(RewritePatternSet &)> extra,
+                              bool canonicalize = true) {
+  MLIRContext *ctx = root->getContext();
+  RewritePatternSet patterns(ctx);
+  for (Dialect *dialect : canonicalize ? ctx->getLoadedDialects()
+                                       : std::vector<Dialect *>{})
+    dialect->getCanonicalizationPatterns(patterns);
+  if (canonicalize)
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, ctx);
+  if (extra)
+    extra(patterns);
+  // Not converging within the driver's iteration limit still leaves valid
+  // IR; only a broken op would be worth failing the pass for.
+  (void)applyPatternsGreedily(root, std::move(patterns));
+  return success();
+}
+
+namespace {
+struct TileAndVectorizePass
+    : public attn::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (parallelTileM < 1 || parallelTileN < 1 || registerTileM < 1 ||
+        registerTileN < 1) {
+      func.emitError("attn-tile-and-vectorize: tile sizes must be positive");
+      return signalPassFailure();
+    }
+    IRRewriter rewriter(&getContext());
+
+    SmallVector<linalg::LinalgOp> rowOps;
+    func.walk([&](linalg::LinalgOp op) { rowOps.push_back(op); });
+    for (linalg::LinalgOp op : rowOps)
+      vectorizeRows(rewriter, op);
+
+    SmallVector<linalg::GenericOp> generics;
+    func.walk([&](linalg::GenericOp op) {
+      if (!linalg::isaContractionOpInterface(op))
+        generics.push_back(op);
+    });
+    for (linalg::GenericOp op : generics)
+      (void)splitFusedFactors(rewriter, op);
+
+    SmallVector<linalg::LinalgOp> contractions;
+    func.walk([&](linalg::LinalgOp op) {
+      if (planContraction(op))
+        contractions.push_back(op);
+    });
+    attn::TileAndVectorizePassOptions options;
+    options.parallelTileM = parallelTileM;
+    options.parallelTileN = parallelTileN;
+    options.registerTileM = registerTileM;
+    options.registerTileN = registerTileN;
+    options.transposeRhs = transposeRhs;
+    for (linalg::LinalgOp op : contractions)
+      tileContraction(rewriter, op, options);
+    // Folds the peeled loops' tile sizes into static subview types.
+    if (failed(simplify(func, nullptr)))
+      return signalPassFailure();
+
+    // Vectorise the static register tiles; partial ones stay linalg ops.
+    SmallVector<linalg::LinalgOp> tiles;
+    func.walk([&](linalg::LinalgOp op) {
+      if (op->removeAttr(kRegisterTileAttr))
+        tiles.push_back(op);
+    });
+    for (linalg::LinalgOp op : tiles)
+      (void)vectorizeTile(rewriter, op, registerTileM, registerTileN);
+
+    // Unit dimensions (batch, the reduction step) out of the vectors, so the
+    // accumulator is a plain [M x N] vector. (memref alias folding is not
+    // used: in LLVM 22 it folds transfers through expand_shape into reads
+    // of the wrong dimensions.)
+    if (failed(simplify(func, [](RewritePatternSet &patterns) {
+          vector::populateCastAwayVectorLeadingOneDimPatterns(patterns);
+          vector::populateVectorReductionToContractPatterns(patterns);
+          vector::populateDropUnitDimWithShapeCastPatterns(patterns);
+        })))
+      return signalPassFailure();
+    // The accumulator's read/write pair is invariant in the reduction loop:
+    // hoisting it turns it into a loop-carried vector (registers).
+    // Hoisting compares the transfers' index values, so equal indices must
+    // be one SSA value.
+    DominanceInfo dominance(func);
+    eliminateCommonSubExpressions(rewriter, dominance, func);
+    func.walk([](LoopLikeOpInterface loop) { moveLoopInvariantCode(loop); });
+    SmallVector<scf::ForOp> loops;
+    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+    for (scf::ForOp loop : loops)
+      (void)hoistAccumulator(rewriter, loop);
+
+    if (!lowerVectors)
+      return;
+    // vector.contract -> vector.outerproduct -> vector.fma, transfers ->
+    // 1-D loads/stores, all unrolled. No canonicalisation here: it would
+    // fold the accumulator's row inserts into a from_elements of every
+    // scalar.
+    if (failed(simplify(func, [](RewritePatternSet &patterns) {
+          vector::populateVectorContractLoweringPatterns(
+              patterns, vector::VectorContractLowering::OuterProduct);
+          vector::populateVectorOuterProductLoweringPatterns(patterns);
+          vector::populateVectorTransferPermutationMapLoweringPatterns(
+              patterns);
+          vector::populateVectorTransposeLoweringPatterns(
+              patterns, vector::VectorTransposeLowering::EltWise);
+          vector::populateVectorBroadcastLoweringPatterns(patterns);
+          vector::populateVectorShapeCastLoweringPatterns(patterns);
+          vector::populateVectorMultiReductionLoweringPatterns(
+              patterns, vector::VectorMultiReductionLowering::InnerParallel);
+          vector::populateVectorTransferLoweringPatterns(
+              patterns, /*maxTransferRank=*/1);
+          populateVectorToSCFConversionPatterns(
+              patterns, VectorTransferToSCFOptions().enableFullUnroll());
+          // Partial tiles' 1-D transfers that are out of bounds along N
+          // become masked loads/stores here, while memref.dim (their
+          // bound) can still be lowered by the rest of the pipeline.
+          vector::populateVectorMaskMaterializationPatterns(
+              patterns, /*force32BitVectorIndices=*/true);
+        }, /*canonicalize=*/false)))
+      return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,260 @@
+// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 lower-vectors=false}))' | FileCheck %s
+// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64}))' | FileCheck %s --check-prefix=FMA
+// attn-tile-and-vectorize on buffers: scf.forall output tiles, peeled 8x32
+// register tiles with the accumulator carried through the reduction loop,
+// and vector.contract lowered to FMAs.
+
+// A matmul whose sizes are not multiples of the tiles: full tiles are
+// vectorised; the peeled remainders are vectorised as whole register tiles
+// whose transfers are out of bounds along the partial dimension.
+// CHECK-LABEL: func.func @matmul(
+// CHECK-SAME:    %[[A:.*]]: memref<20x16xf32>, %[[B:.*]]: memref<16x80xf32>, %[[C:.*]]: memref<20x80xf32>)
+// CHECK:         scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (20, 80) step (16, 64) {
+// CHECK:           scf.for %{{.*}} = %c0 to %{{.*}} step %c8 {
+// CHECK:             scf.for %{{.*}} = %c0 to %{{.*}} step %c32 {
+// CHECK:               %[[CT:.*]] = memref.subview %{{.*}} [8, 32] [1, 1] : memref<?x?xf32, strided<[80, 1], offset: ?>> to memref<8x32xf32, strided<[80, 1], offset: ?>>
+// CHECK:               %[[ACC:.*]] = vector.transfer_read %[[CT]][%c0, %c0], %{{.*}} {in_bounds = [true, true]} : memref<8x32xf32, strided<[80, 1], offset: ?>>, vector<8x32xf32>
+// CHECK:               %[[RES:.*]] = scf.for %[[K:.*]] = %c0 to %c16 step %c1 iter_args(%[[ARG:.*]] = %[[ACC]]) -> (vector<8x32xf32>) {
+// CHECK:                 %[[LHS:.*]] = vector.transfer_read %{{.*}} : memref<8x1xf32, strided<[16, 1], offset: ?>>, vector<8x1xf32>
+// CHECK:                 %[[ROW:.*]] = vector.transfer_read %{{.*}} : memref<1x32xf32, strided<[80, 1], offset: ?>>, vector<32xf32>
+// CHECK:                 %[[RHS:.*]] = vector.broadcast %[[ROW]] : vector<32xf32> to vector<1x32xf32>
+// CHECK:                 %[[SUM:.*]] = vector.contract {{.*}} %[[LHS]], %[[RHS]], %[[ARG]] : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK:                 scf.yield %[[SUM]] : vector<8x32xf32>
+// CHECK:               }
+// CHECK:               vector.transfer_write %[[RES]], %[[CT]][%c0, %c0] {in_bounds = [true, true]} : vector<8x32xf32>, memref<8x32xf32, strided<[80, 1], offset: ?>>
+// N remainder: columns out of bounds, the accumulator still hoisted.
+// CHECK:             scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c32 {
+// CHECK:               vector.transfer_read %{{.*}} {in_bounds = [true, false]} : memref<8x?xf32, strided<[80, 1], offset: ?>>, vector<8x32xf32>
+// CHECK:               scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<8x32xf32>) {
+// CHECK:                 vector.transfer_read %{{.*}} : memref<1x?xf32, strided<[80, 1], offset: ?>>, vector<32xf32>
+// CHECK:                 vector.contract
+// CHECK:               vector.transfer_write %{{.*}} {in_bounds = [true, false]} : vector<8x32xf32>, memref<8x?xf32, strided<[80, 1], offset: ?>>
+// M remainder: rows out of bounds.
+// CHECK:           scf.for %{{.*}} = %{{.*}} to %{{.*}} step %c8 {
+// CHECK:               vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<?x32xf32, strided<[80, 1], offset: ?>>, vector<8x32xf32>
+// CHECK:                 vector.transfer_read %{{.*}} {in_bounds = [false, true]} : memref<?x1xf32, strided<[16, 1], offset: ?>>, vector<8x1xf32>
+// CHECK:                 vector.contract
+// CHECK:               vector.transfer_write %{{.*}} {in_bounds = [false, true]} : vector<8x32xf32>, memref<?x32xf32, strided<[80, 1], offset: ?>>
+// Both remainders.
+// CHECK:               vector.transfer_read %{{.*}} : memref<?x?xf32, strided<[80, 1], offset: ?>>, vector<8x32xf32>
+// CHECK:                 vector.contract
+// CHECK:               vector.transfer_write %{{.*}} : vector<8x32xf32>, memref<?x?xf32, strided<[80, 1], offset: ?>>
+// CHECK-NOT:     linalg.matmul
+
+// FMA-LABEL: func.func @matmul(
+// FMA:         scf.forall
+// FMA:           scf.for %{{.*}} = %c0 to %c16 step %c1 iter_args(%{{.*}} = %{{.*}}) -> (vector<8x32xf32>) {
+// FMA-COUNT-8:     vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<32xf32>
+// FMA-NOT:         vector.contract
+// FMA:             scf.yield %{{.*}} : vector<8x32xf32>
+// Partial tiles: masked loads along N, guarded rows along M.
+// FMA:         vector.maskedload
+// FMA-NOT:     linalg.matmul
+func.func @matmul(%a: memref<20x16xf32>, %b: memref<16x80xf32>, %c: memref<20x80xf32>) {
+  linalg.matmul ins(%a, %b : memref<20x16xf32>, memref<16x80xf32>)
+                outs(%c : memref<20x80xf32>)
+  return
+}
+
+// -----
+
+// nn.Linear's weight is [out, in]: the reduction is innermost in the rhs, so
+// it is first transposed into a temporary with N innermost. (Its single
+// forall tile folds away.)
+// CHECK-LABEL: func.func @linear(
+// CHECK-SAME:    %[[X:.*]]: memref<4x16xf32>, %[[W:.*]]: memref<64x16xf32>, %[[Y:.*]]: memref<4x64xf32>)
+// CHECK:         %[[WT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x64xf32>
+// CHECK:         linalg.transpose ins(%[[W]] : memref<64x16xf32>) outs(%[[WT]] : memref<16x64xf32>) permutation = [1, 0]
+// CHECK:         scf.for %[[N:.*]] = %c0 to %c64 step %c32 {
+// CHECK:           %[[YT:.*]] = memref.subview %[[Y]][0, %[[N]]] [4, 32] [1, 1]
+// CHECK:           vector.transfer_read %[[YT]][%c0, %c0], {{.*}} : memref<4x32xf32, strided<[64, 1], offset: ?>>, vector<4x32xf32>
+// CHECK:           scf.for %[[K:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4x32xf32>) {
+// CHECK:             memref.subview %[[X]][0, %[[K]]] [4, 1] [1, 1]
+// CHECK:             memref.subview %[[WT]][%[[K]], %[[N]]] [1, 32] [1, 1]
+// CHECK:             vector.contract {{.*}} : vector<4x1xf32>, vector<1x32xf32> into vector<4x32xf32>
+// CHECK:         memref.dealloc %[[WT]] : memref<16x64xf32>
+func.func @linear(%x: memref<4x16xf32>, %w: memref<64x16xf32>, %y: memref<4x64xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                 affine_map<(m, n, k) -> (n, k)>,
+                                 affine_map<(m, n, k) -> (m, n)>]
+      ins(%x, %w : memref<4x16xf32>, memref<64x16xf32>)
+      outs(%y : memref<4x64xf32>)
+  return
+}
+
+// -----
+
+// Inside an existing scf.forall (the flash-attention nest) no second forall
+// is created: the tile is register-tiled in place.
+// CHECK-LABEL: func.func @in_forall(
+// CHECK:         scf.forall (%[[B:.*]]) in (2) {
+// CHECK-NOT:       scf.forall
+// CHECK:           %[[CT:.*]] = memref.subview %{{.*}}[%[[B]], 0, 0] [1, 8, 32] [1, 1, 1]
+// CHECK:           %[[ACC:.*]] = vector.transfer_read %[[CT]][%c0, %c0], {{.*}} : memref<8x32xf32, strided<[32, 1], offset: ?>>, vector<8x32xf32>
+// CHECK:           scf.for %{{.*}} = %c0 to %c4 step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>) {
+// CHECK:             vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+func.func @in_forall(%a: memref<2x8x4xf32>, %b: memref<2x4x32xf32>, %c: memref<2x8x32xf32>) {
+  scf.forall (%i) in (2) {
+    %sa = memref.subview %a[%i, 0, 0] [1, 8, 4] [1, 1, 1] : memref<2x8x4xf32> to memref<8x4xf32, strided<[4, 1], offset: ?>>
+    %sb = memref.subview %b[%i, 0, 0] [1, 4, 32] [1, 1, 1] : memref<2x4x32xf32> to memref<4x32xf32, strided<[32, 1], offset: ?>>
+    %sc = memref.subview %c[%i, 0, 0] [1, 8, 32] [1, 1, 1] : memref<2x8x32xf32> to memref<8x32xf32, strided<[32, 1], offset: ?>>
+    linalg.matmul ins(%sa, %sb : memref<8x4xf32, strided<[4, 1], offset: ?>>, memref<4x32xf32, strided<[32, 1], offset: ?>>)
+                  outs(%sc : memref<8x32xf32, strided<[32, 1], offset: ?>>)
+  }
+  return
+}
+
+// -----
+
+// Not a contraction: left alone.
+// CHECK-LABEL: func.func @elementwise(
+// CHECK-NOT:     scf.forall
+// CHECK:         linalg.add
+func.func @elementwise(%a: memref<8x32xf32>, %b: memref<8x32xf32>) {
+  linalg.add ins(%a, %a : memref<8x32xf32>, memref<8x32xf32>) outs(%b : memref<8x32xf32>)
+  return
+}
+
+// -----
+
+// nn.Linear on [b, 1, c] (PyTorch's MHA in_proj after its batch-first
+// transpose): the innermost M dimension has size 1, so the register tile's
+// rows come from the next one (b) instead of every tile being one row.
+// CHECK-LABEL: func.func @unit_inner_m(
+// CHECK:         linalg.transpose
+// CHECK:         scf.for %{{.*}} = %c0 to %c16 step %c8 {
+// CHECK:           scf.for %{{.*}} = %c0 to %c64 step %c32 {
+// CHECK:             vector.transfer_read {{.*}} : memref<8x1x32xf32, {{.*}}>, vector<8x1x32xf32>
+// CHECK:             scf.for {{.*}} iter_args(%{{.*}}) -> (vector<8x1x32xf32>) {
+// CHECK:               vector.contract {{.*}} : vector<8x1x1xf32>, vector<1x32xf32> into vector<8x1x32xf32>
+func.func @unit_inner_m(%x: memref<16x1x8xf32>, %w: memref<64x8xf32>, %y: memref<16x1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(b, n, o, c) -> (b, n, c)>,
+                                   affine_map<(b, n, o, c) -> (o, c)>,
+                                   affine_map<(b, n, o, c) -> (b, n, o)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<16x1x8xf32>, memref<64x8xf32>) outs(%y : memref<16x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// An elementwise producer fused into the contraction (a LayerNorm's scale
+// times x, then x Wᵀ) is computed into a temporary first, so the
+// contraction is a plain two-input one and gets vectorised.
+// CHECK-LABEL: func.func @fused_factor(
+// CHECK-SAME:    %[[X:.*]]: memref<16x8xf32>, %[[G:.*]]: memref<8xf32>, %[[W:.*]]: memref<8x64xf32>, %[[Y:.*]]: memref<16x64xf32>)
+// CHECK:         %[[T:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[G]], %[[X]] : memref<8xf32>, memref<16x8xf32>) outs(%[[T]] : memref<16x8xf32>)
+// CHECK:           arith.mulf
+// CHECK:         scf.for
+// CHECK:           scf.for {{.*}} iter_args(%{{.*}}) -> (vector<8x32xf32>) {
+// CHECK:             memref.subview %[[T]]
+// CHECK:             vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+// CHECK:         memref.dealloc %[[T]] : memref<16x8xf32>
+// CHECK-NOT:     linalg.generic
+func.func @fused_factor(%x: memref<16x8xf32>, %g: memref<8xf32>, %w: memref<8x64xf32>, %y: memref<16x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (k)>,
+                                   affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %g, %w : memref<16x8xf32>, memref<8xf32>, memref<8x64xf32>) outs(%y : memref<16x64xf32>) {
+  ^bb0(%a: f32, %s: f32, %b: f32, %acc: f32):
+    %xs = arith.mulf %a, %s : f32
+    %p = arith.mulf %xs, %b : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A factor that mixes both operands would need a temporary of the whole
+// iteration space: left alone.
+// CHECK-LABEL: func.func @mixed_factor(
+// CHECK-NOT:     memref.alloc
+// CHECK:         linalg.generic
+// CHECK-NOT:     vector.contract
+func.func @mixed_factor(%x: memref<16x8xf32>, %g: memref<8xf32>, %w: memref<8x64xf32>, %y: memref<16x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (k)>,
+                                   affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %g, %w : memref<16x8xf32>, memref<8xf32>, memref<8x64xf32>) outs(%y : memref<16x64xf32>) {
+  ^bb0(%a: f32, %s: f32, %b: f32, %acc: f32):
+    %xw = arith.mulf %a, %b : f32
+    %p = arith.mulf %xw, %s : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  return
+}
+
+// -----
+
+// A transpose that keeps the innermost dimension (attention's head split
+// "b n (h d) -> b h n d") copies whole rows: one forall iteration per row,
+// one vector load and store each.
+// CHECK-LABEL: func.func @head_split(
+// CHECK-SAME:    %[[X:.*]]: memref<2x5x4x16xf32>, %[[Y:.*]]: memref<2x4x5x16xf32>)
+// CHECK:         scf.forall (%[[B:.*]], %[[H:.*]], %[[N:.*]]) in (2, 4, 5) {
+// CHECK:           %[[SRC:.*]] = memref.subview %[[X]][%[[B]], %[[N]], %[[H]], 0] [1, 1, 1, 16]
+// CHECK:           %[[DST:.*]] = memref.subview %[[Y]][%[[B]], %[[H]], %[[N]], 0] [1, 1, 1, 16]
+// CHECK:           %[[ROW:.*]] = vector.transfer_read %[[SRC]]{{.*}} {in_bounds = [true]} : memref<1x1x1x16xf32, {{.*}}>, vector<16xf32>
+// CHECK:           vector.transfer_write %[[ROW]], %[[DST]]{{.*}} {in_bounds = [true]} : vector<16xf32>, memref<1x1x1x16xf32, {{.*}}>
+// CHECK-NOT:     linalg.transpose
+
+// FMA-LABEL: func.func @head_split(
+// FMA:         scf.forall
+// FMA:           vector.load {{.*}} vector<16xf32>
+// FMA:           vector.store {{.*}} vector<16xf32>
+func.func @head_split(%x: memref<2x5x4x16xf32>, %y: memref<2x4x5x16xf32>) {
+  linalg.transpose ins(%x : memref<2x5x4x16xf32>) outs(%y : memref<2x4x5x16xf32>) permutation = [0, 2, 1, 3]
+  return
+}
+
+// -----
+
+// A bias broadcast and an elementwise add: one vector per operand row.
+// i1 buffers (masks) are left alone: a vector<Nxi1> load reads bits.
+// CHECK-LABEL: func.func @bias_add(
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) in (3, 5) {
+// CHECK:           vector.transfer_read %{{.*}} : memref<32xf32>, vector<32xf32>
+// CHECK:           vector.transfer_write
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) in (3, 5) {
+// CHECK:           vector.transfer_read
+// CHECK:           vector.transfer_read
+// CHECK:           arith.addf %{{.*}}, %{{.*}} : vector<32xf32>
+// CHECK:           vector.transfer_write
+// CHECK:         linalg.generic
+// CHECK:           arith.select
+// CHECK-NOT:     scf.forall
+func.func @bias_add(%y: memref<3x5x32xf32>, %b: memref<32xf32>, %t: memref<3x5x32xf32>, %out: memref<3x5x32xf32>, %m: memref<3x5x32xi1>) {
+  linalg.broadcast ins(%b : memref<32xf32>) outs(%t : memref<3x5x32xf32>) dimensions = [0, 1]
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%y, %t : memref<3x5x32xf32>, memref<3x5x32xf32>) outs(%out : memref<3x5x32xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                   affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                  iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%m : memref<3x5x32xi1>) outs(%out : memref<3x5x32xf32>) {
+  ^bb0(%k: i1, %o: f32):
+    %z = arith.constant 0.0 : f32
+    %s = arith.select %k, %o, %z : f32
+    linalg.yield %s : f32
+  }
+  return
+}
