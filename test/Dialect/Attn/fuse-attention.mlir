@@ -201,6 +201,162 @@ func.func @select_zero(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tenso
 
 // -----
 
+// G7 as the frontend writes it (d2l's AdditiveAttention): projected queries
+// and keys broadcast against each other, tanh, weighted by w_v over the
+// feature axis into a unit axis that a rearrange drops, masked with -1e6
+// (kept as an additive mask: exact wherever a row keeps a key), softmax,
+// bmm with the values.
+// CHECK-LABEL: func.func @additive_g7
+//  CHECK-SAME: (%[[Q:[^:]*]]: tensor<2x3x8xf32>, %[[K:[^:]*]]: tensor<2x6x8xf32>, %[[V:[^:]*]]: tensor<2x6x4xf32>, %[[M:[^:]*]]: tensor<2x3x6xi1>, %[[W:[^:]*]]: tensor<1x8xf32>)
+//   CHECK-DAG: %[[FILL:.*]] = arith.constant dense<-1.000000e+06> : tensor<2x3x6xf32>
+//   CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<2x3x6xf32>
+//   CHECK-DAG: %[[WV:.*]] = attn.rearrange %[[W]] "1 a0 -> a0" : tensor<1x8xf32> -> tensor<8xf32>
+//   CHECK-DAG: %[[AM:.*]] = arith.select %[[M]], %[[ZERO]], %[[FILL]] : tensor<2x3x6xi1>, tensor<2x3x6xf32>
+//       CHECK: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[AM]]) weight(%[[WV]]) scale(1.000000e+00) score(additive)
+//   CHECK-NOT: math.tanh
+//   CHECK-NOT: attn.softmax
+//       CHECK: return %[[O]]
+func.func @additive_g7(%q: tensor<2x3x8xf32>, %k: tensor<2x6x8xf32>, %v: tensor<2x6x4xf32>, %m: tensor<2x3x6xi1>, %w: tensor<1x8xf32>) -> tensor<2x3x4xf32> {
+  %e0 = tensor.empty() : tensor<2x3x6x8xf32>
+  %bq = linalg.broadcast ins(%q : tensor<2x3x8xf32>) outs(%e0 : tensor<2x3x6x8xf32>) dimensions = [2]
+  %e1 = tensor.empty() : tensor<2x3x6x8xf32>
+  %bk = linalg.broadcast ins(%k : tensor<2x6x8xf32>) outs(%e1 : tensor<2x3x6x8xf32>) dimensions = [1]
+  %t = arith.addf %bq, %bk : tensor<2x3x6x8xf32>
+  %f = math.tanh %t : tensor<2x3x6x8xf32>
+  %sw = attn.einsum "b p n i, o i -> b p n o" (%f, %w) : (tensor<2x3x6x8xf32>, tensor<1x8xf32>) -> tensor<2x3x6x1xf32>
+  %s = attn.rearrange %sw "b h n 1 -> b h n" : tensor<2x3x6x1xf32> -> tensor<2x3x6xf32>
+  %fill = arith.constant dense<-1.0e6> : tensor<2x3x6xf32>
+  %sm = arith.select %m, %s, %fill : tensor<2x3x6xi1>, tensor<2x3x6xf32>
+  %p = attn.softmax %sm axis(-1) : tensor<2x3x6xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: additive score scale 1, weight, boolean mask with a finite fill (additive), softmax over the key axis, 'b i k, b k j -> b i j'
+  %o = attn.einsum "b i k, b k j -> b i j" (%p, %v) : (tensor<2x3x6xf32>, tensor<2x6x4xf32>) -> tensor<2x3x4xf32>
+  return %o : tensor<2x3x4xf32>
+}
+
+// -----
+
+// G8 with its learnt width (Nadaraya-Watson): softmax(-((x - x_i) w)^2 / 2)
+// over the keys, then sum_i alpha_i y_i. Scalars per query and key: D = 1
+// and no value axis, so q, k and v gain a unit axis and the result loses
+// it; the splat w becomes a one-element weight.
+// CHECK-LABEL: func.func @gaussian_g8
+//  CHECK-SAME: (%[[X:[^:]*]]: tensor<5xf32>, %[[XI:[^:]*]]: tensor<7xf32>, %[[Y:[^:]*]]: tensor<7xf32>)
+//   CHECK-DAG: %[[W:.*]] = arith.constant dense<5.000000e-01> : tensor<1xf32>
+//   CHECK-DAG: %[[Q:.*]] = attn.rearrange %[[X]] "a0 -> a0 1" : tensor<5xf32> -> tensor<5x1xf32>
+//   CHECK-DAG: %[[K:.*]] = attn.rearrange %[[XI]] "a0 -> a0 1" : tensor<7xf32> -> tensor<7x1xf32>
+//   CHECK-DAG: %[[V:.*]] = attn.rearrange %[[Y]] "a0 -> a0 1" : tensor<7xf32> -> tensor<7x1xf32>
+//       CHECK: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] weight(%[[W]]) scale(1.000000e+00) score(gaussian) : (tensor<5x1xf32>, tensor<7x1xf32>, tensor<7x1xf32>, tensor<1xf32>) -> tensor<5x1xf32>
+//       CHECK: %[[R:.*]] = attn.rearrange %[[O]] "a0 1 -> a0" : tensor<5x1xf32> -> tensor<5xf32>
+//   CHECK-NOT: attn.softmax
+//       CHECK: return %[[R]]
+func.func @gaussian_g8(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: tensor<7xf32>) -> tensor<5xf32> {
+  %e0 = tensor.empty() : tensor<5x7xf32>
+  %bq = linalg.broadcast ins(%x : tensor<5xf32>) outs(%e0 : tensor<5x7xf32>) dimensions = [1]
+  %e1 = tensor.empty() : tensor<5x7xf32>
+  %bk = linalg.broadcast ins(%xi : tensor<7xf32>) outs(%e1 : tensor<5x7xf32>) dimensions = [0]
+  %d = arith.subf %bq, %bk : tensor<5x7xf32>
+  %w = arith.constant dense<0.5> : tensor<5x7xf32>
+  %dw = arith.mulf %d, %w : tensor<5x7xf32>
+  %d2 = arith.mulf %dw, %dw : tensor<5x7xf32>
+  %n = arith.negf %d2 : tensor<5x7xf32>
+  %two = arith.constant dense<2.0> : tensor<5x7xf32>
+  %s = arith.divf %n, %two : tensor<5x7xf32>
+  %p = attn.softmax %s axis(1) : tensor<5x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: gaussian score scale 1, weight, softmax over the key axis, 'i k, k -> i'
+  %o = attn.einsum "i k, k -> i" (%p, %y) : (tensor<5x7xf32>, tensor<7xf32>) -> tensor<5xf32>
+  return %o : tensor<5xf32>
+}
+
+// -----
+
+// Gaussian without a weight, batched, a -inf boolean mask, and the factor
+// written as one multiply by -0.25 (= -scale / 2 with scale 0.5).
+// CHECK-LABEL: func.func @gaussian_batched_masked
+//  CHECK-SAME: %[[M:[^:]*]]: tensor<2x5x7xi1>
+//       CHECK: %[[O:.*]] = attn.attention %{{.*}}, %{{.*}}, %{{.*}} mask(%[[M]]) scale(5.000000e-01) score(gaussian) : (tensor<2x5x1xf32>, tensor<2x7x1xf32>, tensor<2x7x3xf32>, tensor<2x5x7xi1>) -> tensor<2x5x3xf32>
+//       CHECK: return %[[O]]
+func.func @gaussian_batched_masked(%x: tensor<2x5xf32>, %xi: tensor<2x7xf32>, %y: tensor<2x7x3xf32>, %m: tensor<2x5x7xi1>) -> tensor<2x5x3xf32> {
+  %e0 = tensor.empty() : tensor<2x5x7xf32>
+  %bq = linalg.broadcast ins(%x : tensor<2x5xf32>) outs(%e0 : tensor<2x5x7xf32>) dimensions = [2]
+  %e1 = tensor.empty() : tensor<2x5x7xf32>
+  %bk = linalg.broadcast ins(%xi : tensor<2x7xf32>) outs(%e1 : tensor<2x5x7xf32>) dimensions = [1]
+  %d = arith.subf %bq, %bk : tensor<2x5x7xf32>
+  %d2 = arith.mulf %d, %d : tensor<2x5x7xf32>
+  %c = arith.constant dense<-0.25> : tensor<2x5x7xf32>
+  %s = arith.mulf %d2, %c : tensor<2x5x7xf32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<2x5x7xf32>
+  %sm = arith.select %m, %s, %ninf : tensor<2x5x7xi1>, tensor<2x5x7xf32>
+  %p = attn.softmax %sm axis(2) : tensor<2x5x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: gaussian score scale 0.5, boolean mask, softmax over the key axis, 'b i j, b j e -> b i e'
+  %o = attn.einsum "b i j, b j e -> b i e" (%p, %y) : (tensor<2x5x7xf32>, tensor<2x7x3xf32>) -> tensor<2x5x3xf32>
+  return %o : tensor<2x5x3xf32>
+}
+
+// -----
+
+// Near miss: a per-element width is not the one weight per feature that
+// score(gaussian) has.
+// CHECK-LABEL: func.func @gaussian_tensor_width
+//   CHECK-NOT: attn.attention
+//       CHECK: attn.softmax
+func.func @gaussian_tensor_width(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: tensor<7xf32>, %w: tensor<5x7xf32>) -> tensor<5xf32> {
+  %e0 = tensor.empty() : tensor<5x7xf32>
+  %bq = linalg.broadcast ins(%x : tensor<5xf32>) outs(%e0 : tensor<5x7xf32>) dimensions = [1]
+  %e1 = tensor.empty() : tensor<5x7xf32>
+  %bk = linalg.broadcast ins(%xi : tensor<7xf32>) outs(%e1 : tensor<5x7xf32>) dimensions = [0]
+  %d = arith.subf %bq, %bk : tensor<5x7xf32>
+  %dw = arith.mulf %d, %w : tensor<5x7xf32>
+  %d2 = arith.mulf %dw, %dw : tensor<5x7xf32>
+  %s = arith.negf %d2 : tensor<5x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the Gaussian score's weight is not a splat constant
+  %p = attn.softmax %s axis(1) : tensor<5x7xf32>
+  %o = attn.einsum "i k, k -> i" (%p, %y) : (tensor<5x7xf32>, tensor<7xf32>) -> tensor<5xf32>
+  return %o : tensor<5xf32>
+}
+
+// -----
+
+// Near miss: both operands broadcast over the key axis, so the score does
+// not depend on the key.
+// CHECK-LABEL: func.func @gaussian_no_key
+//   CHECK-NOT: attn.attention
+//       CHECK: attn.softmax
+func.func @gaussian_no_key(%x: tensor<5xf32>, %xi: tensor<5xf32>, %y: tensor<7xf32>) -> tensor<5xf32> {
+  %e0 = tensor.empty() : tensor<5x7xf32>
+  %bq = linalg.broadcast ins(%x : tensor<5xf32>) outs(%e0 : tensor<5x7xf32>) dimensions = [1]
+  %e1 = tensor.empty() : tensor<5x7xf32>
+  %bk = linalg.broadcast ins(%xi : tensor<5xf32>) outs(%e1 : tensor<5x7xf32>) dimensions = [1]
+  %d = arith.subf %bq, %bk : tensor<5x7xf32>
+  %d2 = arith.mulf %d, %d : tensor<5x7xf32>
+  %s = arith.negf %d2 : tensor<5x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the score's operands do not broadcast the query over the key axis and the key over the query axis
+  %p = attn.softmax %s axis(1) : tensor<5x7xf32>
+  %o = attn.einsum "i k, k -> i" (%p, %y) : (tensor<5x7xf32>, tensor<7xf32>) -> tensor<5xf32>
+  return %o : tensor<5xf32>
+}
+
+// -----
+
+// Near miss: tanh of a product is not the additive score.
+// CHECK-LABEL: func.func @additive_tanh_of_product
+//   CHECK-NOT: attn.attention
+//       CHECK: math.tanh
+func.func @additive_tanh_of_product(%q: tensor<3x8xf32>, %k: tensor<6x8xf32>, %v: tensor<6x4xf32>, %w: tensor<8xf32>) -> tensor<3x4xf32> {
+  %e0 = tensor.empty() : tensor<3x6x8xf32>
+  %bq = linalg.broadcast ins(%q : tensor<3x8xf32>) outs(%e0 : tensor<3x6x8xf32>) dimensions = [1]
+  %e1 = tensor.empty() : tensor<3x6x8xf32>
+  %bk = linalg.broadcast ins(%k : tensor<6x8xf32>) outs(%e1 : tensor<3x6x8xf32>) dimensions = [0]
+  %t = arith.mulf %bq, %bk : tensor<3x6x8xf32>
+  %f = math.tanh %t : tensor<3x6x8xf32>
+  %s = attn.einsum "i j h, h -> i j" (%f, %w) : (tensor<3x6x8xf32>, tensor<8xf32>) -> tensor<3x6xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the additive score's tanh is not of a sum
+  %p = attn.softmax %s axis(-1) : tensor<3x6xf32>
+  %o = attn.einsum "i j, j e -> i e" (%p, %v) : (tensor<3x6xf32>, tensor<6x4xf32>) -> tensor<3x4xf32>
+  return %o : tensor<3x4xf32>
+}
+
+// -----
+
 // Not attention at all (a softmax nobody contracts): no remark.
 // CHECK-LABEL: func.func @plain_softmax
 //       CHECK: attn.softmax

@@ -2,7 +2,10 @@
 //
 // Implements `attn-fuse-attention`: einsum(q, k) -> optional mask -> softmax
 // over the key axis -> einsum(p, v), in any label layout, becomes one
-// attn.attention, which later lowers to flash-tiled loops.
+// attn.attention, which later lowers to flash-tiled loops. The additive
+// (Bahdanau) and Gaussian (Nadaraya-Watson) scores, written elementwise on
+// broadcast queries and keys as the Python frontend emits them, become
+// attn.attention with score(additive) / score(gaussian).
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,8 +13,11 @@
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -336,6 +342,389 @@ static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
   return attention;
 }
 
+//===----------------------------------------------------------------------===//
+// Additive and Gaussian scores
+//===----------------------------------------------------------------------===//
+//
+// The frontend writes these scores elementwise on S-shaped tensors (S being
+// the softmax input, laid out [batch..., query i, key j]):
+//   additive: squeeze(einsum(tanh(bcast(q) + bcast(k)), w_v))   [.., i, j, h]
+//   gaussian: -(((bcast(q) - bcast(k)) * w)^2) / 2              [.., i, j]
+// where bcast(q) inserts the key axis j and bcast(k) the query axis i. Splat
+// factors (negf, mulf / divf by a splat) around the score fold into the
+// scale. The mask is arith.select(cond, s, splat fill) as for the dot form.
+
+namespace {
+
+struct KernelMatch {
+  ScoreKind kind = ScoreKind::Dot;
+  SoftmaxOp softmax;
+  EinsumOp output;
+  Value query, key, value; // as found: q/k without a feature axis for G8
+  bool hasFeatureAxis = false;
+  bool hasValueAxis = false;
+  Value weight;                      // additive: [h], [1, h] or [h, 1]
+  Labels weightTerm;                 // its labels in the weighting einsum
+  std::string featureLabel;          // additive: the label summed with w
+  std::optional<double> splatWeight; // gaussian
+  double factor = 1.0;               // multiplies the summed score
+  Value mask;                        // boolean condition
+  std::optional<double> fill;        // finite fill instead of -inf
+  int64_t rank = 0;                  // of the scores
+};
+
+} // namespace
+
+/// The value of a splat floating-point constant.
+static std::optional<double> getSplatFloat(Value value) {
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// Finds which of `lhs`, `rhs` broadcasts the query (inserting the key axis
+/// `rank - 1`) and which the key (inserting the query axis `rank - 2`).
+static std::optional<Failure> matchBroadcastPair(Value lhs, Value rhs,
+                                                 int64_t rank, Value &query,
+                                                 Value &key) {
+  auto q = lhs.getDefiningOp<linalg::BroadcastOp>();
+  auto k = rhs.getDefiningOp<linalg::BroadcastOp>();
+  if (!q || !k)
+    return Failure{"the score's query and key operands are not "
+                   "linalg.broadcast ops"};
+  if (q.getDimensions() == ArrayRef<int64_t>{rank - 2} &&
+      k.getDimensions() == ArrayRef<int64_t>{rank - 1})
+    std::swap(q, k);
+  if (q.getDimensions() != ArrayRef<int64_t>{rank - 1} ||
+      k.getDimensions() != ArrayRef<int64_t>{rank - 2})
+    return Failure{"the score's operands do not broadcast the query over "
+                   "the key axis and the key over the query axis"};
+  query = q.getInput();
+  key = k.getInput();
+  return std::nullopt;
+}
+
+/// `pattern`'s right-hand side is its left-hand side without a trailing
+/// unit axis: a pure squeeze `... 1 -> ...`.
+static bool isTrailingSqueeze(StringRef pattern) {
+  auto [lhs, rhs] = pattern.split("->");
+  lhs = lhs.trim();
+  rhs = rhs.trim();
+  return lhs.consume_back("1") && lhs.trim() == rhs;
+}
+
+/// Matches the chain ending in `softmax` with an additive or Gaussian score.
+static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
+                                               KernelMatch &m) {
+  m.softmax = softmax;
+  Value probs = softmax.getResult();
+  if (!probs.hasOneUse())
+    return Failure{};
+  auto output = dyn_cast<EinsumOp>(*probs.getUsers().begin());
+  if (!output || output.getInputs().size() != 2)
+    return Failure{};
+  auto sType = cast<RankedTensorType>(probs.getType());
+  m.rank = sType.getRank();
+  if (m.rank < 2)
+    return Failure{};
+
+  // The mask: select(cond, s, fill) with fill -inf, or a finite fill so
+  // negative (the frontend's masked_fill(-1e6)) that exp(fill - max) is 0
+  // for any row that keeps a key; see fuseKernel.
+  Value x = softmax.getInput();
+  if (auto select = x.getDefiningOp<arith::SelectOp>()) {
+    std::optional<double> fill = getSplatFloat(select.getFalseValue());
+    if (!isa<RankedTensorType>(select.getCondition().getType()) || !fill ||
+        !(*fill < -1e4))
+      return Failure{};
+    m.mask = select.getCondition();
+    if (!std::isinf(*fill))
+      m.fill = *fill;
+    x = select.getTrueValue();
+  }
+
+  // Splat factors around the score, outermost first.
+  for (;;) {
+    Operation *op = x.getDefiningOp();
+    if (!op || !x.hasOneUse())
+      break;
+    if (auto neg = dyn_cast<arith::NegFOp>(op)) {
+      m.factor = -m.factor;
+      x = neg.getOperand();
+      continue;
+    }
+    if (auto div = dyn_cast<arith::DivFOp>(op)) {
+      std::optional<double> c = getSplatFloat(div.getRhs());
+      if (!c || *c == 0)
+        break;
+      m.factor /= *c;
+      x = div.getLhs();
+      continue;
+    }
+    if (auto mul = dyn_cast<arith::MulFOp>(op)) {
+      if (std::optional<double> c = getSplatFloat(mul.getRhs())) {
+        m.factor *= *c;
+        x = mul.getLhs();
+        continue;
+      }
+      if (std::optional<double> c = getSplatFloat(mul.getLhs())) {
+        m.factor *= *c;
+        x = mul.getRhs();
+        continue;
+      }
+    }
+    break;
+  }
+  Operation *scoreOp = x.getDefiningOp();
+  if (!scoreOp)
+    return Failure{};
+
+  if (auto square = dyn_cast<arith::MulFOp>(scoreOp);
+      square && square.getLhs() == square.getRhs()) {
+    // Gaussian: ((bq - bk) * w)^2 over [batch..., i, j].
+    m.kind = ScoreKind::Gaussian;
+    Value t = square.getLhs();
+    if (!t.hasOneUse() && !llvm::all_of(t.getUsers(), [&](Operation *user) {
+          return user == square.getOperation();
+        }))
+      return Failure{"the Gaussian score's difference is used elsewhere"};
+    if (auto mul = t.getDefiningOp<arith::MulFOp>()) {
+      Value other = mul.getLhs();
+      m.splatWeight = getSplatFloat(mul.getRhs());
+      if (!m.splatWeight) {
+        m.splatWeight = getSplatFloat(mul.getLhs());
+        other = mul.getRhs();
+      }
+      if (!m.splatWeight)
+        return Failure{"the Gaussian score's weight is not a splat constant"};
+      t = other;
+    }
+    auto sub = t.getDefiningOp<arith::SubFOp>();
+    if (!sub)
+      return Failure{};
+    if (std::optional<Failure> failure = matchBroadcastPair(
+            sub.getLhs(), sub.getRhs(), m.rank, m.query, m.key))
+      return failure;
+    m.hasFeatureAxis = false;
+  } else if (isa<RearrangeOp, EinsumOp>(scoreOp)) {
+    // Additive: [squeeze] einsum(tanh(bq + bk), w) over the feature axis.
+    EinsumOp weighted = dyn_cast<EinsumOp>(scoreOp);
+    if (auto squeeze = dyn_cast<RearrangeOp>(scoreOp)) {
+      weighted = squeeze.getInput().getDefiningOp<EinsumOp>();
+      if (!weighted)
+        return Failure{};
+      if (!isTrailingSqueeze(squeeze.getPattern()))
+        return Failure{"the additive score's rearrange is not a squeeze of "
+                       "a trailing unit axis"};
+    }
+    if (weighted.getInputs().size() != 2)
+      return Failure{};
+    auto tanhAt = [&](unsigned index) {
+      return weighted.getInputs()[index].getDefiningOp<math::TanhOp>();
+    };
+    unsigned tIndex = tanhAt(0) ? 0 : 1;
+    math::TanhOp tanh = tanhAt(tIndex);
+    if (!tanh)
+      return Failure{};
+    auto add = tanh.getOperand().getDefiningOp<arith::AddFOp>();
+    if (!add)
+      return Failure{"the additive score's tanh is not of a sum"};
+    if (!tanh->hasOneUse() || !add->hasOneUse() || !weighted->hasOneUse())
+      return Failure{"the additive score's features are used elsewhere"};
+    auto plan = getStrictPlan(weighted);
+    if (!plan)
+      return Failure{"the additive score's einsum broadcasts or takes a "
+                     "diagonal"};
+    const std::vector<std::string> &tTerm = plan->inputs[tIndex];
+    const std::vector<std::string> &wTerm = plan->inputs[1 - tIndex];
+    if (static_cast<int64_t>(tTerm.size()) != m.rank + 1)
+      return Failure{"the additive score's features are not [batch..., "
+                     "query, key, feature]"};
+    // Output: the feature label replaced by w's unit axis, if any.
+    std::string feature = tTerm.back();
+    Labels expected(tTerm.begin(), tTerm.end() - 1);
+    Labels unit;
+    for (const std::string &l : wTerm)
+      if (l != feature)
+        unit.push_back(l);
+    bool wOk = llvm::is_contained(wTerm, feature) && wTerm.size() <= 2 &&
+               llvm::all_of(unit, [&](const std::string &l) {
+                 return plan->sizes[l] == 1 && !llvm::is_contained(tTerm, l);
+               });
+    expected.append(unit.begin(), unit.end());
+    if (!wOk || Labels(plan->output.begin(), plan->output.end()) != expected)
+      return Failure{"the additive score's einsum does not weight the "
+                     "trailing feature axis by a vector"};
+    if (!unit.empty() && !isa<RearrangeOp>(scoreOp))
+      return Failure{};
+    m.kind = ScoreKind::Additive;
+    m.factor *= weighted.getScaleValue();
+    m.weight = weighted.getInputs()[1 - tIndex];
+    m.weightTerm = Labels(wTerm.begin(), wTerm.end());
+    m.featureLabel = feature;
+    if (std::optional<Failure> failure = matchBroadcastPair(
+            add.getLhs(), add.getRhs(), m.rank, m.query, m.key))
+      return failure;
+    m.hasFeatureAxis = true;
+  } else {
+    return Failure{};
+  }
+  if (m.softmax.getNormalizedAxis() != m.rank - 1)
+    return Failure{"softmax over a non-key axis of the additive/Gaussian "
+                   "score"};
+
+  // The P·V einsum: v = [batch..., j(, e)], o = [batch..., i(, e)].
+  auto oPlan = getStrictPlan(output);
+  if (!oPlan)
+    return Failure{"an einsum broadcasts or takes a diagonal"};
+  size_t pIndex = output.getInputs()[0] == probs ? 0 : 1;
+  const std::vector<std::string> &pTerm = oPlan->inputs[pIndex];
+  Labels vTerm(oPlan->inputs[1 - pIndex].begin(),
+               oPlan->inputs[1 - pIndex].end());
+  Labels oTerm(oPlan->output.begin(), oPlan->output.end());
+  Labels vWant(pTerm.begin(), pTerm.end() - 2), oWant = vWant;
+  vWant.push_back(pTerm[m.rank - 1]);
+  oWant.push_back(pTerm[m.rank - 2]);
+  m.hasValueAxis = vTerm.size() == vWant.size() + 1;
+  if (m.hasValueAxis) {
+    vWant.push_back(vTerm.back());
+    oWant.push_back(vTerm.back());
+  }
+  if (vTerm != vWant || oTerm != oWant || output.getScaleValue() != 1.0 ||
+      (m.hasValueAxis && llvm::is_contained(pTerm, vTerm.back())))
+    return Failure{"the P·V einsum is not [batch..., key(, e)] -> "
+                   "[batch..., query(, e)]"};
+  m.output = output;
+  m.value = output.getInputs()[1 - pIndex];
+  if (m.mask &&
+      cast<RankedTensorType>(m.mask.getType()).getShape() != sType.getShape())
+    return Failure{"unsupported mask form: the mask does not have the "
+                   "scores' shape"};
+
+  // q, k and v must share the batch dimensions of the scores.
+  auto qType = cast<RankedTensorType>(m.query.getType());
+  auto kType = cast<RankedTensorType>(m.key.getType());
+  if (qType.getElementType() != sType.getElementType() ||
+      kType.getElementType() != sType.getElementType())
+    return Failure{"the query, key and scores differ in element type"};
+  if (m.kind == ScoreKind::Additive &&
+      cast<RankedTensorType>(m.weight.getType()).getElementType() !=
+          sType.getElementType())
+    return Failure{"the additive weight differs in element type"};
+  if (!std::isfinite(m.kind == ScoreKind::Gaussian ? -2 * m.factor : m.factor))
+    return Failure{"the score's scale is not finite"};
+  return std::nullopt;
+}
+
+/// A fresh einops axis list `a0 a1 ... a<n-1>`.
+static std::string axes(int64_t n) {
+  std::string result;
+  for (int64_t i = 0; i < n; ++i)
+    result += (i ? " a" : "a") + std::to_string(i);
+  return result;
+}
+
+/// `value` with a trailing unit axis appended.
+static Value expandTrailing(OpBuilder &b, Location loc, Value value) {
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  return RearrangeOp::create(b, loc, value,
+                             axes(rank) + " -> " + axes(rank) + " 1",
+                             DictionaryAttr())
+      .getResult();
+}
+
+/// Erases `root` and, transitively, the producers it leaves unused.
+static void eraseDeadChain(RewriterBase &rewriter, Operation *root) {
+  llvm::SetVector<Operation *> worklist;
+  worklist.insert(root);
+  while (!worklist.empty()) {
+    Operation *op = worklist.pop_back_val();
+    if (!isOpTriviallyDead(op))
+      continue;
+    for (Value operand : op->getOperands())
+      if (Operation *producer = operand.getDefiningOp())
+        worklist.insert(producer);
+    rewriter.eraseOp(op);
+  }
+}
+
+/// Rewrites a matched additive/Gaussian chain; returns the attn.attention.
+static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
+  Location loc = m.output.getLoc();
+  rewriter.setInsertionPoint(m.output);
+  auto sType = cast<RankedTensorType>(m.softmax.getType());
+  Type elementType = sType.getElementType();
+  Value q = m.query, k = m.key, v = m.value;
+  // The Gaussian form has no feature axis: D = 1.
+  if (!m.hasFeatureAxis) {
+    q = expandTrailing(rewriter, loc, q);
+    k = expandTrailing(rewriter, loc, k);
+  }
+  if (!m.hasValueAxis)
+    v = expandTrailing(rewriter, loc, v);
+
+  Value weight;
+  double scale = m.factor;
+  if (m.kind == ScoreKind::Additive) {
+    weight = m.weight;
+    if (m.weightTerm.size() == 2)
+      weight =
+          RearrangeOp::create(rewriter, loc, weight,
+                              m.weightTerm[0] == m.featureLabel ? "a0 1 -> a0"
+                                                                : "1 a0 -> a0",
+                              DictionaryAttr())
+              .getResult();
+  } else {
+    // -factor * sum (..)^2 = -scale / 2 * sum (..)^2.
+    scale = -2 * m.factor;
+    if (m.splatWeight) {
+      auto wType = RankedTensorType::get({1}, elementType);
+      weight = arith::ConstantOp::create(
+          rewriter, loc, wType,
+          DenseElementsAttr::get(
+              wType, rewriter.getFloatAttr(elementType, *m.splatWeight)));
+    }
+  }
+
+  Value mask = m.mask;
+  if (mask && m.fill) {
+    // select(c, s, fill) as the additive mask select(c, 0, fill): in a row
+    // that keeps a key whose score is above fill + ~100, masked keys get
+    // exp(s + fill - max) = 0 just as exp(fill - max) = 0. A row that keeps
+    // no key averages v uniformly in the frontend's graph but with weights
+    // exp(s + fill - max) here, so it differs when the scores differ.
+    auto zeros = arith::ConstantOp::create(
+        rewriter, loc, sType,
+        DenseElementsAttr::get(sType, rewriter.getFloatAttr(elementType, 0)));
+    auto fills = arith::ConstantOp::create(
+        rewriter, loc, sType,
+        DenseElementsAttr::get(sType,
+                               rewriter.getFloatAttr(elementType, *m.fill)));
+    mask = arith::SelectOp::create(rewriter, loc, mask, zeros, fills);
+  }
+
+  auto oType = cast<RankedTensorType>(m.output.getType());
+  SmallVector<int64_t> shape(oType.getShape());
+  if (!m.hasValueAxis)
+    shape.push_back(1);
+  auto attention = AttentionOp::create(
+      rewriter, loc, RankedTensorType::get(shape, oType.getElementType()), q, k,
+      v, mask, weight, rewriter.getF64FloatAttr(scale), UnitAttr(),
+      ScoreKindAttr::get(rewriter.getContext(), m.kind));
+  Value result = attention.getResult();
+  if (!m.hasValueAxis)
+    result = RearrangeOp::create(rewriter, loc, result,
+                                 axes(shape.size() - 1) + " 1 -> " +
+                                     axes(shape.size() - 1),
+                                 DictionaryAttr())
+                 .getResult();
+  rewriter.replaceOp(m.output, result);
+  eraseDeadChain(rewriter, m.softmax);
+  return attention;
+}
+
 namespace {
 
 struct FuseAttentionPass
@@ -351,6 +740,41 @@ struct FuseAttentionPass
     for (SoftmaxOp softmax : softmaxes) {
       Match match;
       if (std::optional<Failure> failure = matchChain(softmax, match)) {
+        // Not a dot-product chain: maybe an additive or Gaussian one. Its
+        // score einsum (w_v over the features) can look like a failed Q Kᵀ,
+        // so this runs whatever the dot matcher said, and its reason wins
+        // when it has one: it only gives one on a recognised tanh or
+        // squared-difference score.
+        {
+          KernelMatch kernel;
+          std::optional<Failure> kernelFailure =
+              matchKernelChain(softmax, kernel);
+          if (kernelFailure && !kernelFailure->reason.empty())
+            failure = kernelFailure;
+          if (!kernelFailure) {
+            char scale[32];
+            std::snprintf(scale, sizeof(scale), "%g",
+                          kernel.kind == ScoreKind::Gaussian
+                              ? -2 * kernel.factor
+                              : kernel.factor);
+            std::string description =
+                llvm::formatv(
+                    "fused attention: {0} score scale {1}{2}{3}, softmax "
+                    "over the key axis, '{4}'",
+                    stringifyScoreKind(kernel.kind), scale,
+                    kernel.weight || kernel.splatWeight ? ", weight" : "",
+                    !kernel.mask ? ""
+                    : kernel.fill
+                        ? ", boolean mask with a finite fill (additive)"
+                        : ", boolean mask",
+                    kernel.output.getEquation())
+                    .str();
+            AttentionOp fused = fuseKernel(rewriter, kernel);
+            if (remarks)
+              fused.emitRemark(description);
+            continue;
+          }
+        }
         if (remarks && !failure->reason.empty())
           softmax.emitRemark("attention not fused: ") << failure->reason;
         continue;

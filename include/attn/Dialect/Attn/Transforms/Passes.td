@@ -33,6 +33,13 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
     rearranges) bring q, k, v and the mask to attn.attention's
     `[B..., S, D]` form and the result back to the einsum's layout.
 
+    The Bahdanau form (`einsum(tanh(bcast q + bcast k), w_v)` over the
+    feature axis) and the Nadaraya-Watson form (`((bcast q - bcast k) * w)^2`
+    times a negative splat) of the scores fuse likewise, into
+    `score(additive)` and `score(gaussian)` with the weight operand; a
+    finite fill below -1e4 in the mask's select (d2l's -1e6) becomes an
+    additive mask.
+
     The chain fuses only when the scores, the masked scores and the
     probabilities have no other users. With `remarks`, every fusion and
     every near miss (softmax over a non-key axis, scores or probabilities
