@@ -8,6 +8,8 @@
 
 #include "attn/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
+
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 #include "attn/Transforms/Passes.h"
@@ -45,26 +47,6 @@
 using namespace mlir;
 
 namespace {
-/// Marks every public function definition with `llvm.emit_c_interface`, so
-/// func-to-llvm also emits a `_mlir_ciface_` wrapper taking memref
-/// descriptors by pointer: the ABI that C callers and mlir-runner use.
-struct EmitCInterfacePass
-    : public PassWrapper<EmitCInterfacePass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterfacePass)
-
-  StringRef getArgument() const final { return "attn-emit-c-interface"; }
-  StringRef getDescription() const final {
-    return "Mark public functions with llvm.emit_c_interface";
-  }
-
-  void runOnOperation() override {
-    UnitAttr unit = UnitAttr::get(&getContext());
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func.isPublic() && !func.isExternal())
-        func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
-  }
-};
-
 /// Rewrites memref.copy between non-identity layouts (strided slices, as a
 /// head split of a sliced qkv projection or a partial flash tile produces)
 /// into linalg.copy, which becomes loops. Left alone, memref-to-llvm turns
@@ -141,32 +123,10 @@ struct LowerForallBodiesToLoopsPass
 
 void mlir::attn::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
-  // Canonical form first (transposes in einsum equations, scalar factors in
-  // einsum scales), so that attention chains in any layout are recognised as
-  // attn.attention; canonicalize again to merge the permutations fusion
-  // inserts into neighbouring rearranges.
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(attn::createFuseAttentionPass());
-  pm.addPass(createCanonicalizerPass());
-  // attn -> linalg on tensors, cleaned up and fused while still in SSA form,
-  // where producer/consumer fusion is a local rewrite. attn.attention becomes
-  // flash-tiled scf.forall/scf.for loops with O(Sq + Sk) memory.
-  pm.addPass(createConvertAttnToLinalgPass());
-  // Model graphs also carry arith/math ops on whole tensors (bias adds,
-  // GELU, residuals); bufferization only understands them as linalg ops.
-  pm.addPass(createConvertElementwiseToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCanonicalizerPass());
+  addTensorStages(pm, ConvertAttnToLinalgPassOptions());
 
-  // Tensors -> buffers. Identity layouts at function boundaries keep the
-  // signatures plain strided-less memrefs that C callers can build.
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  // Tensors -> buffers.
+  addBufferizeStage(pm);
   bufferization::buildBufferDeallocationPipeline(pm);
   // The deallocation pipeline clones buffers that escape through a return
   // while aliasing an argument; lower those clones to alloc + copy.
@@ -198,7 +158,7 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
 
   // Everything -> LLVM dialect.
   if (options.emitCInterface)
-    pm.addPass(std::make_unique<EmitCInterfacePass>());
+    pm.addPass(createEmitCInterfacePass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

@@ -8,6 +8,8 @@
 
 #include "attn/Pipelines/Pipelines.h"
 
+#include "PipelineStages.h"
+
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
@@ -710,51 +712,22 @@ struct GpuLowerMathPass
   }
 };
 
-/// Marks every public function definition with `llvm.emit_c_interface`.
-struct EmitCInterfacePass
-    : public PassWrapper<EmitCInterfacePass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterfacePass)
-
-  StringRef getArgument() const final { return "attn-gpu-emit-c-interface"; }
-  StringRef getDescription() const final {
-    return "Mark public functions with llvm.emit_c_interface";
-  }
-  void runOnOperation() override {
-    UnitAttr unit = UnitAttr::get(&getContext());
-    for (auto func : getOperation().getOps<func::FuncOp>())
-      if (func.isPublic() && !func.isExternal())
-        func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
-  }
-};
-
 } // namespace
 
 void mlir::attn::buildGpuPipeline(OpPassManager &pm,
                                   const GpuPipelineOptions &options) {
   // The same front half as the CPU pipeline: recognise and fuse attention,
   // flash-tile it, everything else becomes linalg on tensors.
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(attn::createFuseAttentionPass());
-  pm.addPass(createCanonicalizerPass());
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.qTile = options.qTile;
   toLinalg.kvTile = options.kvTile;
-  pm.addPass(createConvertAttnToLinalgPass(toLinalg));
-  pm.addPass(createConvertElementwiseToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
-  pm.addPass(createCanonicalizerPass());
+  addTensorStages(pm, toLinalg);
 
   // Tensors -> buffers. No deallocation pipeline: tiles inside the flash
   // loop become static shared memory and host buffers become managed
   // memory whose lifetime MapHostLoopsPass handles (function-local code is
   // straight-line once every loop nest is a kernel).
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  addBufferizeStage(pm);
   pm.addPass(createCanonicalizerPass());
 
   // Buffers -> kernels.
@@ -765,7 +738,7 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.emitCInterface)
-    pm.addPass(std::make_unique<EmitCInterfacePass>());
+    pm.addPass(createEmitCInterfacePass());
 
   // Kernels -> NVVM -> PTX, host -> LLVM with mgpu* calls; upstream's
   // gpu-lower-to-nvvm-pipeline with the host memref lowering it lacks.

@@ -1,0 +1,70 @@
+//===- PipelineStages.cpp - stages shared by the CPU and GPU pipelines ----===//
+//
+// Implements the pipeline stages declared in PipelineStages.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PipelineStages.h"
+
+#include "attn/Dialect/Attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::attn::addTensorStages(
+    OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg) {
+  // Canonical form first (transposes in einsum equations, scalar factors in
+  // einsum scales), so that attention chains in any layout are recognised as
+  // attn.attention; canonicalize again to merge the permutations fusion
+  // inserts into neighbouring rearranges.
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createFuseAttentionPass());
+  pm.addPass(createCanonicalizerPass());
+  // attn -> linalg on tensors, cleaned up and fused while still in SSA form,
+  // where producer/consumer fusion is a local rewrite. attn.attention becomes
+  // flash-tiled scf.forall/scf.for loops with O(Sq + Sk) memory.
+  pm.addPass(createConvertAttnToLinalgPass(toLinalg));
+  // Model graphs also carry arith/math ops on whole tensors (bias adds,
+  // GELU, residuals); bufferization only understands them as linalg ops.
+  pm.addPass(createConvertElementwiseToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::attn::addBufferizeStage(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  options.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(options));
+}
+
+namespace {
+struct EmitCInterfacePass
+    : public PassWrapper<EmitCInterfacePass, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(EmitCInterfacePass)
+
+  StringRef getArgument() const final { return "attn-emit-c-interface"; }
+  StringRef getDescription() const final {
+    return "Mark public functions with llvm.emit_c_interface";
+  }
+
+  void runOnOperation() override {
+    UnitAttr unit = UnitAttr::get(&getContext());
+    for (auto func : getOperation().getOps<func::FuncOp>())
+      if (func.isPublic() && !func.isExternal())
+        func->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), unit);
+  }
+};
+} // namespace
+
+std::unique_ptr<Pass> mlir::attn::createEmitCInterfacePass() {
+  return std::make_unique<EmitCInterfacePass>();
+}

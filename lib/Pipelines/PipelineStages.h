@@ -1,0 +1,37 @@
+//===- PipelineStages.h - stages shared by the CPU and GPU pipelines -*- C++ -*-===//
+//
+// The CPU and GPU pipelines start and end alike: recognise and lower attn on
+// tensors, bufferize, and give public functions a C interface. These builders
+// keep the two pipelines from drifting apart.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_PIPELINES_PIPELINESTAGES_H
+#define ATTN_LIB_PIPELINES_PIPELINESTAGES_H
+
+#include "attn/Conversion/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
+#include <memory>
+
+namespace mlir::attn {
+
+/// attn on tensors -> linalg on tensors: canonical form, attention fusion,
+/// the attn lowering (flash tiling with `toLinalg`'s tile sizes),
+/// elementwise ops on tensors as linalg, and producer/consumer fusion.
+void addTensorStages(OpPassManager &pm,
+                     const ConvertAttnToLinalgPassOptions &toLinalg);
+
+/// One-shot bufferization with identity layouts at function boundaries, so
+/// signatures are plain memrefs that C callers can build.
+void addBufferizeStage(OpPassManager &pm);
+
+/// Marks every public function definition with `llvm.emit_c_interface`, so
+/// func-to-llvm also emits a `_mlir_ciface_` wrapper taking memref
+/// descriptors by pointer: the ABI of C callers, the JIT and mlir-runner.
+std::unique_ptr<Pass> createEmitCInterfacePass();
+
+} // namespace mlir::attn
+
+#endif // ATTN_LIB_PIPELINES_PIPELINESTAGES_H
