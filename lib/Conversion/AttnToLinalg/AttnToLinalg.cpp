@@ -9,6 +9,7 @@
 #include "attn/Conversion/AttnToLinalg/AttnToLinalg.h"
 
 #include "FloatUtils.h"
+#include "ScoreTerms.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
@@ -827,7 +828,6 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
       iterators.back() = utils::IteratorType::reduction;
       Value init =
           createFilled(rewriter, loc, shapeOf(sLabels, sizes), computeType, 0);
-      bool additive = kind == ScoreKind::Additive;
       scores = createGeneric(
           rewriter, loc, inputs, init, maps, iterators,
           [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -835,18 +835,7 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
             Value k = convertFloat(nb, nl, args[1], computeType);
             Value w = weight ? convertFloat(nb, nl, args[2], computeType)
                              : Value();
-            Value term;
-            if (additive) {
-              term = math::TanhOp::create(
-                  nb, nl, arith::AddFOp::create(nb, nl, q, k));
-              if (w)
-                term = arith::MulFOp::create(nb, nl, w, term);
-            } else {
-              term = arith::SubFOp::create(nb, nl, q, k);
-              if (w)
-                term = arith::MulFOp::create(nb, nl, term, w);
-              term = arith::MulFOp::create(nb, nl, term, term);
-            }
+            Value term = createScoreTerm(nb, nl, kind, q, k, w);
             return arith::AddFOp::create(nb, nl, args.back(), term);
           });
       if (kind == ScoreKind::Gaussian)

@@ -9,6 +9,7 @@
 #include "attn/Conversion/AttnToLinalg/AttnToLinalg.h"
 
 #include "FloatUtils.h"
+#include "ScoreTerms.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -274,7 +275,6 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
               maps.push_back(AffineMap::get(3, 0, {kk}, ctx));
             }
             maps.push_back(sMap);
-            bool additive = kind == ScoreKind::Additive;
             s = linalg::GenericOp::create(
                     b, nl, TypeRange{sInit.getType()}, inputs,
                     ValueRange{sInit}, maps,
@@ -284,18 +284,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                       Value k = convertFloat(gb, gl, args[1], accType);
                       Value w = weight ? convertFloat(gb, gl, args[2], accType)
                                        : Value();
-                      Value term;
-                      if (additive) {
-                        term = math::TanhOp::create(
-                            gb, gl, arith::AddFOp::create(gb, gl, q, k));
-                        if (w)
-                          term = arith::MulFOp::create(gb, gl, w, term);
-                      } else {
-                        term = arith::SubFOp::create(gb, gl, q, k);
-                        if (w)
-                          term = arith::MulFOp::create(gb, gl, term, w);
-                        term = arith::MulFOp::create(gb, gl, term, term);
-                      }
+                      Value term = createScoreTerm(gb, gl, kind, q, k, w);
                       linalg::YieldOp::create(
                           gb, gl,
                           arith::AddFOp::create(gb, gl, args.back(), term)
