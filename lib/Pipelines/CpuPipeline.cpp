@@ -123,7 +123,11 @@ struct LowerForallBodiesToLoopsPass
 
 void mlir::attn::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
-  addTensorStages(pm, ConvertAttnToLinalgPassOptions());
+  // Keys transposed once, so each block product's rhs has N innermost and
+  // attn-tile-and-vectorize needs no per-block transposed copy.
+  ConvertAttnToLinalgPassOptions toLinalg;
+  toLinalg.transposeKeys = true;
+  addTensorStages(pm, toLinalg);
 
   // Tensors -> buffers.
   addBufferizeStage(pm);
@@ -155,6 +159,10 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createLoopInvariantCodeMotionPass());
   if (options.openmp)
     pm.addPass(createConvertSCFToOpenMPPass());
+  // exp (softmax), erf (GELU), tanh (additive scores) as arithmetic: no
+  // libm call per element, and vectorisable.
+  if (options.approximateMath)
+    pm.addPass(attn::createApproximateMathPass());
 
   // Everything -> LLVM dialect.
   if (options.emitCInterface)

@@ -23,11 +23,11 @@
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
 #include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
-#include "llvm/ADT/SetVector.h"
-#include "llvm/ADT/SmallBitVector.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallBitVector.h"
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_TILEANDVECTORIZEPASS
@@ -232,8 +232,7 @@ static linalg::GenericOp splitFusedFactors(RewriterBase &rewriter,
     temporaries.push_back(temp);
     SmallVector<utils::IteratorType> iterators(rank,
                                                utils::IteratorType::parallel);
-    SmallVector<unsigned> inputList(factor.inputs.begin(),
-                                    factor.inputs.end());
+    SmallVector<unsigned> inputList(factor.inputs.begin(), factor.inputs.end());
     linalg::GenericOp::create(
         rewriter, loc, producerInputs, ValueRange{temp}, producerMaps,
         iterators, [&](OpBuilder &b, Location, ValueRange args) {
@@ -321,6 +320,58 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (failed(tiled))
     return;
   Operation *row = tiled->tiledOps.back();
+  rewriter.setInsertionPoint(row);
+  if (succeeded(linalg::vectorize(rewriter, row)))
+    rewriter.eraseOp(row);
+}
+
+/// A static elementwise or row-reduction linalg op inside an scf.forall
+/// (the flash-attention loop nest's softmax steps: scale and mask, row max,
+/// exp, row sum, rescaling) becomes vector ops on its whole tile. Each
+/// operand must read rows contiguously, as in vectorizeRows; reductions
+/// over the innermost dimension become one horizontal reduction per row.
+/// Dynamic tiles (the last partial block) keep their loops.
+static void vectorizeTileOp(RewriterBase &rewriter, linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.hasDynamicShape() ||
+      op.getNumLoops() == 0 || op.getNumLoops() > 2 ||
+      op.getNumDpsInits() != 1 || !op->getParentOfType<scf::ForallOp>() ||
+      isa<linalg::TransposeOp>(op.getOperation()) || planContraction(op))
+    return;
+  int64_t elements = 1;
+  for (int64_t range : op.getStaticLoopRanges())
+    elements *= range;
+  if (elements > 64 * 256)
+    return;
+  unsigned inner = op.getNumLoops() - 1;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type) {
+      if (!operand.get().getType().isIntOrFloat())
+        return;
+      continue;
+    }
+    if (!isa<FloatType>(type.getElementType()) || !type.isLastDimUnitStride())
+      return;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!map.isProjectedPermutation())
+      return;
+    if (map.isFunctionOfDim(inner) &&
+        map.getResult(map.getNumResults() - 1) !=
+            getAffineDimExpr(inner, op.getContext()))
+      return;
+  }
+  // One row per iteration: a per-row operand (the running max) is then a
+  // scalar broadcast into the row's vector, not a 2-D broadcast-transpose.
+  Operation *row = op;
+  if (op.getNumLoops() == 2) {
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp)
+        .setTileSizes({rewriter.getIndexAttr(1), rewriter.getIndexAttr(0)});
+    FailureOr<scf::SCFTilingResult> tiled = tileAndErase(rewriter, op, options);
+    if (failed(tiled))
+      return;
+    row = tiled->tiledOps.back();
+  }
   rewriter.setInsertionPoint(row);
   if (succeeded(linalg::vectorize(rewriter, row)))
     rewriter.eraseOp(row);
@@ -454,7 +505,8 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       .setTileSizes(tileSizes(rewriter, op, *plan, options.registerTileM,
                               options.registerTileN, 1, 1))
       .setInterchange(interchange);
-  FailureOr<scf::SCFTilingResult> tiled = tileAndErase(rewriter, op, forOptions);
+  FailureOr<scf::SCFTilingResult> tiled =
+      tileAndErase(rewriter, op, forOptions);
   if (failed(tiled))
     return;
   tiled->tiledOps.back()->setAttr(kRegisterTileAttr, rewriter.getUnitAttr());
@@ -617,8 +669,8 @@ static LogicalResult simplify(Operation *root,
                               bool canonicalize = true) {
   MLIRContext *ctx = root->getContext();
   RewritePatternSet patterns(ctx);
-  for (Dialect *dialect : canonicalize ? ctx->getLoadedDialects()
-                                       : std::vector<Dialect *>{})
+  for (Dialect *dialect :
+       canonicalize ? ctx->getLoadedDialects() : std::vector<Dialect *>{})
     dialect->getCanonicalizationPatterns(patterns);
   if (canonicalize)
     for (RegisteredOperationName name : ctx->getRegisteredOperations())
@@ -683,6 +735,10 @@ struct TileAndVectorizePass
     });
     for (linalg::LinalgOp op : tiles)
       (void)vectorizeTile(rewriter, op, registerTileM, registerTileN);
+    SmallVector<linalg::LinalgOp> tileOps;
+    func.walk([&](linalg::LinalgOp op) { tileOps.push_back(op); });
+    for (linalg::LinalgOp op : tileOps)
+      vectorizeTileOp(rewriter, op);
 
     // Unit dimensions (batch, the reduction step) out of the vectors, so the
     // accumulator is a plain [M x N] vector. (memref alias folding is not
@@ -712,28 +768,32 @@ struct TileAndVectorizePass
     // 1-D loads/stores, all unrolled. No canonicalisation here: it would
     // fold the accumulator's row inserts into a from_elements of every
     // scalar.
-    if (failed(simplify(func, [](RewritePatternSet &patterns) {
-          vector::populateVectorContractLoweringPatterns(
-              patterns, vector::VectorContractLowering::OuterProduct);
-          vector::populateVectorOuterProductLoweringPatterns(patterns);
-          vector::populateVectorTransferPermutationMapLoweringPatterns(
-              patterns);
-          vector::populateVectorTransposeLoweringPatterns(
-              patterns, vector::VectorTransposeLowering::EltWise);
-          vector::populateVectorBroadcastLoweringPatterns(patterns);
-          vector::populateVectorShapeCastLoweringPatterns(patterns);
-          vector::populateVectorMultiReductionLoweringPatterns(
-              patterns, vector::VectorMultiReductionLowering::InnerParallel);
-          vector::populateVectorTransferLoweringPatterns(
-              patterns, /*maxTransferRank=*/1);
-          populateVectorToSCFConversionPatterns(
-              patterns, VectorTransferToSCFOptions().enableFullUnroll());
-          // Partial tiles' 1-D transfers that are out of bounds along N
-          // become masked loads/stores here, while memref.dim (their
-          // bound) can still be lowered by the rest of the pipeline.
-          vector::populateVectorMaskMaterializationPatterns(
-              patterns, /*force32BitVectorIndices=*/true);
-        }, /*canonicalize=*/false)))
+    if (failed(simplify(
+            func,
+            [](RewritePatternSet &patterns) {
+              vector::populateVectorContractLoweringPatterns(
+                  patterns, vector::VectorContractLowering::OuterProduct);
+              vector::populateVectorOuterProductLoweringPatterns(patterns);
+              vector::populateVectorTransferPermutationMapLoweringPatterns(
+                  patterns);
+              vector::populateVectorTransposeLoweringPatterns(
+                  patterns, vector::VectorTransposeLowering::EltWise);
+              vector::populateVectorBroadcastLoweringPatterns(patterns);
+              vector::populateVectorShapeCastLoweringPatterns(patterns);
+              vector::populateVectorMultiReductionLoweringPatterns(
+                  patterns,
+                  vector::VectorMultiReductionLowering::InnerReduction);
+              vector::populateVectorTransferLoweringPatterns(
+                  patterns, /*maxTransferRank=*/1);
+              populateVectorToSCFConversionPatterns(
+                  patterns, VectorTransferToSCFOptions().enableFullUnroll());
+              // Partial tiles' 1-D transfers that are out of bounds along N
+              // become masked loads/stores here, while memref.dim (their
+              // bound) can still be lowered by the rest of the pipeline.
+              vector::populateVectorMaskMaterializationPatterns(
+                  patterns, /*force32BitVectorIndices=*/true);
+            },
+            /*canonicalize=*/false)))
       return signalPassFailure();
   }
 };

@@ -1,8 +1,11 @@
 // RUN: attn-opt %s --attn-cpu-pipeline | FileCheck %s
 // RUN: attn-opt %s --attn-cpu-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
 // RUN: attn-opt %s --attn-cpu-pipeline="openmp=false c-interface=false" | FileCheck %s --check-prefix=SERIAL
+// RUN: attn-opt %s --attn-cpu-pipeline="approximate-math=false" | FileCheck %s --check-prefix=LIBM
 // The CPU pipeline takes attn on tensors to the LLVM dialect: parallel loops
-// on OpenMP, a C interface per public function, nothing else left.
+// on OpenMP, a C interface per public function, nothing else left. The
+// softmax's exp is inline arithmetic (range reduction: floor, fptosi, shl,
+// bitcast for 2^n; polynomial: fma) unless approximate-math is off.
 
 // CHECK-NOT: attn.
 // CHECK-NOT: linalg.
@@ -15,7 +18,12 @@
 // CHECK: omp.parallel
 // CHECK: omp.wsloop
 // CHECK: omp.loop_nest
-// CHECK: llvm.intr.exp
+// CHECK-NOT: llvm.intr.exp
+// CHECK-NOT: @expf
+// CHECK: llvm.intr.floor
+// CHECK: llvm.intr.fma
+// CHECK: llvm.shl
+// CHECK: llvm.bitcast
 // CHECK-LABEL: llvm.func @_mlir_ciface_attention(
 // CHECK: llvm.call @attention(
 // CHECK-NOT: attn.
@@ -25,6 +33,9 @@
 // LLVMIR: define { ptr, ptr, i64, [3 x i64], [3 x i64] } @attention(
 // LLVMIR: call void (ptr, i32, ptr, ...) @__kmpc_fork_call(
 // LLVMIR: define void @_mlir_ciface_attention(
+
+// LIBM-LABEL: llvm.func @attention(
+// LIBM: llvm.intr.exp
 
 // SERIAL-NOT: omp.
 // SERIAL-NOT: _mlir_ciface

@@ -258,3 +258,63 @@ func.func @bias_add(%y: memref<3x5x32xf32>, %b: memref<32xf32>, %t: memref<3x5x3
   }
   return
 }
+
+// -----
+
+// Inside an scf.forall (the flash-attention nest), static elementwise and
+// row-reduction generics are vectorised one row at a time: a per-row operand
+// (the running max) is a broadcast scalar, the row max one horizontal
+// reduction. A generic reading an i1 buffer keeps its loops (a vector of i1
+// would read bits, not the buffer's bytes).
+// CHECK-LABEL: func.func @softmax_steps(
+// CHECK:         scf.forall (%{{.*}}) in (4) {
+// CHECK:           scf.for %[[R:.*]] = %c0 to %c64 step %c1 {
+// CHECK:             %[[ROW:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true]} : memref<1x64xf32, strided<[64, 1], offset: ?>>, vector<64xf32>
+// CHECK:             vector.multi_reduction <maximumf>, %{{.*}} [1] : vector<1x64xf32> to vector<1xf32>
+// CHECK:           scf.for %{{.*}} = %c0 to %c64 step %c1 {
+// CHECK:             %[[X:.*]] = vector.transfer_read %{{.*}} : memref<1x64xf32, strided<[64, 1], offset: ?>>, vector<64xf32>
+// CHECK:             %[[M:.*]] = vector.transfer_read %{{.*}} {in_bounds = [true], permutation_map = #{{.*}}} : memref<1xf32, strided<[1], offset: ?>>, vector<64xf32>
+// CHECK:             %[[D:.*]] = arith.subf %[[X]], %[[M]] : vector<64xf32>
+// CHECK:             %[[E:.*]] = math.exp %[[D]] : vector<64xf32>
+// CHECK:             vector.transfer_write %[[E]]
+// CHECK:           linalg.generic
+// CHECK-SAME:        memref<64x64xi1, strided<[64, 1], offset: ?>>
+// FMA-LABEL: func.func @softmax_steps(
+// FMA:         vector.reduction <maximumf>, %{{.*}} : vector<64xf32> into f32
+// FMA:         math.exp %{{.*}} : vector<64xf32>
+
+#ij = affine_map<(i, j) -> (i, j)>
+#i = affine_map<(i, j) -> (i)>
+func.func @softmax_steps(%s: memref<4x64x64xf32>, %m: memref<4x64xf32>, %p: memref<4x64x64xf32>, %mask: memref<4x64x64xi1>, %o: memref<4x64x64xf32>) {
+  scf.forall (%b) in (4) {
+    %sb = memref.subview %s[%b, 0, 0] [1, 64, 64] [1, 1, 1] : memref<4x64x64xf32> to memref<64x64xf32, strided<[64, 1], offset: ?>>
+    %mb = memref.subview %m[%b, 0] [1, 64] [1, 1] : memref<4x64xf32> to memref<64xf32, strided<[1], offset: ?>>
+    %pb = memref.subview %p[%b, 0, 0] [1, 64, 64] [1, 1, 1] : memref<4x64x64xf32> to memref<64x64xf32, strided<[64, 1], offset: ?>>
+    %kb = memref.subview %mask[%b, 0, 0] [1, 64, 64] [1, 1, 1] : memref<4x64x64xi1> to memref<64x64xi1, strided<[64, 1], offset: ?>>
+    %ob = memref.subview %o[%b, 0, 0] [1, 64, 64] [1, 1, 1] : memref<4x64x64xf32> to memref<64x64xf32, strided<[64, 1], offset: ?>>
+    // Row max.
+    linalg.generic {indexing_maps = [#ij, #i], iterator_types = ["parallel", "reduction"]}
+        ins(%sb : memref<64x64xf32, strided<[64, 1], offset: ?>>) outs(%mb : memref<64xf32, strided<[1], offset: ?>>) {
+    ^bb0(%x: f32, %acc: f32):
+      %r = arith.maximumf %x, %acc : f32
+      linalg.yield %r : f32
+    }
+    // exp(s - m[i]): a per-row operand.
+    linalg.generic {indexing_maps = [#ij, #i, #ij], iterator_types = ["parallel", "parallel"]}
+        ins(%sb, %mb : memref<64x64xf32, strided<[64, 1], offset: ?>>, memref<64xf32, strided<[1], offset: ?>>) outs(%pb : memref<64x64xf32, strided<[64, 1], offset: ?>>) {
+    ^bb0(%x: f32, %mx: f32, %out: f32):
+      %d = arith.subf %x, %mx : f32
+      %e = math.exp %d : f32
+      linalg.yield %e : f32
+    }
+    // An i1 operand: left for the loop lowering.
+    linalg.generic {indexing_maps = [#ij, #ij, #ij], iterator_types = ["parallel", "parallel"]}
+        ins(%sb, %kb : memref<64x64xf32, strided<[64, 1], offset: ?>>, memref<64x64xi1, strided<[64, 1], offset: ?>>) outs(%ob : memref<64x64xf32, strided<[64, 1], offset: ?>>) {
+    ^bb0(%x: f32, %k: i1, %out: f32):
+      %z = arith.constant 0.0 : f32
+      %r = arith.select %k, %x, %z : f32
+      linalg.yield %r : f32
+    }
+  }
+  return
+}

@@ -31,6 +31,8 @@ def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
       the feature axis for `additive` and `gaussian`. With `flash=false`
       it becomes the unfused reference computation (scores, mask, causal
       mask, softmax, P*V), which materialises the Sq x Sk scores.
+      For the `dot` score of f32 inputs, the scale multiplies each query
+      block once, before the key loop, instead of every block of scores.
     f16 and bf16 are computed in f32 and rounded once at the end. Dynamic
     shapes are rejected with a diagnostic.
   }];
@@ -41,7 +43,12 @@ def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
     Option<"qTile", "q-tile", "int64_t", /*default=*/"64",
            "Queries per block of the flash lowering">,
     Option<"kvTile", "kv-tile", "int64_t", /*default=*/"64",
-           "Keys per block of the flash lowering">
+           "Keys per block of the flash lowering">,
+    Option<"transposeKeys", "transpose-keys", "bool", /*default=*/"false",
+           "Flash, dot score: transpose the keys once ([..., d, Sk]) before "
+           "the loop nest, so each block's Q Kᵀ reads Kᵀ rows in place "
+           "(the CPU pipeline sets it; GPU tiles are staged in shared "
+           "memory instead)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

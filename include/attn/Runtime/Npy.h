@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -27,11 +28,30 @@ size_t getDTypeSize(DType type);
 /// A short name for messages: "f16", "bf16", "f32", "f64", "i1", "i64".
 const char *getDTypeName(DType type);
 
+/// Allocates on 64-byte (cache-line, AVX-512 vector) boundaries. Compiled
+/// kernels load whole vectors from their arguments: with malloc's 16-byte
+/// alignment every 64-byte load straddles two cache lines, which costs a
+/// contraction reading its operands in place about a third of its speed.
+template <typename T>
+struct CacheAlignedAllocator {
+  using value_type = T;
+  static constexpr std::align_val_t kAlignment{64};
+  CacheAlignedAllocator() = default;
+  template <typename U>
+  CacheAlignedAllocator(const CacheAlignedAllocator<U> &) {}
+  T *allocate(size_t n) {
+    return static_cast<T *>(::operator new(n * sizeof(T), kAlignment));
+  }
+  void deallocate(T *p, size_t) { ::operator delete(p, kAlignment); }
+  bool operator==(const CacheAlignedAllocator &) const { return true; }
+  bool operator!=(const CacheAlignedAllocator &) const { return false; }
+};
+
 /// A dense, C-ordered array with its bytes in host (little-endian) order.
 struct NpyArray {
   DType dtype = DType::F32;
   std::vector<int64_t> shape;
-  std::vector<uint8_t> data;
+  std::vector<uint8_t, CacheAlignedAllocator<uint8_t>> data;
 
   /// The number of elements (1 for a 0-d array).
   int64_t getNumElements() const;

@@ -86,4 +86,25 @@ def TileAndVectorizePass
   ];
 }
 
+def ApproximateMathPass : Pass<"attn-approximate-math"> {
+  let summary = "Replace f32 math.exp, math.tanh and math.erf with inline "
+                "polynomial approximations";
+  let description = [{
+    Softmax (its exponentials), GELU (erf or tanh) and additive attention
+    (tanh) otherwise become one libm call per element: the call is scalar,
+    so the loop around it cannot be vectorised, and libm's slow path for
+    the very negative arguments softmax produces (exp of masked or
+    far-below-max scores) sets errno. Upstream MLIR's polynomial
+    approximations (range reduction plus a minimax polynomial, accurate to
+    a few ulp in f32 and saturating to 0 / +inf outside the representable
+    range) are plain arithmetic that works on scalars and vectors alike.
+    f16 and bf16 operations are computed in f32 and truncated.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 #endif // ATTN_TRANSFORMS_PASSES_TD

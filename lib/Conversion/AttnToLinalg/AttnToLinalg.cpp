@@ -945,7 +945,7 @@ struct ConvertAttnToLinalgPass
     // The flash pattern has the higher benefit; the unfused one still takes
     // what it declines (score kinds other than dot).
     if (flash)
-      populateFlashAttentionPatterns(patterns, qTile, kvTile);
+      populateFlashAttentionPatterns(patterns, qTile, kvTile, transposeKeys);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
 

@@ -111,8 +111,8 @@ createGeneric2D(OpBuilder &b, Location loc, ValueRange inputs,
 /// are all -inf gives exp(-inf) = 0 instead of exp(NaN).
 static Value guardedMax(OpBuilder &b, Location loc, Value m) {
   Type type = m.getType();
-  Value negInf =
-      createFloatConstant(b, loc, type, -std::numeric_limits<double>::infinity());
+  Value negInf = createFloatConstant(b, loc, type,
+                                     -std::numeric_limits<double>::infinity());
   Value isNegInf =
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, m, negInf);
   return arith::SelectOp::create(b, loc, isNegInf,
@@ -133,8 +133,10 @@ namespace {
 /// Only the block of scores depends on the score kind: a matmul for `dot`,
 /// a (i, j, d) generic reducing over d for `additive` and `gaussian`.
 struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
-  FlashAttentionLowering(MLIRContext *ctx, int64_t qTile, int64_t kvTile)
-      : OpRewritePattern(ctx, /*benefit=*/2), qTile(qTile), kvTile(kvTile) {}
+  FlashAttentionLowering(MLIRContext *ctx, int64_t qTile, int64_t kvTile,
+                         bool transposeKeys)
+      : OpRewritePattern(ctx, /*benefit=*/2), qTile(qTile), kvTile(kvTile),
+        transposeKeys(transposeKeys) {}
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -170,12 +172,6 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     double negInf = -std::numeric_limits<double>::infinity();
     // Tiles larger than the sequence would only add masking work.
     int64_t tq = std::min(qTile, sq), tk = std::min(kvTile, sk);
-    int64_t numQBlocks = llvm::divideCeil(sq, tq);
-    // Static tile sizes whenever every block is full: the causal bound
-    // min(Sk, qs + Tq) stays a multiple of Tk when Tq is one.
-    bool qEven = sq % tq == 0;
-    bool kvEven = sk % tk == 0 && (!causal || (qEven && tq % tk == 0));
-
     MLIRContext *ctx = rewriter.getContext();
     AffineExpr i = getAffineDimExpr(0, ctx), j = getAffineDimExpr(1, ctx);
     AffineMap ij = AffineMap::get(2, 0, {i, j}, ctx);
@@ -186,258 +182,345 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     SmallVector<IT> reduceCols = {IT::parallel, IT::reduction};
     SmallVector<IT> par1 = {IT::parallel};
 
-    SmallVector<OpFoldResult> upperBounds;
-    for (int64_t b = 0; b < numBatch; ++b)
-      upperBounds.push_back(rewriter.getIndexAttr(qType.getDimSize(b)));
-    upperBounds.push_back(rewriter.getIndexAttr(numQBlocks));
-    Value init = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(),
-                                         elementType);
-    auto forall = scf::ForallOp::create(rewriter, loc, upperBounds,
-                                        ValueRange{init}, std::nullopt);
+    // Kᵀ once, O(Sk d), rather than a transposed copy of every key block
+    // inside the block product, once per query block.
+    Value keysT;
+    if (kind == ScoreKind::Dot && transposeKeys) {
+      SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+      std::swap(perm[rank - 2], perm[rank - 1]);
+      SmallVector<int64_t> shape(kType.getShape());
+      std::swap(shape[rank - 2], shape[rank - 1]);
+      Value empty =
+          tensor::EmptyOp::create(rewriter, loc, shape, kType.getElementType());
+      keysT =
+          linalg::TransposeOp::create(rewriter, loc, op.getKey(), empty, perm)
+              .getResult()[0];
+    }
+    // The scale multiplies each query block once rather than every block of
+    // scores (f32 only: for f16/bf16 the product would be rounded to the
+    // input type first).
+    bool scaleQueries = kind == ScoreKind::Dot && scale != 1.0 &&
+                        qType.getElementType().isF32();
 
-    OpBuilder::InsertionGuard guard(rewriter);
-    rewriter.setInsertionPointToStart(forall.getBody());
-    SmallVector<Value> ivs = forall.getInductionVars();
-    ValueRange batch = ValueRange(ivs).drop_back();
-    Value qStart = arith::MulIOp::create(rewriter, loc, ivs.back(),
-                                         indexConstant(rewriter, loc, tq));
-    OpFoldResult qSize = rewriter.getIndexAttr(tq);
-    if (!qEven)
-      qSize = arith::MinSIOp::create(
-                  rewriter, loc, indexConstant(rewriter, loc, tq),
-                  arith::SubIOp::create(rewriter, loc,
-                                        indexConstant(rewriter, loc, sq),
-                                        qStart))
-                  .getResult();
-    OpFoldResult zero = rewriter.getIndexAttr(0);
-    Value qTileValue = extractTile(rewriter, loc, op.getQuery(), batch, qStart,
-                                   qSize, zero, rewriter.getIndexAttr(d));
+    // The full query blocks and the last, partial one are separate loop
+    // nests, and so are the full key blocks and the last partial one: every
+    // tile then has a static shape, which attn-tile-and-vectorize needs.
+    auto emitQueryBlocks = [&](Value dest, int64_t firstRow, int64_t numBlocks,
+                               int64_t rows) -> Value {
+      SmallVector<OpFoldResult> upperBounds;
+      for (int64_t b = 0; b < numBatch; ++b)
+        upperBounds.push_back(rewriter.getIndexAttr(qType.getDimSize(b)));
+      upperBounds.push_back(rewriter.getIndexAttr(numBlocks));
+      auto forall = scf::ForallOp::create(rewriter, loc, upperBounds,
+                                          ValueRange{dest}, std::nullopt);
 
-    // Causal: query i only sees keys j <= i, so keys at or past the block's
-    // last query + 1 are never visited.
-    Value kvEnd = indexConstant(rewriter, loc, sk);
-    if (causal)
-      kvEnd = arith::MinSIOp::create(
-          rewriter, loc, kvEnd,
-          arith::AddIOp::create(rewriter, loc, qStart,
-                                toValue(rewriter, loc, qSize)));
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(forall.getBody());
+      SmallVector<Value> ivs = forall.getInductionVars();
+      ValueRange batch = ValueRange(ivs).drop_back();
+      // The partial block (numBlocks == 1) starts at a constant row.
+      Value qStart =
+          numBlocks == 1
+              ? indexConstant(rewriter, loc, firstRow)
+              : arith::MulIOp::create(rewriter, loc, ivs.back(),
+                                      indexConstant(rewriter, loc, rows))
+                    .getResult();
+      OpFoldResult qSize = rewriter.getIndexAttr(rows);
+      OpFoldResult zero = rewriter.getIndexAttr(0);
+      Value qTileValue =
+          extractTile(rewriter, loc, op.getQuery(), batch, qStart, qSize, zero,
+                      rewriter.getIndexAttr(d));
+      double scoreScale = scale;
+      if (scaleQueries) {
+        qTileValue = createGeneric2D(
+            rewriter, loc, qTileValue, ij,
+            createTile(rewriter, loc, qSize, rewriter.getIndexAttr(d), accType,
+                       std::nullopt),
+            ij, par2,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              return arith::MulFOp::create(
+                  gb, gl, args[0], createFloatConstant(gb, gl, accType, scale));
+            });
+        scoreScale = 1.0;
+      }
 
-    Value m0 = createTile(rewriter, loc, qSize, {}, accType, negInf);
-    Value l0 = createTile(rewriter, loc, qSize, {}, accType, 0.0);
-    Value acc0 =
-        createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv), accType,
-                   0.0);
+      Value m0 = createTile(rewriter, loc, qSize, {}, accType, negInf);
+      Value l0 = createTile(rewriter, loc, qSize, {}, accType, 0.0);
+      Value acc0 = createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv),
+                              accType, 0.0);
 
-    auto loop = scf::ForOp::create(
-        rewriter, loc, indexConstant(rewriter, loc, 0), kvEnd,
-        indexConstant(rewriter, loc, tk), ValueRange{m0, l0, acc0},
-        [&](OpBuilder &b, Location nl, Value kStart, ValueRange iterArgs) {
-          Value m = iterArgs[0], l = iterArgs[1], acc = iterArgs[2];
-          OpFoldResult kSize = b.getIndexAttr(tk);
-          if (!kvEven)
-            kSize = arith::MinSIOp::create(
-                        b, nl, indexConstant(b, nl, tk),
-                        arith::SubIOp::create(b, nl, kvEnd, kStart))
-                        .getResult();
-          Value kTileValue = extractTile(b, nl, op.getKey(), batch, kStart,
-                                         kSize, zero, b.getIndexAttr(d));
-          Value vTileValue = extractTile(b, nl, op.getValue(), batch, kStart,
-                                         kSize, zero, b.getIndexAttr(dv));
+      // One key block: scores, online-softmax update, P V.
+      auto step = [&](OpBuilder &b, Location nl, Value kStart,
+                      OpFoldResult kSize,
+                      ValueRange iterArgs) -> SmallVector<Value> {
+        Value m = iterArgs[0], l = iterArgs[1], acc = iterArgs[2];
+        Value kTileValue = keysT
+                               ? extractTile(b, nl, keysT, batch, zero,
+                                             b.getIndexAttr(d), kStart, kSize)
+                               : extractTile(b, nl, op.getKey(), batch, kStart,
+                                             kSize, zero, b.getIndexAttr(d));
+        Value vTileValue = extractTile(b, nl, op.getValue(), batch, kStart,
+                                       kSize, zero, b.getIndexAttr(dv));
 
-          AffineExpr mm = getAffineDimExpr(0, ctx),
-                     nn = getAffineDimExpr(1, ctx),
-                     kk = getAffineDimExpr(2, ctx);
-          AffineMap qMap = AffineMap::get(3, 0, {mm, kk}, ctx);
-          AffineMap kMap = AffineMap::get(3, 0, {nn, kk}, ctx);
-          AffineMap sMap = AffineMap::get(3, 0, {mm, nn}, ctx);
-          Value sInit = createTile(b, nl, qSize, kSize, accType, 0.0);
-          Value s;
-          if (kind == ScoreKind::Dot) {
-            // S = Q_blk K_blkᵀ; the named op extends f16/bf16 operands to
-            // the f32 accumulator itself.
-            SmallVector<Attribute> qkMaps = {AffineMapAttr::get(qMap),
-                                             AffineMapAttr::get(kMap),
-                                             AffineMapAttr::get(sMap)};
-            s = linalg::MatmulOp::create(
-                    b, nl, TypeRange{sInit.getType()},
-                    ValueRange{qTileValue, kTileValue}, ValueRange{sInit},
-                    {b.getNamedAttr("indexing_maps", b.getArrayAttr(qkMaps))})
-                    .getResult(0);
-          } else {
-            // S[i, j] = sum_d f(q[i, d], k[j, d], w[d]) over (i, j, d): the
-            // elementwise tanh / square sits between the operands and the
-            // sum, so this is no contraction. Terms are summed in f32 for
-            // f16/bf16 operands, as in the unfused lowering.
-            SmallVector<Value> inputs = {qTileValue, kTileValue};
-            SmallVector<AffineMap> maps = {qMap, kMap};
-            if (weight) {
-              inputs.push_back(weight);
-              maps.push_back(AffineMap::get(3, 0, {kk}, ctx));
-            }
-            maps.push_back(sMap);
-            s = linalg::GenericOp::create(
-                    b, nl, TypeRange{sInit.getType()}, inputs,
-                    ValueRange{sInit}, maps,
-                    ArrayRef<IT>{IT::parallel, IT::parallel, IT::reduction},
-                    [&](OpBuilder &gb, Location gl, ValueRange args) {
-                      Value q = convertFloat(gb, gl, args[0], accType);
-                      Value k = convertFloat(gb, gl, args[1], accType);
-                      Value w = weight ? convertFloat(gb, gl, args[2], accType)
-                                       : Value();
-                      Value term = createScoreTerm(gb, gl, kind, q, k, w);
-                      linalg::YieldOp::create(
-                          gb, gl,
-                          arith::AddFOp::create(gb, gl, args.back(), term)
-                              .getResult());
-                    })
-                    .getResult(0);
-          }
-
-          // Scale, mask and causal mask in one elementwise op.
-          SmallVector<Value> inputs = {s};
-          SmallVector<AffineMap> maps = {ij};
-          if (mask) {
-            Value maskTile =
-                extractTile(b, nl, mask, batch, qStart, qSize, kStart, kSize);
-            auto maskShape =
-                cast<RankedTensorType>(mask.getType()).getShape();
-            // Broadcast mask rows/columns are read at index 0.
-            AffineExpr mi = maskShape[rank - 2] == 1
-                                ? getAffineConstantExpr(0, ctx)
-                                : i;
-            AffineExpr mj = maskShape[rank - 1] == 1
-                                ? getAffineConstantExpr(0, ctx)
-                                : j;
-            inputs.push_back(maskTile);
-            maps.push_back(AffineMap::get(2, 0, {mi, mj}, ctx));
-          }
-          Value scores = s;
-          if (scale != 1.0 || mask || causal)
-            scores = createGeneric2D(
-                b, nl, inputs, maps,
-                createTile(b, nl, qSize, kSize, accType, std::nullopt), ij,
-                par2, [&](OpBuilder &gb, Location gl, ValueRange args) {
-                  Value x = args[0];
-                  if (scale != 1.0)
-                    x = arith::MulFOp::create(
-                        gb, gl, x, createFloatConstant(gb, gl, accType, scale));
-                  Value minusInf = createFloatConstant(gb, gl, accType, negInf);
-                  if (mask) {
-                    Value mv = args[1];
-                    if (mv.getType().isInteger(1))
-                      x = arith::SelectOp::create(gb, gl, mv, x, minusInf);
-                    else
-                      x = arith::AddFOp::create(
-                          gb, gl, x, convertFloat(gb, gl, mv, accType));
-                  }
-                  if (causal) {
-                    Value qi = arith::AddIOp::create(
-                        gb, gl, qStart, linalg::IndexOp::create(gb, gl, 0));
-                    Value kj = arith::AddIOp::create(
-                        gb, gl, kStart, linalg::IndexOp::create(gb, gl, 1));
-                    Value future = arith::CmpIOp::create(
-                        gb, gl, arith::CmpIPredicate::ugt, kj, qi);
-                    x = arith::SelectOp::create(gb, gl, future, minusInf, x);
-                  }
-                  return x;
-                });
-
-          // The running values are updated in place (outs = the iter_args,
-          // read only before they are overwritten) so that one-shot
-          // bufferization keeps one buffer per loop-carried value instead
-          // of reallocating them for every key block.
-          Value rowMax = createGeneric2D(
-              b, nl, scores, ij,
-              createTile(b, nl, qSize, {}, accType, negInf), rowOf,
-              reduceCols,
-              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                return arith::MaximumFOp::create(gb, gl, args[0], args[1]);
-              });
-          // alpha = exp(m - m_new) rescales what earlier blocks summed; it is
-          // 0 while the row has seen only -inf (l and acc are 0 then).
-          Value alpha = createGeneric2D(
-              b, nl, ValueRange{m, rowMax}, {row1D, row1D},
-              createTile(b, nl, qSize, {}, accType, std::nullopt), row1D,
-              par1, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                Value mNew = arith::MaximumFOp::create(gb, gl, args[0], args[1]);
-                Value shifted = arith::SubFOp::create(
-                    gb, gl, args[0], guardedMax(gb, gl, mNew));
-                return math::ExpOp::create(gb, gl, shifted);
-              });
-          Value mNew = createGeneric2D(
-              b, nl, rowMax, row1D, m, row1D, par1,
-              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                return arith::MaximumFOp::create(gb, gl, args[1], args[0]);
-              });
-          Value p = createGeneric2D(
-              b, nl, ValueRange{scores, mNew}, {ij, rowOf},
-              createTile(b, nl, qSize, kSize, accType, std::nullopt), ij,
-              par2, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                Value shifted = arith::SubFOp::create(
-                    gb, gl, args[0], guardedMax(gb, gl, args[1]));
-                return math::ExpOp::create(gb, gl, shifted);
-              });
-          Value lScaled = createGeneric2D(
-              b, nl, alpha, row1D, l, row1D, par1,
-              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                return arith::MulFOp::create(gb, gl, args[1], args[0]);
-              });
-          Value lNew = createGeneric2D(
-              b, nl, p, ij, lScaled, rowOf, reduceCols,
-              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                return arith::AddFOp::create(gb, gl, args[0], args[1]);
-              });
-          Value accScaled = createGeneric2D(
-              b, nl, alpha, rowOf, acc, ij, par2,
-              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-                return arith::MulFOp::create(gb, gl, args[1], args[0]);
-              });
-          Value accNew =
-              linalg::MatmulOp::create(b, nl, TypeRange{accScaled.getType()},
-                                       ValueRange{p, vTileValue},
-                                       ValueRange{accScaled})
+        AffineExpr mm = getAffineDimExpr(0, ctx), nn = getAffineDimExpr(1, ctx),
+                   kk = getAffineDimExpr(2, ctx);
+        AffineMap qMap = AffineMap::get(3, 0, {mm, kk}, ctx);
+        AffineMap kMap = AffineMap::get(3, 0, {nn, kk}, ctx);
+        AffineMap sMap = AffineMap::get(3, 0, {mm, nn}, ctx);
+        Value sInit = createTile(b, nl, qSize, kSize, accType, 0.0);
+        Value s;
+        if (kind == ScoreKind::Dot && keysT) {
+          // S = Q_blk (Kᵀ)_blk.
+          s = linalg::MatmulOp::create(b, nl, TypeRange{sInit.getType()},
+                                       ValueRange{qTileValue, kTileValue},
+                                       ValueRange{sInit})
                   .getResult(0);
-          scf::YieldOp::create(b, nl, ValueRange{mNew, lNew, accNew});
-        });
+        } else if (kind == ScoreKind::Dot) {
+          // S = Q_blk K_blkᵀ; the named op extends f16/bf16 operands to
+          // the f32 accumulator itself.
+          SmallVector<Attribute> qkMaps = {AffineMapAttr::get(qMap),
+                                           AffineMapAttr::get(kMap),
+                                           AffineMapAttr::get(sMap)};
+          s = linalg::MatmulOp::create(
+                  b, nl, TypeRange{sInit.getType()},
+                  ValueRange{qTileValue, kTileValue}, ValueRange{sInit},
+                  {b.getNamedAttr("indexing_maps", b.getArrayAttr(qkMaps))})
+                  .getResult(0);
+        } else {
+          // S[i, j] = sum_d f(q[i, d], k[j, d], w[d]) over (i, j, d): the
+          // elementwise tanh / square sits between the operands and the
+          // sum, so this is no contraction. Terms are summed in f32 for
+          // f16/bf16 operands, as in the unfused lowering.
+          SmallVector<Value> inputs = {qTileValue, kTileValue};
+          SmallVector<AffineMap> maps = {qMap, kMap};
+          if (weight) {
+            inputs.push_back(weight);
+            maps.push_back(AffineMap::get(3, 0, {kk}, ctx));
+          }
+          maps.push_back(sMap);
+          s = linalg::GenericOp::create(
+                  b, nl, TypeRange{sInit.getType()}, inputs, ValueRange{sInit},
+                  maps, ArrayRef<IT>{IT::parallel, IT::parallel, IT::reduction},
+                  [&](OpBuilder &gb, Location gl, ValueRange args) {
+                    Value q = convertFloat(gb, gl, args[0], accType);
+                    Value k = convertFloat(gb, gl, args[1], accType);
+                    Value w = weight ? convertFloat(gb, gl, args[2], accType)
+                                     : Value();
+                    Value term = createScoreTerm(gb, gl, kind, q, k, w);
+                    linalg::YieldOp::create(
+                        gb, gl,
+                        arith::AddFOp::create(gb, gl, args.back(), term)
+                            .getResult());
+                  })
+                  .getResult(0);
+        }
 
-    // out = acc / l, 0 for rows with every key masked (l == 0).
-    Value out = createGeneric2D(
-        rewriter, loc, ValueRange{loop.getResult(2), loop.getResult(1)},
-        {ij, rowOf},
-        createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv),
-                   elementType, std::nullopt),
-        ij, par2, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-          Value zeroF = createFloatConstant(gb, gl, accType, 0.0);
-          Value isZero = arith::CmpFOp::create(
-              gb, gl, arith::CmpFPredicate::OEQ, args[1], zeroF);
-          Value quotient = arith::DivFOp::create(gb, gl, args[0], args[1]);
-          Value result =
-              arith::SelectOp::create(gb, gl, isZero, zeroF, quotient);
-          return convertFloat(gb, gl, result, elementType);
-        });
+        // Scale, mask and causal mask in one elementwise op.
+        SmallVector<Value> inputs = {s};
+        SmallVector<AffineMap> maps = {ij};
+        if (mask) {
+          Value maskTile =
+              extractTile(b, nl, mask, batch, qStart, qSize, kStart, kSize);
+          auto maskShape = cast<RankedTensorType>(mask.getType()).getShape();
+          // Broadcast mask rows/columns are read at index 0.
+          AffineExpr mi =
+              maskShape[rank - 2] == 1 ? getAffineConstantExpr(0, ctx) : i;
+          AffineExpr mj =
+              maskShape[rank - 1] == 1 ? getAffineConstantExpr(0, ctx) : j;
+          inputs.push_back(maskTile);
+          maps.push_back(AffineMap::get(2, 0, {mi, mj}, ctx));
+        }
+        Value scores = s;
+        if (scoreScale != 1.0 || mask || causal)
+          scores = createGeneric2D(
+              b, nl, inputs, maps,
+              createTile(b, nl, qSize, kSize, accType, std::nullopt), ij, par2,
+              [&](OpBuilder &gb, Location gl, ValueRange args) {
+                Value x = args[0];
+                if (scoreScale != 1.0)
+                  x = arith::MulFOp::create(
+                      gb, gl, x,
+                      createFloatConstant(gb, gl, accType, scoreScale));
+                Value minusInf = createFloatConstant(gb, gl, accType, negInf);
+                if (mask) {
+                  Value mv = args[1];
+                  if (mv.getType().isInteger(1))
+                    x = arith::SelectOp::create(gb, gl, mv, x, minusInf);
+                  else
+                    x = arith::AddFOp::create(
+                        gb, gl, x, convertFloat(gb, gl, mv, accType));
+                }
+                if (causal) {
+                  Value qi = arith::AddIOp::create(
+                      gb, gl, qStart, linalg::IndexOp::create(gb, gl, 0));
+                  Value kj = arith::AddIOp::create(
+                      gb, gl, kStart, linalg::IndexOp::create(gb, gl, 1));
+                  Value future = arith::CmpIOp::create(
+                      gb, gl, arith::CmpIPredicate::ugt, kj, qi);
+                  x = arith::SelectOp::create(gb, gl, future, minusInf, x);
+                }
+                return x;
+              });
 
-    rewriter.setInsertionPointToEnd(forall.getTerminator().getBody());
-    SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
-    SmallVector<OpFoldResult> sizes(numBatch, rewriter.getIndexAttr(1));
-    offsets.push_back(qStart);
-    offsets.push_back(zero);
-    sizes.push_back(qSize);
-    sizes.push_back(rewriter.getIndexAttr(dv));
-    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
-    tensor::ParallelInsertSliceOp::create(rewriter, loc, out,
-                                          forall.getRegionIterArgs()[0],
-                                          offsets, sizes, strides);
-    rewriter.replaceOp(op, forall.getResult(0));
+        // The running values are updated in place (outs = the iter_args,
+        // read only before they are overwritten) so that one-shot
+        // bufferization keeps one buffer per loop-carried value instead
+        // of reallocating them for every key block.
+        Value rowMax = createGeneric2D(
+            b, nl, scores, ij, createTile(b, nl, qSize, {}, accType, negInf),
+            rowOf, reduceCols,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              return arith::MaximumFOp::create(gb, gl, args[0], args[1]);
+            });
+        // alpha = exp(m - m_new) rescales what earlier blocks summed; it is
+        // 0 while the row has seen only -inf (l and acc are 0 then).
+        Value alpha = createGeneric2D(
+            b, nl, ValueRange{m, rowMax}, {row1D, row1D},
+            createTile(b, nl, qSize, {}, accType, std::nullopt), row1D, par1,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              Value mNew = arith::MaximumFOp::create(gb, gl, args[0], args[1]);
+              Value shifted = arith::SubFOp::create(gb, gl, args[0],
+                                                    guardedMax(gb, gl, mNew));
+              return math::ExpOp::create(gb, gl, shifted);
+            });
+        Value mNew = createGeneric2D(
+            b, nl, rowMax, row1D, m, row1D, par1,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              return arith::MaximumFOp::create(gb, gl, args[1], args[0]);
+            });
+        Value p = createGeneric2D(
+            b, nl, ValueRange{scores, mNew}, {ij, rowOf},
+            createTile(b, nl, qSize, kSize, accType, std::nullopt), ij, par2,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              Value shifted = arith::SubFOp::create(
+                  gb, gl, args[0], guardedMax(gb, gl, args[1]));
+              return math::ExpOp::create(gb, gl, shifted);
+            });
+        Value lScaled = createGeneric2D(
+            b, nl, alpha, row1D, l, row1D, par1,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              return arith::MulFOp::create(gb, gl, args[1], args[0]);
+            });
+        Value lNew = createGeneric2D(
+            b, nl, p, ij, lScaled, rowOf, reduceCols,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              return arith::AddFOp::create(gb, gl, args[0], args[1]);
+            });
+        Value accScaled = createGeneric2D(
+            b, nl, alpha, rowOf, acc, ij, par2,
+            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              return arith::MulFOp::create(gb, gl, args[1], args[0]);
+            });
+        Value accNew = linalg::MatmulOp::create(
+                           b, nl, TypeRange{accScaled.getType()},
+                           ValueRange{p, vTileValue}, ValueRange{accScaled})
+                           .getResult(0);
+        return {mNew, lNew, accNew};
+      };
+
+      // Key blocks [lb, ub) in steps of Tk, of size `size`, or of
+      // min(Tk, ub - start) when `size` is null.
+      SmallVector<Value> carried = {m0, l0, acc0};
+      auto emitKeyLoop = [&](Value lb, Value ub, OpFoldResult size) {
+        auto loop = scf::ForOp::create(
+            rewriter, loc, lb, ub, indexConstant(rewriter, loc, tk), carried,
+            [&](OpBuilder &b, Location nl, Value kStart, ValueRange iterArgs) {
+              OpFoldResult kSize = size;
+              if (!kSize)
+                kSize = arith::MinSIOp::create(
+                            b, nl, indexConstant(b, nl, tk),
+                            arith::SubIOp::create(b, nl, ub, kStart))
+                            .getResult();
+              scf::YieldOp::create(b, nl, step(b, nl, kStart, kSize, iterArgs));
+            });
+        carried.assign(loop.getResults().begin(), loop.getResults().end());
+      };
+      // Causal: query i only sees keys j <= i, so keys at or past the
+      // block's last query + 1 are never visited. The bound is static for
+      // non-causal attention and for the single partial query block.
+      std::optional<int64_t> kvEndStatic;
+      if (!causal)
+        kvEndStatic = sk;
+      else if (numBlocks == 1)
+        kvEndStatic = std::min(sk, firstRow + rows);
+      Value c0 = indexConstant(rewriter, loc, 0);
+      if (kvEndStatic) {
+        int64_t full = *kvEndStatic / tk * tk;
+        if (full > 0)
+          emitKeyLoop(c0, indexConstant(rewriter, loc, full),
+                      rewriter.getIndexAttr(tk));
+        // The partial last key block: one step, no loop.
+        if (*kvEndStatic > full)
+          carried = step(rewriter, loc, indexConstant(rewriter, loc, full),
+                         rewriter.getIndexAttr(*kvEndStatic - full), carried);
+      } else {
+        Value kvEnd = arith::MinSIOp::create(
+            rewriter, loc,
+            arith::AddIOp::create(rewriter, loc, qStart,
+                                  indexConstant(rewriter, loc, rows)),
+            indexConstant(rewriter, loc, sk));
+        if (sk % tk == 0 && rows % tk == 0 && firstRow % tk == 0) {
+          // min(Sk, qStart + rows) is a multiple of Tk.
+          emitKeyLoop(c0, kvEnd, rewriter.getIndexAttr(tk));
+        } else {
+          Value tkValue = indexConstant(rewriter, loc, tk);
+          Value fullEnd = arith::MulIOp::create(
+              rewriter, loc,
+              arith::DivUIOp::create(rewriter, loc, kvEnd, tkValue), tkValue);
+          emitKeyLoop(c0, fullEnd, rewriter.getIndexAttr(tk));
+          emitKeyLoop(fullEnd, kvEnd, OpFoldResult());
+        }
+      }
+
+      // out = acc / l, 0 for rows with every key masked (l == 0).
+      Value out = createGeneric2D(
+          rewriter, loc, ValueRange{carried[2], carried[1]}, {ij, rowOf},
+          createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv),
+                     elementType, std::nullopt),
+          ij, par2, [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+            Value zeroF = createFloatConstant(gb, gl, accType, 0.0);
+            Value isZero = arith::CmpFOp::create(
+                gb, gl, arith::CmpFPredicate::OEQ, args[1], zeroF);
+            Value quotient = arith::DivFOp::create(gb, gl, args[0], args[1]);
+            Value result =
+                arith::SelectOp::create(gb, gl, isZero, zeroF, quotient);
+            return convertFloat(gb, gl, result, elementType);
+          });
+
+      rewriter.setInsertionPointToEnd(forall.getTerminator().getBody());
+      SmallVector<OpFoldResult> offsets(batch.begin(), batch.end());
+      SmallVector<OpFoldResult> sizes(numBatch, rewriter.getIndexAttr(1));
+      offsets.push_back(qStart);
+      offsets.push_back(zero);
+      sizes.push_back(qSize);
+      sizes.push_back(rewriter.getIndexAttr(dv));
+      SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+      tensor::ParallelInsertSliceOp::create(rewriter, loc, out,
+                                            forall.getRegionIterArgs()[0],
+                                            offsets, sizes, strides);
+      return forall.getResult(0);
+    };
+
+    Value result = tensor::EmptyOp::create(rewriter, loc, resultType.getShape(),
+                                           elementType);
+    int64_t numFull = sq / tq;
+    if (numFull > 0)
+      result = emitQueryBlocks(result, 0, numFull, tq);
+    if (sq % tq != 0)
+      result = emitQueryBlocks(result, numFull * tq, 1, sq % tq);
+    rewriter.replaceOp(op, result);
     return success();
   }
 
   int64_t qTile, kvTile;
+  bool transposeKeys;
 };
 
 } // namespace
 
 void mlir::attn::populateFlashAttentionPatterns(RewritePatternSet &patterns,
-                                                int64_t qTile,
-                                                int64_t kvTile) {
-  patterns.add<FlashAttentionLowering>(patterns.getContext(), qTile, kvTile);
+                                                int64_t qTile, int64_t kvTile,
+                                                bool transposeKeys) {
+  patterns.add<FlashAttentionLowering>(patterns.getContext(), qTile, kvTile,
+                                       transposeKeys);
 }

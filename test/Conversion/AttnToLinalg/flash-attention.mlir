@@ -1,6 +1,7 @@
 // RUN: attn-opt %s --convert-attn-to-linalg="q-tile=32 kv-tile=16" --split-input-file | FileCheck %s
 // RUN: attn-opt %s --convert-attn-to-linalg="q-tile=32 kv-tile=16" --split-input-file | FileCheck %s --check-prefix=NOSQ
 // RUN: attn-opt %s --convert-attn-to-linalg="flash=false" --split-input-file | FileCheck %s --check-prefix=UNFUSED
+// RUN: attn-opt %s --convert-attn-to-linalg="q-tile=32 kv-tile=16 transpose-keys=true" --split-input-file | FileCheck %s --check-prefix=TKEYS
 // The flash lowering of attn.attention: scf.forall over (batch..., query
 // blocks), scf.for over key blocks carrying the running max, the running
 // sum and the output accumulator (f32 for f16 inputs), and no tensor of the
@@ -20,12 +21,13 @@
 //       CHECK: %[[RES:.*]] = scf.forall (%[[B:.*]], %[[H:.*]], %[[QB:.*]]) in (1, 2, 8) shared_outs(%[[OUT:.*]] = %[[INIT]]) -> (tensor<1x2x256x64xf16>)
 //       CHECK:   %[[QS:.*]] = arith.muli %[[QB]], %[[C32]] : index
 //       CHECK:   %[[QT:.*]] = tensor.extract_slice %[[Q]][0, %[[H]], %[[QS]], 0] [1, 1, 32, 64] [1, 1, 1, 1] : tensor<1x2x256x64xf16> to tensor<32x64xf16>
-// The causal bound: keys j < min(Sk, qs + 32).
-//       CHECK:   %[[QE:.*]] = arith.addi %[[QS]], %[[C32]] : index
-//       CHECK:   %[[KEND:.*]] = arith.minsi %[[QE]], %[[C256]] : index
 //       CHECK:   %[[M0:.*]] = linalg.fill ins(%[[NEG_INF]] : f32) outs(%{{.*}} : tensor<32xf32>)
 //       CHECK:   %[[L0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<32xf32>)
 //       CHECK:   %[[A0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<32x64xf32>)
+// The causal bound: keys j < min(Sk, qs + 32), a multiple of the key tile, so
+// every key block is full.
+//       CHECK:   %[[QE:.*]] = arith.addi %[[QS]], %[[C32]] : index
+//       CHECK:   %[[KEND:.*]] = arith.minsi %[[QE]], %[[C256]] : index
 //       CHECK:   %[[LOOP:.*]]:3 = scf.for %[[KS:.*]] = %{{.*}} to %[[KEND]] step %[[C16]] iter_args(%[[M:.*]] = %[[M0]], %[[L:.*]] = %[[L0]], %[[ACC:.*]] = %[[A0]]) -> (tensor<32xf32>, tensor<32xf32>, tensor<32x64xf32>)
 //       CHECK:     %[[KT:.*]] = tensor.extract_slice %[[K]][0, %[[H]], %[[KS]], 0] [1, 1, 16, 64] [1, 1, 1, 1] : tensor<1x2x256x64xf16> to tensor<16x64xf16>
 //       CHECK:     %[[VT:.*]] = tensor.extract_slice %[[V]][0, %[[H]], %[[KS]], 0] [1, 1, 16, 64] [1, 1, 1, 1] : tensor<1x2x256x64xf16> to tensor<16x64xf16>
@@ -63,6 +65,20 @@
 //       CHECK:   scf.forall.in_parallel
 //       CHECK:     tensor.parallel_insert_slice %[[O]] into %[[OUT]][%[[B]], %[[H]], %[[QS]], 0] [1, 1, 32, 64] [1, 1, 1, 1] : tensor<32x64xf16> into tensor<1x2x256x64xf16>
 //       CHECK: return %[[RES]]
+// With transpose-keys, Kᵀ is built once before the loop nest and each key
+// block's Q Kᵀ is a plain matmul reading a [D, 16] slice of it.
+// TKEYS-LABEL: func.func @causal_f16
+//  TKEYS-SAME: (%[[Q:.*]]: tensor<1x2x256x64xf16>, %[[K:.*]]: tensor<1x2x256x64xf16>, %[[V:.*]]: tensor<1x2x256x64xf16>)
+//       TKEYS: %[[KT:.*]] = linalg.transpose ins(%[[K]] : tensor<1x2x256x64xf16>) outs(%{{.*}} : tensor<1x2x64x256xf16>) permutation = [0, 1, 3, 2]
+//       TKEYS: scf.forall (%{{.*}}, %[[H:.*]], %{{.*}}) in (1, 2, 8)
+//       TKEYS:   %[[QT:.*]] = tensor.extract_slice %[[Q]]
+//       TKEYS:   scf.for %[[KS:[^ ]*]] =
+//       TKEYS:     %[[KTT:.*]] = tensor.extract_slice %[[KT]][0, %[[H]], 0, %[[KS]]] [1, 1, 64, 16] [1, 1, 1, 1] : tensor<1x2x64x256xf16> to tensor<64x16xf16>
+//       TKEYS:     linalg.matmul ins(%[[QT]], %[[KTT]] : tensor<32x64xf16>, tensor<64x16xf16>) outs(%{{.*}} : tensor<32x16xf32>)
+// Other score kinds read K as it is.
+// TKEYS-LABEL: func.func @additive_f16
+//   TKEYS-NOT: linalg.transpose
+// TKEYS-LABEL: func.func @gaussian_causal_odd
 // UNFUSED-LABEL: func.func @causal_f16
 //       UNFUSED: tensor<2x256x256xf32>
 func.func @causal_f16(%q: tensor<1x2x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v: tensor<1x2x256x64xf16>) -> tensor<1x2x256x64xf16> {
@@ -72,19 +88,37 @@ func.func @causal_f16(%q: tensor<1x2x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v
 
 // -----
 
-// Odd sizes (Sq = 70, Sk = 50): partial last blocks have dynamic sizes; a
-// broadcast [B, 1, Sk] boolean mask is sliced per key block and read at row 0.
+// Odd sizes (Sq = 70, Sk = 50): the two full query blocks of 32 and the
+// partial one of 6 are separate foralls, and in each the full key blocks (up
+// to 48) are a loop and the partial one of 2 one step after it, so that every
+// tile has a static shape. The f32 queries are scaled once per block, before
+// the key loop. A broadcast [B, 1, Sk] boolean mask is sliced per key block
+// and read at row 0.
 // CHECK-LABEL: func.func @odd_masked
 //  CHECK-SAME: %[[MASK:[^:]*]]: tensor<3x1x50xi1>
-//       CHECK: scf.forall (%[[B:.*]], %[[QB:.*]]) in (3, 3)
+//   CHECK-DAG: %[[C48:.*]] = arith.constant 48 : index
+//   CHECK-DAG: %[[C64:.*]] = arith.constant 64 : index
+//       CHECK: %[[FULL:.*]] = scf.forall (%[[B:.*]], %[[QB:.*]]) in (3, 2)
 //       CHECK:   %[[QS:.*]] = arith.muli %[[QB]], %{{.*}} : index
-//       CHECK:   %[[REST:.*]] = arith.subi %{{.*}}, %[[QS]] : index
-//       CHECK:   %[[QSZ:.*]] = arith.minsi %[[REST]], %{{.*}} : index
-//       CHECK:   tensor.extract_slice %{{.*}}[%[[B]], %[[QS]], 0] [1, %[[QSZ]], 16] [1, 1, 1] : tensor<3x70x16xf32> to tensor<?x16xf32>
-//       CHECK:   scf.for %[[KS:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (tensor<?xf32>, tensor<?xf32>, tensor<?x8xf32>)
-//       CHECK:     %[[KSZ:.*]] = arith.minsi
-//       CHECK:     %[[MT:.*]] = tensor.extract_slice %[[MASK]][%[[B]], 0, %[[KS]]] [1, 1, %[[KSZ]]] [1, 1, 1] : tensor<3x1x50xi1> to tensor<1x?xi1>
-//       CHECK:     linalg.generic {indexing_maps = [#{{.*}}, #[[MASKMAP:.*]], #{{.*}}], {{.*}} ins(%{{.*}}, %[[MT]] : tensor<?x?xf32>, tensor<1x?xi1>)
+//       CHECK:   %[[QT:.*]] = tensor.extract_slice %{{.*}}[%[[B]], %[[QS]], 0] [1, 32, 16] [1, 1, 1] : tensor<3x70x16xf32> to tensor<32x16xf32>
+//       CHECK:   %[[QSC:.*]] = linalg.generic {{.*}} ins(%[[QT]] : tensor<32x16xf32>)
+//       CHECK:     arith.mulf
+//       CHECK:   scf.for %[[KS:.*]] = %{{.*}} to %[[C48]] step %{{.*}} iter_args({{.*}}) -> (tensor<32xf32>, tensor<32xf32>, tensor<32x8xf32>)
+//       CHECK:     linalg.matmul {{.*}} ins(%[[QSC]], %{{.*}} : tensor<32x16xf32>, tensor<16x16xf32>)
+//       CHECK:     %[[MT:.*]] = tensor.extract_slice %[[MASK]][%[[B]], 0, %[[KS]]] [1, 1, 16] [1, 1, 1] : tensor<3x1x50xi1> to tensor<1x16xi1>
+//       CHECK:     linalg.generic {{.*}} ins(%{{.*}}, %[[MT]] : tensor<32x16xf32>, tensor<1x16xi1>)
+//   CHECK-NOT:       arith.mulf
+//       CHECK:       arith.select
+//       CHECK:     scf.yield
+//       CHECK:   linalg.matmul {{.*}} ins(%[[QSC]], %{{.*}} : tensor<32x16xf32>, tensor<2x16xf32>)
+//       CHECK:   tensor.extract_slice %[[MASK]][%[[B]], 0, %[[C48]]] [1, 1, 2] [1, 1, 1] : tensor<3x1x50xi1> to tensor<1x2xi1>
+//       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x2xf32>, tensor<2x8xf32>)
+//       CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[B]], %[[QS]], 0] [1, 32, 8]
+//       CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 1) shared_outs(%{{.*}} = %[[FULL]])
+//       CHECK:   tensor.extract_slice %{{.*}}[%{{.*}}, %[[C64]], 0] [1, 6, 16] [1, 1, 1] : tensor<3x70x16xf32> to tensor<6x16xf32>
+//       CHECK:   scf.for {{.*}} -> (tensor<6xf32>, tensor<6xf32>, tensor<6x8xf32>)
+//       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<6x2xf32>, tensor<2x8xf32>)
+//       CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %[[C64]], 0] [1, 6, 8]
 // UNFUSED-LABEL: func.func @odd_masked
 //       UNFUSED: tensor<3x70x50xf32>
 func.func @odd_masked(%q: tensor<3x70x16xf32>, %k: tensor<3x50x16xf32>, %v: tensor<3x50x8xf32>, %m: tensor<3x1x50xi1>) -> tensor<3x70x8xf32> {
@@ -133,25 +167,35 @@ func.func @additive_f16(%q: tensor<2x96x64xf16>, %k: tensor<2x80x64xf16>, %v: te
 // -----
 
 // Gaussian score without a weight, causal, odd sizes (Sq = 40, Sk = 24):
-// the generic sums (q - k)^2 over d for the partial blocks, and the
-// elementwise op after it applies -scale / 2 and the causal mask.
+// the generic sums (q - k)^2 over d, and the elementwise op after it applies
+// -scale / 2 and the causal mask. Both query blocks (32 rows, then 8) see
+// keys up to min(Sk, last query + 1) = 24, a static bound: one full key block
+// of 16 in the loop and a partial one of 8 after it.
 // CHECK-LABEL: func.func @gaussian_causal_odd
 // -scale / 2 = -0.75.
 //   CHECK-DAG: %[[FACTOR:.*]] = arith.constant -7.500000e-01 : f32
-//       CHECK: scf.forall
+//       CHECK: scf.forall (%{{.*}}) in (1)
+//       CHECK:   tensor.extract_slice {{.*}} to tensor<32x4xf32>
 //       CHECK:   scf.for
 //   CHECK-NOT:     linalg.matmul
-//       CHECK:     %[[S:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<?x4xf32>, tensor<?x4xf32>) outs(%{{.*}} : tensor<?x?xf32>)
+//       CHECK:     %[[S:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<32x4xf32>, tensor<16x4xf32>) outs(%{{.*}} : tensor<32x16xf32>)
 //  CHECK-NEXT:     ^bb0(%[[QE:.*]]: f32, %[[KE:.*]]: f32, %[[SA:.*]]: f32):
 //  CHECK-NEXT:       %[[DIFF:.*]] = arith.subf %[[QE]], %[[KE]] : f32
 //  CHECK-NEXT:       %[[SQ:.*]] = arith.mulf %[[DIFF]], %[[DIFF]] : f32
 //  CHECK-NEXT:       %[[NEXT:.*]] = arith.addf %[[SA]], %[[SQ]] : f32
 //  CHECK-NEXT:       linalg.yield %[[NEXT]] : f32
-//       CHECK:     linalg.generic {{.*}} ins(%[[S]] : tensor<?x?xf32>)
+//       CHECK:     linalg.generic {{.*}} ins(%[[S]] : tensor<32x16xf32>)
 //       CHECK:       arith.mulf %{{.*}}, %[[FACTOR]] : f32
 //       CHECK:       arith.cmpi ugt
 //       CHECK:     linalg.matmul
 //       CHECK:     scf.yield
+//       CHECK:   linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<32x4xf32>, tensor<8x4xf32>) outs(%{{.*}} : tensor<32x8xf32>)
+//       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<32x8xf32>, tensor<8x3xf32>)
+//       CHECK: scf.forall (%{{.*}}) in (1)
+//       CHECK:   tensor.extract_slice {{.*}} to tensor<8x4xf32>
+//       CHECK:   scf.for
+//       CHECK:     linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x4xf32>, tensor<16x4xf32>) outs(%{{.*}} : tensor<8x16xf32>)
+//       CHECK:   linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x4xf32>, tensor<8x4xf32>) outs(%{{.*}} : tensor<8x8xf32>)
 // UNFUSED-LABEL: func.func @gaussian_causal_odd
 //       UNFUSED: tensor<40x24xf32>
 func.func @gaussian_causal_odd(%q: tensor<40x4xf32>, %k: tensor<24x4xf32>, %v: tensor<24x3xf32>) -> tensor<40x3xf32> {

@@ -23,9 +23,12 @@ void populateAttnToLinalgPatterns(RewritePatternSet &patterns);
 /// scf.forall over batch dimensions and blocks of `qTile` queries, scf.for
 /// over blocks of `kvTile` keys with an online softmax. It has a higher
 /// benefit than the unfused lowering of populateAttnToLinalgPatterns, which
-/// remains the fallback for shapes it does not handle.
+/// remains the fallback for shapes it does not handle. With `transposeKeys`,
+/// `dot` attention transposes its keys once before the loop nest, so that
+/// every block product reads Kᵀ with the key axis innermost.
 void populateFlashAttentionPatterns(RewritePatternSet &patterns,
-                                    int64_t qTile, int64_t kvTile);
+                                    int64_t qTile, int64_t kvTile,
+                                    bool transposeKeys = false);
 
 } // namespace attn
 } // namespace mlir
