@@ -490,6 +490,33 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     op = cast<linalg::LinalgOp>(tiled->tiledOps.back());
   }
 
+  // Blocks of `reduction-tile` steps of the reduction: the rhs rows one
+  // register tile streams (reduction-tile x register-tile-n) then stay in
+  // L1 while the tile's other register tiles reuse them, and the rhs block
+  // of the whole output tile in L2, whatever K is.
+  if (options.reductionTile > 0) {
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    SmallVector<OpFoldResult> sizes;
+    bool tileReduction = false;
+    for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray())) {
+      bool reduce = iterator != utils::IteratorType::parallel &&
+                    !ShapedType::isDynamic(ranges[dim]) &&
+                    ranges[dim] > options.reductionTile;
+      tileReduction |= reduce;
+      sizes.push_back(rewriter.getIndexAttr(reduce ? options.reductionTile : 0));
+    }
+    if (tileReduction) {
+      scf::SCFTilingOptions kOptions;
+      kOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForOp)
+          .setTileSizes(sizes);
+      FailureOr<scf::SCFTilingResult> tiled =
+          tileAndErase(rewriter, op, kOptions);
+      if (failed(tiled))
+        return;
+      op = cast<linalg::LinalgOp>(tiled->tiledOps.back());
+    }
+  }
+
   // Register tiles, the reduction innermost: the accumulator tile stays
   // loop-invariant across the reduction loop so it can live in registers.
   SmallVector<int64_t> interchange;
@@ -721,6 +748,7 @@ struct TileAndVectorizePass
     options.registerTileM = registerTileM;
     options.registerTileN = registerTileN;
     options.transposeRhs = transposeRhs;
+    options.reductionTile = reductionTile;
     for (linalg::LinalgOp op : contractions)
       tileContraction(rewriter, op, options);
     // Folds the peeled loops' tile sizes into static subview types.

@@ -418,8 +418,7 @@ class AtenEmitter(_Emitter):
     def product(self, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Tensor:
         """mm/bmm/matmul. ``nn.Linear`` decomposes to ``mm(x, t(W))`` (or
         ``addmm``); with ``t(W)`` folded to a constant, emit the linear form
-        ``"n i, o i -> n o"`` on ``W`` itself rather than a contraction with
-        a transposed copy of it (the CPU codegen runs that form faster)."""
+        (which embeds the constant as ``W^T``, see ``_Emitter.linear``)."""
         if isinstance(b, Const) and b.value.dim() == 2 and len(self.shape_of(a)) == 2:
             return self.linear(a, Const(b.value.t()), None, shape, dtype)
         return self.matmul(a, b, shape, dtype)

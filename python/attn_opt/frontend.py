@@ -734,7 +734,14 @@ class _Emitter:
         wshape = self.shape_of(weight)
         if len(wshape) != 2:
             raise self.unsupported("linear with a weight that is not 2-D")
-        equation = f"{' '.join(lead + ['i'])}, o i -> {' '.join(lead + ['o'])}"
+        if isinstance(weight, Const):
+            # A parameter is embedded transposed, [in, out]: the compiled
+            # product then reads rows of W^T in place instead of transposing
+            # W into a temporary on every call (86 M weights in vit_b_16).
+            equation = f"{' '.join(lead + ['i'])}, i o -> {' '.join(lead + ['o'])}"
+            weight = Const(weight.value.t().contiguous())
+        else:
+            equation = f"{' '.join(lead + ['i'])}, o i -> {' '.join(lead + ['o'])}"
         y = self.einsum(equation, [x, weight], shape, dtype)
         if bias is not None:
             y = self.arith("add", y, bias, shape, dtype)

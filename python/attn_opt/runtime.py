@@ -117,12 +117,39 @@ _libc = ctypes.CDLL(None)
 _libc.free.argtypes = [ctypes.c_void_p]
 _libc.free.restype = None
 
+# Compiled code mallocs its intermediate buffers on every call; with glibc's
+# defaults, blocks above the mmap threshold are fresh mmaps and freed memory
+# at the top of the heap goes back to the kernel, so each call page-faults
+# and zeroes megabytes again (about a tenth of G1's time). Keep blocks up to
+# 32 MiB (glibc's maximum threshold) in the heap and keep the heap mapped,
+# as attn-run does. Other C libraries have no mallopt: nothing to tune.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_allocator_tuned = False
+
+
+def _tune_allocator() -> None:
+    global _allocator_tuned
+    if _allocator_tuned:
+        return
+    _allocator_tuned = True
+    mallopt = getattr(_libc, "mallopt", None)
+    if mallopt is not None:
+        mallopt(_M_MMAP_THRESHOLD, 32 << 20)
+        mallopt(_M_TRIM_THRESHOLD, 512 << 20)
+
+
+# Compiled kernels load whole 64-byte vectors from their arguments; an
+# argument that does not start on a cache line (NumPy allocates on 16 bytes)
+# makes every load straddle two lines, so such arguments are copied first.
+_ALIGNMENT = 64
+
 
 class _Library:
     """One loaded shared library and its entry's calling convention."""
 
     def __init__(self, so: Path, lowered: Lowered, entry: str = "forward") -> None:
         self.path = so
+        _tune_allocator()
         self.handle = ctypes.CDLL(str(so))
         self.function = getattr(self.handle, f"_mlir_ciface_{entry}")
         self.function.restype = None
@@ -141,6 +168,7 @@ class _Library:
     def __call__(self, tensors: Sequence[torch.Tensor]) -> List[np.ndarray]:
         descriptors = []
         pointers = set()
+        tensors = [t if t.data_ptr() % _ALIGNMENT == 0 else t.clone() for t in tensors]
         for tensor, ty in zip(tensors, self.arg_types):
             d = ty()
             d.allocated = d.aligned = tensor.data_ptr()

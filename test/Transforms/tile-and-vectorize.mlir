@@ -1,5 +1,6 @@
 // RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 lower-vectors=false}))' | FileCheck %s
 // RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64}))' | FileCheck %s --check-prefix=FMA
+// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 reduction-tile=128 lower-vectors=false}))' | FileCheck %s --check-prefix=KBLOCK
 // attn-tile-and-vectorize on buffers: scf.forall output tiles, peeled 8x32
 // register tiles with the accumulator carried through the reduction loop,
 // and vector.contract lowered to FMAs.
@@ -316,5 +317,26 @@ func.func @softmax_steps(%s: memref<4x64x64xf32>, %m: memref<4x64xf32>, %p: memr
       linalg.yield %r : f32
     }
   }
+  return
+}
+
+// -----
+
+// A reduction longer than reduction-tile is blocked inside the output tile
+// (blocks of 128 and a remainder of 44 steps); the register tiles and the
+// hoisted accumulator are inside each block. The other cases' reductions
+// are shorter than the default reduction-tile (128), so they are not blocked.
+// KBLOCK-LABEL: func.func @long_reduction(
+// KBLOCK:         scf.for %[[K0:.*]] = %c0 to %c300 step %c128 {
+// KBLOCK:           %[[KSZ:.*]] = affine.min #{{.*}}(%[[K0]])
+// KBLOCK:           memref.subview %{{.*}}[0, %[[K0]]] [16, %[[KSZ]]] [1, 1] : memref<16x300xf32> to memref<16x?xf32, strided<[300, 1], offset: ?>>
+// KBLOCK:           memref.subview %{{.*}}[%[[K0]], 0] [%[[KSZ]], 64] [1, 1] : memref<300x64xf32> to memref<?x64xf32, strided<[64, 1], offset: ?>>
+// KBLOCK:           scf.for %{{.*}} = %c0 to %c16 step %c8 {
+// KBLOCK:             scf.for %{{.*}} = %c0 to %c64 step %c32 {
+// KBLOCK:               %[[ACC:.*]] = vector.transfer_read {{.*}} vector<8x32xf32>
+// KBLOCK:               scf.for %{{.*}} = %c0 to %[[KSZ]] step %c1 iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>) {
+// KBLOCK:                 vector.contract
+func.func @long_reduction(%a: memref<16x300xf32>, %b: memref<300x64xf32>, %c: memref<16x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x300xf32>, memref<300x64xf32>) outs(%c : memref<16x64xf32>)
   return
 }
