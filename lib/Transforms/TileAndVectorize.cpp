@@ -465,6 +465,98 @@ tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
   return tiled;
 }
 
+/// A constant upper bound of dimension `dim` of `buffer`: its static size,
+/// or the smallest constant among the results of the affine.min that gives a
+/// subview its size (what tiling produces for partial tiles).
+static std::optional<int64_t> getSizeUpperBound(Value buffer, unsigned dim) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (!type.isDynamicDim(dim))
+    return type.getDimSize(dim);
+  auto subview = buffer.getDefiningOp<memref::SubViewOp>();
+  if (!subview)
+    return std::nullopt;
+  llvm::SmallBitVector dropped = subview.getDroppedDims();
+  SmallVector<OpFoldResult> sizes = subview.getMixedSizes();
+  unsigned seen = 0;
+  for (auto [i, size] : llvm::enumerate(sizes)) {
+    if (dropped.test(i))
+      continue;
+    if (seen++ != dim)
+      continue;
+    if (std::optional<int64_t> constant = getConstantIntValue(size))
+      return constant;
+    auto min = cast<Value>(size).getDefiningOp<affine::AffineMinOp>();
+    if (!min)
+      return std::nullopt;
+    std::optional<int64_t> bound;
+    for (AffineExpr expr : min.getMap().getResults())
+      if (auto c = dyn_cast<AffineConstantExpr>(expr))
+        bound = bound ? std::min(*bound, c.getValue()) : c.getValue();
+    return bound;
+  }
+  return std::nullopt;
+}
+
+/// Copies a 2-D rhs block (reduction rows x N columns, read in place with
+/// the matrix's row stride) into a buffer allocated at `allocPoint` whose
+/// rows are 16 floats longer than the block: the micro-kernel then streams
+/// rows that are contiguous in memory, and, because the padded stride is no
+/// multiple of 4 KiB, rows that do not all fall into the same L1 set (an
+/// nn.Linear weight of 768, 1024 or 2048 columns read in place does that,
+/// and every register tile misses L1). The copy is one vector row
+/// per step, masked for partial blocks. Returns the op reading the copy.
+static void packRhs(RewriterBase &rewriter, linalg::LinalgOp op,
+                    const ContractionPlan &plan, Operation *allocPoint) {
+  OpOperand *rhsOperand = op.getDpsInputOperand(plan.rhsIndex);
+  Value rhs = rhsOperand->get();
+  auto type = dyn_cast<MemRefType>(rhs.getType());
+  if (!type || type.getRank() != 2 || !type.isLastDimUnitStride() ||
+      !isa<FloatType>(type.getElementType()))
+    return;
+  std::optional<int64_t> rowsBound = getSizeUpperBound(rhs, 0);
+  std::optional<int64_t> colsBound = getSizeUpperBound(rhs, 1);
+  if (!rowsBound || !colsBound || *colsBound < 32 || *colsBound > 1024 ||
+      *rowsBound < 8)
+    return;
+
+  Location loc = op.getLoc();
+  Type elementType = type.getElementType();
+  int64_t stride = *colsBound + 16;
+  rewriter.setInsertionPoint(allocPoint);
+  Value buffer = memref::AllocOp::create(
+      rewriter, loc, MemRefType::get({*rowsBound, stride}, elementType),
+      rewriter.getI64IntegerAttr(64));
+  rewriter.setInsertionPointAfter(allocPoint);
+  memref::DeallocOp::create(rewriter, loc, buffer);
+
+  rewriter.setInsertionPoint(op);
+  Value rows = memref::DimOp::create(rewriter, loc, rhs, 0);
+  Value cols = memref::DimOp::create(rewriter, loc, rhs, 1);
+  Value c0 = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value c1 = arith::ConstantIndexOp::create(rewriter, loc, 1);
+  SmallVector<OpFoldResult> offsets(2, rewriter.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = {rows, cols};
+  SmallVector<OpFoldResult> strides(2, rewriter.getIndexAttr(1));
+  Value packed = memref::SubViewOp::create(rewriter, loc, buffer, offsets,
+                                           sizes, strides);
+  auto rowType = VectorType::get({*colsBound}, elementType);
+  bool fullRows = !type.isDynamicDim(1);
+  Value padding = arith::ConstantOp::create(
+      rewriter, loc, elementType, rewriter.getFloatAttr(elementType, 0.0));
+  scf::ForOp::create(
+      rewriter, loc, c0, rows, c1, ValueRange{},
+      [&](OpBuilder &b, Location nl, Value row, ValueRange) {
+        SmallVector<bool> inBounds = {fullRows};
+        Value v = vector::TransferReadOp::create(
+            b, nl, rowType, rhs, ValueRange{row, c0}, padding,
+            ArrayRef<bool>(inBounds));
+        vector::TransferWriteOp::create(b, nl, v, packed, ValueRange{row, c0},
+                                        ArrayRef<bool>(inBounds));
+        scf::YieldOp::create(b, nl);
+      });
+  rewriter.modifyOpInPlace(op, [&] { rhsOperand->set(packed); });
+}
+
 /// Tiles one contraction down to register tiles marked with
 /// kRegisterTileAttr; the M and N register loops are peeled so that all but
 /// the last tile of each have static sizes.
@@ -478,6 +570,7 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
 
   // Coarse parallel tiles, one OpenMP chunk each, unless a surrounding
   // scf.forall (the flash-attention nest) already distributes the work.
+  Operation *outputTile = nullptr;
   if (!op->getParentOfType<scf::ForallOp>()) {
     scf::SCFTilingOptions forallOptions;
     forallOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
@@ -488,6 +581,7 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     if (failed(tiled))
       return;
     op = cast<linalg::LinalgOp>(tiled->tiledOps.back());
+    outputTile = op;
   }
 
   // Blocks of `reduction-tile` steps of the reduction: the rhs rows one
@@ -514,8 +608,14 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       if (failed(tiled))
         return;
       op = cast<linalg::LinalgOp>(tiled->tiledOps.back());
+      if (outputTile)
+        outputTile = tiled->loops.front();
     }
   }
+  // The rhs block of each output tile (and reduction block) copied into a
+  // contiguous buffer, allocated once per output tile.
+  if (outputTile && options.packRhs)
+    packRhs(rewriter, op, *plan, outputTile);
 
   // Register tiles, the reduction innermost: the accumulator tile stays
   // loop-invariant across the reduction loop so it can live in registers.
@@ -749,6 +849,7 @@ struct TileAndVectorizePass
     options.registerTileN = registerTileN;
     options.transposeRhs = transposeRhs;
     options.reductionTile = reductionTile;
+    options.packRhs = packRhs;
     for (linalg::LinalgOp op : contractions)
       tileContraction(rewriter, op, options);
     // Folds the peeled loops' tile sizes into static subview types.

@@ -92,6 +92,9 @@ def TileAndVectorizePass
     Option<"reductionTile", "reduction-tile", "int64_t", /*default=*/"128",
            "Reduction steps per block inside an output tile (0: the whole "
            "reduction); only reductions longer than this are blocked">,
+    Option<"packRhs", "pack-rhs", "bool", /*default=*/"true",
+           "Copy each output tile's rhs block into a contiguous buffer with "
+           "padded rows before the register tiles read it">,
     Option<"transposeRhs", "transpose-rhs", "bool", /*default=*/"true",
            "Copy an rhs stored reduction-innermost into an N-innermost "
            "temporary first">,
