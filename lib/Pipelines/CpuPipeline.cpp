@@ -157,8 +157,10 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
-  if (options.openmp)
+  if (options.openmp) {
     pm.addPass(createConvertSCFToOpenMPPass());
+    pm.addPass(attn::createOmpDynamicSchedulePass());
+  }
   // exp (softmax), erf (GELU), tanh (additive scores) as arithmetic: no
   // libm call per element, and vectorisable.
   if (options.approximateMath)

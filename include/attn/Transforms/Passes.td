@@ -124,4 +124,30 @@ def ApproximateMathPass : Pass<"attn-approximate-math"> {
   ];
 }
 
+def OmpDynamicSchedulePass : Pass<"attn-omp-dynamic-schedule"> {
+  let summary = "Give omp.wsloop ops over a few thousand tiles or fewer a "
+                "dynamic schedule";
+  let description = [{
+    `convert-scf-to-openmp` leaves work-sharing loops without a schedule,
+    which the OpenMP runtime runs statically: each thread gets one
+    contiguous chunk of iterations. The parallel tiles our pipelines create
+    are not equal in cost: the last row of GEMM output tiles is partial
+    (ViT's 197 tokens are three tiles of 64 and one of 5, so with two
+    threads one of them gets all the small tiles and half the work), and
+    causal attention's query blocks see more keys the later they are. With
+    a dynamic schedule (chunks of one iteration) a thread takes the next
+    tile when it finishes one; each tile is tens of microseconds of work, so
+    the runtime's per-chunk cost is noise. Only loops whose constant trip
+    count is at most 4096 and whose body holds a `vector.fma` (a lowered
+    micro-kernel of attn-tile-and-vectorize) change: a loop over rows or
+    elements of an elementwise op, or with unknown bounds, keeps the static
+    schedule, which costs nothing per iteration (a dynamic dispatch costs a
+    runtime call; Debian's libomp formats a string in it). Loops with an
+    explicit schedule are left alone. Run it after `convert-scf-to-openmp`
+    and before vector ops are lowered.
+  }];
+  let dependentDialects = ["::mlir::omp::OpenMPDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // ATTN_TRANSFORMS_PASSES_TD
