@@ -278,12 +278,21 @@ tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
 /// row, each row vectorised (one vector per operand row), instead of scalar
 /// loops.
 static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
-  if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp>(
-          op.getOperation()) ||
+  if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp,
+           linalg::ReduceOp>(op.getOperation()) ||
       !op.hasPureBufferSemantics() || op.hasDynamicShape() ||
       op.getNumLoops() < 2 || op.getNumDpsInits() != 1 ||
-      op.getNumParallelLoops() != op.getNumLoops() ||
       op->getParentOfType<scf::ForallOp>())
+    return;
+  // All parallel, or a reduction of each row of one input (LayerNorm's mean
+  // and variance): only the innermost loop may reduce. (Contractions are
+  // register-tiled instead.)
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (auto [dim, iterator] : llvm::enumerate(iterators))
+    if (iterator != utils::IteratorType::parallel &&
+        dim + 1 != iterators.size())
+      return;
+  if (op.getNumReductionLoops() > 0 && op.getNumDpsInputs() != 1)
     return;
   if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
     if (generic.hasIndexSemantics())
@@ -824,11 +833,6 @@ struct TileAndVectorizePass
     }
     IRRewriter rewriter(&getContext());
 
-    SmallVector<linalg::LinalgOp> rowOps;
-    func.walk([&](linalg::LinalgOp op) { rowOps.push_back(op); });
-    for (linalg::LinalgOp op : rowOps)
-      vectorizeRows(rewriter, op);
-
     SmallVector<linalg::GenericOp> generics;
     func.walk([&](linalg::GenericOp op) {
       if (!linalg::isaContractionOpInterface(op))
@@ -836,6 +840,13 @@ struct TileAndVectorizePass
     });
     for (linalg::GenericOp op : generics)
       (void)splitFusedFactors(rewriter, op);
+
+    // After the split: the factors it computes into temporaries (a GELU
+    // fused into the linear that reads it) are row ops too.
+    SmallVector<linalg::LinalgOp> rowOps;
+    func.walk([&](linalg::LinalgOp op) { rowOps.push_back(op); });
+    for (linalg::LinalgOp op : rowOps)
+      vectorizeRows(rewriter, op);
 
     SmallVector<linalg::LinalgOp> contractions;
     func.walk([&](linalg::LinalgOp op) {

@@ -51,7 +51,7 @@ import torch.nn as nn
 import torch.utils._pytree as pytree
 
 from .errors import UnsupportedOperationError
-from .frontend import Const, Lowered, Tensor, Value, View, _DTYPES, _Emitter, _split_types
+from .frontend import Const, Lowered, Tensor, Value, View, _DTYPES, _Emitter, _fmt_scalar, _split_types
 
 __all__ = ["trace_aten", "lower_aten"]
 
@@ -169,7 +169,10 @@ def trace_aten(module: Callable[..., Any], example_inputs: Sequence[Any]
 
     # Dead nodes: autograd's detaches, fast-path checks (TransformerEncoder
     # asks torch._nested_tensor_from_mask_left_aligned before checking grad).
-    gm.graph.eliminate_dead_code()
+    # In-place operations are not dead even when their result is unused:
+    # Swin builds its shift mask with `mask[h0:h1, w0:w1] = count`, an
+    # aten.fill_ on a view whose effect is only visible through the base.
+    _eliminate_dead_code(gm.graph)
     placeholders = [n for n in gm.graph.nodes if n.op == "placeholder"]
     used: set = set()
     for node, index in zip(placeholders, positions):
@@ -185,6 +188,20 @@ def trace_aten(module: Callable[..., Any], example_inputs: Sequence[Any]
                 node.meta["attn_source"] = source
     gm.recompile()
     return gm, tensors, spec_box[0]
+
+
+def _is_mutation(node: torch.fx.Node) -> bool:
+    schema = getattr(node.target, "_schema", None)
+    return node.op == "call_function" and schema is not None and schema.is_mutable
+
+
+def _eliminate_dead_code(graph: torch.fx.Graph) -> None:
+    """graph.eliminate_dead_code() that keeps in-place operations (PyTorch
+    1.13's treats every ATen call as pure)."""
+    for node in reversed(list(graph.nodes)):
+        if node.op in ("placeholder", "output") or node.users or _is_mutation(node):
+            continue
+        graph.erase_node(node)
 
 
 # ---------------------------------------------------------------------------
@@ -247,8 +264,17 @@ _VIEW_OPS = _RESHAPE | {"t", "transpose", "permute", "expand", "select", "slice"
                         "chunk", "unbind", "as_strided", "diagonal", "numpy_T"}
 
 
+# Constructors that use their tensor argument only for its shape, dtype and
+# device.
+_METADATA_ONLY = {"new_zeros", "new_ones", "new_empty", "new_full", "zeros_like", "ones_like", "empty_like",
+                  "full_like"}
+
+
 class AtenEmitter(_Emitter):
     """frontend._Emitter with a translation table for ATen operators."""
+
+    def reads_only_metadata(self, node: torch.fx.Node) -> bool:
+        return node.op == "call_function" and _packet(node.target) in _METADATA_ONLY
 
     def unsupported(self, detail: str = "", op: Optional[str] = None) -> UnsupportedOperationError:
         if op is None and self.node is not None and _packet(self.node.target) is not None:
@@ -285,6 +311,10 @@ class AtenEmitter(_Emitter):
             return self.meta(node)
 
         # -- matrix products -------------------------------------------------
+        if name == "bmm":
+            batched = self.unmerged_bmm(node)
+            if batched is not None:
+                return batched
         if name in ("mm", "bmm", "matmul"):
             shape, dtype = meta()
             return self.product(args[0], args[1], shape, dtype)
@@ -368,6 +398,34 @@ class AtenEmitter(_Emitter):
             return self.getitem(first, (slice(None),) * dim + (slice(start, end, b.get("step", 1)),))
         if name == "cat":
             return self.concat(list(b["tensors"]), b.get("dim", 0))
+        if name == "as_strided":
+            # Only the restriding PyTorch does to keep a memory format (the
+            # pooled [B, C, 1, 1] after Swin's mean): same sizes, and every
+            # dimension longer than 1 has the stride of a contiguous tensor
+            # of those sizes, so the logical values are the input's.
+            src = list(self.shape_of(first))
+            size, stride = [int(v) for v in b["size"]], [int(v) for v in b["stride"]]
+            contiguous, acc = [0] * len(src), 1
+            for d in range(len(src) - 1, -1, -1):
+                contiguous[d] = acc
+                acc *= src[d]
+            if size == src and b.get("storage_offset") in (None, 0) and all(
+                    n == 1 or st == c for n, st, c in zip(size, stride, contiguous)):
+                return first
+            raise self.unsupported("as_strided other than a restride of the same elements",
+                                   op=self.op_name(target))
+        if name == "constant_pad_nd":
+            return self.pad(first, [int(p) for p in b["pad"]], b.get("value", 0) or 0)
+        if name == "roll":
+            return self.roll(first, [int(s) for s in b["shifts"]], [int(d) for d in b["dims"]])
+        if name in ("_adaptive_avg_pool2d", "adaptive_avg_pool2d"):
+            out = [int(o) for o in b["output_size"]]
+            rank = len(self.shape_of(first))
+            if out != [1, 1]:
+                raise self.unsupported("adaptive average pooling to a size other than 1x1", op=self.op_name(target))
+            shape, dtype = meta()
+            mean = super().translate_call(node, torch.mean, (first, [rank - 2, rank - 1]), {}, False)
+            return self.reshape(mean, shape)
 
         # -- element-wise ----------------------------------------------------
         if name in ("add", "sub", "rsub"):
@@ -422,6 +480,36 @@ class AtenEmitter(_Emitter):
         if isinstance(b, Const) and b.value.dim() == 2 and len(self.shape_of(a)) == 2:
             return self.linear(a, Const(b.value.t()), None, shape, dtype)
         return self.matmul(a, b, shape, dtype)
+
+    def unmerged_bmm(self, node: torch.fx.Node) -> Optional[Value]:
+        """torch.matmul on [..., n, k] x [..., k, m] tensors of rank > 3
+        dispatches expand -> view [B, n, k] -> bmm -> view [..., n, m]. The
+        product is emitted on the operands before the merge of their
+        leading dimensions (``"b h i k, b h k j -> b h i j"``), and the bmm's
+        result is a lazy view of it that the following view undoes: no
+        rearrange between the scores and their mask and softmax, which
+        attn-fuse-attention needs to see (Swin's windowed attention)."""
+        def unmerge(arg: Any) -> Optional[torch.fx.Node]:
+            if not isinstance(arg, torch.fx.Node) or arg.op != "call_function" or \
+                    _packet(arg.target) not in _RESHAPE or not isinstance(arg.args[0], torch.fx.Node):
+                return None
+            src = arg.args[0]
+            if src.op == "call_function" and _packet(src.target) == "expand" and \
+                    isinstance(src.args[0], torch.fx.Node) and \
+                    self.meta(src.args[0])[0] == self.meta(src)[0]:
+                src = src.args[0]  # an expand to its own shape
+            full, merged = self.meta(src)[0], self.meta(arg)[0]
+            if len(full) < 4 or len(merged) != 3 or tuple(full[-2:]) != tuple(merged[-2:]) or \
+                    int(np.prod(full[:-2])) != merged[0]:
+                return None
+            return src
+        a, b = unmerge(node.args[0]), unmerge(node.args[1])
+        if a is None or b is None or self.meta(a)[0][:-2] != self.meta(b)[0][:-2]:
+            return None
+        shape, dtype = self.meta(node)
+        lead = list(self.meta(a)[0][:-2])
+        product = self.matmul(self.env[a], self.env[b], lead + list(shape[-2:]), dtype)
+        return self.reshape(product, shape)
 
     def _meta_of(self, node: torch.fx.Node, index: int) -> Tuple[Tuple[int, ...], str]:
         tm = node.meta.get("tensor_meta")
@@ -496,6 +584,107 @@ class AtenEmitter(_Emitter):
         self.emit(f"  linalg.yield {current} : {dtype}")
         self.emit(f"}} -> {out.type}")
         return out
+
+    def _gather_generic(self, x: Value, index_of: Callable[[int], List[str]], valid: Optional[List[str]],
+                        fill: Any) -> Tensor:
+        """A linalg.generic over this node's result that reads ``x`` at the
+        index ``index_of`` computes from the result's (``%i<d>``) and, where
+        the ``valid`` conditions do not all hold, yields ``fill`` instead."""
+        shape, dtype = self.meta(self.node)
+        t = self.tensor(x)
+        rank = len(shape)
+        init = self.fresh("init")
+        out = Tensor(self.fresh("gather"), tuple(shape), dtype)
+        self.emit(f"{init} = tensor.empty() : {out.type}")
+        dims = ", ".join(f"d{i}" for i in range(rank))
+        iterators = ", ".join(['"parallel"'] * rank)
+        self.emit(f"{out.name} = linalg.generic {{indexing_maps = [affine_map<({dims}) -> ({dims})>], "
+                  f"iterator_types = [{iterators}]}} outs({init} : {out.type}) {{")
+        self.emit(f"^bb0(%out: {dtype}):")
+        for i in range(rank):
+            self.emit(f"  %i{i} = linalg.index {i} : index")
+        lines, names = index_of(rank)
+        for line in lines:
+            self.emit("  " + line)
+        self.emit(f"  %v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
+        result = "%v"
+        if valid:
+            self.emit(f"  %fill = arith.constant {_fmt_scalar(fill, dtype)} : {dtype}")
+            cond = valid[0]
+            for k, c in enumerate(valid[1:]):
+                self.emit(f"  %all{k} = arith.andi {cond}, {c} : i1")
+                cond = f"%all{k}"
+            self.emit(f"  %r = arith.select {cond}, %v, %fill : {dtype}")
+            result = "%r"
+        self.emit(f"  linalg.yield {result} : {dtype}")
+        self.emit(f"}} -> {out.type}")
+        return out
+
+    def pad(self, x: Value, pads: List[int], value: Any) -> Value:
+        """aten.constant_pad_nd (F.pad with a constant): ``pads`` holds
+        (before, after) pairs from the last dimension backwards. Zero pads
+        (Swin's window padding when the size is a multiple) are the input."""
+        if not any(pads):
+            return x
+        src = self.shape_of(x)
+        rank = len(src)
+        before = [0] * rank
+        for k in range(len(pads) // 2):
+            before[rank - 1 - k] = pads[2 * k]
+        if any(p < 0 for p in pads):
+            raise self.unsupported("negative padding (cropping)", op="aten.constant_pad_nd")
+
+        def index_of(rank: int):
+            lines, names = ["%zero = arith.constant 0 : index"], []
+            for d in range(rank):
+                if before[d] == 0 and src[d] == self.meta(self.node)[0][d]:
+                    names.append(f"%i{d}")
+                    continue
+                lines += [f"%lo{d} = arith.constant {before[d]} : index",
+                          f"%last{d} = arith.constant {src[d] - 1} : index",
+                          f"%rel{d} = arith.subi %i{d}, %lo{d} : index",
+                          f"%ge{d} = arith.cmpi sge, %rel{d}, %zero : index",
+                          f"%le{d} = arith.cmpi sle, %rel{d}, %last{d} : index",
+                          f"%in{d} = arith.andi %ge{d}, %le{d} : i1",
+                          f"%c{d} = arith.maxsi %rel{d}, %zero : index",
+                          f"%j{d} = arith.minsi %c{d}, %last{d} : index"]
+                names.append(f"%j{d}")
+            return lines, names
+
+        padded = [d for d in range(rank) if before[d] != 0 or src[d] != self.meta(self.node)[0][d]]
+        return self._gather_generic(x, index_of, [f"%in{d}" for d in padded], value)
+
+    def roll(self, x: Value, shifts: List[int], dims: List[int]) -> Value:
+        """torch.roll along the given dims: out[i] = x[(i - shift) mod n]
+        (Swin's cyclic window shift)."""
+        src = self.shape_of(x)
+        rank = len(src)
+        if not dims:
+            raise self.unsupported("torch.roll without dims (of the flattened tensor)", op="aten.roll")
+        shift_of = {int(d) % rank: int(s) for s, d in zip(shifts, dims)}
+
+        def index_of(rank: int):
+            lines, names = [], []
+            for d in range(rank):
+                n = src[d]
+                shift = shift_of.get(d, 0) % n if n else 0
+                if not shift:
+                    names.append(f"%i{d}")
+                    continue
+                # (i - shift) mod n, with 0 <= i < n: i + (n - shift), minus
+                # n when that reaches n.
+                lines += [f"%off{d} = arith.constant {n - shift} : index",
+                          f"%n{d} = arith.constant {n} : index",
+                          f"%s{d} = arith.addi %i{d}, %off{d} : index",
+                          f"%w{d} = arith.cmpi sge, %s{d}, %n{d} : index",
+                          f"%m{d} = arith.subi %s{d}, %n{d} : index",
+                          f"%j{d} = arith.select %w{d}, %m{d}, %s{d} : index"]
+                names.append(f"%j{d}")
+            return lines, names
+
+        if not any(shift_of.get(d, 0) % src[d] for d in range(rank) if src[d]):
+            return x
+        return self._gather_generic(x, index_of, None, 0)
 
     def patch_convolution(self, b: Dict[str, Any]) -> Value:
         """A 2-D convolution whose stride equals its kernel (a ViT patch

@@ -193,6 +193,13 @@ class _ViewState:
         sizes = {names[a]: self.sizes[a] for g in self.inputs if len(g) > 1 for a in g[:-1]}
         return f"{side(self.inputs, True)} -> {side(self.dims, False)}", sizes
 
+    def preserves_order(self) -> bool:
+        """Whether the view only regroups dimensions (a row-major reshape,
+        unit dimensions aside): no permutation of elements."""
+        def seq(groups: List[List[int]]) -> List[int]:
+            return [a for g in groups for a in g if self.sizes[a] != 1]
+        return seq(self.dims) == seq(self.inputs)
+
     def is_identity(self) -> bool:
         lhs, rhs = self.pattern()[0].split(" -> ")
         return lhs == rhs
@@ -341,6 +348,39 @@ def _trace(module: nn.Module, example_inputs: Sequence[Any]) -> Tuple[torch.fx.G
     return gm, tensors
 
 
+def _split_groups(base: Sequence[int], shape: Sequence[int]) -> Optional[List[List[int]]]:
+    """For a row-major reshape of ``base`` into ``shape`` that only splits
+    dimensions (and adds unit ones): the consecutive dimensions of ``shape``
+    each base dimension becomes; None for any other reshape."""
+    groups: List[List[int]] = [[] for _ in base]
+    j, prod = 0, 1
+    for i, size in enumerate(shape):
+        if size == 1:
+            continue
+        while j < len(base) and base[j] == 1 and prod == 1:
+            j += 1
+        if j >= len(base):
+            return None
+        groups[j].append(i)
+        prod *= size
+        if prod == base[j]:
+            j, prod = j + 1, 1
+        elif prod > base[j] or base[j] % prod:
+            return None
+    if prod != 1 or any(size != 1 for size in base[j:]):
+        return None
+    # Unit dimensions join the group of the dimension before them.
+    owner = 0
+    for i, size in enumerate(shape):
+        if size != 1:
+            owner = next(k for k, g in enumerate(groups) if i in g)
+        elif i not in groups[owner]:
+            groups[owner].append(i)
+    groups = [sorted(g) for g in groups]
+    flat = [i for g in groups for i in g]
+    return groups if flat == sorted(flat) else None
+
+
 class _Recorder(ShapeProp):
     """ShapeProp that also keeps the concrete value of chosen nodes."""
 
@@ -350,10 +390,36 @@ class _Recorder(ShapeProp):
         self.values: Dict[torch.fx.Node, Any] = {}
 
     def run_node(self, n: torch.fx.Node) -> Any:
+        if n not in self.keep and _mutates(n):
+            # An in-place op on data (MHA's masked_fill_ of a zeros_like with
+            # the padding mask) mutates a tensor that may also be a recorded
+            # constant: keep the constant's value from before the mutation.
+            args, _ = self.fetch_args_kwargs_from_env(n)
+            target = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            if target is not None:
+                ptr = _storage_ptr(target)
+                for node, value in self.values.items():
+                    if isinstance(value, torch.Tensor) and _storage_ptr(value) == ptr:
+                        self.values[node] = value.clone()
         result = super().run_node(n)
         if n in self.keep:
             self.values[n] = result
         return result
+
+
+def _mutates(node: torch.fx.Node) -> bool:
+    """Whether ``node`` calls an in-place operation (ATen schema or a
+    torch.fx method ending in ``_``)."""
+    schema = getattr(node.target, "_schema", None)
+    if schema is not None:
+        return bool(schema.is_mutable)
+    name = node.target if isinstance(node.target, str) else getattr(node.target, "__name__", "")
+    return node.op in ("call_method", "call_function") and name.endswith("_") and not name.startswith("_")
+
+
+def _storage_ptr(t: torch.Tensor) -> int:
+    storage = t.untyped_storage() if hasattr(t, "untyped_storage") else t.storage()
+    return storage.data_ptr()
 
 
 # ---------------------------------------------------------------------------
@@ -661,7 +727,71 @@ class _Emitter:
             op = {"add": "arith.addi", "sub": "arith.subi", "mul": "arith.muli"}[kind]
         else:
             raise self.unsupported(f"arithmetic on {dtype} tensors")
+        pulled = self.binary_without_unit_view(op, a, b, shape, dtype)
+        if pulled is not None:
+            return pulled
         return self.binary(op, a, b, shape, dtype)
+
+    def binary_without_unit_view(self, op: str, a: Value, b: Value, shape: Sequence[int],
+                                 dtype: str) -> Optional[Value]:
+        """``view(x) + y`` where the view only splits x's dimensions or adds
+        unit ones (Swin: ``attn.view(B, nW, nH, n, n) + mask``, then viewed
+        back) is computed in x's shape, with y reshaped (and, where it
+        broadcasts along part of a split dimension, expanded) to match, and
+        returned as a lazy view of that: the view back then composes away,
+        and the scores stay one chain from the product to the softmax."""
+        shape = [int(s) for s in shape]
+        for first, view, other in ((True, a, b), (False, b, a)):
+            if not isinstance(view, View) or list(view.shape) != shape or not view.state.preserves_order():
+                continue
+            base = [int(s) for s in view.base.shape]
+            if len(base) >= len(shape):
+                continue
+            groups = _split_groups(base, shape)
+            if groups is None:
+                continue
+            if isinstance(other, (Tensor, View, Const)):
+                src = list(self.shape_of(other))
+                if len(src) > len(shape):
+                    continue
+                aligned = [1] * (len(shape) - len(src)) + src
+                target, other_base = list(aligned), []
+                for j, group in enumerate(groups):
+                    if all(aligned[i] == 1 for i in group):
+                        other_base.append(1)
+                        continue
+                    for i in group:
+                        target[i] = shape[i]
+                    other_base.append(base[j])
+                if target != aligned:
+                    if isinstance(other, Const):
+                        other = Const(other.value.reshape(aligned).expand(target).contiguous())
+                    else:
+                        other = self.broadcast(other, target, dtype)
+                other = self.reshape(other, other_base)
+            view = self.reshape(view, base)
+            lhs, rhs = (view, other) if first else (other, view)
+            return self.reshape(self.binary(op, lhs, rhs, base, dtype), shape)
+        return None
+        for first, view, other in ((True, a, b), (False, b, a)):
+            if not isinstance(view, View) or list(view.shape) != shape or not view.state.preserves_order():
+                continue
+            # Only views that insert unit dimensions into a base without any.
+            if 1 in view.base.shape or list(view.base.shape) != [shape[i] for i in keep]:
+                continue
+            squeezed = [shape[i] for i in keep]
+            if isinstance(other, (Tensor, View, Const)):
+                src = list(self.shape_of(other))
+                if len(src) > len(shape):
+                    continue
+                aligned = [1] * (len(shape) - len(src)) + src
+                if any(aligned[i] != 1 for i in range(len(shape)) if i not in keep):
+                    continue
+                other = self.reshape(other, [aligned[i] for i in keep])
+            view = self.reshape(view, squeezed)
+            lhs, rhs = (view, other) if first else (other, view)
+            return self.reshape(self.binary(op, lhs, rhs, squeezed, dtype), shape)
+        return None
 
     def unary(self, op: str, a: Value) -> Tensor:
         t = self.tensor(a)
@@ -835,6 +965,11 @@ class _Emitter:
             elif node.op == "call_function" and node.target is getattr and node.args[1] in _META_ATTRS \
                     and node.args[1] not in ("T", "mT"):
                 data[node] = False
+            elif self.reads_only_metadata(node):
+                # x.new_zeros(shape) & co.: the value does not depend on x's
+                # elements, so it is folded like any other constant.
+                others = [d for d in node.all_input_nodes if d is not node.args[0]]
+                data[node] = any(data[d] for d in others)
             else:
                 deps = node.all_input_nodes
                 data[node] = any(data[d] for d in deps)
@@ -888,6 +1023,11 @@ class _Emitter:
         ret = f"  return {', '.join(r.name for r in results)} : {rtypes}"
         self.structure = structure
         return f"{header}\n{body}\n{ret}\n}}\n"
+
+    def reads_only_metadata(self, node: torch.fx.Node) -> bool:
+        """Whether ``node`` uses its first argument only for its shape, dtype
+        or device (overridden by the ATen emitter)."""
+        return False
 
     def resolve(self, arg: Any) -> Any:
         if isinstance(arg, torch.fx.Node):

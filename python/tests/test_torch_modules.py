@@ -242,6 +242,46 @@ def test_torchvision_small_vision_transformer(attn_opt_tool, compiler) -> None:
     torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
 
 
+def test_torchvision_shifted_window_attention(attn_opt_tool, compiler) -> None:
+    """Swin's ShiftedWindowAttention at swin_t's first-stage shape (56x56x96
+    feature map, 7x7 windows, 3 heads, shift 3): window padding (none
+    needed), cyclic shift by torch.roll, window partition by view/permute,
+    relative position bias gathered by index (folded to a constant), the
+    shift mask built by slice assignment (folded), both added to the scores:
+    one fused attention with their sum as its additive mask."""
+    swin = pytest.importorskip("torchvision.models.swin_transformer")
+    block = _randomize(swin.ShiftedWindowAttention(96, [7, 7], [3, 3], 3), 15)
+    x = torch.randn(1, 56, 56, 96)
+    text = attn_opt.to_mlir(block, (x,), tracer="aten")
+    assert text.count("tensor.extract %") >= 2  # the two rolls
+    got, ref = _check("torchvision ShiftedWindowAttention (56x56x96, shift 3)", block, (x,), (_new(x, 16),), 1,
+                      attn_opt_tool)
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_torchvision_shifted_window_attention_padded(attn_opt_tool, compiler) -> None:
+    """A feature map that is no multiple of the window (10x9, window 4):
+    F.pad to 12x12, the shift, and the crop back."""
+    swin = pytest.importorskip("torchvision.models.swin_transformer")
+    block = _randomize(swin.ShiftedWindowAttention(16, [4, 4], [2, 2], 2), 17)
+    x = torch.randn(2, 10, 9, 16)
+    got, ref = _check("torchvision ShiftedWindowAttention (padded)", block, (x,), (_new(x, 18),), 1, attn_opt_tool)
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+
+
+def test_torchvision_small_swin_transformer(attn_opt_tool, compiler) -> None:
+    """A whole (small) torchvision SwinTransformer: 4x4 patch embedding
+    convolution, two stages (the second after patch merging, whose 2x2
+    gathers are strided slices and a concat), shifted and unshifted blocks,
+    adaptive average pooling and the head; every attention fused."""
+    swin = pytest.importorskip("torchvision.models.swin_transformer")
+    model = _randomize(swin.SwinTransformer(patch_size=[4, 4], embed_dim=16, depths=[2, 2], num_heads=[2, 4],
+                                            window_size=[4, 4], num_classes=10), 19)
+    x = torch.randn(1, 3, 64, 64)
+    got, ref = _check("torchvision SwinTransformer (small)", model, (x,), (_new(x, 20),), 4, attn_opt_tool)
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+
+
 # -- the compiled callable is native code ----------------------------------
 
 def test_compiled_call_never_calls_back_into_torch(compiler, monkeypatch) -> None:

@@ -159,12 +159,18 @@ func.func @unit_inner_m(%x: memref<16x1x8xf32>, %w: memref<64x8xf32>, %y: memref
 
 // An elementwise producer fused into the contraction (a LayerNorm's scale
 // times x, then x Wᵀ) is computed into a temporary first, so the
-// contraction is a plain two-input one and gets vectorised.
+// contraction is a plain two-input one and gets vectorised. The temporary's
+// generic is itself vectorised one row per forall iteration.
 // CHECK-LABEL: func.func @fused_factor(
 // CHECK-SAME:    %[[X:.*]]: memref<16x8xf32>, %[[G:.*]]: memref<8xf32>, %[[W:.*]]: memref<8x64xf32>, %[[Y:.*]]: memref<16x64xf32>)
 // CHECK:         %[[T:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
-// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[G]], %[[X]] : memref<8xf32>, memref<16x8xf32>) outs(%[[T]] : memref<16x8xf32>)
-// CHECK:           arith.mulf
+// CHECK:         scf.forall (%[[R:.*]]) in (16) {
+// CHECK:           %[[XR:.*]] = memref.subview %[[X]][%[[R]], 0] [1, 8] [1, 1]
+// CHECK:           %[[TR:.*]] = memref.subview %[[T]][%[[R]], 0] [1, 8] [1, 1]
+// CHECK:           %[[GV:.*]] = vector.transfer_read %[[G]][%c0], {{.*}} : memref<8xf32>, vector<8xf32>
+// CHECK:           %[[XV:.*]] = vector.transfer_read %[[XR]][%c0, %c0], {{.*}} vector<8xf32>
+// CHECK:           %[[P:.*]] = arith.mulf %[[XV]], %[[GV]] : vector<8xf32>
+// CHECK:           vector.transfer_write %[[P]], %[[TR]][%c0, %c0]
 // CHECK:         scf.for
 // CHECK:           scf.for {{.*}} iter_args(%{{.*}}) -> (vector<8x32xf32>) {
 // CHECK:             memref.subview %[[T]]
@@ -351,5 +357,24 @@ func.func @softmax_steps(%s: memref<4x64x64xf32>, %m: memref<4x64xf32>, %p: memr
 // KBLOCK:                 vector.contract
 func.func @long_reduction(%a: memref<16x300xf32>, %b: memref<300x64xf32>, %c: memref<16x64xf32>) {
   linalg.matmul ins(%a, %b : memref<16x300xf32>, memref<300x64xf32>) outs(%c : memref<16x64xf32>)
+  return
+}
+
+// -----
+
+// A reduction of each row of one input (LayerNorm's mean): one forall
+// iteration per row, the row one horizontal reduction.
+// CHECK-LABEL: func.func @row_sum(
+// CHECK:         scf.forall (%[[R:.*]]) in (4) {
+// CHECK:           %[[ROW:.*]] = vector.transfer_read {{.*}} : memref<1x96xf32, strided<[96, 1], offset: ?>>, vector<96xf32>
+// CHECK:           vector.multi_reduction <add>, %{{.*}} [1] : vector<1x96xf32> to vector<1xf32>
+// FMA-LABEL: func.func @row_sum(
+// FMA:         vector.reduction <add>, %{{.*}} : vector<96xf32> into f32
+func.func @row_sum(%x: memref<4x96xf32>, %s: memref<4xf32>) {
+  linalg.reduce ins(%x : memref<4x96xf32>) outs(%s : memref<4xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %0 = arith.addf %in, %acc : f32
+      linalg.yield %0 : f32
+    }
   return
 }

@@ -86,6 +86,42 @@ func.func @additive_mask_transposed_scores(%q: tensor<2x8x16xf32>, %k: tensor<2x
 
 // -----
 
+// Two additive masks in a row (Swin: relative position bias, then the
+// shifted-window mask): one fused mask, their sum in the order they were
+// added.
+// CHECK-LABEL: func.func @two_additive_masks
+//  CHECK-SAME: (%[[Q:.*]]: tensor<4x3x7x8xf32>, %[[K:.*]]: tensor<4x3x7x8xf32>, %[[V:.*]]: tensor<4x3x7x8xf32>, %[[BIAS:.*]]: tensor<4x3x7x7xf32>, %[[SHIFT:.*]]: tensor<4x3x7x7xf32>)
+//  CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[BIAS]], %[[SHIFT]] : tensor<4x3x7x7xf32>
+//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[SUM]]) scale(2.500000e-01)
+//  CHECK-NEXT: return %[[O]]
+func.func @two_additive_masks(%q: tensor<4x3x7x8xf32>, %k: tensor<4x3x7x8xf32>, %v: tensor<4x3x7x8xf32>, %bias: tensor<4x3x7x7xf32>, %shift: tensor<4x3x7x7xf32>) -> tensor<4x3x7x8xf32> {
+  %s = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) scale(0.25) : (tensor<4x3x7x8xf32>, tensor<4x3x7x8xf32>) -> tensor<4x3x7x7xf32>
+  %sb = arith.addf %s, %bias : tensor<4x3x7x7xf32>
+  %sm = arith.addf %shift, %sb : tensor<4x3x7x7xf32>
+  %p = attn.softmax %sm axis(-1) : tensor<4x3x7x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b h i d, b h j d -> b h i j' scale 0.25, additive mask, softmax over key axis 'j', 'b h i j, b h j d -> b h i d'
+  %o = attn.einsum "b h i j, b h j d -> b h i d" (%p, %v) : (tensor<4x3x7x7xf32>, tensor<4x3x7x8xf32>) -> tensor<4x3x7x8xf32>
+  return %o : tensor<4x3x7x8xf32>
+}
+
+// -----
+
+// The biased scores used elsewhere too: not fused.
+// CHECK-LABEL: func.func @masked_scores_used_twice
+//   CHECK-NOT: attn.attention
+//       CHECK: attn.softmax
+func.func @masked_scores_used_twice(%q: tensor<4x7x8xf32>, %k: tensor<4x7x8xf32>, %v: tensor<4x7x8xf32>, %bias: tensor<4x7x7xf32>, %shift: tensor<4x7x7xf32>) -> (tensor<4x7x8xf32>, tensor<4x7x7xf32>) {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) : (tensor<4x7x8xf32>, tensor<4x7x8xf32>) -> tensor<4x7x7xf32>
+  %sb = arith.addf %s, %bias : tensor<4x7x7xf32>
+  %sm = arith.addf %sb, %shift : tensor<4x7x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the masked scores are used elsewhere
+  %p = attn.softmax %sm axis(-1) : tensor<4x7x7xf32>
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<4x7x7xf32>, tensor<4x7x8xf32>) -> tensor<4x7x8xf32>
+  return %o, %sb : tensor<4x7x8xf32>, tensor<4x7x7xf32>
+}
+
+// -----
+
 // Cross-attention (Sq = 8, Sk = 12, Dv = 32), v given as [b, h, e, j] and
 // the result wanted as [b, i, h, e]: v and the result are permuted.
 // CHECK-LABEL: func.func @cross

@@ -45,6 +45,12 @@ struct Match {
   EinsumOp scores;            // s = einsum(q, k)
   Operation *maskOp = nullptr; // arith.select or arith.addf, if any
   Value mask;                  // the boolean or additive mask
+  /// Further additive masks (Swin adds its relative position bias and then
+  /// its shift mask), outermost first: the fused mask is their sum with
+  /// `mask` (the innermost), and these arith.addf ops go away with the
+  /// chain.
+  SmallVector<Value> extraMasks;
+  SmallVector<Operation *> extraMaskOps;
   SoftmaxOp softmax;
   EinsumOp output; // o = einsum(p, v)
 
@@ -142,15 +148,33 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
     match.maskOp = select;
     match.mask = select.getCondition();
   } else if (auto add = dyn_cast<arith::AddFOp>(producer)) {
-    scores = add.getLhs().getDefiningOp<EinsumOp>();
-    match.mask = add.getRhs();
-    if (!scores || scores.getInputs().size() != 2) {
-      scores = add.getRhs().getDefiningOp<EinsumOp>();
-      match.mask = add.getLhs();
+    // s + m, or (s + m1) + m2 ...: each addf has one side leading to the
+    // scores and the other is an additive mask.
+    auto leadsToScores = [](Value v) {
+      Operation *def = v.getDefiningOp();
+      return def && (isa<arith::AddFOp>(def) ||
+                     (isa<EinsumOp>(def) &&
+                      cast<EinsumOp>(def).getInputs().size() == 2));
+    };
+    arith::AddFOp current = add;
+    while (true) {
+      if (!current.getResult().hasOneUse())
+        return Failure{"the masked scores are used elsewhere"};
+      Value scoresSide = current.getLhs(), maskSide = current.getRhs();
+      if (!leadsToScores(scoresSide))
+        std::swap(scoresSide, maskSide);
+      if (!leadsToScores(scoresSide))
+        return Failure{};
+      if (match.maskOp) {
+        match.extraMasks.push_back(match.mask);
+        match.extraMaskOps.push_back(match.maskOp);
+      }
+      match.maskOp = current;
+      match.mask = maskSide;
+      if ((scores = scoresSide.getDefiningOp<EinsumOp>()))
+        break;
+      current = scoresSide.getDefiningOp<arith::AddFOp>();
     }
-    if (!scores)
-      return Failure{};
-    match.maskOp = add;
   } else {
     // Something else sits between the scores and the softmax.
     for (Value operand : producer->getOperands())
@@ -260,8 +284,12 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
     return Failure{"the P·V einsum is not a batched P V with one value axis"};
   if (output.getScaleValue() != 1.0)
     return Failure{"the P·V einsum has a scale"};
-  if (match.mask) {
-    auto maskType = dyn_cast<RankedTensorType>(match.mask.getType());
+  SmallVector<Value> masks;
+  if (match.mask)
+    masks.push_back(match.mask);
+  masks.append(match.extraMasks.begin(), match.extraMasks.end());
+  for (Value mask : masks) {
+    auto maskType = dyn_cast<RankedTensorType>(mask.getType());
     if (!maskType || maskType.getShape() != scores.getType().getShape())
       return Failure{"unsupported mask form: the mask does not have the "
                      "scores' shape"};
@@ -318,9 +346,13 @@ static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
                     withBatch({m.keyLabel, m.depthLabel}));
   Value v = permute(rewriter, loc, m.value, m.valueTerm,
                     withBatch({m.keyLabel, m.valueLabel}));
-  Value mask;
-  if (m.mask)
-    mask = permute(rewriter, loc, m.mask, m.scoreTerm,
+  Value mask = m.mask;
+  // Several additive masks: one mask, their sum in the order the scores
+  // received them.
+  for (Value extra : llvm::reverse(m.extraMasks))
+    mask = arith::AddFOp::create(rewriter, loc, mask, extra);
+  if (mask)
+    mask = permute(rewriter, loc, mask, m.scoreTerm,
                    withBatch({m.queryLabel, m.keyLabel}));
   Labels canonicalOut = withBatch({m.queryLabel, m.valueLabel});
   SmallVector<int64_t> outShape;
@@ -336,6 +368,8 @@ static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
       permute(rewriter, loc, attention.getResult(), canonicalOut, m.outputTerm);
   rewriter.replaceOp(m.output, result);
   rewriter.eraseOp(m.softmax);
+  for (Operation *op : m.extraMaskOps)
+    rewriter.eraseOp(op);
   if (m.maskOp)
     rewriter.eraseOp(m.maskOp);
   rewriter.eraseOp(m.scores);
