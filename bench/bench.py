@@ -4,7 +4,7 @@
 Everything is measured in one process run on one machine, because the
 machines we use are shared and noisy: only ratios within a run mean much.
 Uses Debian's /usr/bin/python3 (torch + numpy); attn-run comes from a build
-directory (default: build-perf, then build).
+directory ($ATTN_OPT_BUILD_DIR, default build/).
 """
 
 from __future__ import annotations
@@ -38,6 +38,22 @@ class Row:
     @property
     def gflops(self) -> float:
         return self.gflop / (self.ms / 1e3) if self.ms > 0 else float("nan")
+
+
+def best_torch_ms(fn: Callable[[], object], runs: int, threads: int) -> tuple[float, int]:
+    """The peer at its best: PyTorch timed with 1 and with `threads` intra-op
+    threads (on the 2-core development machine, PyTorch 1.13 with OpenBLAS
+    is often faster with one: OpenBLAS runs its own threads under it).
+    Returns (median ms, thread count used)."""
+    best: Optional[tuple[float, int]] = None
+    for n in sorted({1, threads}):
+        torch.set_num_threads(n)
+        ms = median_ms(fn, runs)
+        if best is None or ms < best[0]:
+            best = (ms, n)
+    torch.set_num_threads(threads)
+    assert best is not None
+    return best
 
 
 def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
@@ -117,8 +133,8 @@ def torch_attention(q, k, v, causal: bool) -> torch.Tensor:
 
 
 def find_attn_run(explicit: Optional[str]) -> Path:
-    candidates = [Path(explicit)] if explicit else [
-        ROOT / "build-perf/bin/attn-run", ROOT / "build/bin/attn-run"]
+    build = Path(os.environ.get("ATTN_OPT_BUILD_DIR", ROOT / "build"))
+    candidates = [Path(explicit)] if explicit else [build / "bin/attn-run"]
     for path in candidates:
         if path.exists():
             return path
@@ -137,7 +153,7 @@ def main() -> int:
     parser.add_argument("--max-n", type=int, default=0,
                         help="skip attention lengths above this (0: none)")
     parser.add_argument("--only", default="",
-                        help="comma list among sgemm,g1,attention")
+                        help="comma list among sgemm,g1,attention,models")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
@@ -166,17 +182,20 @@ def main() -> int:
             x = torch.randn(b, n, c)
             w_qkv, w_out = torch.randn(3 * c, c), torch.randn(c, c)
             b_out = torch.randn(c)
-            eager = median_ms(lambda: g1_torch_eager(x, w_qkv, w_out, b_out, h),
-                              args.runs)
+            eager, eager_threads = best_torch_ms(
+                lambda: g1_torch_eager(x, w_qkv, w_out, b_out, h), args.runs,
+                args.threads)
             mha = torch.nn.MultiheadAttention(c, h, bias=True,
                                               batch_first=True).eval()
-            fast = median_ms(lambda: mha(x, x, x, need_weights=False),
-                             args.runs)
+            fast, fast_threads = best_torch_ms(
+                lambda: mha(x, x, x, need_weights=False), args.runs,
+                args.threads)
             name = f"G1 b{b} n{n} c{c} h{h}"
             rows.append(Row(name, "attn-run", ms, gflop, rss, peer_ms=fast))
-            rows.append(Row(name, "torch eager", eager, gflop, peer_ms=fast))
-            rows.append(Row(name, "torch MHA fast path", fast, gflop,
-                            peer_ms=fast))
+            rows.append(Row(name, f"torch eager ({eager_threads}t)", eager,
+                            gflop, peer_ms=fast))
+            rows.append(Row(name, f"torch MHA fast path ({fast_threads}t)",
+                            fast, gflop, peer_ms=fast))
             print(f"# {name}: attn-run {ms:.1f} ms, eager {eager:.1f} ms, "
                   f"MHA {fast:.1f} ms", flush=True)
 
@@ -201,12 +220,13 @@ def main() -> int:
                         ms, rss = run_attn(attn_run, path, "attention", runs,
                                            args.threads)
                         q, k, v = (torch.randn(1, h, n, d) for _ in range(3))
-                        eager = median_ms(
-                            lambda: torch_attention(q, k, v, causal), runs)
+                        eager, eager_threads = best_torch_ms(
+                            lambda: torch_attention(q, k, v, causal), runs,
+                            args.threads)
                         rows.append(Row(name, "attn-run", ms, gflop, rss,
                                         peer_ms=eager))
-                        rows.append(Row(name, "torch eager", eager, gflop,
-                                        peer_ms=eager))
+                        rows.append(Row(name, f"torch eager ({eager_threads}t)",
+                                        eager, gflop, peer_ms=eager))
                         if has_sdpa:
                             sdpa = median_ms(
                                 lambda: torch.nn.functional.
@@ -217,14 +237,35 @@ def main() -> int:
                         print(f"# {name}: attn-run {ms:.1f} ms, eager "
                               f"{eager:.1f} ms", flush=True)
 
-    header = (f"{'work':<34} {'impl':<20} {'ms':>9} {'GFLOP/s':>8} "
+        if want("models"):
+            # Whole torchvision models, random weights, batch 1: compiled by
+            # attn_opt (cached on disk after the first run) and run in this
+            # process, against eager PyTorch at its best thread count.
+            sys.path.insert(0, str(ROOT / "python"))
+            from attn_opt.models import run_model
+            for model, gflop in (("vit_b_16", 35.1), ("swin_t", 8.9)):
+                print(f"# {model}: compiling (about a minute the first time)",
+                      flush=True)
+                torch.set_num_threads(args.threads)
+                result = run_model(model, runs=args.runs)
+                best_eager, best_threads = result.eager_s * 1e3, result.eager_threads
+                name = f"{model} b1 (max err {result.max_abs_error:.1e}, " \
+                       f"argmax {'ok' if result.argmax_equal else 'DIFFERS'})"
+                rows.append(Row(name, "attn-opt", result.compiled_s * 1e3,
+                                gflop, peer_ms=best_eager))
+                rows.append(Row(name, f"torch eager ({best_threads}t)",
+                                best_eager, gflop, peer_ms=best_eager))
+                print(f"# {model}: attn-opt {result.compiled_s * 1e3:.1f} ms, "
+                      f"eager {best_eager:.1f} ms", flush=True)
+
+    header = (f"{'work':<42} {'impl':<20} {'ms':>9} {'GFLOP/s':>8} "
               f"{'vs torch':>9} {'%sgemm':>7} {'RSS MiB':>8}")
     print(header)
     print("-" * len(header))
     for row in rows:
         ratio = row.peer_ms / row.ms if row.peer_ms else float("nan")
         rss = f"{row.rss_mb:8.0f}" if row.rss_mb is not None else f"{'':>8}"
-        print(f"{row.name:<34} {row.impl:<20} {row.ms:9.2f} "
+        print(f"{row.name:<42} {row.impl:<20} {row.ms:9.2f} "
               f"{row.gflops:8.1f} {ratio:8.2f}x "
               f"{100 * row.gflops / ceiling:6.1f}% {rss}")
     print("# vs torch = peer time / this time (>1: faster than the peer; the "
