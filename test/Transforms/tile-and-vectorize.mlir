@@ -11,11 +11,8 @@
 // CHECK-LABEL: func.func @matmul(
 // CHECK-SAME:    %[[A:.*]]: memref<20x16xf32>, %[[B:.*]]: memref<16x80xf32>, %[[C:.*]]: memref<20x80xf32>)
 // CHECK:         scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (20, 80) step (16, 64) {
-// The rhs block (16 x up to 64 columns) packed with masked row copies.
-// CHECK:           %[[PACK:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x80xf32>
-// CHECK:           scf.for %{{.*}} = %c0 to %c16 step %c1 {
-// CHECK:             vector.transfer_read %{{.*}} : memref<16x?xf32, strided<[80, 1], offset: ?>>, vector<64xf32>
-// CHECK:             vector.transfer_write %{{.*}} : vector<64xf32>, memref<16x?xf32, strided<[80, 1]>>
+// The rhs rows (stride 80 floats) are read in place: no packing.
+// CHECK-NOT:       memref.alloc
 // CHECK:           scf.for %{{.*}} = %c0 to %{{.*}} step %c8 {
 // CHECK:             scf.for %{{.*}} = %c0 to %{{.*}} step %c32 {
 // CHECK:               %[[CT:.*]] = memref.subview %{{.*}} [8, 32] [1, 1] : memref<?x?xf32, strided<[80, 1], offset: ?>> to memref<8x32xf32, strided<[80, 1], offset: ?>>
@@ -66,26 +63,18 @@ func.func @matmul(%a: memref<20x16xf32>, %b: memref<16x80xf32>, %c: memref<20x80
 
 // nn.Linear's weight is [out, in]: the reduction is innermost in the rhs, so
 // it is first transposed into a temporary with N innermost. (Its single
-// forall tile folds away.) The output tile's rhs block is then packed, one
-// vector row per step, into a buffer whose rows are 16 elements longer
-// (stride 80), which the register tiles read.
+// forall tile folds away.)
 // CHECK-LABEL: func.func @linear(
 // CHECK-SAME:    %[[X:.*]]: memref<4x16xf32>, %[[W:.*]]: memref<64x16xf32>, %[[Y:.*]]: memref<4x64xf32>)
 // CHECK:         %[[WT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x64xf32>
 // CHECK:         linalg.transpose ins(%[[W]] : memref<64x16xf32>) outs(%[[WT]] : memref<16x64xf32>) permutation = [1, 0]
-// CHECK:         %[[PACK:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x80xf32>
-// CHECK:         %[[PV:.*]] = memref.subview %[[PACK]][0, 0] [16, 64] [1, 1] : memref<16x80xf32> to memref<16x64xf32, strided<[80, 1]>>
-// CHECK:         scf.for %[[R:.*]] = %c0 to %c16 step %c1 {
-// CHECK:           %[[ROW:.*]] = vector.transfer_read %[[WT]][%[[R]], %c0], %{{.*}} {in_bounds = [true]} : memref<16x64xf32>, vector<64xf32>
-// CHECK:           vector.transfer_write %[[ROW]], %[[PV]][%[[R]], %c0] {in_bounds = [true]}
 // CHECK:         scf.for %[[N:.*]] = %c0 to %c64 step %c32 {
 // CHECK:           %[[YT:.*]] = memref.subview %[[Y]][0, %[[N]]] [4, 32] [1, 1]
 // CHECK:           vector.transfer_read %[[YT]][%c0, %c0], {{.*}} : memref<4x32xf32, strided<[64, 1], offset: ?>>, vector<4x32xf32>
 // CHECK:           scf.for %[[K:.*]] = %c0 to %c16 step %c1 iter_args(%{{.*}}) -> (vector<4x32xf32>) {
 // CHECK:             memref.subview %[[X]][0, %[[K]]] [4, 1] [1, 1]
-// CHECK:             memref.subview %[[PV]][%[[K]], %[[N]]] [1, 32] [1, 1]
+// CHECK:             memref.subview %[[WT]][%[[K]], %[[N]]] [1, 32] [1, 1]
 // CHECK:             vector.contract {{.*}} : vector<4x1xf32>, vector<1x32xf32> into vector<4x32xf32>
-// CHECK:         memref.dealloc %[[PACK]] : memref<16x80xf32>
 // CHECK:         memref.dealloc %[[WT]] : memref<16x64xf32>
 func.func @linear(%x: memref<4x16xf32>, %w: memref<64x16xf32>, %y: memref<4x64xf32>) {
   linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
@@ -376,5 +365,28 @@ func.func @row_sum(%x: memref<4x96xf32>, %s: memref<4xf32>) {
       %0 = arith.addf %in, %acc : f32
       linalg.yield %0 : f32
     }
+  return
+}
+
+// -----
+
+// An rhs whose rows are 1024 floats (4 KiB) apart would put every row a
+// register tile streams into one L1 set: each output tile's block (32 rows
+// of 64 columns with these RUN lines' parallel-tile-n) is packed, one vector
+// row per step, into a buffer whose rows are 16 floats longer, which the
+// register tiles read instead.
+// CHECK-LABEL: func.func @pack_rhs(
+// CHECK:         scf.forall (%[[J:.*]]) = (0) to (1024) step (64) {
+// CHECK:           %[[PACK:.*]] = memref.alloc() {alignment = 64 : i64} : memref<32x80xf32>
+// CHECK:           %[[PV:.*]] = memref.subview %[[PACK]][0, 0] [32, 64] [1, 1] : memref<32x80xf32> to memref<32x64xf32, strided<[80, 1]>>
+// CHECK:           scf.for %[[R:.*]] = %c0 to %c32 step %c1 {
+// CHECK:             %[[ROW:.*]] = vector.transfer_read %{{.*}}[%[[R]], %c0], %{{.*}} {in_bounds = [true]} : memref<32x64xf32, strided<[1024, 1], offset: ?>>, vector<64xf32>
+// CHECK:             vector.transfer_write %[[ROW]], %[[PV]][%[[R]], %c0] {in_bounds = [true]}
+// CHECK:           scf.for
+// CHECK:             scf.for
+// CHECK:               memref.subview %[[PV]]
+// CHECK:           memref.dealloc %[[PACK]] : memref<32x80xf32>
+func.func @pack_rhs(%a: memref<16x32xf32>, %b: memref<32x1024xf32>, %c: memref<16x1024xf32>) {
+  linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x1024xf32>) outs(%c : memref<16x1024xf32>)
   return
 }
