@@ -299,8 +299,22 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
       return;
   unsigned inner = op.getNumLoops() - 1;
   int64_t rowSize = op.getStaticLoopRanges()[inner];
-  if (rowSize < 8 || rowSize > 1024)
+  if (rowSize < 8)
     return;
+  // Rows longer than 1024 elements (ViT's 3072-wide MLP activations) are
+  // split into equal chunks, each one vector: a longer vector would only
+  // be split again by LLVM, at a cost in compile time.
+  int64_t chunk = rowSize;
+  if (rowSize > 1024) {
+    if (op.getNumReductionLoops() > 0)
+      return;
+    chunk = 0;
+    for (int64_t c = 1024; c >= 64 && !chunk; c /= 2)
+      if (rowSize % c == 0)
+        chunk = c;
+    if (!chunk)
+      return;
+  }
   for (OpOperand &operand : op->getOpOperands()) {
     if (!isa<MemRefType>(operand.get().getType()))
       return;
@@ -321,7 +335,7 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
       return;
   }
   SmallVector<OpFoldResult> sizes(inner, rewriter.getIndexAttr(1));
-  sizes.push_back(rewriter.getIndexAttr(0));
+  sizes.push_back(rewriter.getIndexAttr(chunk == rowSize ? 0 : chunk));
   scf::SCFTilingOptions options;
   options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
       .setTileSizes(sizes);

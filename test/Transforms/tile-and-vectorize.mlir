@@ -390,3 +390,21 @@ func.func @pack_rhs(%a: memref<16x32xf32>, %b: memref<32x1024xf32>, %c: memref<1
   linalg.matmul ins(%a, %b : memref<16x32xf32>, memref<32x1024xf32>) outs(%c : memref<16x1024xf32>)
   return
 }
+
+// -----
+
+// Rows longer than 1024 elements (ViT's 3072-wide MLP activations: bias add
+// and GELU) are split into equal chunks of at most 1024, one vector each.
+// CHECK-LABEL: func.func @long_rows(
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (4, 3072) step (1, 1024) {
+// CHECK:           math.erf %{{.*}} : vector<1024xf32>
+func.func @long_rows(%x: memref<4x3072xf32>, %y: memref<4x3072xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x3072xf32>) outs(%y : memref<4x3072xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %e = math.erf %a : f32
+    linalg.yield %e : f32
+  }
+  return
+}

@@ -22,8 +22,10 @@ def TileAndVectorizePass
     `linalg.broadcast` and `linalg.generic` ops outside an `scf.forall`
     whose operands keep the innermost loop dimension innermost and
     contiguous (attention's head split/merge, bias broadcasts and adds;
-    rows of 8 to 1024 elements, no i1 buffers) become an `scf.forall` over
-    rows, each row one vector per operand.
+    rows of at least 8 elements, no i1 buffers), and reductions of each row
+    of one input (LayerNorm's statistics), become an `scf.forall` over
+    rows, each row one vector per operand (rows longer than 1024 elements
+    in equal chunks of at most 1024).
 
     Every linalg op on buffers that is a
     contraction (`linalg.matmul`, `linalg.batch_matmul`, or a
