@@ -348,6 +348,34 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
     rewriter.eraseOp(row);
 }
 
+/// Collapses consecutive reduction dimensions of a contraction on buffers
+/// into one when every operand stores them contiguously: the head merge
+/// "b n (h d)" folded into an out-projection leaves "b n h d, o h d -> b n o",
+/// whose two reduction loops would otherwise become two nested loops around
+/// the register tile, with the accumulator going through memory in between.
+static void collapseReductions(RewriterBase &rewriter,
+                               linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() < 2 ||
+      !linalg::isaContractionOpInterface(op))
+    return;
+  ReassociationIndices group;
+  for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray())) {
+    if (iterator != utils::IteratorType::reduction)
+      continue;
+    if (!group.empty() && group.back() + 1 != static_cast<int64_t>(dim))
+      return;
+    group.push_back(dim);
+  }
+  SmallVector<ReassociationIndices> groups = {group};
+  if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), groups))
+    return;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(op, groups, rewriter);
+  if (succeeded(collapsed))
+    rewriter.replaceOp(op, collapsed->results);
+}
+
 /// A static elementwise or row-reduction linalg op inside an scf.forall
 /// (the flash-attention loop nest's softmax steps: scale and mask, row max,
 /// exp, row sum, rescaling) becomes vector ops on its whole tile. Each
@@ -865,6 +893,11 @@ struct TileAndVectorizePass
     });
     for (linalg::GenericOp op : generics)
       (void)splitFusedFactors(rewriter, op);
+
+    SmallVector<linalg::GenericOp> multiReductions;
+    func.walk([&](linalg::GenericOp op) { multiReductions.push_back(op); });
+    for (linalg::GenericOp op : multiReductions)
+      collapseReductions(rewriter, op);
 
     // After the split: the factors it computes into temporaries (a GELU
     // fused into the linear that reads it) are row ops too.

@@ -408,3 +408,28 @@ func.func @long_rows(%x: memref<4x3072xf32>, %y: memref<4x3072xf32>) {
   }
   return
 }
+
+// -----
+
+// Two reduction dimensions that both operands store contiguously (the head
+// merge "b n (h d)" folded into an out-projection) are collapsed into one
+// before tiling, so the register tile has one reduction loop.
+// CHECK-LABEL: func.func @two_reductions(
+// CHECK-DAG:     memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : memref<16x4x8xf32> into memref<16x32xf32>
+// CHECK-DAG:     memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : memref<64x4x8xf32> into memref<64x32xf32>
+// CHECK:         scf.for %{{.*}} = %c0 to %c32 step %c1 iter_args(%{{.*}}) -> (vector<8x32xf32>) {
+// CHECK:           vector.contract
+// CHECK-NOT:     scf.for %{{.*}} = %c0 to %c4 step %c1
+func.func @two_reductions(%x: memref<16x4x8xf32>, %w: memref<64x4x8xf32>, %y: memref<16x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(n, o, h, d) -> (n, h, d)>,
+                                   affine_map<(n, o, h, d) -> (o, h, d)>,
+                                   affine_map<(n, o, h, d) -> (n, o)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<16x4x8xf32>, memref<64x4x8xf32>) outs(%y : memref<16x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}

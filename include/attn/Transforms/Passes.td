@@ -27,6 +27,12 @@ def TileAndVectorizePass
     rows, each row one vector per operand (rows longer than 1024 elements
     in equal chunks of at most 1024).
 
+    Contractions with several consecutive reduction dimensions that every
+    operand stores contiguously (an out-projection with the head merge
+    "b n (h d)" folded in: "b n h d, o h d -> b n o") have them collapsed
+    into one (`linalg::collapseOpIterationDims`), so the register tile has a
+    single reduction loop.
+
     Every linalg op on buffers that is a
     contraction (`linalg.matmul`, `linalg.batch_matmul`, or a
     `linalg.generic` accepted by `linalg::isaContractionOpInterface`) with
