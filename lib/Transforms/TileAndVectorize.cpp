@@ -279,7 +279,7 @@ tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
 /// loops.
 static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp,
-           linalg::ReduceOp>(op.getOperation()) ||
+           linalg::ReduceOp, linalg::FillOp>(op.getOperation()) ||
       !op.hasPureBufferSemantics() || op.hasDynamicShape() ||
       op.getNumLoops() < 2 || op.getNumDpsInits() != 1 ||
       op->getParentOfType<scf::ForallOp>())
@@ -316,6 +316,9 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
       return;
   }
   for (OpOperand &operand : op->getOpOperands()) {
+    // A scalar (linalg.fill's value) is broadcast into every row.
+    if (operand.get().getType().isIntOrFloat())
+      continue;
     if (!isa<MemRefType>(operand.get().getType()))
       return;
     AffineMap map = op.getMatchingIndexingMap(&operand);

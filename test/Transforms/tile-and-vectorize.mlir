@@ -433,3 +433,18 @@ func.func @two_reductions(%x: memref<16x4x8xf32>, %w: memref<64x4x8xf32>, %y: me
   }
   return
 }
+
+// -----
+
+// linalg.fill (every GEMM's zero initialisation) is vectorised one row at a
+// time (rows of 1536 in chunks of 512), the scalar broadcast into a vector.
+// CHECK-LABEL: func.func @fill_rows(
+// CHECK:         %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<512xf32>
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (7, 1536) step (1, 512) {
+// CHECK:           vector.transfer_write %[[ZERO]], %{{.*}}[%c0, %c0] {in_bounds = [true]} : vector<512xf32>, memref<1x512xf32, strided<[1536, 1], offset: ?>>
+// CHECK-NOT:     linalg.fill
+func.func @fill_rows(%y: memref<7x1536xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%y : memref<7x1536xf32>)
+  return
+}

@@ -19,7 +19,8 @@ def TileAndVectorizePass
     producer (`out + (x * g) * w`, a LayerNorm scale feeding a linear) has
     each non-trivial factor computed into a temporary first, which makes it
     a plain contraction again; and all-parallel `linalg.transpose`,
-    `linalg.broadcast` and `linalg.generic` ops outside an `scf.forall`
+    `linalg.broadcast`, `linalg.fill` and `linalg.generic` ops outside an
+    `scf.forall`
     whose operands keep the innermost loop dimension innermost and
     contiguous (attention's head split/merge, bias broadcasts and adds;
     rows of at least 8 elements, no i1 buffers), and reductions of each row
