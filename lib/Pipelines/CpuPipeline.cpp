@@ -124,9 +124,11 @@ struct LowerForallBodiesToLoopsPass
 void mlir::attn::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
   // Keys transposed once, so each block product's rhs has N innermost and
-  // attn-tile-and-vectorize needs no per-block transposed copy.
+  // attn-tile-and-vectorize needs no per-block transposed copy; boolean
+  // masks made additive once, so the per-block masking vectorises.
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.transposeKeys = true;
+  toLinalg.additiveMasks = true;
   addTensorStages(pm, toLinalg);
 
   // Tensors -> buffers.

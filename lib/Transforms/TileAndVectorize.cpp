@@ -407,7 +407,9 @@ static void vectorizeTileOp(RewriterBase &rewriter, linalg::LinalgOp op) {
     if (!isa<FloatType>(type.getElementType()) || !type.isLastDimUnitStride())
       return;
     AffineMap map = op.getMatchingIndexingMap(&operand);
-    if (!map.isProjectedPermutation())
+    // Constant-0 results read a broadcast (size-1) dimension: a padding
+    // mask's single row.
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/true))
       return;
     if (map.isFunctionOfDim(inner) &&
         map.getResult(map.getNumResults() - 1) !=

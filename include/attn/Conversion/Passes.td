@@ -48,7 +48,12 @@ def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
            "Flash, dot score: transpose the keys once ([..., d, Sk]) before "
            "the loop nest, so each block's Q Kᵀ reads Kᵀ rows in place "
            "(the CPU pipeline sets it; GPU tiles are staged in shared "
-           "memory instead)">
+           "memory instead)">,
+    Option<"additiveMasks", "additive-masks", "bool", /*default=*/"false",
+           "Flash: turn a boolean mask into an additive one (0 / -inf, in "
+           "the accumulation type) once, before the loop nest, so each "
+           "block's masking is a vectorisable add rather than a select on "
+           "i1 (the CPU pipeline sets it)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -945,7 +945,8 @@ struct ConvertAttnToLinalgPass
     // The flash pattern has the higher benefit; the unfused one still takes
     // what it declines (score kinds other than dot).
     if (flash)
-      populateFlashAttentionPatterns(patterns, qTile, kvTile, transposeKeys);
+      populateFlashAttentionPatterns(patterns, qTile, kvTile, transposeKeys,
+                                     additiveMasks);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
 

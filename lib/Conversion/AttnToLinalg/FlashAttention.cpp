@@ -134,9 +134,9 @@ namespace {
 /// a (i, j, d) generic reducing over d for `additive` and `gaussian`.
 struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
   FlashAttentionLowering(MLIRContext *ctx, int64_t qTile, int64_t kvTile,
-                         bool transposeKeys)
+                         bool transposeKeys, bool additiveMasks)
       : OpRewritePattern(ctx, /*benefit=*/2), qTile(qTile), kvTile(kvTile),
-        transposeKeys(transposeKeys) {}
+        transposeKeys(transposeKeys), additiveMasks(additiveMasks) {}
 
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
@@ -195,6 +195,31 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       keysT =
           linalg::TransposeOp::create(rewriter, loc, op.getKey(), empty, perm)
               .getResult()[0];
+    }
+    // A boolean mask as 0 / -inf once, O(mask): the per-block masking is
+    // then an add on f32 tiles, which vectorises (a vector of i1 would load
+    // bits, not the mask's bytes). s + 0 = s and s + -inf = -inf for every
+    // finite score, as select(m, s, -inf) gives.
+    if (mask && additiveMasks &&
+        cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1)) {
+      auto maskType = cast<RankedTensorType>(mask.getType());
+      AffineMap id = AffineMap::getMultiDimIdentityMap(maskType.getRank(), ctx);
+      Value empty =
+          tensor::EmptyOp::create(rewriter, loc, maskType.getShape(), accType);
+      mask = linalg::GenericOp::create(
+                 rewriter, loc, TypeRange{empty.getType()}, ValueRange{mask},
+                 ValueRange{empty}, ArrayRef<AffineMap>{id, id},
+                 SmallVector<utils::IteratorType>(maskType.getRank(),
+                                                  utils::IteratorType::parallel),
+                 [&](OpBuilder &gb, Location gl, ValueRange args) {
+                   Value keep = createFloatConstant(gb, gl, accType, 0.0);
+                   Value drop = createFloatConstant(gb, gl, accType, negInf);
+                   linalg::YieldOp::create(
+                       gb, gl,
+                       arith::SelectOp::create(gb, gl, args[0], keep, drop)
+                           .getResult());
+                 })
+                 .getResult(0);
     }
     // The scale multiplies each query block once rather than every block of
     // scores (f32 only: for f16/bf16 the product would be rounded to the
@@ -513,14 +538,15 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
   }
 
   int64_t qTile, kvTile;
-  bool transposeKeys;
+  bool transposeKeys, additiveMasks;
 };
 
 } // namespace
 
 void mlir::attn::populateFlashAttentionPatterns(RewritePatternSet &patterns,
                                                 int64_t qTile, int64_t kvTile,
-                                                bool transposeKeys) {
+                                                bool transposeKeys,
+                                                bool additiveMasks) {
   patterns.add<FlashAttentionLowering>(patterns.getContext(), qTile, kvTile,
-                                       transposeKeys);
+                                       transposeKeys, additiveMasks);
 }

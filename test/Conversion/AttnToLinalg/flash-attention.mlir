@@ -2,6 +2,7 @@
 // RUN: attn-opt %s --convert-attn-to-linalg="q-tile=32 kv-tile=16" --split-input-file | FileCheck %s --check-prefix=NOSQ
 // RUN: attn-opt %s --convert-attn-to-linalg="flash=false" --split-input-file | FileCheck %s --check-prefix=UNFUSED
 // RUN: attn-opt %s --convert-attn-to-linalg="q-tile=32 kv-tile=16 transpose-keys=true" --split-input-file | FileCheck %s --check-prefix=TKEYS
+// RUN: attn-opt %s --convert-attn-to-linalg="q-tile=32 kv-tile=16 additive-masks=true" --split-input-file | FileCheck %s --check-prefix=AMASK
 // The flash lowering of attn.attention: scf.forall over (batch..., query
 // blocks), scf.for over key blocks carrying the running max, the running
 // sum and the output accumulator (f32 for f16 inputs), and no tensor of the
@@ -119,6 +120,21 @@ func.func @causal_f16(%q: tensor<1x2x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v
 //       CHECK:   scf.for {{.*}} -> (tensor<6xf32>, tensor<6xf32>, tensor<6x8xf32>)
 //       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<6x2xf32>, tensor<2x8xf32>)
 //       CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %[[C64]], 0] [1, 6, 8]
+// With additive-masks, the boolean mask becomes 0 / -inf once, before the
+// loop nest, and each key block adds its slice to the scores.
+// AMASK-LABEL: func.func @odd_masked
+//  AMASK-SAME: %[[MASK:[^:]*]]: tensor<3x1x50xi1>
+//   AMASK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+//   AMASK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+//       AMASK: %[[ADD:.*]] = linalg.generic {{.*}} ins(%[[MASK]] : tensor<3x1x50xi1>) outs(%{{.*}} : tensor<3x1x50xf32>)
+//  AMASK-NEXT:   ^bb0(%[[M:.*]]: i1, %{{.*}}: f32):
+//  AMASK-NEXT:     %[[SEL:.*]] = arith.select %[[M]], %[[ZERO]], %[[NEGINF]] : f32
+//  AMASK-NEXT:     linalg.yield %[[SEL]] : f32
+//       AMASK: scf.forall
+//       AMASK:   scf.for %[[KS:[^ ]*]] =
+//       AMASK:     %[[MT:.*]] = tensor.extract_slice %[[ADD]][%{{.*}}, 0, %[[KS]]] [1, 1, 16] [1, 1, 1] : tensor<3x1x50xf32> to tensor<1x16xf32>
+//       AMASK:     linalg.generic {{.*}} ins(%{{.*}}, %[[MT]] : tensor<32x16xf32>, tensor<1x16xf32>)
+//       AMASK:       arith.addf
 // UNFUSED-LABEL: func.func @odd_masked
 //       UNFUSED: tensor<3x70x50xf32>
 func.func @odd_masked(%q: tensor<3x70x16xf32>, %k: tensor<3x50x16xf32>, %v: tensor<3x50x8xf32>, %m: tensor<3x1x50xi1>) -> tensor<3x70x8xf32> {

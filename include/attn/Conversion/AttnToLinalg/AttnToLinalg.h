@@ -25,10 +25,12 @@ void populateAttnToLinalgPatterns(RewritePatternSet &patterns);
 /// benefit than the unfused lowering of populateAttnToLinalgPatterns, which
 /// remains the fallback for shapes it does not handle. With `transposeKeys`,
 /// `dot` attention transposes its keys once before the loop nest, so that
-/// every block product reads Kᵀ with the key axis innermost.
+/// every block product reads Kᵀ with the key axis innermost. With
+/// `additiveMasks`, a boolean mask becomes an additive one once, before it.
 void populateFlashAttentionPatterns(RewritePatternSet &patterns,
                                     int64_t qTile, int64_t kvTile,
-                                    bool transposeKeys = false);
+                                    bool transposeKeys = false,
+                                    bool additiveMasks = false);
 
 } // namespace attn
 } // namespace mlir
