@@ -865,31 +865,19 @@ struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
       Value init = tensor::EmptyOp::create(rewriter, loc, sShape, computeType);
       SmallVector<utils::IteratorType> iterators(
           rank, utils::IteratorType::parallel);
-      double negInf = -std::numeric_limits<double>::infinity();
       scores = createGeneric(
           rewriter, loc, inputs, init, maps, iterators,
           [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-            Value s = args[0];
-            if (factor != 1.0)
-              s = arith::MulFOp::create(
-                  nb, nl, s, createFloatConstant(nb, nl, computeType, factor));
-            Value minusInf = createFloatConstant(nb, nl, computeType, negInf);
-            if (mask) {
-              Value m = args[1];
-              if (m.getType().isInteger(1))
-                s = arith::SelectOp::create(nb, nl, m, s, minusInf);
-              else
-                s = arith::AddFOp::create(
-                    nb, nl, s, convertFloat(nb, nl, m, computeType));
-            }
-            if (causal) {
-              Value i = linalg::IndexOp::create(nb, nl, numBatch);
-              Value j = linalg::IndexOp::create(nb, nl, numBatch + 1);
-              Value future = arith::CmpIOp::create(
-                  nb, nl, arith::CmpIPredicate::ugt, j, i);
-              s = arith::SelectOp::create(nb, nl, future, minusInf, s);
-            }
-            return s;
+            auto isFuture = [&](OpBuilder &fb, Location fl) -> Value {
+              Value i = linalg::IndexOp::create(fb, fl, numBatch);
+              Value j = linalg::IndexOp::create(fb, fl, numBatch + 1);
+              return arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::ugt,
+                                           j, i);
+            };
+            return createMaskedScore(
+                nb, nl, computeType, args[0], factor, mask ? args[1] : Value(),
+                causal ? function_ref<Value(OpBuilder &, Location)>(isFuture)
+                       : nullptr);
           });
     }
 

@@ -35,12 +35,6 @@ static int64_t staticSize(OpFoldResult size) {
   return ShapedType::kDynamic;
 }
 
-static Value toValue(OpBuilder &b, Location loc, OpFoldResult ofr) {
-  if (auto value = dyn_cast<Value>(ofr))
-    return value;
-  return indexConstant(b, loc, staticSize(ofr));
-}
-
 /// A 2-D slice `[rows, cols]` of `source` at batch index `batch` (size-1
 /// batch dimensions of `source`, which broadcast, are read at 0). Rows or
 /// columns of size 1 in `source` broadcast too and are read at offset 0.
@@ -209,8 +203,8 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       mask = linalg::GenericOp::create(
                  rewriter, loc, TypeRange{empty.getType()}, ValueRange{mask},
                  ValueRange{empty}, ArrayRef<AffineMap>{id, id},
-                 SmallVector<utils::IteratorType>(maskType.getRank(),
-                                                  utils::IteratorType::parallel),
+                 SmallVector<utils::IteratorType>(
+                     maskType.getRank(), utils::IteratorType::parallel),
                  [&](OpBuilder &gb, Location gl, ValueRange args) {
                    Value keep = createFloatConstant(gb, gl, accType, 0.0);
                    Value drop = createFloatConstant(gb, gl, accType, negInf);
@@ -361,30 +355,20 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
               b, nl, inputs, maps,
               createTile(b, nl, qSize, kSize, accType, std::nullopt), ij, par2,
               [&](OpBuilder &gb, Location gl, ValueRange args) {
-                Value x = args[0];
-                if (scoreScale != 1.0)
-                  x = arith::MulFOp::create(
-                      gb, gl, x,
-                      createFloatConstant(gb, gl, accType, scoreScale));
-                Value minusInf = createFloatConstant(gb, gl, accType, negInf);
-                if (mask) {
-                  Value mv = args[1];
-                  if (mv.getType().isInteger(1))
-                    x = arith::SelectOp::create(gb, gl, mv, x, minusInf);
-                  else
-                    x = arith::AddFOp::create(
-                        gb, gl, x, convertFloat(gb, gl, mv, accType));
-                }
-                if (causal) {
+                auto isFuture = [&](OpBuilder &fb, Location fl) -> Value {
                   Value qi = arith::AddIOp::create(
-                      gb, gl, qStart, linalg::IndexOp::create(gb, gl, 0));
+                      fb, fl, qStart, linalg::IndexOp::create(fb, fl, 0));
                   Value kj = arith::AddIOp::create(
-                      gb, gl, kStart, linalg::IndexOp::create(gb, gl, 1));
-                  Value future = arith::CmpIOp::create(
-                      gb, gl, arith::CmpIPredicate::ugt, kj, qi);
-                  x = arith::SelectOp::create(gb, gl, future, minusInf, x);
-                }
-                return x;
+                      fb, fl, kStart, linalg::IndexOp::create(fb, fl, 1));
+                  return arith::CmpIOp::create(
+                      fb, fl, arith::CmpIPredicate::ugt, kj, qi);
+                };
+                return createMaskedScore(
+                    gb, gl, accType, args[0], scoreScale,
+                    mask ? args[1] : Value(),
+                    causal
+                        ? function_ref<Value(OpBuilder &, Location)>(isFuture)
+                        : nullptr);
               });
 
         // The running values are updated in place (outs = the iter_args,
