@@ -551,17 +551,7 @@ class AtenEmitter(_Emitter):
         parts = [t for t in parts if t.shape and t.shape[dim] > 0]
         if len(parts) == 1:
             return parts[0]
-        init = self.fresh("init")
-        out = Tensor(self.fresh("cat"), shape, dtype)
-        self.emit(f"{init} = tensor.empty() : {out.type}")
-        dims = ", ".join(f"d{i}" for i in range(rank))
-        identity = f"affine_map<({dims}) -> ({dims})>"
-        iterators = ", ".join(['"parallel"'] * rank)
-        self.emit(f"{out.name} = linalg.generic {{indexing_maps = [{identity}], iterator_types = [{iterators}]}} "
-                  f"outs({init} : {out.type}) {{")
-        self.emit(f"^bb0(%out: {dtype}):")
-        for i in range(rank):
-            self.emit(f"  %i{i} = linalg.index {i} : index")
+        out = self._open_index_generic("cat", shape, dtype)
         self.emit("  %zero = arith.constant 0 : index")
         offset = 0
         current = None
@@ -585,16 +575,13 @@ class AtenEmitter(_Emitter):
         self.emit(f"}} -> {out.type}")
         return out
 
-    def _gather_generic(self, x: Value, index_of: Callable[[int], List[str]], valid: Optional[List[str]],
-                        fill: Any) -> Tensor:
-        """A linalg.generic over this node's result that reads ``x`` at the
-        index ``index_of`` computes from the result's (``%i<d>``) and, where
-        the ``valid`` conditions do not all hold, yields ``fill`` instead."""
-        shape, dtype = self.meta(self.node)
-        t = self.tensor(x)
+    def _open_index_generic(self, prefix: str, shape: Sequence[int], dtype: str) -> Tensor:
+        """Emits the head of a linalg.generic that only writes a new
+        ``shape`` tensor, up to its block's ``%i<d> = linalg.index d``; the
+        caller emits the body's computation, the yield and the closing line."""
         rank = len(shape)
         init = self.fresh("init")
-        out = Tensor(self.fresh("gather"), tuple(shape), dtype)
+        out = Tensor(self.fresh(prefix), tuple(shape), dtype)
         self.emit(f"{init} = tensor.empty() : {out.type}")
         dims = ", ".join(f"d{i}" for i in range(rank))
         iterators = ", ".join(['"parallel"'] * rank)
@@ -603,7 +590,18 @@ class AtenEmitter(_Emitter):
         self.emit(f"^bb0(%out: {dtype}):")
         for i in range(rank):
             self.emit(f"  %i{i} = linalg.index {i} : index")
-        lines, names = index_of(rank)
+        return out
+
+    def _gather_generic(self, x: Value, index_of: Callable[[], Tuple[List[str], List[str]]],
+                        valid: Optional[List[str]], fill: Any) -> Tensor:
+        """A linalg.generic over this node's result that reads ``x`` at the
+        index ``index_of`` computes from the result's (``%i<d>``; it returns
+        the lines to emit and the index names) and, where the ``valid``
+        conditions do not all hold, yields ``fill`` instead."""
+        shape, dtype = self.meta(self.node)
+        t = self.tensor(x)
+        out = self._open_index_generic("gather", shape, dtype)
+        lines, names = index_of()
         for line in lines:
             self.emit("  " + line)
         self.emit(f"  %v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
@@ -633,11 +631,13 @@ class AtenEmitter(_Emitter):
             before[rank - 1 - k] = pads[2 * k]
         if any(p < 0 for p in pads):
             raise self.unsupported("negative padding (cropping)", op="aten.constant_pad_nd")
+        out_shape = self.meta(self.node)[0]
+        padded = [d for d in range(rank) if before[d] != 0 or src[d] != out_shape[d]]
 
-        def index_of(rank: int):
+        def index_of():
             lines, names = ["%zero = arith.constant 0 : index"], []
             for d in range(rank):
-                if before[d] == 0 and src[d] == self.meta(self.node)[0][d]:
+                if d not in padded:
                     names.append(f"%i{d}")
                     continue
                 lines += [f"%lo{d} = arith.constant {before[d]} : index",
@@ -651,7 +651,6 @@ class AtenEmitter(_Emitter):
                 names.append(f"%j{d}")
             return lines, names
 
-        padded = [d for d in range(rank) if before[d] != 0 or src[d] != self.meta(self.node)[0][d]]
         return self._gather_generic(x, index_of, [f"%in{d}" for d in padded], value)
 
     def roll(self, x: Value, shifts: List[int], dims: List[int]) -> Value:
@@ -663,7 +662,7 @@ class AtenEmitter(_Emitter):
             raise self.unsupported("torch.roll without dims (of the flattened tensor)", op="aten.roll")
         shift_of = {int(d) % rank: int(s) for s, d in zip(shifts, dims)}
 
-        def index_of(rank: int):
+        def index_of():
             lines, names = [], []
             for d in range(rank):
                 n = src[d]
