@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "python"))
+from attn_opt.models import at_best_thread_count, median_seconds, run_model  # noqa: E402
 
 
 @dataclass
@@ -41,30 +42,15 @@ class Row:
 
 
 def best_torch_ms(fn: Callable[[], object], runs: int, threads: int) -> tuple[float, int]:
-    """The peer at its best: PyTorch timed with 1 and with `threads` intra-op
-    threads (on the 2-core development machine, PyTorch 1.13 with OpenBLAS
-    is often faster with one: OpenBLAS runs its own threads under it).
-    Returns (median ms, thread count used)."""
-    best: Optional[tuple[float, int]] = None
-    for n in sorted({1, threads}):
-        torch.set_num_threads(n)
-        ms = median_ms(fn, runs)
-        if best is None or ms < best[0]:
-            best = (ms, n)
-    torch.set_num_threads(threads)
-    assert best is not None
-    return best
+    """The peer at its best (attn_opt.models.at_best_thread_count): median
+    ms with 1 or `threads` intra-op threads, whichever is faster, and that
+    thread count."""
+    seconds, n = at_best_thread_count(fn, runs, threads)
+    return seconds * 1e3, n
 
 
-def median_ms(fn: Callable[[], object], runs: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1e3)
-    return float(np.median(times))
+def median_ms(fn: Callable[[], object], runs: int) -> float:
+    return median_seconds(fn, runs, warmup=1) * 1e3
 
 
 def sgemm_gflops(runs: int) -> float:
@@ -241,8 +227,6 @@ def main() -> int:
             # Whole torchvision models, random weights, batch 1: compiled by
             # attn_opt (cached on disk after the first run) and run in this
             # process, against eager PyTorch at its best thread count.
-            sys.path.insert(0, str(ROOT / "python"))
-            from attn_opt.models import run_model
             for model, gflop in (("vit_b_16", 35.1), ("swin_t", 8.9)):
                 print(f"# {model}: compiling (about a minute the first time)",
                       flush=True)

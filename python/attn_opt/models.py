@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import argparse
 import math
+import statistics
 import sys
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 
 from .runtime import compile as compile_module
 
-__all__ = ["ModelResult", "run_model", "randomize", "MODELS"]
+__all__ = ["ModelResult", "run_model", "randomize", "median_seconds", "at_best_thread_count", "MODELS"]
 
 # The models the runner knows, with their input resolution.
 MODELS = {"vit_b_16": 224, "vit_b_32": 224, "vit_l_16": 224, "swin_t": 224, "swin_s": 224}
@@ -43,14 +44,36 @@ def randomize(module: nn.Module, seed: int = 0) -> nn.Module:
     return module
 
 
-def median_seconds(fn: Callable[[], object], runs: int) -> float:
+def median_seconds(fn: Callable[[], object], runs: int, warmup: int = 0) -> float:
+    """Median wall time of ``runs`` calls of ``fn``, after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
     times: List[float] = []
     for _ in range(runs):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    times.sort()
-    return times[len(times) // 2]
+    return statistics.median(times)
+
+
+def at_best_thread_count(fn: Callable[[], object], runs: int, threads: int) -> Tuple[float, int]:
+    """PyTorch at its best: ``median_seconds(fn, runs, warmup=1)`` with 1 and
+    with ``threads`` intra-op threads; returns the faster and its thread
+    count, and restores the thread count it found. (On small machines
+    PyTorch 1.13 with OpenBLAS is often faster with one intra-op thread:
+    OpenBLAS runs its own threads under it.)"""
+    saved = torch.get_num_threads()
+    best: Optional[Tuple[float, int]] = None
+    try:
+        for n in sorted({1, threads}):
+            torch.set_num_threads(n)
+            t = median_seconds(fn, runs, warmup=1)
+            if best is None or t < best[0]:
+                best = (t, n)
+    finally:
+        torch.set_num_threads(saved)
+    assert best is not None
+    return best
 
 
 @dataclass
@@ -100,20 +123,7 @@ def run_model(name: str, batch: int = 1, runs: int = 5, seed: int = 0,
         error = (got - ref).abs().max().item()
         logit = ref.abs().max().item()
         argmax = bool((got.argmax(-1) == ref.argmax(-1)).all())
-        # Eager at its best: with PyTorch's intra-op threads and with one
-        # (PyTorch 1.13's OpenBLAS GEMMs run their own threads, and on small
-        # machines one intra-op thread is often faster).
-        threads = torch.get_num_threads()
-        eager_s, eager_threads = float("inf"), threads
-        try:
-            for n in sorted({1, threads}):
-                torch.set_num_threads(n)
-                model(x)  # warm-up
-                t = median_seconds(lambda: model(x), runs)
-                if t < eager_s:
-                    eager_s, eager_threads = t, n
-        finally:
-            torch.set_num_threads(threads)
+        eager_s, eager_threads = at_best_thread_count(lambda: model(x), runs, torch.get_num_threads())
         compiled_s = median_seconds(lambda: compiled(x), runs)
     return ModelResult(name, batch, compile_s, eager_s, eager_threads, compiled_s, error, logit, argmax)
 
