@@ -271,6 +271,20 @@ static FailureOr<scf::SCFTilingResult>
 tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
              const scf::SCFTilingOptions &options);
 
+/// Whether `op` reads `operand` one row at a time along loop `inner`: its
+/// indexing map is a projected permutation (constant-0 results, which read a
+/// size-1 broadcast dimension, only if `allowBroadcast`) whose last result
+/// is `inner` whenever it uses `inner`.
+static bool readsRows(linalg::LinalgOp op, OpOperand &operand, unsigned inner,
+                      bool allowBroadcast) {
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  if (!map.isProjectedPermutation(allowBroadcast))
+    return false;
+  return !map.isFunctionOfDim(inner) ||
+         map.getResult(map.getNumResults() - 1) ==
+             getAffineDimExpr(inner, op.getContext());
+}
+
 /// An all-parallel linalg op on buffers whose operands all keep the
 /// innermost loop dimension innermost (or do not use it): a transpose that
 /// keeps rows (attention's head split "b n (h d) -> b h n d"), a broadcast
@@ -319,15 +333,10 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
     // A scalar (linalg.fill's value) is broadcast into every row.
     if (operand.get().getType().isIntOrFloat())
       continue;
-    if (!isa<MemRefType>(operand.get().getType()))
+    if (!isa<MemRefType>(operand.get().getType()) ||
+        !readsRows(op, operand, inner, /*allowBroadcast=*/false))
       return;
     AffineMap map = op.getMatchingIndexingMap(&operand);
-    if (!map.isProjectedPermutation())
-      return;
-    if (map.isFunctionOfDim(inner) &&
-        map.getResult(map.getNumResults() - 1) !=
-            getAffineDimExpr(inner, op.getContext()))
-      return;
     // Rows of every operand contiguous: unit innermost stride. No i1
     // buffers: a vector<Nxi1> load reads bits, not the buffer's bytes.
     auto type = cast<MemRefType>(operand.get().getType());
@@ -404,16 +413,11 @@ static void vectorizeTileOp(RewriterBase &rewriter, linalg::LinalgOp op) {
         return;
       continue;
     }
-    if (!isa<FloatType>(type.getElementType()) || !type.isLastDimUnitStride())
-      return;
-    AffineMap map = op.getMatchingIndexingMap(&operand);
     // Constant-0 results read a broadcast (size-1) dimension: a padding
     // mask's single row.
-    if (!map.isProjectedPermutation(/*allowZeroInResults=*/true))
-      return;
-    if (map.isFunctionOfDim(inner) &&
-        map.getResult(map.getNumResults() - 1) !=
-            getAffineDimExpr(inner, op.getContext()))
+    if (!isa<FloatType>(type.getElementType()) ||
+        !type.isLastDimUnitStride() ||
+        !readsRows(op, operand, inner, /*allowBroadcast=*/true))
       return;
   }
   // One row per iteration: a per-row operand (the running max) is then a
