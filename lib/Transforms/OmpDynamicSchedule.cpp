@@ -57,9 +57,9 @@ struct OmpDynamicSchedulePass
       std::optional<int64_t> trips = nest ? getTripCount(nest) : std::nullopt;
       if (!trips || *trips > kMaxDynamicTrips)
         return;
-      bool hasMicroKernel = loop->walk([](vector::FMAOp) {
-                                   return WalkResult::interrupt();
-                                 }).wasInterrupted();
+      bool hasMicroKernel =
+          loop->walk([](vector::FMAOp) { return WalkResult::interrupt(); })
+              .wasInterrupted();
       if (!hasMicroKernel)
         return;
       loop.setScheduleKind(omp::ClauseScheduleKind::Dynamic);

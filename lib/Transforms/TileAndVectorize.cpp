@@ -365,8 +365,7 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
 /// "b n (h d)" folded into an out-projection leaves "b n h d, o h d -> b n o",
 /// whose two reduction loops would otherwise become two nested loops around
 /// the register tile, with the accumulator going through memory in between.
-static void collapseReductions(RewriterBase &rewriter,
-                               linalg::GenericOp op) {
+static void collapseReductions(RewriterBase &rewriter, linalg::GenericOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumReductionLoops() < 2 ||
       !linalg::isaContractionOpInterface(op))
     return;
@@ -415,8 +414,7 @@ static void vectorizeTileOp(RewriterBase &rewriter, linalg::LinalgOp op) {
     }
     // Constant-0 results read a broadcast (size-1) dimension: a padding
     // mask's single row.
-    if (!isa<FloatType>(type.getElementType()) ||
-        !type.isLastDimUnitStride() ||
+    if (!isa<FloatType>(type.getElementType()) || !type.isLastDimUnitStride() ||
         !readsRows(op, operand, inner, /*allowBroadcast=*/true))
       return;
   }
@@ -608,8 +606,8 @@ static void packRhs(RewriterBase &rewriter, linalg::LinalgOp op,
   SmallVector<OpFoldResult> offsets(2, rewriter.getIndexAttr(0));
   SmallVector<OpFoldResult> sizes = {rows, cols};
   SmallVector<OpFoldResult> strides(2, rewriter.getIndexAttr(1));
-  Value packed = memref::SubViewOp::create(rewriter, loc, buffer, offsets,
-                                           sizes, strides);
+  Value packed =
+      memref::SubViewOp::create(rewriter, loc, buffer, offsets, sizes, strides);
   auto rowType = VectorType::get({*colsBound}, elementType);
   bool fullRows = !type.isDynamicDim(1);
   Value padding = arith::ConstantOp::create(
@@ -618,9 +616,9 @@ static void packRhs(RewriterBase &rewriter, linalg::LinalgOp op,
       rewriter, loc, c0, rows, c1, ValueRange{},
       [&](OpBuilder &b, Location nl, Value row, ValueRange) {
         SmallVector<bool> inBounds = {fullRows};
-        Value v = vector::TransferReadOp::create(
-            b, nl, rowType, rhs, ValueRange{row, c0}, padding,
-            ArrayRef<bool>(inBounds));
+        Value v = vector::TransferReadOp::create(b, nl, rowType, rhs,
+                                                 ValueRange{row, c0}, padding,
+                                                 ArrayRef<bool>(inBounds));
         vector::TransferWriteOp::create(b, nl, v, packed, ValueRange{row, c0},
                                         ArrayRef<bool>(inBounds));
         scf::YieldOp::create(b, nl);
@@ -668,7 +666,8 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
                     !ShapedType::isDynamic(ranges[dim]) &&
                     ranges[dim] > options.reductionTile;
       tileReduction |= reduce;
-      sizes.push_back(rewriter.getIndexAttr(reduce ? options.reductionTile : 0));
+      sizes.push_back(
+          rewriter.getIndexAttr(reduce ? options.reductionTile : 0));
     }
     if (tileReduction) {
       scf::SCFTilingOptions kOptions;
