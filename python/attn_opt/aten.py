@@ -51,7 +51,7 @@ import torch.nn as nn
 import torch.utils._pytree as pytree
 
 from .errors import UnsupportedOperationError
-from .frontend import Const, Lowered, Tensor, Value, View, _DTYPES, _Emitter, _fmt_scalar, _split_types
+from .frontend import Const, Lowered, Tensor, Value, View, _DTYPES, _Emitter, _fmt_scalar, _mutates, _split_types
 
 __all__ = ["trace_aten", "lower_aten"]
 
@@ -190,16 +190,11 @@ def trace_aten(module: Callable[..., Any], example_inputs: Sequence[Any]
     return gm, tensors, spec_box[0]
 
 
-def _is_mutation(node: torch.fx.Node) -> bool:
-    schema = getattr(node.target, "_schema", None)
-    return node.op == "call_function" and schema is not None and schema.is_mutable
-
-
 def _eliminate_dead_code(graph: torch.fx.Graph) -> None:
     """graph.eliminate_dead_code() that keeps in-place operations (PyTorch
     1.13's treats every ATen call as pure)."""
     for node in reversed(list(graph.nodes)):
-        if node.op in ("placeholder", "output") or node.users or _is_mutation(node):
+        if node.op in ("placeholder", "output") or node.users or _mutates(node):
             continue
         graph.erase_node(node)
 

@@ -727,12 +727,12 @@ class _Emitter:
             op = {"add": "arith.addi", "sub": "arith.subi", "mul": "arith.muli"}[kind]
         else:
             raise self.unsupported(f"arithmetic on {dtype} tensors")
-        pulled = self.binary_without_unit_view(op, a, b, shape, dtype)
+        pulled = self.binary_through_split_view(op, a, b, shape, dtype)
         if pulled is not None:
             return pulled
         return self.binary(op, a, b, shape, dtype)
 
-    def binary_without_unit_view(self, op: str, a: Value, b: Value, shape: Sequence[int],
+    def binary_through_split_view(self, op: str, a: Value, b: Value, shape: Sequence[int],
                                  dtype: str) -> Optional[Value]:
         """``view(x) + y`` where the view only splits x's dimensions or adds
         unit ones (Swin: ``attn.view(B, nW, nH, n, n) + mask``, then viewed
