@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 import torch
@@ -28,6 +30,22 @@ def test_to_mlir_verifies(name: str, attn_opt_tool) -> None:
     assert "func.func @forward(" in text
     run_attn_opt(attn_opt_tool, text)
     run_attn_opt(attn_opt_tool, text, "--canonicalize")
+
+
+@pytest.mark.parametrize("name", sorted(GRAPHS))
+def test_every_graph_fuses(name: str, attn_opt_tool) -> None:
+    """G1-G9 as the frontend emits them (masked_fill masks included) reach the
+    fused attn.attention form: no softmax is left, one remark per graph."""
+    module, inputs = GRAPHS[name]()
+    text = attn_opt.to_mlir(module, inputs)
+    proc = subprocess.run([str(attn_opt_tool), "-", "--canonicalize", "--attn-fuse-attention=remarks=true",
+                           "--canonicalize"], input=text, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("remark: fused attention") == 1, proc.stderr[-3000:]
+    assert "attn.softmax" not in proc.stdout and proc.stdout.count("attn.attention") == 1
+    # G5's triu mask is recognised as causal: no mask tensor at run time.
+    fused = next(line for line in proc.stdout.splitlines() if "attn.attention" in line)
+    assert (" causal" in fused and "mask(" not in fused) == (name == "G5"), fused
 
 
 def _max_error(got: torch.Tensor, ref: torch.Tensor) -> float:

@@ -216,6 +216,41 @@ def test_transformer_decoder_layer(attn_opt_tool, compiler) -> None:
     torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
 
 
+class _CausalDecoder(nn.Module):
+    """A decoder layer whose causal mask is built in forward (float, -inf
+    above the diagonal) or kept as a boolean triu buffer."""
+
+    def __init__(self, boolean: bool) -> None:
+        super().__init__()
+        self.layer = nn.TransformerDecoderLayer(E, H, dim_feedforward=48, batch_first=True)
+        self.boolean = boolean
+        self.register_buffer("triu", torch.triu(torch.ones(6, 6, dtype=torch.bool), 1))
+
+    def forward(self, tgt: torch.Tensor, memory: torch.Tensor) -> torch.Tensor:
+        mask = self.triu if self.boolean else nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+        return self.layer(tgt, memory, tgt_mask=mask)
+
+
+@pytest.mark.parametrize("boolean", [False, True])
+def test_constant_causal_mask_becomes_causal_flag(boolean: bool, attn_opt_tool, compiler) -> None:
+    """A causal mask that is a constant of the graph is recognised as such:
+    the self-attention is `causal` with no mask tensor (so masked blocks are
+    skipped), the cross-attention stays unmasked."""
+    module = _randomize(_CausalDecoder(boolean), 11)
+    tgt, memory = torch.randn(2, 6, E), torch.randn(2, 8, E)
+    text = attn_opt.to_mlir(module, (tgt, memory), tracer="aten")
+    count, fused = _fused_count(attn_opt_tool, text)
+    fused = run_attn_opt(attn_opt_tool, fused, "--canonicalize")
+    attentions = [line for line in fused.splitlines() if "= attn.attention " in line]
+    assert count == 2 and len(attentions) == 2
+    assert sum(" causal " in line for line in attentions) == 1
+    assert not any("mask(" in line for line in attentions), attentions
+    got = attn_opt.compile(module, (tgt, memory), tracer="aten")(_new(tgt, 12), _new(memory, 13))
+    ref = _eager(module, (_new(tgt, 12), _new(memory, 13)))
+    print(f"causal decoder ({'bool' if boolean else 'float'} mask): max abs error {_max_error(got, ref):.3e}")
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+
+
 # -- torchvision -------------------------------------------------------------
 
 def test_torchvision_vit_encoder_block(attn_opt_tool, compiler) -> None:

@@ -238,3 +238,74 @@ func.func @no_fold_shared_operand_scale(%q: tensor<2x3xf32>, %k: tensor<3x4xf32>
   %0 = attn.einsum "ij,jk->ik" (%qs, %k) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
   return %0, %qs : tensor<2x4xf32>, tensor<2x3xf32>
 }
+
+// -----
+
+// A constant causal mask (torch.triu(ones, 1) applied with masked_fill, as
+// the fuser hands it over: negated and broadcast over batch and heads)
+// becomes the causal flag: no mask tensor at run time.
+// CHECK-LABEL: func @causal_from_triu
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x3x8xf32>, %[[K:.*]]: tensor<2x4x3x8xf32>, %[[V:.*]]: tensor<2x4x3x8xf32>)
+// CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] scale(1.250000e-01) causal : (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @causal_from_triu(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>, %v: tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32> {
+  %triu = arith.constant dense<[[false, true, true], [false, false, true], [false, false, false]]> : tensor<3x3xi1>
+  %e = tensor.empty() : tensor<2x4x3x3xi1>
+  %b = linalg.broadcast ins(%triu : tensor<3x3xi1>) outs(%e : tensor<2x4x3x3xi1>) dimensions = [0, 1]
+  %true = arith.constant dense<true> : tensor<2x4x3x3xi1>
+  %keep = arith.xori %b, %true : tensor<2x4x3x3xi1>
+  %o = attn.attention %q, %k, %v mask(%keep) scale(0.125) : (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x3xi1>) -> tensor<2x4x3x8xf32>
+  return %o : tensor<2x4x3x8xf32>
+}
+
+// -----
+
+// Additive causal masks (0 / -inf, or 0 / -1e9, the fill is never seen in a
+// causal row) with fewer queries than keys: aligned top-left, j <= i kept.
+// CHECK-LABEL: func @causal_additive
+// CHECK-NOT: arith.constant
+// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.000000e+00) causal
+// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.000000e+00) causal
+func.func @causal_additive(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+  %m = arith.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000]]> : tensor<2x3xf32>
+  %o = attn.attention %q, %k, %v mask(%m) scale(1.0) : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  %m2 = arith.constant dense<[[0.0, -1.0e9, -1.0e9], [0.0, 0.0, -1.0e9]]> : tensor<2x3xf32>
+  %o2 = attn.attention %q, %k, %v mask(%m2) scale(1.0) : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  return %o, %o2 : tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// A constant mask that keeps every key goes; the op keeps its causal flag.
+// CHECK-LABEL: func @keep_all_mask
+// CHECK-NOT: arith.constant
+// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.000000e+00) causal :
+// CHECK-NOT: mask
+// CHECK: return
+func.func @keep_all_mask(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %m = arith.constant dense<true> : tensor<1x1xi1>
+  %o = attn.attention %q, %k, %v mask(%m) scale(1.0) causal : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<1x1xi1>) -> tensor<2x4xf32>
+  return %o : tensor<2x4xf32>
+}
+
+// -----
+
+// Near misses stay masks: triu(ones) with the diagonal masked too, a -1e8
+// fill (a score can exceed it), a mask whose batch slices differ, and a
+// positive boolean mask of the wrong orientation (j >= i kept).
+// CHECK-LABEL: func @not_causal
+// CHECK-COUNT-4: attn.attention {{.*}} mask(
+// CHECK-NOT: causal
+func.func @not_causal(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  %strict = arith.constant dense<[[[false, false, false], [true, false, false], [true, true, false]], [[false, false, false], [true, false, false], [true, true, false]]]> : tensor<2x3x3xi1>
+  %o1 = attn.attention %q, %k, %v mask(%strict) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %small = arith.constant dense<[[0.0, -1.0e8, -1.0e8], [0.0, 0.0, -1.0e8], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %e = tensor.empty() : tensor<2x3x3xf32>
+  %b = linalg.broadcast ins(%small : tensor<3x3xf32>) outs(%e : tensor<2x3x3xf32>) dimensions = [0]
+  %o2 = attn.attention %q, %k, %v mask(%b) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %mixed = arith.constant dense<[[[true, false, false], [true, true, false], [true, true, true]], [[true, true, true], [true, true, true], [true, true, true]]]> : tensor<2x3x3xi1>
+  %o3 = attn.attention %q, %k, %v mask(%mixed) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %upper = arith.constant dense<[[[true, true, true], [false, true, true], [false, false, true]], [[true, true, true], [false, true, true], [false, false, true]]]> : tensor<2x3x3xi1>
+  %o4 = attn.attention %q, %k, %v mask(%upper) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  return %o1, %o2, %o3, %o4 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}

@@ -68,6 +68,81 @@ func.func @bool_mask(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<
 
 // -----
 
+// PyTorch's masked_fill(c, -inf): select(c, -inf, s) keeps the scores where
+// c does *not* hold, so the fused (keep) mask is the negated condition.
+// CHECK-LABEL: func.func @masked_fill_form
+//  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x8x16xf32>, %[[C:.*]]: tensor<2x8x8xi1>)
+//       CHECK: %[[TRUE:.*]] = arith.constant dense<true> : tensor<2x8x8xi1>
+//       CHECK: %[[KEEP:.*]] = arith.xori %[[C]], %[[TRUE]] : tensor<2x8x8xi1>
+//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[KEEP]]) scale(1.250000e-01)
+//  CHECK-NEXT: return %[[O]]
+func.func @masked_fill_form(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %c: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<2x8x8xf32>
+  %sm = arith.select %c, %ninf, %s : tensor<2x8x8xi1>, tensor<2x8x8xf32>
+  %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 0.125, boolean mask (masked_fill form), softmax over key axis 'j', 'b i j, b j d -> b i d'
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %o : tensor<2x8x16xf32>
+}
+
+// -----
+
+// masked_fill(mask == 0, -1e9) (the Annotated Transformer's form): a finite
+// fill becomes an additive mask, 0 where kept and the fill elsewhere.
+// CHECK-LABEL: func.func @finite_fill
+//  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x8x16xf32>, %[[C:.*]]: tensor<2x8x8xi1>)
+//       CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<2x8x8xf32>
+//  CHECK-NEXT: %[[FILL:.*]] = arith.constant dense<-1.000000e+09> : tensor<2x8x8xf32>
+//  CHECK-NEXT: %[[ADD:.*]] = arith.select %[[C]], %[[FILL]], %[[ZERO]] : tensor<2x8x8xi1>, tensor<2x8x8xf32>
+//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[ADD]]) scale(1.250000e-01) : ({{.*}}, tensor<2x8x8xf32>) -> tensor<2x8x16xf32>
+func.func @finite_fill(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %c: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
+  %fill = arith.constant dense<-1.0e9> : tensor<2x8x8xf32>
+  %sm = arith.select %c, %fill, %s : tensor<2x8x8xi1>, tensor<2x8x8xf32>
+  %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 0.125, boolean mask with a finite fill (additive) (masked_fill form), softmax
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %o : tensor<2x8x16xf32>
+}
+
+// -----
+
+// A bias added and then a boolean mask applied: one additive mask, the bias
+// where kept and -inf elsewhere.
+// CHECK-LABEL: func.func @bias_then_select
+//  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x8x16xf32>, %[[B:.*]]: tensor<2x8x8xf32>, %[[M:.*]]: tensor<2x8x8xi1>)
+//       CHECK: %[[NINF:.*]] = arith.constant dense<0xFF800000> : tensor<2x8x8xf32>
+//       CHECK: %[[ADD:.*]] = arith.select %[[M]], %[[B]], %[[NINF]]
+//  CHECK-NEXT: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[ADD]])
+func.func @bias_then_select(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %b: tensor<2x8x8xf32>, %m: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
+  %sb = arith.addf %s, %b : tensor<2x8x8xf32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<2x8x8xf32>
+  %sm = arith.select %m, %sb, %ninf : tensor<2x8x8xi1>, tensor<2x8x8xf32>
+  %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 0.125, boolean mask, additive mask, softmax
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %o : tensor<2x8x16xf32>
+}
+
+// -----
+
+// A fill of -100 is no mask (exp(-100 - max) need not vanish): not fused.
+// CHECK-LABEL: func.func @small_fill
+//       CHECK: attn.softmax
+func.func @small_fill(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %c: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
+  %fill = arith.constant dense<-100.0> : tensor<2x8x8xf32>
+  %sm = arith.select %c, %fill, %s : tensor<2x8x8xi1>, tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported mask form: arith.select must pick the scores on one side and a splat -inf (or a fill below -1e4) on the other, by a boolean tensor
+  %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %o : tensor<2x8x16xf32>
+}
+
+// -----
+
 // Additive mask, added on either side, with the scores laid out [b, j, i]:
 // the mask is permuted like the scores.
 // CHECK-LABEL: func.func @additive_mask_transposed_scores
@@ -99,7 +174,7 @@ func.func @two_additive_masks(%q: tensor<4x3x7x8xf32>, %k: tensor<4x3x7x8xf32>, 
   %sb = arith.addf %s, %bias : tensor<4x3x7x7xf32>
   %sm = arith.addf %shift, %sb : tensor<4x3x7x7xf32>
   %p = attn.softmax %sm axis(-1) : tensor<4x3x7x7xf32>
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b h i d, b h j d -> b h i j' scale 0.25, additive mask, softmax over key axis 'j', 'b h i j, b h j d -> b h i d'
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b h i d, b h j d -> b h i j' scale 0.25, 2 additive masks (summed), softmax over key axis 'j', 'b h i j, b h j d -> b h i d'
   %o = attn.einsum "b h i j, b h j d -> b h i d" (%p, %v) : (tensor<4x3x7x7xf32>, tensor<4x3x7x8xf32>) -> tensor<4x3x7x8xf32>
   return %o : tensor<4x3x7x8xf32>
 }
@@ -229,7 +304,7 @@ func.func @select_zero(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tenso
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
   %zero = arith.constant dense<0.0> : tensor<2x8x8xf32>
   %sm = arith.select %m, %s, %zero : tensor<2x8x8xi1>, tensor<2x8x8xf32>
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported mask form: arith.select must pick the scores where a boolean tensor is true and a splat -inf elsewhere
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported mask form: arith.select must pick the scores on one side and a splat -inf (or a fill below -1e4) on the other, by a boolean tensor
   %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
   %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
   return %o : tensor<2x8x16xf32>

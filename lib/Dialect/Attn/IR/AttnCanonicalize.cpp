@@ -3,16 +3,21 @@
 // Rewrites that bring attention graphs to one normal form before recognition:
 // rearrange chains collapse to one rearrange, pure permutations feeding an
 // einsum disappear into its equation, and a scalar multiplying an einsum
-// result or one of its operands becomes the einsum's scale.
+// result or one of its operands becomes the einsum's scale. An attention
+// mask that is a constant causal pattern becomes the `causal` flag (no mask
+// tensor at run time, and masked blocks are skipped), one that keeps every
+// key goes away.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <functional>
 #include <set>
 
 using namespace mlir;
@@ -331,7 +336,128 @@ struct FoldScaledEinsumOperand : OpRewritePattern<EinsumOp> {
   }
 };
 
+/// What a constant attention mask does.
+enum class MaskPattern { KeepAll, Causal, Other };
+
+/// The constant an attention mask is built from, looking through broadcasts
+/// over batch dimensions (the last two dimensions stay the query and key
+/// axes) and negations (`arith.xori` with true), with whether it is negated.
+static std::optional<std::pair<DenseElementsAttr, bool>>
+traceConstantMask(Value mask) {
+  bool negated = false;
+  for (;;) {
+    DenseElementsAttr attr;
+    if (matchPattern(mask, m_Constant(&attr)))
+      return std::make_pair(attr, negated);
+    if (auto broadcast = mask.getDefiningOp<linalg::BroadcastOp>()) {
+      int64_t rank = broadcast.getInit().getType().getRank();
+      if (llvm::any_of(broadcast.getDimensions(),
+                       [&](int64_t dim) { return dim >= rank - 2; }))
+        return std::nullopt;
+      mask = broadcast.getInput();
+      continue;
+    }
+    if (auto xorOp = mask.getDefiningOp<arith::XOrIOp>()) {
+      Value other;
+      if (matchPattern(xorOp.getRhs(), m_One()))
+        other = xorOp.getLhs();
+      else if (matchPattern(xorOp.getLhs(), m_One()))
+        other = xorOp.getRhs();
+      if (!other)
+        return std::nullopt;
+      negated = !negated;
+      mask = other;
+      continue;
+    }
+    return std::nullopt;
+  }
+}
+
+/// Classifies a constant mask of an attention with `sq` queries and `sk`
+/// keys. Boolean: true keeps the key (after `negated`). Floating point: 0
+/// keeps it; -inf, or a fill at or below -1e9, masks it: a causal row always
+/// keeps key 0, so exp(fill - max) is 0 there for any score of sane size,
+/// exactly as with -inf.
+static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
+                                int64_t sq, int64_t sk) {
+  auto type = cast<ShapedType>(attr.getType());
+  int64_t rank = type.getRank();
+  if (rank < 2)
+    return MaskPattern::Other;
+  int64_t rows = type.getDimSize(rank - 2), cols = type.getDimSize(rank - 1);
+  // keep(i, j) as 1, masked as 0, anything else as -1.
+  std::function<int(int64_t)> keep;
+  if (type.getElementType().isInteger(1)) {
+    auto values = attr.getValues<bool>();
+    keep = [=](int64_t index) { return values[index] != negated ? 1 : 0; };
+  } else if (isa<FloatType>(type.getElementType()) && !negated) {
+    auto values = attr.getValues<APFloat>();
+    keep = [=](int64_t index) {
+      APFloat value = values[index];
+      if (value.isZero())
+        return 1;
+      if ((value.isInfinity() && value.isNegative()) ||
+          (value.isFinite() && value.convertToDouble() <= -1e9))
+        return 0;
+      return -1;
+    };
+  } else {
+    return MaskPattern::Other;
+  }
+  if (attr.isSplat())
+    return keep(0) == 1 ? MaskPattern::KeepAll : MaskPattern::Other;
+  // Causal: j <= i kept, top-left aligned; needs the full [Sq, Sk] plane.
+  if (rows != sq || cols != sk)
+    return MaskPattern::Other;
+  bool causal = true, keepAll = true;
+  int64_t count = type.getNumElements();
+  for (int64_t index = 0; index < count && (causal || keepAll); ++index) {
+    int64_t i = (index / cols) % rows, j = index % cols;
+    int k = keep(index);
+    causal &= k == (j <= i ? 1 : 0);
+    keepAll &= k == 1;
+  }
+  return keepAll  ? MaskPattern::KeepAll
+         : causal ? MaskPattern::Causal
+                  : MaskPattern::Other;
+}
+
+/// attention(q, k, v, mask = constant causal pattern) ->
+/// attention(q, k, v) causal; a constant mask that keeps every key goes.
+struct FoldConstantMask : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    Value mask = op.getMask();
+    if (!mask)
+      return failure();
+    auto constant = traceConstantMask(mask);
+    if (!constant)
+      return failure();
+    auto qType = cast<RankedTensorType>(op.getQuery().getType());
+    auto kType = cast<RankedTensorType>(op.getKey().getType());
+    MaskPattern pattern = classifyMask(
+        constant->first, constant->second,
+        qType.getDimSize(qType.getRank() - 2),
+        kType.getDimSize(kType.getRank() - 2));
+    if (pattern == MaskPattern::Other)
+      return failure();
+    bool causal = op.getCausal() || pattern == MaskPattern::Causal;
+    rewriter.replaceOpWithNewOp<AttentionOp>(
+        op, op.getType(), op.getQuery(), op.getKey(), op.getValue(),
+        /*mask=*/Value(), op.getWeight(), op.getScaleAttr(),
+        causal ? rewriter.getUnitAttr() : UnitAttr(), op.getScoreAttr());
+    return success();
+  }
+};
+
 } // namespace
+
+void AttentionOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<FoldConstantMask>(context);
+}
 
 void RearrangeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                               MLIRContext *context) {

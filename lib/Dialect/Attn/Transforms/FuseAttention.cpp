@@ -24,6 +24,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -39,18 +40,29 @@ using Labels = SmallVector<std::string, 6>;
 
 namespace {
 
+/// A boolean mask applied as arith.select between the scores and a splat
+/// fill: `select(c, s, fill)` keeps the scores where c holds,
+/// `select(c, fill, s)` (PyTorch's `masked_fill(c, fill)`) where it does not.
+struct SelectMask {
+  Value condition;
+  bool keepWhereTrue = true;
+  /// A finite fill (below -1e4) instead of -inf.
+  std::optional<double> finiteFill;
+  Value scores; // the select's other operand
+};
+
 /// What the matcher found: the ops of the chain, the roles of the score
 /// labels, and why it gave up when it did.
 struct Match {
-  EinsumOp scores;            // s = einsum(q, k)
-  Operation *maskOp = nullptr; // arith.select or arith.addf, if any
-  Value mask;                  // the boolean or additive mask
-  /// Further additive masks (Swin adds its relative position bias and then
-  /// its shift mask), outermost first: the fused mask is their sum with
-  /// `mask` (the innermost), and these arith.addf ops go away with the
-  /// chain.
-  SmallVector<Value> extraMasks;
-  SmallVector<Operation *> extraMaskOps;
+  EinsumOp scores; // s = einsum(q, k)
+  /// A boolean mask applied with arith.select, outermost, if any.
+  std::optional<SelectMask> select;
+  /// Additive masks, outermost first (Swin adds its relative position bias
+  /// and then its shift mask): the fused mask is their sum.
+  SmallVector<Value> additiveMasks;
+  /// The select and arith.addf ops between the scores and the softmax,
+  /// outermost first; they go away with the chain.
+  SmallVector<Operation *> maskOps;
   SoftmaxOp softmax;
   EinsumOp output; // o = einsum(p, v)
 
@@ -102,13 +114,89 @@ static std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
   return plan;
 }
 
-static bool isNegInfSplat(Value value) {
+/// The value of a splat floating-point constant.
+static std::optional<double> getSplatFloat(Value value) {
   DenseElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
       !isa<FloatType>(attr.getElementType()))
-    return false;
-  APFloat v = attr.getSplatValue<APFloat>();
-  return v.isInfinity() && v.isNegative();
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// Matches `select` as a boolean mask on scores: one side a splat -inf, or a
+/// finite fill so negative (the frontends' masked_fill(-1e6), -1e9, finfo.min)
+/// that exp(fill - max) is 0 in any row that keeps a key; the other side the
+/// scores.
+static std::optional<SelectMask> matchSelectMask(arith::SelectOp select) {
+  if (!isa<RankedTensorType>(select.getCondition().getType()))
+    return std::nullopt;
+  auto isFill = [](Value v) {
+    std::optional<double> fill = getSplatFloat(v);
+    return fill && *fill < -1e4;
+  };
+  SelectMask mask;
+  mask.condition = select.getCondition();
+  Value fill;
+  if (isFill(select.getFalseValue()) && !isFill(select.getTrueValue())) {
+    mask.scores = select.getTrueValue();
+    fill = select.getFalseValue();
+  } else if (isFill(select.getTrueValue()) &&
+             !isFill(select.getFalseValue())) {
+    mask.keepWhereTrue = false;
+    mask.scores = select.getFalseValue();
+    fill = select.getTrueValue();
+  } else {
+    return std::nullopt;
+  }
+  double value = *getSplatFloat(fill);
+  if (!std::isinf(value))
+    mask.finiteFill = value;
+  return mask;
+}
+
+/// The fused mask of a select mask and additive masks (in the order the
+/// scores received them): the condition itself when that is all (negated
+/// for `masked_fill`), else an additive mask that is their sum where the
+/// select keeps the score and the fill where it does not.
+///
+/// A finite fill becomes part of an additive mask: in a row that keeps a
+/// key whose score is above fill + ~100, masked keys get exp(s + fill - max)
+/// = 0 just as exp(fill - max) = 0. A row that keeps no key averages v
+/// uniformly in the frontend's graph but with weights exp(s + fill - max)
+/// here, so it differs when the scores differ.
+static Value buildFusedMask(OpBuilder &b, Location loc,
+                            const std::optional<SelectMask> &select,
+                            ArrayRef<Value> additive) {
+  Value sum;
+  for (Value mask : additive)
+    sum = sum ? arith::AddFOp::create(b, loc, sum, mask).getResult() : mask;
+  if (!select)
+    return sum;
+  Value condition = select->condition;
+  auto condType = cast<RankedTensorType>(condition.getType());
+  if (!sum && !select->finiteFill) {
+    if (select->keepWhereTrue)
+      return condition;
+    Value ones = arith::ConstantOp::create(
+        b, loc, condType, DenseElementsAttr::get(condType, b.getBoolAttr(true)));
+    return arith::XOrIOp::create(b, loc, condition, ones);
+  }
+  auto floatType = condType.clone(
+      cast<ShapedType>(select->scores.getType()).getElementType());
+  auto splat = [&](double value) -> Value {
+    return arith::ConstantOp::create(
+        b, loc, floatType,
+        DenseElementsAttr::get(
+            floatType, b.getFloatAttr(floatType.getElementType(), value)));
+  };
+  if (!sum)
+    sum = splat(0.0);
+  Value fill = splat(select->finiteFill
+                         ? *select->finiteFill
+                         : -std::numeric_limits<double>::infinity());
+  if (select->keepWhereTrue)
+    return arith::SelectOp::create(b, loc, condition, sum, fill);
+  return arith::SelectOp::create(b, loc, condition, fill, sum);
 }
 
 /// Matches the chain ending in `softmax`. Fills `match` on success.
@@ -128,68 +216,61 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
     return Failure{"the P·V einsum has more than two operands"};
   match.output = output;
 
-  // The producer: scores, possibly masked.
-  Value input = softmax.getInput();
-  Operation *producer = input.getDefiningOp();
-  if (!producer)
-    return Failure{};
-  EinsumOp scores;
-  if (auto einsum = dyn_cast<EinsumOp>(producer)) {
-    scores = einsum;
-  } else if (auto select = dyn_cast<arith::SelectOp>(producer)) {
-    scores = select.getTrueValue().getDefiningOp<EinsumOp>();
-    if (!scores)
+  // The producer: scores, possibly masked: an outermost select mask, then
+  // additive masks down to the scores.
+  Value x = softmax.getInput();
+  if (auto select = x.getDefiningOp<arith::SelectOp>()) {
+    match.select = matchSelectMask(select);
+    if (!match.select) {
+      auto isScores = [](Value v) {
+        return v.getDefiningOp<EinsumOp>() || v.getDefiningOp<arith::AddFOp>();
+      };
+      if (isScores(select.getTrueValue()) || isScores(select.getFalseValue()))
+        return Failure{"unsupported mask form: arith.select must pick the "
+                       "scores on one side and a splat -inf (or a fill below "
+                       "-1e4) on the other, by a boolean tensor"};
       return Failure{};
-    if (!isa<RankedTensorType>(select.getCondition().getType()) ||
-        !isNegInfSplat(select.getFalseValue()))
-      return Failure{"unsupported mask form: arith.select must pick the "
-                     "scores where a boolean tensor is true and a splat -inf "
-                     "elsewhere"};
-    match.maskOp = select;
-    match.mask = select.getCondition();
-  } else if (auto add = dyn_cast<arith::AddFOp>(producer)) {
-    // s + m, or (s + m1) + m2 ...: each addf has one side leading to the
-    // scores and the other is an additive mask.
-    auto leadsToScores = [](Value v) {
-      Operation *def = v.getDefiningOp();
-      return def && (isa<arith::AddFOp>(def) ||
-                     (isa<EinsumOp>(def) &&
-                      cast<EinsumOp>(def).getInputs().size() == 2));
-    };
-    arith::AddFOp current = add;
-    while (true) {
-      if (!current.getResult().hasOneUse())
-        return Failure{"the masked scores are used elsewhere"};
-      Value scoresSide = current.getLhs(), maskSide = current.getRhs();
-      if (!leadsToScores(scoresSide))
-        std::swap(scoresSide, maskSide);
-      if (!leadsToScores(scoresSide))
-        return Failure{};
-      if (match.maskOp) {
-        match.extraMasks.push_back(match.mask);
-        match.extraMaskOps.push_back(match.maskOp);
-      }
-      match.maskOp = current;
-      match.mask = maskSide;
-      if ((scores = scoresSide.getDefiningOp<EinsumOp>()))
-        break;
-      current = scoresSide.getDefiningOp<arith::AddFOp>();
     }
-  } else {
+    match.maskOps.push_back(select);
+    x = match.select->scores;
+  }
+  // s + m, or (s + m1) + m2 ...: each addf has one side leading to the
+  // scores and the other is an additive mask.
+  auto leadsToScores = [](Value v) {
+    Operation *def = v.getDefiningOp();
+    return def &&
+           (isa<arith::AddFOp>(def) ||
+            (isa<EinsumOp>(def) && cast<EinsumOp>(def).getInputs().size() == 2));
+  };
+  while (auto add = x.getDefiningOp<arith::AddFOp>()) {
+    Value scoresSide = add.getLhs(), maskSide = add.getRhs();
+    if (!leadsToScores(scoresSide))
+      std::swap(scoresSide, maskSide);
+    if (!leadsToScores(scoresSide))
+      return Failure{};
+    match.additiveMasks.push_back(maskSide);
+    match.maskOps.push_back(add);
+    x = scoresSide;
+  }
+  EinsumOp scores = x.getDefiningOp<EinsumOp>();
+  if (!scores) {
     // Something else sits between the scores and the softmax.
-    for (Value operand : producer->getOperands())
-      if (operand.getDefiningOp<EinsumOp>())
-        return Failure{llvm::formatv("unsupported mask form: '{0}' between "
-                                     "the scores and the softmax",
-                                     producer->getName().getStringRef())
-                           .str()};
+    if (Operation *producer = x.getDefiningOp())
+      for (Value operand : producer->getOperands())
+        if (operand.getDefiningOp<EinsumOp>())
+          return Failure{llvm::formatv("unsupported mask form: '{0}' between "
+                                       "the scores and the softmax",
+                                       producer->getName().getStringRef())
+                             .str()};
     return Failure{};
   }
   match.scores = scores;
   if (scores.getInputs().size() != 2)
     return Failure{"the score einsum does not have two operands"};
-  if (!scores.getResult().hasOneUse() ||
-      (match.maskOp && !match.maskOp->getResult(0).hasOneUse()))
+  if (llvm::any_of(match.maskOps,
+                   [](Operation *op) { return !op->getResult(0).hasOneUse(); }))
+    return Failure{"the masked scores are used elsewhere"};
+  if (!scores.getResult().hasOneUse())
     return Failure{"the scores are used elsewhere"};
 
   auto sPlan = getStrictPlan(scores);
@@ -284,10 +365,9 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
     return Failure{"the P·V einsum is not a batched P V with one value axis"};
   if (output.getScaleValue() != 1.0)
     return Failure{"the P·V einsum has a scale"};
-  SmallVector<Value> masks;
-  if (match.mask)
-    masks.push_back(match.mask);
-  masks.append(match.extraMasks.begin(), match.extraMasks.end());
+  SmallVector<Value> masks(match.additiveMasks);
+  if (match.select)
+    masks.push_back(match.select->condition);
   for (Value mask : masks) {
     auto maskType = dyn_cast<RankedTensorType>(mask.getType());
     if (!maskType || maskType.getShape() != scores.getType().getShape())
@@ -346,11 +426,8 @@ static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
                     withBatch({m.keyLabel, m.depthLabel}));
   Value v = permute(rewriter, loc, m.value, m.valueTerm,
                     withBatch({m.keyLabel, m.valueLabel}));
-  Value mask = m.mask;
-  // Several additive masks: one mask, their sum in the order the scores
-  // received them.
-  for (Value extra : llvm::reverse(m.extraMasks))
-    mask = arith::AddFOp::create(rewriter, loc, mask, extra);
+  Value mask = buildFusedMask(rewriter, loc, m.select,
+                              llvm::to_vector(llvm::reverse(m.additiveMasks)));
   if (mask)
     mask = permute(rewriter, loc, mask, m.scoreTerm,
                    withBatch({m.queryLabel, m.keyLabel}));
@@ -368,10 +445,8 @@ static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
       permute(rewriter, loc, attention.getResult(), canonicalOut, m.outputTerm);
   rewriter.replaceOp(m.output, result);
   rewriter.eraseOp(m.softmax);
-  for (Operation *op : m.extraMaskOps)
+  for (Operation *op : m.maskOps)
     rewriter.eraseOp(op);
-  if (m.maskOp)
-    rewriter.eraseOp(m.maskOp);
   rewriter.eraseOp(m.scores);
   return attention;
 }
@@ -402,21 +477,11 @@ struct KernelMatch {
   std::string featureLabel;          // additive: the label summed with w
   std::optional<double> splatWeight; // gaussian
   double factor = 1.0;               // multiplies the summed score
-  Value mask;                        // boolean condition
-  std::optional<double> fill;        // finite fill instead of -inf
+  std::optional<SelectMask> select;  // a boolean mask, if any
   int64_t rank = 0;                  // of the scores
 };
 
 } // namespace
-
-/// The value of a splat floating-point constant.
-static std::optional<double> getSplatFloat(Value value) {
-  DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
 
 /// Finds which of `lhs`, `rhs` broadcasts the query (inserting the key axis
 /// `rank - 1`) and which the key (inserting the query axis `rank - 2`).
@@ -464,19 +529,13 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
   if (m.rank < 2)
     return Failure{};
 
-  // The mask: select(cond, s, fill) with fill -inf, or a finite fill so
-  // negative (the frontend's masked_fill(-1e6)) that exp(fill - max) is 0
-  // for any row that keeps a key; see fuseKernel.
+  // The mask: select(cond, s, fill) or select(cond, fill, s).
   Value x = softmax.getInput();
   if (auto select = x.getDefiningOp<arith::SelectOp>()) {
-    std::optional<double> fill = getSplatFloat(select.getFalseValue());
-    if (!isa<RankedTensorType>(select.getCondition().getType()) || !fill ||
-        !(*fill < -1e4))
+    m.select = matchSelectMask(select);
+    if (!m.select)
       return Failure{};
-    m.mask = select.getCondition();
-    if (!std::isinf(*fill))
-      m.fill = *fill;
-    x = select.getTrueValue();
+    x = m.select->scores;
   }
 
   // Splat factors around the score, outermost first.
@@ -632,8 +691,8 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
                    "[batch..., query(, e)]"};
   m.output = output;
   m.value = output.getInputs()[1 - pIndex];
-  if (m.mask &&
-      cast<RankedTensorType>(m.mask.getType()).getShape() != sType.getShape())
+  if (m.select && cast<RankedTensorType>(m.select->condition.getType())
+                          .getShape() != sType.getShape())
     return Failure{"unsupported mask form: the mask does not have the "
                    "scores' shape"};
 
@@ -722,22 +781,7 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
     }
   }
 
-  Value mask = m.mask;
-  if (mask && m.fill) {
-    // select(c, s, fill) as the additive mask select(c, 0, fill): in a row
-    // that keeps a key whose score is above fill + ~100, masked keys get
-    // exp(s + fill - max) = 0 just as exp(fill - max) = 0. A row that keeps
-    // no key averages v uniformly in the frontend's graph but with weights
-    // exp(s + fill - max) here, so it differs when the scores differ.
-    auto zeros = arith::ConstantOp::create(
-        rewriter, loc, sType,
-        DenseElementsAttr::get(sType, rewriter.getFloatAttr(elementType, 0)));
-    auto fills = arith::ConstantOp::create(
-        rewriter, loc, sType,
-        DenseElementsAttr::get(sType,
-                               rewriter.getFloatAttr(elementType, *m.fill)));
-    mask = arith::SelectOp::create(rewriter, loc, mask, zeros, fills);
-  }
+  Value mask = buildFusedMask(rewriter, loc, m.select, {});
 
   auto oType = cast<RankedTensorType>(m.output.getType());
   SmallVector<int64_t> shape(oType.getShape());
@@ -757,6 +801,22 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   rewriter.replaceOp(m.output, result);
   eraseDeadChain(rewriter, m.softmax);
   return attention;
+}
+
+/// The masks of a fused chain, for its remark.
+static std::string describeMasks(const std::optional<SelectMask> &select,
+                                 size_t additive) {
+  std::string text;
+  if (select)
+    text += select->finiteFill ? ", boolean mask with a finite fill (additive)"
+                               : ", boolean mask";
+  if (select && !select->keepWhereTrue)
+    text += " (masked_fill form)";
+  if (additive == 1)
+    text += ", additive mask";
+  else if (additive > 1)
+    text += llvm::formatv(", {0} additive masks (summed)", additive).str();
+  return text;
 }
 
 namespace {
@@ -797,10 +857,7 @@ struct FuseAttentionPass
                     "over the key axis, '{4}'",
                     stringifyScoreKind(kernel.kind), scale,
                     kernel.weight || kernel.splatWeight ? ", weight" : "",
-                    !kernel.mask ? ""
-                    : kernel.fill
-                        ? ", boolean mask with a finite fill (additive)"
-                        : ", boolean mask",
+                    describeMasks(kernel.select, 0),
                     kernel.output.getEquation())
                     .str();
             AttentionOp fused = fuseKernel(rewriter, kernel);
@@ -821,10 +878,7 @@ struct FuseAttentionPass
           llvm::formatv("fused attention: '{0}' scale {1}{2}, softmax over "
                         "key axis '{3}', '{4}'",
                         match.scores.getEquation(), scale,
-                        !match.mask ? ""
-                        : isa<arith::SelectOp>(match.maskOp)
-                            ? ", boolean mask"
-                            : ", additive mask",
+                        describeMasks(match.select, match.additiveMasks.size()),
                         match.keyLabel, match.output.getEquation())
               .str();
       AttentionOp fused = fuse(rewriter, match);
