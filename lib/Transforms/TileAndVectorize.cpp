@@ -360,6 +360,75 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
     rewriter.eraseOp(row);
 }
 
+/// A transpose that moves the innermost dimension (the flash lowering's Kᵀ,
+/// a "b n h d -> b h d n" layout change) is a strided gather element by
+/// element. It becomes 16 x 16 blocks instead: 16 rows of the source read as
+/// vectors, transposed in registers (vector.transpose, lowered to AVX-512
+/// shuffles) and written as 16 rows of the result. Edge blocks use masked
+/// transfers.
+static void vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op) {
+  constexpr int64_t kBlock = 16;
+  ArrayRef<int64_t> perm = op.getPermutation();
+  int64_t rank = perm.size();
+  if (!op.hasPureBufferSemantics() || op.hasDynamicShape() || rank < 2 ||
+      perm.back() == rank - 1)
+    return;
+  auto inType = cast<MemRefType>(op.getInput().getType());
+  auto outType = cast<MemRefType>(op.getInit().getType());
+  Type elementType = inType.getElementType();
+  if (!inType.isLastDimUnitStride() || !outType.isLastDimUnitStride() ||
+      !elementType.isIntOrFloat() || elementType.getIntOrFloatBitWidth() < 8)
+    return;
+  // The output dimension that reads the input's innermost one, and the input
+  // dimension the output's innermost one reads.
+  int64_t outRows = llvm::find(perm, rank - 1) - perm.begin();
+  int64_t inRows = perm.back();
+  SmallVector<OpFoldResult> sizes(rank, rewriter.getIndexAttr(1));
+  sizes[rank - 1] = sizes[outRows] = rewriter.getIndexAttr(kBlock);
+  scf::SCFTilingOptions options;
+  options
+      .setLoopType(op->getParentOfType<scf::ForallOp>()
+                       ? scf::SCFTilingOptions::LoopType::ForOp
+                       : scf::SCFTilingOptions::LoopType::ForallOp)
+      .setTileSizes(sizes);
+  FailureOr<scf::SCFTilingResult> tiled = tileAndErase(rewriter, op, options);
+  if (failed(tiled))
+    return;
+  auto block = cast<linalg::TransposeOp>(tiled->tiledOps.back());
+  Location loc = block.getLoc();
+  rewriter.setInsertionPoint(block);
+  // The block's two non-unit dimensions as a 2-D view.
+  auto view2D = [&](Value buffer, int64_t rowDim) -> Value {
+    auto type = cast<MemRefType>(buffer.getType());
+    SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+    SmallVector<OpFoldResult> viewSizes =
+        memref::getMixedSizes(rewriter, loc, buffer);
+    MemRefType viewType = memref::SubViewOp::inferRankReducedResultType(
+        {type.getDimSize(rowDim), type.getDimSize(rank - 1)}, type, offsets,
+        viewSizes, strides);
+    return memref::SubViewOp::create(rewriter, loc, viewType, buffer, offsets,
+                                     viewSizes, strides);
+  };
+  Value source = view2D(block.getInput(), inRows);
+  Value result = view2D(block.getInit(), outRows);
+  auto inBounds = [](Value view) {
+    auto shape = cast<MemRefType>(view.getType()).getShape();
+    return SmallVector<bool>{shape[0] == kBlock, shape[1] == kBlock};
+  };
+  Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+  Value padding = arith::ConstantOp::create(rewriter, loc,
+                                            rewriter.getZeroAttr(elementType));
+  Value rows = vector::TransferReadOp::create(
+      rewriter, loc, VectorType::get({kBlock, kBlock}, elementType), source,
+      ValueRange{zero, zero}, padding, inBounds(source));
+  Value transposed = vector::TransposeOp::create(rewriter, loc, rows,
+                                                 ArrayRef<int64_t>{1, 0});
+  vector::TransferWriteOp::create(rewriter, loc, transposed, result,
+                                  ValueRange{zero, zero}, inBounds(result));
+  rewriter.eraseOp(block);
+}
+
 /// Collapses consecutive reduction dimensions of a contraction on buffers
 /// into one when every operand stores them contiguously: the head merge
 /// "b n (h d)" folded into an out-projection leaves "b n h d, o h d -> b n o",
@@ -913,6 +982,10 @@ struct TileAndVectorizePass
     func.walk([&](linalg::LinalgOp op) { rowOps.push_back(op); });
     for (linalg::LinalgOp op : rowOps)
       vectorizeRows(rewriter, op);
+    SmallVector<linalg::TransposeOp> transposes;
+    func.walk([&](linalg::TransposeOp op) { transposes.push_back(op); });
+    for (linalg::TransposeOp op : transposes)
+      vectorizeTranspose(rewriter, op);
 
     SmallVector<linalg::LinalgOp> contractions;
     func.walk([&](linalg::LinalgOp op) {
@@ -982,8 +1055,11 @@ struct TileAndVectorizePass
               vector::populateVectorOuterProductLoweringPatterns(patterns);
               vector::populateVectorTransferPermutationMapLoweringPatterns(
                   patterns);
+              // 16 x 16 transposes (vectorizeTranspose's blocks) as
+              // AVX-512 unpack/shuffle sequences, other 2-D ones as one
+              // shuffle, the rest element by element.
               vector::populateVectorTransposeLoweringPatterns(
-                  patterns, vector::VectorTransposeLowering::EltWise);
+                  patterns, vector::VectorTransposeLowering::Shuffle16x16);
               vector::populateVectorBroadcastLoweringPatterns(patterns);
               vector::populateVectorShapeCastLoweringPatterns(patterns);
               vector::populateVectorMultiReductionLoweringPatterns(

@@ -448,3 +448,32 @@ func.func @fill_rows(%y: memref<7x1536xf32>) {
   linalg.fill ins(%zero : f32) outs(%y : memref<7x1536xf32>)
   return
 }
+
+// -----
+
+// A transpose that moves the innermost dimension (the flash lowering's Kᵀ)
+// becomes 16 x 16 blocks in parallel: 16 source rows read as one vector
+// block, transposed in registers, written as 16 result rows; the edge blocks
+// (49 = 3 x 16 + 1) are masked by the transfers (in_bounds false along the
+// dimension of 49), and the transpose lowers to shuffles, not scalars.
+// CHECK-LABEL: func.func @keys_transposed
+//  CHECK-SAME: (%[[K:.*]]: memref<2x3x49x32xf32>, %[[KT:.*]]: memref<2x3x32x49xf32>)
+//       CHECK: scf.forall (%[[B:.*]], %[[H:.*]], %[[D:.*]], %[[N:.*]]) = (0, 0, 0, 0) to (2, 3, 32, 49) step (1, 1, 16, 16)
+//       CHECK:   %[[ROWS:.*]] = affine.min
+//       CHECK:   %[[SRC:.*]] = memref.subview %[[K]][%[[B]], %[[H]], %[[N]], %[[D]]] [1, 1, %[[ROWS]], 16]
+//       CHECK:   %[[DST:.*]] = memref.subview %[[KT]][%[[B]], %[[H]], %[[D]], %[[N]]] [1, 1, 16, %[[ROWS]]]
+//       CHECK:   %[[SRC2:.*]] = memref.subview %[[SRC]]{{.*}} to memref<?x16xf32, strided<[32, 1], offset: ?>>
+//       CHECK:   %[[DST2:.*]] = memref.subview %[[DST]]{{.*}} to memref<16x?xf32, strided<[49, 1], offset: ?>>
+//       CHECK:   %[[BLOCK:.*]] = vector.transfer_read %[[SRC2]]{{.*}} {in_bounds = [false, true]} : memref<?x16xf32, strided<[32, 1], offset: ?>>, vector<16x16xf32>
+//       CHECK:   %[[T:.*]] = vector.transpose %[[BLOCK]], [1, 0] : vector<16x16xf32> to vector<16x16xf32>
+//       CHECK:   vector.transfer_write %[[T]], %[[DST2]]{{.*}} {in_bounds = [true, false]}
+//   CHECK-NOT: linalg.transpose
+// FMA-LABEL: func.func @keys_transposed
+//   FMA-NOT: memref.load
+//       FMA: vector.shuffle
+//   FMA-NOT: memref.load
+//       FMA: return
+func.func @keys_transposed(%k: memref<2x3x49x32xf32>, %kt: memref<2x3x32x49xf32>) {
+  linalg.transpose ins(%k : memref<2x3x49x32xf32>) outs(%kt : memref<2x3x32x49xf32>) permutation = [0, 1, 3, 2]
+  return
+}

@@ -268,10 +268,14 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       Value acc0 = createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv),
                               accType, 0.0);
 
-      // One key block: scores, online-softmax update, P V.
+      // One key block: scores, online-softmax update, P V. The first block
+      // (`first`: the iter args are still m0, l0, acc0) has nothing to
+      // rescale: m_new = rowmax S, l = rowsum P, acc = P V. Besides saving
+      // the rescaling, this keeps a single-block attention (Swin's 49-token
+      // windows) a plain softmax whose steps all vectorise row by row.
       auto step = [&](OpBuilder &b, Location nl, Value kStart,
-                      OpFoldResult kSize,
-                      ValueRange iterArgs) -> SmallVector<Value> {
+                      OpFoldResult kSize, ValueRange iterArgs,
+                      bool first = false) -> SmallVector<Value> {
         Value m = iterArgs[0], l = iterArgs[1], acc = iterArgs[2];
         Value kTileValue = keysT
                                ? extractTile(b, nl, keysT, batch, zero,
@@ -381,6 +385,26 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
             [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
               return arith::MaximumFOp::create(gb, gl, args[0], args[1]);
             });
+        if (first) {
+          Value p = createGeneric2D(
+              b, nl, ValueRange{scores, rowMax}, {ij, rowOf},
+              createTile(b, nl, qSize, kSize, accType, std::nullopt), ij, par2,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                Value shifted = arith::SubFOp::create(
+                    gb, gl, args[0], guardedMax(gb, gl, args[1]));
+                return math::ExpOp::create(gb, gl, shifted);
+              });
+          Value lNew = createGeneric2D(
+              b, nl, p, ij, l, rowOf, reduceCols,
+              [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+                return arith::AddFOp::create(gb, gl, args[0], args[1]);
+              });
+          Value accNew = linalg::MatmulOp::create(
+                             b, nl, TypeRange{acc.getType()},
+                             ValueRange{p, vTileValue}, ValueRange{acc})
+                             .getResult(0);
+          return {rowMax, lNew, accNew};
+        }
         // alpha = exp(m - m_new) rescales what earlier blocks summed; it is
         // 0 while the row has seen only -inf (l and acc are 0 then).
         Value alpha = createGeneric2D(
@@ -454,14 +478,24 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
         kvEndStatic = std::min(sk, firstRow + rows);
       Value c0 = indexConstant(rewriter, loc, 0);
       if (kvEndStatic) {
+        // The full key blocks, then the partial last one as one step. A
+        // loop of one iteration is a step too: a single-block attention
+        // (Swin's 49-token windows) then has no online-softmax rescaling.
         int64_t full = *kvEndStatic / tk * tk;
-        if (full > 0)
+        bool first = true;
+        if (full == tk) {
+          carried = step(rewriter, loc, c0, rewriter.getIndexAttr(tk), carried,
+                         /*first=*/true);
+          first = false;
+        } else if (full > 0) {
           emitKeyLoop(c0, indexConstant(rewriter, loc, full),
                       rewriter.getIndexAttr(tk));
-        // The partial last key block: one step, no loop.
+          first = false;
+        }
         if (*kvEndStatic > full)
           carried = step(rewriter, loc, indexConstant(rewriter, loc, full),
-                         rewriter.getIndexAttr(*kvEndStatic - full), carried);
+                         rewriter.getIndexAttr(*kvEndStatic - full), carried,
+                         first);
       } else {
         Value kvEnd = arith::MinSIOp::create(
             rewriter, loc,
