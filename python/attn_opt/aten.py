@@ -259,10 +259,33 @@ _VIEW_OPS = _RESHAPE | {"t", "transpose", "permute", "expand", "select", "slice"
                         "chunk", "unbind", "as_strided", "diagonal", "numpy_T"}
 
 
+# F.scaled_dot_product_attention as ATen records it: PyTorch 1.13's private
+# op (out, weights), 2.x's composite op if kept, and the CPU kernels 2.x
+# dispatches to (the first result is the output; logsumexp and the other
+# results are for the backward pass).
+_SDPA = {"_scaled_dot_product_attention_forward", "_scaled_dot_product_attention", "scaled_dot_product_attention",
+         "_scaled_dot_product_attention_math", "_scaled_dot_product_flash_attention_for_cpu"}
+
 # Constructors that use their tensor argument only for its shape, dtype and
 # device.
 _METADATA_ONLY = {"new_zeros", "new_ones", "new_empty", "new_full", "zeros_like", "ones_like", "empty_like",
                   "full_like"}
+
+
+def _sole_view_of_fresh_tensor(view: torch.fx.Node) -> bool:
+    """Whether ``view`` is a chain of views of an intermediate result that
+    nothing else reads: ``bmm(...)._unsafe_view(...).add_(mask)`` in PyTorch
+    1.13's scaled_dot_product_attention. Updating such a view in place is
+    then the same as computing a new value (no other alias can see it)."""
+    if len(view.users) != 1:
+        return False
+    node = view
+    while node.op == "call_function" and (_packet(node.target) or "") in _VIEW_OPS:
+        base = node.args[0] if node.args else None
+        if not isinstance(base, torch.fx.Node) or len(base.users) != 1:
+            return False
+        node = base
+    return node.op == "call_function" and not _mutates(node)
 
 
 class AtenEmitter(_Emitter):
@@ -286,7 +309,8 @@ class AtenEmitter(_Emitter):
             if isinstance(self_node, torch.fx.Node):
                 if self_node.op == "placeholder":
                     raise self.unsupported("an in-place update of an input", op=self.op_name(target))
-                if self_node.op == "call_function" and (_packet(self_node.target) or "") in _VIEW_OPS:
+                if self_node.op == "call_function" and (_packet(self_node.target) or "") in _VIEW_OPS \
+                        and not _sole_view_of_fresh_tensor(self_node):
                     raise self.unsupported("an in-place update of a view", op=self.op_name(target))
             overload = getattr(getattr(torch.ops.aten, base, None), target._overloadname, None)
             if overload is None:
@@ -333,6 +357,8 @@ class AtenEmitter(_Emitter):
             return self.einsum("".join(str(b["equation"]).split()), list(b["tensors"]), shape, dtype)
         if name == "convolution" or name == "_convolution":
             return self.patch_convolution(b)
+        if name in _SDPA:
+            return self.scaled_dot_product_attention(node, target, b)
 
         # -- layout ----------------------------------------------------------
         if name in _IDENTITY:
@@ -505,6 +531,47 @@ class AtenEmitter(_Emitter):
         lead = list(self.meta(a)[0][:-2])
         product = self.matmul(self.env[a], self.env[b], lead + list(shape[-2:]), dtype)
         return self.reshape(product, shape)
+
+    def scaled_dot_product_attention(self, node: torch.fx.Node, target: Any, b: Dict[str, Any]) -> Value:
+        """softmax(q kᵀ * scale + mask) v written out as einsum, mask, softmax
+        and einsum, the chain attn-fuse-attention turns into attn.attention: a
+        boolean mask keeps where true (select with -inf), a float mask is
+        added, is_causal is a constant tril mask, which canonicalisation
+        turns into the causal flag."""
+        op = self.op_name(target)
+        if float(b.get("dropout_p") or 0.0) > 0.0:
+            raise self.unsupported("attention dropout (dropout_p > 0)", op=op)
+        if b.get("need_attn_weights") or b.get("enable_gqa"):
+            raise self.unsupported("returning the attention weights / grouped-query attention", op=op)
+        q, k, v = b["query"], b["key"], b["value"]
+        qs, ks, vs = self.shape_of(q), self.shape_of(k), self.shape_of(v)
+        if len(qs) < 2 or not (len(qs) == len(ks) == len(vs)) or qs[:-2] != ks[:-2] or ks[:-1] != vs[:-1] \
+                or qs[-1] != ks[-1]:
+            raise self.unsupported(f"query/key/value shapes {list(qs)}, {list(ks)}, {list(vs)} "
+                                   "(batch dimensions must agree)", op=op)
+        outputs = len(target._schema.returns)
+        shape, dtype = self._meta_of(node, 0) if outputs > 1 else self.meta(node)
+        batch = [f"b{i}" for i in range(len(qs) - 2)]
+        lead = " ".join(batch + [""])
+        sq, sk = qs[-2], ks[-2]
+        scores_shape = list(qs[:-2]) + [sq, sk]
+        s: Value = self.einsum(f"{lead}i d, {lead}j d -> {lead}i j", [q, k], scores_shape, dtype)
+        scale = b.get("scale")
+        s = self.arith("mul", s, float(scale) if scale is not None else qs[-1] ** -0.5, scores_shape, dtype)
+        mask = b.get("attn_mask")
+        if mask is not None and self.dtype_of(mask) != "i1":
+            s = self.arith("add", s, mask, scores_shape, dtype)
+            mask = None
+        if b.get("is_causal"):
+            causal = Const(torch.ones(sq, sk, dtype=torch.bool).tril())
+            mask = causal if mask is None else self.binary("arith.andi", mask, causal, scores_shape, "i1")
+        if mask is not None:
+            s = self.select(mask, s, float("-inf"), scores_shape, dtype)
+        p = self.softmax(s, -1)
+        out = self.einsum(f"{lead}i j, {lead}j e -> {lead}i e", [p, v], shape, dtype)
+        if outputs == 1:
+            return out
+        return (out,) + tuple(_Unavailable(f"result {i} of {op}") for i in range(1, outputs))
 
     def _meta_of(self, node: torch.fx.Node, index: int) -> Tuple[Tuple[int, ...], str]:
         tm = node.meta.get("tensor_meta")

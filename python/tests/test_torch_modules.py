@@ -251,6 +251,62 @@ def test_constant_causal_mask_becomes_causal_flag(boolean: bool, attn_opt_tool, 
     torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
 
 
+class _ScaledDotProduct(nn.Module):
+    """PyTorch's scaled_dot_product_attention: 1.13's F._scaled_dot_product_attention
+    (which make_fx decomposes into bmm, an in-place mask add and softmax), or
+    the ATen op itself (what 2.x records as _scaled_dot_product_*)."""
+
+    def __init__(self, causal: bool, direct: bool, dropout: float = 0.0) -> None:
+        super().__init__()
+        self.causal, self.direct, self.dropout = causal, direct, dropout
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Any = None) -> torch.Tensor:
+        sdpa = torch.ops.aten._scaled_dot_product_attention_forward if self.direct else F._scaled_dot_product_attention
+        return sdpa(q, k, v, mask, self.dropout, False, self.causal)[0]
+
+
+@pytest.mark.skipif(not hasattr(F, "_scaled_dot_product_attention"), reason="PyTorch 1.13's private SDPA")
+@pytest.mark.parametrize("direct", [False, True])
+@pytest.mark.parametrize("mode", ["plain", "mask", "causal"])
+def test_scaled_dot_product_attention(direct: bool, mode: str, attn_opt_tool, compiler) -> None:
+    q, k, v = torch.randn(2, 3, 7, 8), torch.randn(2, 3, 9, 8), torch.randn(2, 3, 9, 5)
+    if mode == "causal":
+        k, v = k[:, :, :7], v[:, :, :7]
+    inputs: Tuple[Any, ...] = (q, k, v)
+    if mode == "mask":
+        mask = torch.rand(2, 1, 7, 9) > 0.3
+        mask[..., 0] = True
+        inputs += (mask,)
+    module = _ScaledDotProduct(mode == "causal", direct).eval()
+    test = tuple(_new(x, 20 + i) if x.is_floating_point() else x for i, x in enumerate(inputs))
+    got, ref = _check(f"sdpa {mode} {'aten op' if direct else 'F'}", module, inputs, test, 1, attn_opt_tool)
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+    fused = run_attn_opt(attn_opt_tool, attn_opt.to_mlir(module, inputs, tracer="aten"), "--canonicalize",
+                         "--attn-fuse-attention", "--canonicalize")
+    line = next(line for line in fused.splitlines() if "= attn.attention " in line)
+    assert (" causal " in line) == (mode == "causal") and ("mask(" in line) == (mode == "mask"), line
+
+
+def test_scaled_dot_product_attention_dropout_is_named() -> None:
+    q = torch.randn(1, 2, 4, 8)
+    with pytest.raises(attn_opt.UnsupportedOperationError, match="dropout"):
+        attn_opt.to_mlir(_ScaledDotProduct(False, True, dropout=0.1), (q, q, q), tracer="aten")
+
+
+class _UpdatesSharedView(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x * 2
+        y.view(-1).add_(1)  # visible through y, which is returned
+        return y
+
+
+def test_in_place_update_of_a_view_another_tensor_reads_is_refused() -> None:
+    """Only a view that is the sole reader of a fresh result may be updated
+    in place (SDPA's bmm(...).view(...).add_(mask)); here y sees the update."""
+    with pytest.raises(attn_opt.UnsupportedOperationError, match="in-place update of a view"):
+        attn_opt.to_mlir(_UpdatesSharedView(), (torch.randn(2, 3),), tracer="aten")
+
+
 # -- torchvision -------------------------------------------------------------
 
 def test_torchvision_vit_encoder_block(attn_opt_tool, compiler) -> None:
