@@ -422,8 +422,8 @@ static void vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op) {
   Value rows = vector::TransferReadOp::create(
       rewriter, loc, VectorType::get({kBlock, kBlock}, elementType), source,
       ValueRange{zero, zero}, padding, inBounds(source));
-  Value transposed = vector::TransposeOp::create(rewriter, loc, rows,
-                                                 ArrayRef<int64_t>{1, 0});
+  Value transposed =
+      vector::TransposeOp::create(rewriter, loc, rows, ArrayRef<int64_t>{1, 0});
   vector::TransferWriteOp::create(rewriter, loc, transposed, result,
                                   ValueRange{zero, zero}, inBounds(result));
   rewriter.eraseOp(block);

@@ -231,6 +231,33 @@ class _CausalDecoder(nn.Module):
         return self.layer(tgt, memory, tgt_mask=mask)
 
 
+class _PaddedCausalDecoder(_CausalDecoder):
+    def forward(self, tgt: torch.Tensor, memory: torch.Tensor, padding: torch.Tensor) -> torch.Tensor:
+        mask = nn.Transformer.generate_square_subsequent_mask(tgt.shape[1])
+        return self.layer(tgt, memory, tgt_mask=mask, tgt_key_padding_mask=padding)
+
+
+def test_causal_mask_with_key_padding_splits_off(attn_opt_tool, compiler) -> None:
+    """MHA merges the causal tgt_mask with the key padding mask
+    (masked_fill of the causal constant); the causal part becomes the flag and
+    only the padding stays a mask."""
+    module = _randomize(_PaddedCausalDecoder(False), 13)
+    tgt, memory = torch.randn(2, 6, E), torch.randn(2, 8, E)
+    padding = torch.zeros(2, 6, dtype=torch.bool)
+    padding[1, 4:] = True
+    padding2 = torch.zeros(2, 6, dtype=torch.bool)
+    padding2[0, 3:] = True
+    text = attn_opt.to_mlir(module, (tgt, memory, padding), tracer="aten")
+    fused = run_attn_opt(attn_opt_tool, text, "--canonicalize", "--attn-fuse-attention", "--canonicalize")
+    attentions = [line for line in fused.splitlines() if "= attn.attention " in line]
+    assert len(attentions) == 2
+    assert sum(" causal " in line and "mask(" in line for line in attentions) == 1, attentions
+    got = attn_opt.compile(module, (tgt, memory, padding), tracer="aten")(_new(tgt, 14), _new(memory, 15), padding2)
+    ref = _eager(module, (_new(tgt, 14), _new(memory, 15), padding2))
+    print(f"causal decoder with key padding: max abs error {_max_error(got, ref):.3e}")
+    torch.testing.assert_close(got, ref, rtol=RTOL, atol=ATOL)
+
+
 @pytest.mark.parametrize("boolean", [False, True])
 def test_constant_causal_mask_becomes_causal_flag(boolean: bool, attn_opt_tool, compiler) -> None:
     """A causal mask that is a constant of the graph is recognised as such:

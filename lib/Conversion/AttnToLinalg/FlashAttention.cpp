@@ -493,9 +493,9 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
           first = false;
         }
         if (*kvEndStatic > full)
-          carried = step(rewriter, loc, indexConstant(rewriter, loc, full),
-                         rewriter.getIndexAttr(*kvEndStatic - full), carried,
-                         first);
+          carried =
+              step(rewriter, loc, indexConstant(rewriter, loc, full),
+                   rewriter.getIndexAttr(*kvEndStatic - full), carried, first);
       } else {
         Value kvEnd = arith::MinSIOp::create(
             rewriter, loc,

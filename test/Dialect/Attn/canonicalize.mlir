@@ -309,3 +309,49 @@ func.func @not_causal(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2
   %o4 = attn.attention %q, %k, %v mask(%upper) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
   return %o1, %o2, %o3, %o4 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
 }
+
+// -----
+
+// A causal constant combined with another mask is split off: added to an
+// additive mask, and-ed with a boolean one, or the value a masked_fill
+// (select(c, -inf, causal)) fills into. The other mask stays, the op
+// becomes causal.
+// CHECK-LABEL: func @causal_split_off
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x3x4xf32>, %[[K:.*]]: tensor<2x3x4xf32>, %[[V:.*]]: tensor<2x3x4xf32>, %[[PAD:.*]]: tensor<2x3x3xf32>, %[[KEEP:.*]]: tensor<2x3x3xi1>, %[[DROP:.*]]: tensor<2x3x3xi1>)
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<2x3x3xf32>
+// CHECK-DAG: %[[NINF:.*]] = arith.constant dense<0xFF800000> : tensor<2x3x3xf32>
+// CHECK-DAG: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[PAD]]) scale(1.000000e+00) causal
+// CHECK-DAG: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[KEEP]]) scale(1.000000e+00) causal
+// CHECK-DAG: %[[FILLED:.*]] = arith.select %[[DROP]], %[[NINF]], %[[ZERO]] : tensor<2x3x3xi1>, tensor<2x3x3xf32>
+// CHECK-DAG: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[FILLED]]) scale(1.000000e+00) causal
+func.func @causal_split_off(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>, %pad: tensor<2x3x3xf32>, %keep: tensor<2x3x3xi1>, %drop: tensor<2x3x3xi1>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
+  %add = arith.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
+  %e = tensor.empty() : tensor<2x3x3xf32>
+  %addb = linalg.broadcast ins(%add : tensor<3x3xf32>) outs(%e : tensor<2x3x3xf32>) dimensions = [0]
+  %m1 = arith.addf %pad, %addb : tensor<2x3x3xf32>
+  %o1 = attn.attention %q, %k, %v mask(%m1) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %tril = arith.constant dense<[[true, false, false], [true, true, false], [true, true, true]]> : tensor<3x3xi1>
+  %eb = tensor.empty() : tensor<2x3x3xi1>
+  %trilb = linalg.broadcast ins(%tril : tensor<3x3xi1>) outs(%eb : tensor<2x3x3xi1>) dimensions = [0]
+  %m2 = arith.andi %trilb, %keep : tensor<2x3x3xi1>
+  %o2 = attn.attention %q, %k, %v mask(%m2) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<2x3x3xf32>
+  %m3 = arith.select %drop, %ninf, %addb : tensor<2x3x3xi1>, tensor<2x3x3xf32>
+  %o3 = attn.attention %q, %k, %v mask(%m3) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  return %o1, %o2, %o3 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
+// Not split: the other operand of the add is not causal (j >= i kept).
+// CHECK-LABEL: func @causal_not_split
+// CHECK: attn.attention {{.*}} mask(
+// CHECK-NOT: causal
+func.func @causal_not_split(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>, %pad: tensor<2x3x3xf32>) -> tensor<2x3x4xf32> {
+  %upper = arith.constant dense<[[0.0, 0.0, 0.0], [0xFF800000, 0.0, 0.0], [0xFF800000, 0xFF800000, 0.0]]> : tensor<3x3xf32>
+  %e = tensor.empty() : tensor<2x3x3xf32>
+  %b = linalg.broadcast ins(%upper : tensor<3x3xf32>) outs(%e : tensor<2x3x3xf32>) dimensions = [0]
+  %m = arith.addf %pad, %b : tensor<2x3x3xf32>
+  %o = attn.attention %q, %k, %v mask(%m) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  return %o : tensor<2x3x4xf32>
+}

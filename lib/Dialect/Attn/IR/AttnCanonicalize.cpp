@@ -65,8 +65,8 @@ struct ComposeRearranges : OpRewritePattern<RearrangeOp> {
     if (!composed)
       return rewriter.notifyMatchFailure(op, "not expressible as one pattern");
 
-    auto replacement = createRearrange(rewriter, op.getLoc(),
-                                       producer.getInput(), *composed);
+    auto replacement =
+        createRearrange(rewriter, op.getLoc(), producer.getInput(), *composed);
     rewriter.replaceOp(op, replacement.getResult());
     return success();
   }
@@ -158,8 +158,8 @@ struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
       }
       return std::nullopt;
     };
-    auto mapLabel = [&](const std::string &label)
-        -> std::optional<std::string> {
+    auto mapLabel =
+        [&](const std::string &label) -> std::optional<std::string> {
       if (label.rfind("...", 0) != 0)
         return label;
       auto it = rename.find(label);
@@ -224,8 +224,7 @@ struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
       auto permutation = getPermutation(*plan);
       if (!permutation)
         continue;
-      auto permuted =
-          ::attn::permuteEinsumOperand(*equation, i, *permutation);
+      auto permuted = ::attn::permuteEinsumOperand(*equation, i, *permutation);
       if (!permuted)
         continue;
       *equation = std::move(*permuted);
@@ -234,10 +233,10 @@ struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
     }
     if (!changed)
       return rewriter.notifyMatchFailure(op, "no permutation to fold");
-    auto replacement = EinsumOp::create(
-        rewriter, op.getLoc(), op.getType(), inputs,
-        rewriter.getStringAttr(::attn::printEinsum(*equation)),
-        op.getScaleAttr());
+    auto replacement =
+        EinsumOp::create(rewriter, op.getLoc(), op.getType(), inputs,
+                         rewriter.getStringAttr(::attn::printEinsum(*equation)),
+                         op.getScaleAttr());
     rewriter.replaceOp(op, replacement.getResult());
     return success();
   }
@@ -300,8 +299,8 @@ struct FoldScaledEinsumResult : OpRewritePattern<ArithOp> {
     auto einsum = scaled ? scaled->base.getDefiningOp<EinsumOp>() : EinsumOp();
     if (!einsum || !einsum->hasOneUse())
       return rewriter.notifyMatchFailure(op, "not an einsum times a splat");
-    auto replacement = createRescaledEinsum(
-        rewriter, op.getLoc(), einsum, einsum.getInputs(), scaled->factor);
+    auto replacement = createRescaledEinsum(rewriter, op.getLoc(), einsum,
+                                            einsum.getInputs(), scaled->factor);
     rewriter.replaceOp(op, replacement.getResult());
     rewriter.eraseOp(einsum);
     return success();
@@ -329,9 +328,9 @@ struct FoldScaledEinsumOperand : OpRewritePattern<EinsumOp> {
     }
     if (factor == 1.0 && llvm::equal(inputs, op.getInputs()))
       return rewriter.notifyMatchFailure(op, "no scaled operand");
-    rewriter.replaceOp(op, createRescaledEinsum(rewriter, op.getLoc(), op,
-                                                inputs, factor)
-                               .getResult());
+    rewriter.replaceOp(
+        op, createRescaledEinsum(rewriter, op.getLoc(), op, inputs, factor)
+                .getResult());
     return success();
   }
 };
@@ -422,8 +421,23 @@ static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
                   : MaskPattern::Other;
 }
 
+/// What a value used as (part of) an attention mask is, when it traces back
+/// to a constant.
+static MaskPattern classifyMaskValue(Value mask, int64_t sq, int64_t sk) {
+  auto constant = traceConstantMask(mask);
+  if (!constant)
+    return MaskPattern::Other;
+  return classifyMask(constant->first, constant->second, sq, sk);
+}
+
 /// attention(q, k, v, mask = constant causal pattern) ->
 /// attention(q, k, v) causal; a constant mask that keeps every key goes.
+/// A causal constant combined with another mask (a decoder's causal
+/// tgt_mask merged with its key padding mask) is split off the same way:
+///   addf(causal, m) -> m          (additive: -inf + m = -inf)
+///   andi(causal, m) -> m          (boolean)
+///   select(c, fill, causal) -> select(c, fill, 0)   (masked_fill of it)
+/// each with the causal flag, which masks exactly what the constant did.
 struct FoldConstantMask : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -432,23 +446,62 @@ struct FoldConstantMask : OpRewritePattern<AttentionOp> {
     Value mask = op.getMask();
     if (!mask)
       return failure();
-    auto constant = traceConstantMask(mask);
-    if (!constant)
-      return failure();
     auto qType = cast<RankedTensorType>(op.getQuery().getType());
     auto kType = cast<RankedTensorType>(op.getKey().getType());
-    MaskPattern pattern = classifyMask(
-        constant->first, constant->second,
-        qType.getDimSize(qType.getRank() - 2),
-        kType.getDimSize(kType.getRank() - 2));
-    if (pattern == MaskPattern::Other)
+    int64_t sq = qType.getDimSize(qType.getRank() - 2);
+    int64_t sk = kType.getDimSize(kType.getRank() - 2);
+    auto replace = [&](Value newMask, bool causal) {
+      rewriter.replaceOpWithNewOp<AttentionOp>(
+          op, op.getType(), op.getQuery(), op.getKey(), op.getValue(), newMask,
+          op.getWeight(), op.getScaleAttr(),
+          causal || op.getCausal() ? rewriter.getUnitAttr() : UnitAttr(),
+          op.getScoreAttr());
+      return success();
+    };
+    MaskPattern pattern = classifyMaskValue(mask, sq, sk);
+    if (pattern != MaskPattern::Other)
+      return replace(Value(), pattern == MaskPattern::Causal);
+
+    auto isCausal = [&](Value v) {
+      return classifyMaskValue(v, sq, sk) == MaskPattern::Causal;
+    };
+    Operation *def = mask.getDefiningOp();
+    if (isa_and_nonnull<arith::AddFOp, arith::AndIOp>(def)) {
+      Value lhs = def->getOperand(0), rhs = def->getOperand(1);
+      if (isCausal(lhs))
+        return replace(rhs, true);
+      if (isCausal(rhs))
+        return replace(lhs, true);
       return failure();
-    bool causal = op.getCausal() || pattern == MaskPattern::Causal;
-    rewriter.replaceOpWithNewOp<AttentionOp>(
-        op, op.getType(), op.getQuery(), op.getKey(), op.getValue(),
-        /*mask=*/Value(), op.getWeight(), op.getScaleAttr(),
-        causal ? rewriter.getUnitAttr() : UnitAttr(), op.getScoreAttr());
-    return success();
+    }
+    if (auto select = dyn_cast_if_present<arith::SelectOp>(def)) {
+      auto isFill = [](Value v) {
+        DenseElementsAttr attr;
+        if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+            !isa<FloatType>(attr.getElementType()))
+          return false;
+        APFloat value = attr.getSplatValue<APFloat>();
+        return value.isNegative() &&
+               (value.isInfinity() || value.convertToDouble() <= -1e9);
+      };
+      bool causalTrue =
+          isCausal(select.getTrueValue()) && isFill(select.getFalseValue());
+      bool causalFalse =
+          isCausal(select.getFalseValue()) && isFill(select.getTrueValue());
+      if (!causalTrue && !causalFalse)
+        return failure();
+      auto type = cast<RankedTensorType>(mask.getType());
+      Value zeros = arith::ConstantOp::create(
+          rewriter, op.getLoc(), type,
+          DenseElementsAttr::get(
+              type, rewriter.getFloatAttr(type.getElementType(), 0.0)));
+      Value rest =
+          arith::SelectOp::create(rewriter, op.getLoc(), select.getCondition(),
+                                  causalTrue ? zeros : select.getTrueValue(),
+                                  causalFalse ? zeros : select.getFalseValue());
+      return replace(rest, true);
+    }
+    return failure();
   }
 };
 

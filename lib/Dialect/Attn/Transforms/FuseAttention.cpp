@@ -102,7 +102,8 @@ static std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
   if (!plan)
     return std::nullopt;
   for (auto [input, labels] : llvm::zip(op.getInputs(), plan->inputs)) {
-    ArrayRef<int64_t> shape = cast<RankedTensorType>(input.getType()).getShape();
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(input.getType()).getShape();
     for (auto [size, label] : llvm::zip(shape, labels))
       if (size != plan->sizes[label])
         return std::nullopt;
@@ -140,8 +141,7 @@ static std::optional<SelectMask> matchSelectMask(arith::SelectOp select) {
   if (isFill(select.getFalseValue()) && !isFill(select.getTrueValue())) {
     mask.scores = select.getTrueValue();
     fill = select.getFalseValue();
-  } else if (isFill(select.getTrueValue()) &&
-             !isFill(select.getFalseValue())) {
+  } else if (isFill(select.getTrueValue()) && !isFill(select.getFalseValue())) {
     mask.keepWhereTrue = false;
     mask.scores = select.getFalseValue();
     fill = select.getTrueValue();
@@ -178,7 +178,8 @@ static Value buildFusedMask(OpBuilder &b, Location loc,
     if (select->keepWhereTrue)
       return condition;
     Value ones = arith::ConstantOp::create(
-        b, loc, condType, DenseElementsAttr::get(condType, b.getBoolAttr(true)));
+        b, loc, condType,
+        DenseElementsAttr::get(condType, b.getBoolAttr(true)));
     return arith::XOrIOp::create(b, loc, condition, ones);
   }
   auto floatType = condType.clone(
@@ -191,9 +192,9 @@ static Value buildFusedMask(OpBuilder &b, Location loc,
   };
   if (!sum)
     sum = splat(0.0);
-  Value fill = splat(select->finiteFill
-                         ? *select->finiteFill
-                         : -std::numeric_limits<double>::infinity());
+  Value fill =
+      splat(select->finiteFill ? *select->finiteFill
+                               : -std::numeric_limits<double>::infinity());
   if (select->keepWhereTrue)
     return arith::SelectOp::create(b, loc, condition, sum, fill);
   return arith::SelectOp::create(b, loc, condition, fill, sum);
@@ -238,9 +239,9 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   // scores and the other is an additive mask.
   auto leadsToScores = [](Value v) {
     Operation *def = v.getDefiningOp();
-    return def &&
-           (isa<arith::AddFOp>(def) ||
-            (isa<EinsumOp>(def) && cast<EinsumOp>(def).getInputs().size() == 2));
+    return def && (isa<arith::AddFOp>(def) ||
+                   (isa<EinsumOp>(def) &&
+                    cast<EinsumOp>(def).getInputs().size() == 2));
   };
   while (auto add = x.getDefiningOp<arith::AddFOp>()) {
     Value scoresSide = add.getLhs(), maskSide = add.getRhs();
@@ -435,8 +436,8 @@ static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
   SmallVector<int64_t> outShape;
   auto oType = cast<RankedTensorType>(m.output.getType());
   for (const std::string &label : canonicalOut)
-    outShape.push_back(
-        oType.getDimSize(llvm::find(m.outputTerm, label) - m.outputTerm.begin()));
+    outShape.push_back(oType.getDimSize(llvm::find(m.outputTerm, label) -
+                                        m.outputTerm.begin()));
   auto fusedType = RankedTensorType::get(outShape, oType.getElementType());
   auto attention = AttentionOp::create(
       rewriter, loc, fusedType, q, k, v, mask, /*weight=*/Value(),
@@ -691,8 +692,9 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
                    "[batch..., query(, e)]"};
   m.output = output;
   m.value = output.getInputs()[1 - pIndex];
-  if (m.select && cast<RankedTensorType>(m.select->condition.getType())
-                          .getShape() != sType.getShape())
+  if (m.select &&
+      cast<RankedTensorType>(m.select->condition.getType()).getShape() !=
+          sType.getShape())
     return Failure{"unsupported mask form: the mask does not have the "
                    "scores' shape"};
 
@@ -872,8 +874,7 @@ struct FuseAttentionPass
       }
       // Said in the user's own equations, before they are erased.
       char scale[32];
-      std::snprintf(scale, sizeof(scale), "%g",
-                    match.scores.getScaleValue());
+      std::snprintf(scale, sizeof(scale), "%g", match.scores.getScaleValue());
       std::string description =
           llvm::formatv("fused attention: '{0}' scale {1}{2}, softmax over "
                         "key axis '{3}', '{4}'",
