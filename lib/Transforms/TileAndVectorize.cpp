@@ -429,6 +429,75 @@ static void vectorizeTranspose(RewriterBase &rewriter, linalg::TransposeOp op) {
   rewriter.eraseOp(block);
 }
 
+/// A contraction of f16/bf16 operands into an f32 result (what an
+/// attn.einsum on bf16 tensors lowers to) has no vector micro-kernel: its
+/// body extends every element as it goes, and it ran as scalar loops (a bf16
+/// 512^3 matmul: 3.3 against 194 GFLOP/s in f32). Its narrow inputs are
+/// widened into f32 buffers first, O(inputs) work that the row vectoriser
+/// turns into vector loads and extensions, and the contraction, now on f32
+/// operands, takes the register-tiled path. The widening is exact, and the
+/// products and sums were done in f32 before too.
+static void widenNarrowInputs(RewriterBase &rewriter, linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op) ||
+      op->getParentOfType<scf::ForallOp>())
+    return;
+  Type accType = getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType());
+  if (!isa<FloatType>(accType))
+    return;
+  bool narrow = false;
+  for (Value input : op.getDpsInputs()) {
+    auto type = dyn_cast<MemRefType>(input.getType());
+    if (!type || !type.hasStaticShape() ||
+        !isa<FloatType>(type.getElementType()) ||
+        type.getElementTypeBitWidth() > accType.getIntOrFloatBitWidth())
+      return;
+    narrow |= type.getElementType() != accType;
+  }
+  if (!narrow)
+    return;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> inputs, temporaries;
+  for (Value input : op.getDpsInputs()) {
+    auto type = cast<MemRefType>(input.getType());
+    if (type.getElementType() == accType) {
+      inputs.push_back(input);
+      continue;
+    }
+    Value wide = memref::AllocOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), accType),
+        rewriter.getI64IntegerAttr(64));
+    AffineMap id =
+        AffineMap::getMultiDimIdentityMap(type.getRank(), op.getContext());
+    linalg::GenericOp::create(
+        rewriter, loc, TypeRange{}, ValueRange{input}, ValueRange{wide},
+        ArrayRef<AffineMap>{id, id},
+        SmallVector<utils::IteratorType>(type.getRank(),
+                                         utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(
+              b, l, arith::ExtFOp::create(b, l, accType, args[0]).getResult());
+        });
+    inputs.push_back(wide);
+    temporaries.push_back(wide);
+  }
+  // isaContractionOpInterface: the body is out + a * b (up to the casts
+  // that are gone now).
+  auto contraction = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{}, inputs, op.getDpsInits(),
+      op.getIndexingMapsArray(), op.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value product = arith::MulFOp::create(b, l, args[0], args[1]);
+        linalg::YieldOp::create(
+            b, l, arith::AddFOp::create(b, l, args[2], product).getResult());
+      });
+  rewriter.setInsertionPointAfter(contraction);
+  for (Value temporary : temporaries)
+    memref::DeallocOp::create(rewriter, loc, temporary);
+  rewriter.eraseOp(op);
+}
+
 /// Collapses consecutive reduction dimensions of a contraction on buffers
 /// into one when every operand stores them contiguously: the head merge
 /// "b n (h d)" folded into an out-projection leaves "b n h d, o h d -> b n o",
@@ -970,6 +1039,11 @@ struct TileAndVectorizePass
     });
     for (linalg::GenericOp op : generics)
       (void)splitFusedFactors(rewriter, op);
+
+    SmallVector<linalg::LinalgOp> narrowContractions;
+    func.walk([&](linalg::LinalgOp op) { narrowContractions.push_back(op); });
+    for (linalg::LinalgOp op : narrowContractions)
+      widenNarrowInputs(rewriter, op);
 
     SmallVector<linalg::GenericOp> multiReductions;
     func.walk([&](linalg::GenericOp op) { multiReductions.push_back(op); });

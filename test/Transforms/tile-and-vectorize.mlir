@@ -477,3 +477,27 @@ func.func @keys_transposed(%k: memref<2x3x49x32xf32>, %kt: memref<2x3x32x49xf32>
   linalg.transpose ins(%k : memref<2x3x49x32xf32>) outs(%kt : memref<2x3x32x49xf32>) permutation = [0, 1, 3, 2]
   return
 }
+
+// -----
+
+// A bf16 x bf16 -> f32 matmul: both inputs are widened into f32 buffers by
+// row-vectorised copies, the contraction reads them (an f32 generic) and is
+// register-tiled like any f32 one; the buffers are freed after it.
+// CHECK-LABEL: func.func @bf16_matmul
+//  CHECK-SAME: (%[[A:.*]]: memref<64x64xbf16>, %[[B:.*]]: memref<64x64xbf16>, %[[C:.*]]: memref<64x64xf32>)
+//       CHECK: %[[AW:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
+//       CHECK: scf.forall
+//       CHECK:   %[[AROW:.*]] = memref.subview %[[A]]
+//       CHECK:   vector.transfer_read %[[AROW]]{{.*}} : memref<1x64xbf16, strided<[64, 1], offset: ?>>, vector<64xbf16>
+//       CHECK:   arith.extf %{{.*}} : vector<64xbf16> to vector<64xf32>
+//       CHECK: %[[BW:.*]] = memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
+//       CHECK: scf.forall
+//       CHECK:   arith.extf %{{.*}} : vector<64xbf16> to vector<64xf32>
+//       CHECK: scf.forall
+//       CHECK:   vector.contract {{.*}} : vector<8x1xf32>, vector<1x32xf32> into vector<8x32xf32>
+//       CHECK: memref.dealloc %[[AW]]
+//       CHECK: memref.dealloc %[[BW]]
+func.func @bf16_matmul(%a: memref<64x64xbf16>, %b: memref<64x64xbf16>, %c: memref<64x64xf32>) {
+  linalg.matmul ins(%a, %b : memref<64x64xbf16>, memref<64x64xbf16>) outs(%c : memref<64x64xf32>)
+  return
+}

@@ -4,6 +4,11 @@
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=unfused --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=unfused --check | FileCheck %s
+// Larger shapes: several key blocks of 64 and a partial one (150 keys), and a
+// linear whose bf16 operands attn-tile-and-vectorize widens to f32 for the
+// register-tiled micro-kernel (full and partial 8 x 32 tiles).
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused_blocks --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=linear --check | FileCheck %s
 // CHECK: output 0: max abs error {{.*}}: OK
 
 func.func @fused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
@@ -22,4 +27,19 @@ func.func @unfused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
   %o = attn.einsum "b h i j, b h j d -> b h i d" (%p, %v)
       : (tensor<2x4x33x33xbf16>, tensor<2x4x33x16xbf16>) -> tensor<2x4x33x16xbf16>
   return %o : tensor<2x4x33x16xbf16>
+}
+
+func.func @fused_blocks(%q: tensor<2x150x32xbf16>, %k: tensor<2x150x32xbf16>,
+                        %v: tensor<2x150x32xbf16>) -> tensor<2x150x32xbf16> {
+  %o = attn.attention %q, %k, %v scale(0.17677669529663687)
+      : (tensor<2x150x32xbf16>, tensor<2x150x32xbf16>, tensor<2x150x32xbf16>)
+      -> tensor<2x150x32xbf16>
+  return %o : tensor<2x150x32xbf16>
+}
+
+func.func @linear(%x: tensor<2x70x96xbf16>, %w: tensor<96x80xbf16>)
+    -> tensor<2x70x80xbf16> {
+  %y = attn.einsum "b n i, i o -> b n o" (%x, %w)
+      : (tensor<2x70x96xbf16>, tensor<96x80xbf16>) -> tensor<2x70x80xbf16>
+  return %y : tensor<2x70x80xbf16>
 }

@@ -66,16 +66,26 @@
 //       CHECK:   scf.forall.in_parallel
 //       CHECK:     tensor.parallel_insert_slice %[[O]] into %[[OUT]][%[[B]], %[[H]], %[[QS]], 0] [1, 1, 32, 64] [1, 1, 1, 1] : tensor<32x64xf16> into tensor<1x2x256x64xf16>
 //       CHECK: return %[[RES]]
-// With transpose-keys, Kᵀ is built once before the loop nest and each key
-// block's Q Kᵀ is a plain matmul reading a [D, 16] slice of it.
+// With transpose-keys (the CPU form), Kᵀ is built once before the loop nest
+// and each key block's Q Kᵀ is a plain matmul reading a [D, 16] slice of it.
+// f16 keys and values are widened to f32 once there too, and each query
+// block once (with the scale), so every block product is an f32 matmul.
 // TKEYS-LABEL: func.func @causal_f16
 //  TKEYS-SAME: (%[[Q:.*]]: tensor<1x2x256x64xf16>, %[[K:.*]]: tensor<1x2x256x64xf16>, %[[V:.*]]: tensor<1x2x256x64xf16>)
-//       TKEYS: %[[KT:.*]] = linalg.transpose ins(%[[K]] : tensor<1x2x256x64xf16>) outs(%{{.*}} : tensor<1x2x64x256xf16>) permutation = [0, 1, 3, 2]
+//       TKEYS: %[[KW:.*]] = linalg.generic {{.*}} ins(%[[K]] : tensor<1x2x256x64xf16>) outs(%{{.*}} : tensor<1x2x256x64xf32>)
+//       TKEYS:   arith.extf %{{.*}} : f16 to f32
+//       TKEYS: %[[VW:.*]] = linalg.generic {{.*}} ins(%[[V]] : tensor<1x2x256x64xf16>) outs(%{{.*}} : tensor<1x2x256x64xf32>)
+//       TKEYS: %[[KT:.*]] = linalg.transpose ins(%[[KW]] : tensor<1x2x256x64xf32>) outs(%{{.*}} : tensor<1x2x64x256xf32>) permutation = [0, 1, 3, 2]
 //       TKEYS: scf.forall (%{{.*}}, %[[H:.*]], %{{.*}}) in (1, 2, 8)
 //       TKEYS:   %[[QT:.*]] = tensor.extract_slice %[[Q]]
+//       TKEYS:   %[[QW:.*]] = linalg.generic {{.*}} ins(%[[QT]] : tensor<32x64xf16>) outs(%{{.*}} : tensor<32x64xf32>)
+//       TKEYS:     arith.extf
+//       TKEYS:     arith.mulf
 //       TKEYS:   scf.for %[[KS:[^ ]*]] =
-//       TKEYS:     %[[KTT:.*]] = tensor.extract_slice %[[KT]][0, %[[H]], 0, %[[KS]]] [1, 1, 64, 16] [1, 1, 1, 1] : tensor<1x2x64x256xf16> to tensor<64x16xf16>
-//       TKEYS:     linalg.matmul ins(%[[QT]], %[[KTT]] : tensor<32x64xf16>, tensor<64x16xf16>) outs(%{{.*}} : tensor<32x16xf32>)
+//       TKEYS:     %[[KTT:.*]] = tensor.extract_slice %[[KT]][0, %[[H]], 0, %[[KS]]] [1, 1, 64, 16] [1, 1, 1, 1] : tensor<1x2x64x256xf32> to tensor<64x16xf32>
+//       TKEYS:     %[[VT:.*]] = tensor.extract_slice %[[VW]][0, %[[H]], %[[KS]], 0] [1, 1, 16, 64] [1, 1, 1, 1] : tensor<1x2x256x64xf32> to tensor<16x64xf32>
+//       TKEYS:     linalg.matmul ins(%[[QW]], %[[KTT]] : tensor<32x64xf32>, tensor<64x16xf32>) outs(%{{.*}} : tensor<32x16xf32>)
+//       TKEYS:     linalg.matmul ins(%{{.*}}, %[[VT]] : tensor<32x16xf32>, tensor<16x64xf32>)
 // Other score kinds read K as it is.
 // TKEYS-LABEL: func.func @additive_f16
 //   TKEYS-NOT: linalg.transpose
