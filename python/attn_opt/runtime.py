@@ -302,8 +302,12 @@ class CompiledModule:
             if use_numpy:
                 outputs.append(array)
             else:
-                t = torch.from_numpy(array)
-                outputs.append(t.view(torch.bfloat16) if dtype == "bf16" else t)
+                # bf16 comes back as uint16 bits, which torch.from_numpy
+                # rejects: reinterpret them as int16, then as bfloat16.
+                if dtype == "bf16":
+                    outputs.append(torch.from_numpy(array.view(np.int16)).view(torch.bfloat16))
+                else:
+                    outputs.append(torch.from_numpy(array))
         if lowered.rebuild is not None:
             return lowered.rebuild(outputs)
         if lowered.output_structure is None:

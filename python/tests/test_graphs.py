@@ -90,3 +90,28 @@ def test_g1_against_float64_reference(compiler) -> None:
     expected = reference.vit_attention(x.numpy(), module.to_qkv.weight.detach().numpy(), w_out, b_out,
                                        heads=module.heads)
     np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL)
+
+
+def test_g1_bfloat16(compiler) -> None:
+    """G1 with bf16 weights and input: bf16 tensors in and out of the compiled
+    code (uint16 bits across the C boundary), f32 accumulation inside.
+    Tolerance: bf16 keeps 8 significant bits (eps 2^-7 = 7.8e-3 at 1), and
+    eager rounds every intermediate (q, k, v, the scores, the attention
+    output) to bf16 too, so the two differ by a few bf16 ulps of O(1)
+    values: rtol 1.6e-2 (PyTorch's own bf16 default) and atol 1e-2. Against
+    the f32 module the compiled result must not be worse than eager bf16 by
+    more than 2x."""
+    module, (x,) = make_g1()
+    with torch.no_grad():
+        ref32 = module(x)  # before the weights are rounded to bf16 (in place)
+    module = module.to(torch.bfloat16)
+    xb = x.to(torch.bfloat16)
+    got = attn_opt.compile(module, (xb,))(xb)
+    with torch.no_grad():
+        ref = module(xb)
+    assert got.dtype == torch.bfloat16 and got.shape == ref.shape
+    ours, eager = _max_error(got.float(), ref32), _max_error(ref.float(), ref32)
+    print(f"G1 bf16: max abs error vs f32 {ours:.3e} (eager bf16: {eager:.3e}), vs eager bf16 "
+          f"{_max_error(got.float(), ref.float()):.3e}")
+    torch.testing.assert_close(got.float(), ref.float(), rtol=1.6e-2, atol=1e-2)
+    assert ours <= 2 * eager + 1e-3
