@@ -51,3 +51,18 @@ def test_missing_attn_run_is_a_clear_error(monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(attn_opt.ToolError, match="attn-run not found"):
         attn_opt.compile(TwoOutputs(), (torch.randn(2, 3),))
+
+
+def test_at_best_thread_count_reports_every_count() -> None:
+    """The model runner and bench/ report eager PyTorch at 1 and N threads
+    (vit_b_16 differs 3x between them here); the best is the faster one."""
+    import torch
+
+    from attn_opt.models import at_best_thread_count
+
+    saved = torch.get_num_threads()
+    every: dict = {}
+    a = torch.randn(64, 64)
+    best, threads = at_best_thread_count(lambda: a @ a, runs=3, threads=2, every=every)
+    assert set(every) == {1, 2} and best == min(every.values()) and every[threads] == best
+    assert torch.get_num_threads() == saved
