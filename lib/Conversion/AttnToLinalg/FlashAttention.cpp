@@ -420,25 +420,34 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
             [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
               return arith::MaximumFOp::create(gb, gl, args[0], args[1]);
             });
-        if (first) {
-          Value p = createGeneric2D(
-              b, nl, ValueRange{scores, rowMax}, {ij, rowOf},
+        // P = exp(S - max), 0 where the max is still -inf.
+        auto exponentials = [&](Value maxes) {
+          return createGeneric2D(
+              b, nl, ValueRange{scores, maxes}, {ij, rowOf},
               createTile(b, nl, qSize, kSize, accType, std::nullopt), ij, par2,
               [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
                 Value shifted = arith::SubFOp::create(
                     gb, gl, args[0], guardedMax(gb, gl, args[1]));
                 return math::ExpOp::create(gb, gl, shifted);
               });
-          Value lNew = createGeneric2D(
-              b, nl, p, ij, l, rowOf, reduceCols,
+        };
+        // into + rowsum P, and into + P V.
+        auto addRowSums = [&](Value p, Value into) {
+          return createGeneric2D(
+              b, nl, p, ij, into, rowOf, reduceCols,
               [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
                 return arith::AddFOp::create(gb, gl, args[0], args[1]);
               });
-          Value accNew = linalg::MatmulOp::create(
-                             b, nl, TypeRange{acc.getType()},
-                             ValueRange{p, vTileValue}, ValueRange{acc})
-                             .getResult(0);
-          return {rowMax, lNew, accNew};
+        };
+        auto addMixedValues = [&](Value p, Value into) {
+          return linalg::MatmulOp::create(b, nl, TypeRange{into.getType()},
+                                          ValueRange{p, vTileValue},
+                                          ValueRange{into})
+              .getResult(0);
+        };
+        if (first) {
+          Value p = exponentials(rowMax);
+          return {rowMax, addRowSums(p, l), addMixedValues(p, acc)};
         }
         // alpha = exp(m - m_new) rescales what earlier blocks summed; it is
         // 0 while the row has seen only -inf (l and acc are 0 then).
@@ -456,33 +465,19 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
             [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
               return arith::MaximumFOp::create(gb, gl, args[1], args[0]);
             });
-        Value p = createGeneric2D(
-            b, nl, ValueRange{scores, mNew}, {ij, rowOf},
-            createTile(b, nl, qSize, kSize, accType, std::nullopt), ij, par2,
-            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-              Value shifted = arith::SubFOp::create(
-                  gb, gl, args[0], guardedMax(gb, gl, args[1]));
-              return math::ExpOp::create(gb, gl, shifted);
-            });
+        Value p = exponentials(mNew);
         Value lScaled = createGeneric2D(
             b, nl, alpha, row1D, l, row1D, par1,
             [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
               return arith::MulFOp::create(gb, gl, args[1], args[0]);
             });
-        Value lNew = createGeneric2D(
-            b, nl, p, ij, lScaled, rowOf, reduceCols,
-            [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-              return arith::AddFOp::create(gb, gl, args[0], args[1]);
-            });
+        Value lNew = addRowSums(p, lScaled);
         Value accScaled = createGeneric2D(
             b, nl, alpha, rowOf, acc, ij, par2,
             [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
               return arith::MulFOp::create(gb, gl, args[1], args[0]);
             });
-        Value accNew = linalg::MatmulOp::create(
-                           b, nl, TypeRange{accScaled.getType()},
-                           ValueRange{p, vTileValue}, ValueRange{accScaled})
-                           .getResult(0);
+        Value accNew = addMixedValues(p, accScaled);
         return {mNew, lNew, accNew};
       };
 
