@@ -125,16 +125,9 @@ struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
   /// ellipsis dimension broadcasts: explicit labels must match exactly.
   static std::optional<::attn::EinsumEquation>
   makeEllipsisExplicit(EinsumOp op, const ::attn::EinsumEquation &equation) {
-    auto plan = op.getPlan();
+    auto plan = op.getPlanWithoutBroadcast();
     if (!plan)
       return std::nullopt;
-    for (auto [input, labels] : llvm::zip(op.getInputs(), plan->inputs)) {
-      ArrayRef<int64_t> shape =
-          cast<RankedTensorType>(input.getType()).getShape();
-      for (auto [size, label] : llvm::zip(shape, labels))
-        if (size != plan->sizes[label])
-          return std::nullopt;
-    }
     // Fresh names for the ellipsis axes: letters in compact spelling, words
     // in spaced spelling; never one the equation already uses.
     std::set<std::string> used;

@@ -85,7 +85,7 @@ static ParseResult parsePatternAndSizes(OpAsmParser &parser,
 }
 
 static void printPatternAndSizes(OpAsmPrinter &printer, Operation *,
-                                StringAttr pattern, DictionaryAttr sizes) {
+                                 StringAttr pattern, DictionaryAttr sizes) {
   printer.printAttributeWithoutType(pattern);
   if (!sizes || sizes.empty())
     return;
@@ -189,7 +189,8 @@ LogicalResult RearrangeOp::verify() {
                          << " differs from input element type "
                          << inputType.getElementType();
   if (resultType.getShape() != ArrayRef<int64_t>(plan->outputShape))
-    return emitOpError() << "result shape " << formatShape(resultType.getShape())
+    return emitOpError() << "result shape "
+                         << formatShape(resultType.getShape())
                          << " does not match the shape "
                          << formatShape(plan->outputShape)
                          << " that the pattern produces";
@@ -224,6 +225,20 @@ std::optional<::attn::EinsumPlan> EinsumOp::getPlan() {
   return ::attn::solveEinsum(*equation, shapes, err);
 }
 
+std::optional<::attn::EinsumPlan> EinsumOp::getPlanWithoutBroadcast() {
+  auto plan = getPlan();
+  if (!plan)
+    return std::nullopt;
+  for (auto [input, labels] : llvm::zip(getInputs(), plan->inputs)) {
+    ArrayRef<int64_t> shape =
+        cast<RankedTensorType>(input.getType()).getShape();
+    for (auto [size, label] : llvm::zip(shape, labels))
+      if (size != plan->sizes[label])
+        return std::nullopt;
+  }
+  return plan;
+}
+
 LogicalResult EinsumOp::verify() {
   ::attn::PatternError err;
   auto equation = ::attn::parseEinsum(getEquation(), err);
@@ -245,8 +260,8 @@ LogicalResult EinsumOp::verify() {
     auto type = cast<RankedTensorType>(input.getType());
     if (type.getElementType() != elementType)
       return emitOpError() << "input " << index << " has element type "
-                           << type.getElementType()
-                           << " but the result has " << elementType;
+                           << type.getElementType() << " but the result has "
+                           << elementType;
     if (!type.hasStaticShape())
       return emitOpError() << "input " << index
                            << " must be statically shaped, got " << type;
@@ -328,8 +343,9 @@ LogicalResult AttentionOp::verify() {
   SmallVector<int64_t> expected(q.begin(), q.end());
   expected.back() = v[rank - 1];
   if (resultType.getShape() != ArrayRef<int64_t>(expected))
-    return emitOpError() << "result shape " << formatShape(resultType.getShape())
-                         << " must be " << formatShape(expected);
+    return emitOpError() << "result shape "
+                         << formatShape(resultType.getShape()) << " must be "
+                         << formatShape(expected);
 
   // 3. Element types.
   Type elementType = queryType.getElementType();
@@ -358,8 +374,8 @@ LogicalResult AttentionOp::verify() {
     }
     Type maskElement = maskType.getElementType();
     if (!maskElement.isInteger(1) && maskElement != elementType)
-      return emitOpError() << "mask element type must be i1 or "
-                           << elementType << ", got " << maskElement;
+      return emitOpError() << "mask element type must be i1 or " << elementType
+                           << ", got " << maskElement;
   }
 
   // 5. Score weight.

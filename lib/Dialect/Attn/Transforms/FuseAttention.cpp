@@ -98,18 +98,12 @@ static bool hasRepeatedLabel(ArrayRef<std::string> labels) {
 /// broadcasts a size-1 dimension (attn.attention has no broadcasting of q,
 /// k or v) or a term repeats a label (a diagonal).
 static std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
-  auto plan = op.getPlan();
+  auto plan = op.getPlanWithoutBroadcast();
   if (!plan)
     return std::nullopt;
-  for (auto [input, labels] : llvm::zip(op.getInputs(), plan->inputs)) {
-    ArrayRef<int64_t> shape =
-        cast<RankedTensorType>(input.getType()).getShape();
-    for (auto [size, label] : llvm::zip(shape, labels))
-      if (size != plan->sizes[label])
-        return std::nullopt;
+  for (const std::vector<std::string> &labels : plan->inputs)
     if (hasRepeatedLabel(labels))
       return std::nullopt;
-  }
   if (hasRepeatedLabel(plan->output))
     return std::nullopt;
   return plan;

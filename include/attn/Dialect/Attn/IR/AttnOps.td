@@ -124,6 +124,9 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   let extraClassDeclaration = [{
     /// Parses and solves the equation for the operand types; emits nothing.
     std::optional<::attn::EinsumPlan> getPlan();
+    /// getPlan() when no operand broadcasts a size-1 dimension against a
+    /// larger one (every label has one size in every operand), else nullopt.
+    std::optional<::attn::EinsumPlan> getPlanWithoutBroadcast();
     /// The scale as a double (1 when absent).
     double getScaleValue() {
       return getScale() ? getScale()->convertToDouble() : 1.0;
