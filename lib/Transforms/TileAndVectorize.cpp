@@ -779,10 +779,38 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   // scf.forall (the flash-attention nest) already distributes the work.
   Operation *outputTile = nullptr;
   if (!op->getParentOfType<scf::ForallOp>()) {
+    // At least `min-parallel-tiles` output tiles, so that every thread of a
+    // small machine gets some and the dynamic schedule can even them out:
+    // narrower tiles first
+    // (their rows still share the whole lhs block), then shorter ones
+    // (Swin's last stage: 49 rows x 768 columns was 3 tiles of 256 for 2
+    // threads).
+    int64_t tileM = options.parallelTileM, tileN = options.parallelTileN;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (!ShapedType::isDynamicShape(ranges)) {
+      auto countTiles = [&] {
+        int64_t count = 1;
+        for (auto [dim, iterator] :
+             llvm::enumerate(op.getIteratorTypesArray())) {
+          if (iterator != utils::IteratorType::parallel)
+            continue;
+          int64_t tile = dim == plan->nDim                  ? tileN
+                         : plan->mDim && dim == *plan->mDim ? tileM
+                                                            : 1;
+          count *= llvm::divideCeil(ranges[dim], tile);
+        }
+        return count;
+      };
+      while (countTiles() < options.minParallelTiles &&
+             tileN > 2 * options.registerTileN)
+        tileN /= 2;
+      while (countTiles() < options.minParallelTiles &&
+             tileM > options.registerTileM)
+        tileM = std::max<int64_t>(options.registerTileM, tileM / 2);
+    }
     scf::SCFTilingOptions forallOptions;
     forallOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp)
-        .setTileSizes(tileSizes(rewriter, op, *plan, options.parallelTileM,
-                                options.parallelTileN, 1, 0));
+        .setTileSizes(tileSizes(rewriter, op, *plan, tileM, tileN, 1, 0));
     FailureOr<scf::SCFTilingResult> tiled =
         tileAndErase(rewriter, op, forallOptions);
     if (failed(tiled))
@@ -1074,6 +1102,7 @@ struct TileAndVectorizePass
     options.transposeRhs = transposeRhs;
     options.reductionTile = reductionTile;
     options.packRhs = packRhs;
+    options.minParallelTiles = minParallelTiles;
     for (linalg::LinalgOp op : contractions)
       tileContraction(rewriter, op, options);
     // Folds the peeled loops' tile sizes into static subview types.

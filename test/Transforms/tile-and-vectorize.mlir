@@ -1,6 +1,7 @@
-// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 lower-vectors=false}))' | FileCheck %s
+// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 min-parallel-tiles=1 lower-vectors=false}))' | FileCheck %s
 // RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64}))' | FileCheck %s --check-prefix=FMA
-// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 reduction-tile=128 lower-vectors=false}))' | FileCheck %s --check-prefix=KBLOCK
+// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{parallel-tile-m=16 parallel-tile-n=64 min-parallel-tiles=1 reduction-tile=128 lower-vectors=false}))' | FileCheck %s --check-prefix=KBLOCK
+// RUN: attn-opt %s -split-input-file --pass-pipeline='builtin.module(func.func(attn-tile-and-vectorize{lower-vectors=false}))' | FileCheck %s --check-prefix=SMALL
 // attn-tile-and-vectorize on buffers: scf.forall output tiles, peeled 8x32
 // register tiles with the accumulator carried through the reduction loop,
 // and vector.contract lowered to FMAs.
@@ -499,5 +500,17 @@ func.func @keys_transposed(%k: memref<2x3x49x32xf32>, %kt: memref<2x3x32x49xf32>
 //       CHECK: memref.dealloc %[[BW]]
 func.func @bf16_matmul(%a: memref<64x64xbf16>, %b: memref<64x64xbf16>, %c: memref<64x64xf32>) {
   linalg.matmul ins(%a, %b : memref<64x64xbf16>, memref<64x64xbf16>) outs(%c : memref<64x64xf32>)
+  return
+}
+
+// -----
+
+// A small GEMM (24 x 128) gets at least min-parallel-tiles = 8 parallel
+// tiles: the default 64 x 256 tile is narrowed to 64 columns (two register
+// tiles), then shortened to 8 rows: 3 x 2 = 6 tiles, the most it can have.
+// SMALL-LABEL: func.func @small_gemm
+//       SMALL: scf.forall ({{.*}}) = (0, 0) to (24, 128) step (8, 64)
+func.func @small_gemm(%a: memref<24x64xf32>, %b: memref<64x128xf32>, %c: memref<24x128xf32>) {
+  linalg.matmul ins(%a, %b : memref<24x64xf32>, memref<64x128xf32>) outs(%c : memref<24x128xf32>)
   return
 }

@@ -97,6 +97,11 @@ def TileAndVectorizePass
            "Rows of the innermost M dimension per scf.forall iteration">,
     Option<"parallelTileN", "parallel-tile-n", "int64_t", /*default=*/"256",
            "Columns of N per scf.forall iteration">,
+    Option<"minParallelTiles", "min-parallel-tiles", "int64_t",
+           /*default=*/"8",
+           "Narrow (down to 2 register tiles), then shorten the parallel "
+           "tiles of a contraction until it has at least this many, so "
+           "small GEMMs still feed every thread">,
     Option<"registerTileM", "register-tile-m", "int64_t", /*default=*/"8",
            "Rows of the micro-kernel's accumulator tile">,
     Option<"registerTileN", "register-tile-n", "int64_t", /*default=*/"32",
