@@ -138,6 +138,9 @@ def main() -> int:
                         help="also n = 8192 and 16384")
     parser.add_argument("--max-n", type=int, default=0,
                         help="skip attention lengths above this (0: none)")
+    parser.add_argument("--min-n", type=int, default=0,
+                        help="skip attention lengths below this (with --long "
+                        "--min-n 8192 --max-n 8192: only the n = 8192 rows)")
     parser.add_argument("--only", default="",
                         help="comma list among sgemm,g1,attention,models")
     args = parser.parse_args()
@@ -189,6 +192,7 @@ def main() -> int:
             lengths = [257, 1024, 4096] + ([8192, 16384] if args.long else [])
             if args.max_n:
                 lengths = [n for n in lengths if n <= args.max_n]
+            lengths = [n for n in lengths if n >= args.min_n]
             has_sdpa = hasattr(torch.nn.functional,
                                "scaled_dot_product_attention")
             for n in lengths:
