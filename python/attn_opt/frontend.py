@@ -24,6 +24,7 @@ import linecache
 import os
 import math
 import operator
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -240,6 +241,7 @@ Value = Union[Tensor, View, Const, Pieces, Any]
 _TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _FACTORIES = ("ones", "zeros", "full", "empty", "arange", "eye", "linspace", "tril_indices", "triu_indices")
+_FACTORY_PATCH_LOCK = threading.RLock()
 
 
 def _traceable_factory(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -284,15 +286,20 @@ class _Tracer(torch.fx.Tracer):
     def trace(self, root: Any, concrete_args: Optional[Dict[str, Any]] = None) -> torch.fx.Graph:
         # Tensor factories called with traced sizes (torch.ones(n, n) where
         # n = x.size(1)) record a node instead of failing; the originals are
-        # restored when tracing ends.
-        saved = {name: getattr(torch, name) for name in _FACTORIES}
-        try:
-            for name, original in saved.items():
-                setattr(torch, name, _traceable_factory(original))
-            return super().trace(root, concrete_args)
-        finally:
-            for name, original in saved.items():
-                setattr(torch, name, original)
+        # restored when tracing ends. The patch is process-wide, so traces
+        # hold a lock: two at once would save each other's wrappers as the
+        # originals, and the first to finish would unpatch the other
+        # mid-trace. (Other threads' own factory calls meanwhile go through
+        # the wrapper, which calls the original when no argument is traced.)
+        with _FACTORY_PATCH_LOCK:
+            saved = {name: getattr(torch, name) for name in _FACTORIES}
+            try:
+                for name, original in saved.items():
+                    setattr(torch, name, _traceable_factory(original))
+                return super().trace(root, concrete_args)
+            finally:
+                for name, original in saved.items():
+                    setattr(torch, name, original)
 
     def iter(self, obj: torch.fx.Proxy) -> Any:
         # torch 1.13's Proxy.__iter__ finds `a, b = proxy` by indexing the

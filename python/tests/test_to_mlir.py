@@ -130,3 +130,35 @@ def test_optional_and_flag_arguments_are_specialised(attn_opt_tool) -> None:
     assert "%mask: tensor<2x4x4xi1>" in masked
     for text in (plain, causal, masked):
         run_attn_opt(attn_opt_tool, text)
+
+
+class _TracedSizeMask(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n = x.shape[1]
+        return x.masked_fill(torch.ones(n, n, dtype=torch.bool).triu(1), 0.0)
+
+
+def test_concurrent_fx_traces_leave_torch_factories_alone() -> None:
+    """The fx tracer patches torch.ones & co. while it traces; traces in
+    several threads at once all succeed and torch's own functions are back
+    afterwards."""
+    import threading
+
+    originals = {name: getattr(torch, name) for name in ("ones", "zeros", "arange")}
+    errors: list = []
+
+    def work() -> None:
+        try:
+            for _ in range(5):
+                text = attn_opt.to_mlir(_TracedSizeMask(), (torch.randn(4, 4),), tracer="fx")
+                assert "arith.select" in text
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert all(getattr(torch, name) is fn for name, fn in originals.items())
