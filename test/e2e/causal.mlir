@@ -1,5 +1,11 @@
-// G5: causal self-attention, fused (attn.attention causal) and unfused (a
-// constant lower-triangular i1 mask applied with arith.select and -inf).
+// G5: causal self-attention, fused (attn.attention causal) and written out
+// (a constant lower-triangular i1 mask applied with arith.select and -inf).
+// The written-out form is fused and its constant mask becomes the causal
+// flag (IR lines), so the --check runs compare that rewrite, end to end,
+// with the f64 reference of the graph as written.
+// RUN: attn-opt %s --canonicalize --attn-fuse-attention --canonicalize | FileCheck %s --check-prefix=IR
+// IR-COUNT-2: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(2.500000e-01) causal :
+// IR-NOT: attn.softmax
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=fused --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=unfused --check | FileCheck %s
