@@ -531,6 +531,60 @@ static void collapseReductions(RewriterBase &rewriter, linalg::GenericOp op) {
 /// operand must read rows contiguously, as in vectorizeRows; reductions
 /// over the innermost dimension become one horizontal reduction per row.
 /// Dynamic tiles (the last partial block) keep their loops.
+/// An op on static buffers whose loop `inner` (a row, or a register tile's
+/// columns) is longer than 16 but not a multiple of 16 (Swin's 49 keys: a
+/// row of 49, a register tile of 17 columns) as two ops on static sub-ranges,
+/// the multiple of 16 and the rest. LLVM builds a vector<49xf32> or
+/// vector<17xf32> element by element through the stack; a vector<48xf32> is
+/// three registers. The pieces run in order on the same buffers, so a
+/// reduction along `inner` continues from where the first piece left its
+/// accumulator. Ops that read linalg.index (the causal mask's column) stay
+/// whole. Returns the ops to vectorise.
+static SmallVector<Operation *> splitAtVectorMultiple(RewriterBase &rewriter,
+                                                      linalg::LinalgOp row,
+                                                      unsigned inner) {
+  constexpr int64_t kVector = 16;
+  int64_t length = row.getStaticLoopRanges()[inner];
+  int64_t head = length / kVector * kVector;
+  auto generic = dyn_cast<linalg::GenericOp>(row.getOperation());
+  if (head == 0 || head == length || row.hasDynamicShape() ||
+      (generic && generic.hasIndexSemantics()))
+    return {row};
+  Location loc = row.getLoc();
+  MLIRContext *ctx = row.getContext();
+  auto piece = [&](int64_t offset, int64_t size) -> Operation * {
+    SmallVector<Value> operands;
+    for (OpOperand &operand : row->getOpOperands()) {
+      Value value = operand.get();
+      auto type = dyn_cast<MemRefType>(value.getType());
+      AffineMap map = type ? row.getMatchingIndexingMap(&operand) : AffineMap();
+      std::optional<unsigned> position =
+          map ? map.getResultPosition(getAffineDimExpr(inner, ctx))
+              : std::nullopt;
+      if (!position) {
+        operands.push_back(value);
+        continue;
+      }
+      SmallVector<OpFoldResult> offsets(type.getRank(),
+                                        rewriter.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes,
+          strides(type.getRank(), rewriter.getIndexAttr(1));
+      for (int64_t dimSize : type.getShape())
+        sizes.push_back(rewriter.getIndexAttr(dimSize));
+      offsets[*position] = rewriter.getIndexAttr(offset);
+      sizes[*position] = rewriter.getIndexAttr(size);
+      operands.push_back(memref::SubViewOp::create(rewriter, loc, value,
+                                                   offsets, sizes, strides));
+    }
+    return clone(rewriter, row, TypeRange{}, operands);
+  };
+  rewriter.setInsertionPoint(row);
+  SmallVector<Operation *> pieces = {piece(0, head),
+                                     piece(head, length - head)};
+  rewriter.eraseOp(row);
+  return pieces;
+}
+
 static void vectorizeTileOp(RewriterBase &rewriter, linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.hasDynamicShape() ||
       op.getNumLoops() == 0 || op.getNumLoops() > 2 ||
@@ -568,9 +622,12 @@ static void vectorizeTileOp(RewriterBase &rewriter, linalg::LinalgOp op) {
       return;
     row = tiled->tiledOps.back();
   }
-  rewriter.setInsertionPoint(row);
-  if (succeeded(linalg::vectorize(rewriter, row)))
-    rewriter.eraseOp(row);
+  for (Operation *piece :
+       splitAtVectorMultiple(rewriter, cast<linalg::LinalgOp>(row), inner)) {
+    rewriter.setInsertionPoint(piece);
+    if (succeeded(linalg::vectorize(rewriter, piece)))
+      rewriter.eraseOp(piece);
+  }
 }
 
 /// Copies the rhs into a temporary with N innermost when it is stored with
@@ -767,6 +824,10 @@ static void packRhs(RewriterBase &rewriter, linalg::LinalgOp op,
 /// Tiles one contraction down to register tiles marked with
 /// kRegisterTileAttr; the M and N register loops are peeled so that all but
 /// the last tile of each have static sizes.
+static void tileRegisters(RewriterBase &rewriter, linalg::LinalgOp op,
+                          const ContractionPlan &plan,
+                          const attn::TileAndVectorizePassOptions &options);
+
 static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
                             const attn::TileAndVectorizePassOptions &options) {
   std::optional<ContractionPlan> plan = planContraction(op);
@@ -853,8 +914,21 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
   if (outputTile && options.packRhs)
     packRhs(rewriter, op, *plan, outputTile);
 
-  // Register tiles, the reduction innermost: the accumulator tile stays
-  // loop-invariant across the reduction loop so it can live in registers.
+  // Columns not a multiple of 16 (a flash block of 49 keys) are split first
+  // so that no register tile is 17 wide (see splitAtVectorMultiple); each
+  // piece gets its own register tiles and reduction loop, so each
+  // accumulator can still be hoisted into registers.
+  for (Operation *piece : splitAtVectorMultiple(rewriter, op, plan->nDim))
+    tileRegisters(rewriter, cast<linalg::LinalgOp>(piece), *plan, options);
+}
+
+/// Register tiles of a contraction, the reduction innermost: the
+/// accumulator tile stays loop-invariant across the reduction loop so it can
+/// live in registers. Every dimension gets a loop; N (inner) then M are
+/// peeled so the full tiles are static.
+static void tileRegisters(RewriterBase &rewriter, linalg::LinalgOp op,
+                          const ContractionPlan &plan,
+                          const attn::TileAndVectorizePassOptions &options) {
   SmallVector<int64_t> interchange;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (auto [dim, iterator] : llvm::enumerate(iterators))
@@ -865,7 +939,7 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
       interchange.push_back(dim);
   scf::SCFTilingOptions forOptions;
   forOptions.setLoopType(scf::SCFTilingOptions::LoopType::ForOp)
-      .setTileSizes(tileSizes(rewriter, op, *plan, options.registerTileM,
+      .setTileSizes(tileSizes(rewriter, op, plan, options.registerTileM,
                               options.registerTileN, 1, 1))
       .setInterchange(interchange);
   FailureOr<scf::SCFTilingResult> tiled =
@@ -882,9 +956,9 @@ static void tileContraction(RewriterBase &rewriter, linalg::LinalgOp op,
     return dyn_cast<scf::ForOp>(
         tiled->loops[std::distance(interchange.begin(), it)].getOperation());
   };
-  SmallVector<scf::ForOp> toPeel = {loopOf(plan->nDim)};
-  if (plan->mDim)
-    toPeel.push_back(loopOf(*plan->mDim));
+  SmallVector<scf::ForOp> toPeel = {loopOf(plan.nDim)};
+  if (plan.mDim)
+    toPeel.push_back(loopOf(*plan.mDim));
   for (scf::ForOp loop : toPeel) {
     scf::ForOp partial;
     if (loop)

@@ -514,3 +514,33 @@ func.func @small_gemm(%a: memref<24x64xf32>, %b: memref<64x128xf32>, %c: memref<
   linalg.matmul ins(%a, %b : memref<24x64xf32>, memref<64x128xf32>) outs(%c : memref<24x128xf32>)
   return
 }
+
+// -----
+
+// Inside the flash nest, 49 columns (Swin's 49-token windows) are split at
+// 48 before register tiling, so no register tile is 17 wide (LLVM builds a
+// vector<17xf32> element by element through the stack): 32 + 16 + 1 columns,
+// each with its accumulator carried through its own reduction loop. The
+// row reduction after it is split the same way, 48 + 1, the second piece
+// continuing from the first's maxima.
+// CHECK-LABEL: func.func @odd_columns
+//       CHECK: scf.forall
+//       CHECK:   scf.for {{.*}} -> (vector<8x32xf32>)
+//       CHECK:   scf.for {{.*}} -> (vector<8x16xf32>)
+//       CHECK:   scf.for {{.*}} -> (vector<8x1xf32>)
+//   CHECK-NOT:   vector<8x17xf32>
+//       CHECK:   vector.transfer_read {{.*}} : memref<1x48xf32, {{.*}}>, vector<48xf32>
+//       CHECK:   vector.multi_reduction <maximumf>
+//       CHECK:   vector.transfer_read {{.*}} : memref<1x1xf32, {{.*}}>, vector<1xf32>
+//   CHECK-NOT: vector<49xf32>
+func.func @odd_columns(%q: memref<49x32xf32>, %kt: memref<32x49xf32>, %s: memref<49x49xf32>, %m: memref<49xf32>) {
+  scf.forall (%i) in (2) {
+    linalg.matmul ins(%q, %kt : memref<49x32xf32>, memref<32x49xf32>) outs(%s : memref<49x49xf32>)
+    linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]} ins(%s : memref<49x49xf32>) outs(%m : memref<49xf32>) {
+    ^bb0(%in: f32, %out: f32):
+      %0 = arith.maximumf %in, %out : f32
+      linalg.yield %0 : f32
+    }
+  }
+  return
+}
