@@ -331,6 +331,12 @@ struct FoldScaledEinsumOperand : OpRewritePattern<EinsumOp> {
 /// What a constant attention mask does.
 enum class MaskPattern { KeepAll, Causal, Other };
 
+/// Whether an additive mask value (or a masked_fill fill) of a causal mask
+/// masks its key: -inf, or a fill at or below -1e9. A causal row always
+/// keeps key 0, so exp(fill - max) is 0 there for any score of sane size,
+/// exactly as with -inf.
+static bool masksKey(double value) { return value <= -1e9; }
+
 /// The constant an attention mask is built from, looking through broadcasts
 /// over batch dimensions (the last two dimensions stay the query and key
 /// axes) and negations (`arith.xori` with true), with whether it is negated.
@@ -367,9 +373,7 @@ traceConstantMask(Value mask) {
 
 /// Classifies a constant mask of an attention with `sq` queries and `sk`
 /// keys. Boolean: true keeps the key (after `negated`). Floating point: 0
-/// keeps it; -inf, or a fill at or below -1e9, masks it: a causal row always
-/// keeps key 0, so exp(fill - max) is 0 there for any score of sane size,
-/// exactly as with -inf.
+/// keeps it, a value masksKey accepts masks it.
 static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
                                 int64_t sq, int64_t sk) {
   auto type = cast<ShapedType>(attr.getType());
@@ -385,13 +389,8 @@ static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
   } else if (isa<FloatType>(type.getElementType()) && !negated) {
     auto values = attr.getValues<APFloat>();
     keep = [=](int64_t index) {
-      APFloat value = values[index];
-      if (value.isZero())
-        return 1;
-      if ((value.isInfinity() && value.isNegative()) ||
-          (value.isFinite() && value.convertToDouble() <= -1e9))
-        return 0;
-      return -1;
+      double value = APFloat(values[index]).convertToDouble();
+      return value == 0 ? 1 : masksKey(value) ? 0 : -1;
     };
   } else {
     return MaskPattern::Other;
@@ -469,13 +468,8 @@ struct FoldConstantMask : OpRewritePattern<AttentionOp> {
     }
     if (auto select = dyn_cast_if_present<arith::SelectOp>(def)) {
       auto isFill = [](Value v) {
-        DenseElementsAttr attr;
-        if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
-            !isa<FloatType>(attr.getElementType()))
-          return false;
-        APFloat value = attr.getSplatValue<APFloat>();
-        return value.isNegative() &&
-               (value.isInfinity() || value.convertToDouble() <= -1e9);
+        std::optional<double> fill = getSplatConstant(v);
+        return fill && masksKey(*fill);
       };
       bool causalTrue =
           isCausal(select.getTrueValue()) && isFill(select.getFalseValue());
