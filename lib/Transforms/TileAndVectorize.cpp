@@ -1120,6 +1120,17 @@ static LogicalResult simplify(Operation *root,
   return success();
 }
 
+/// Applies `transform` to every `OpTy` under `root`, collected first: the
+/// transforms erase the op they are given and create others, which a walk
+/// in progress must not visit.
+template <typename OpTy, typename Transform>
+static void forEachCollected(Operation *root, Transform transform) {
+  SmallVector<OpTy> ops;
+  root->walk([&](OpTy op) { ops.push_back(op); });
+  for (OpTy op : ops)
+    transform(op);
+}
+
 namespace {
 struct TileAndVectorizePass
     : public attn::impl::TileAndVectorizePassBase<TileAndVectorizePass> {
@@ -1134,40 +1145,22 @@ struct TileAndVectorizePass
     }
     IRRewriter rewriter(&getContext());
 
-    SmallVector<linalg::GenericOp> generics;
-    func.walk([&](linalg::GenericOp op) {
+    forEachCollected<linalg::GenericOp>(func, [&](linalg::GenericOp op) {
       if (!linalg::isaContractionOpInterface(op))
-        generics.push_back(op);
+        (void)splitFusedFactors(rewriter, op);
     });
-    for (linalg::GenericOp op : generics)
-      (void)splitFusedFactors(rewriter, op);
-
-    SmallVector<linalg::LinalgOp> narrowContractions;
-    func.walk([&](linalg::LinalgOp op) { narrowContractions.push_back(op); });
-    for (linalg::LinalgOp op : narrowContractions)
-      widenNarrowInputs(rewriter, op);
-
-    SmallVector<linalg::GenericOp> multiReductions;
-    func.walk([&](linalg::GenericOp op) { multiReductions.push_back(op); });
-    for (linalg::GenericOp op : multiReductions)
-      collapseReductions(rewriter, op);
-
+    forEachCollected<linalg::LinalgOp>(
+        func, [&](linalg::LinalgOp op) { widenNarrowInputs(rewriter, op); });
+    forEachCollected<linalg::GenericOp>(
+        func, [&](linalg::GenericOp op) { collapseReductions(rewriter, op); });
     // After the split: the factors it computes into temporaries (a GELU
     // fused into the linear that reads it) are row ops too.
-    SmallVector<linalg::LinalgOp> rowOps;
-    func.walk([&](linalg::LinalgOp op) { rowOps.push_back(op); });
-    for (linalg::LinalgOp op : rowOps)
-      vectorizeRows(rewriter, op);
-    SmallVector<linalg::TransposeOp> transposes;
-    func.walk([&](linalg::TransposeOp op) { transposes.push_back(op); });
-    for (linalg::TransposeOp op : transposes)
+    forEachCollected<linalg::LinalgOp>(
+        func, [&](linalg::LinalgOp op) { vectorizeRows(rewriter, op); });
+    forEachCollected<linalg::TransposeOp>(func, [&](linalg::TransposeOp op) {
       vectorizeTranspose(rewriter, op);
-
-    SmallVector<linalg::LinalgOp> contractions;
-    func.walk([&](linalg::LinalgOp op) {
-      if (planContraction(op))
-        contractions.push_back(op);
     });
+
     attn::TileAndVectorizePassOptions options;
     options.parallelTileM = parallelTileM;
     options.parallelTileN = parallelTileN;
@@ -1177,24 +1170,21 @@ struct TileAndVectorizePass
     options.reductionTile = reductionTile;
     options.packRhs = packRhs;
     options.minParallelTiles = minParallelTiles;
-    for (linalg::LinalgOp op : contractions)
-      tileContraction(rewriter, op, options);
+    forEachCollected<linalg::LinalgOp>(func, [&](linalg::LinalgOp op) {
+      if (planContraction(op))
+        tileContraction(rewriter, op, options);
+    });
     // Folds the peeled loops' tile sizes into static subview types.
     if (failed(simplify(func, nullptr)))
       return signalPassFailure();
 
     // Vectorise the static register tiles; partial ones stay linalg ops.
-    SmallVector<linalg::LinalgOp> tiles;
-    func.walk([&](linalg::LinalgOp op) {
+    forEachCollected<linalg::LinalgOp>(func, [&](linalg::LinalgOp op) {
       if (op->removeAttr(kRegisterTileAttr))
-        tiles.push_back(op);
+        (void)vectorizeTile(rewriter, op, registerTileM, registerTileN);
     });
-    for (linalg::LinalgOp op : tiles)
-      (void)vectorizeTile(rewriter, op, registerTileM, registerTileN);
-    SmallVector<linalg::LinalgOp> tileOps;
-    func.walk([&](linalg::LinalgOp op) { tileOps.push_back(op); });
-    for (linalg::LinalgOp op : tileOps)
-      vectorizeTileOp(rewriter, op);
+    forEachCollected<linalg::LinalgOp>(
+        func, [&](linalg::LinalgOp op) { vectorizeTileOp(rewriter, op); });
 
     // Unit dimensions (batch, the reduction step) out of the vectors, so the
     // accumulator is a plain [M x N] vector. (memref alias folding is not
@@ -1213,10 +1203,8 @@ struct TileAndVectorizePass
     DominanceInfo dominance(func);
     eliminateCommonSubExpressions(rewriter, dominance, func);
     func.walk([](LoopLikeOpInterface loop) { moveLoopInvariantCode(loop); });
-    SmallVector<scf::ForOp> loops;
-    func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
-    for (scf::ForOp loop : loops)
-      (void)hoistAccumulator(rewriter, loop);
+    forEachCollected<scf::ForOp>(
+        func, [&](scf::ForOp loop) { (void)hoistAccumulator(rewriter, loop); });
 
     if (!lowerVectors)
       return;
