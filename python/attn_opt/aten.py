@@ -654,18 +654,19 @@ class AtenEmitter(_Emitter):
             self.emit(f"  %i{i} = linalg.index {i} : index")
         return out
 
-    def _gather_generic(self, x: Value, index_of: Callable[[], Tuple[List[str], List[str]]],
-                        valid: Optional[List[str]], fill: Any) -> Tensor:
+    def _gather_generic(self, x: Value, remap: Dict[int, List[str]], valid: Optional[List[str]], fill: Any,
+                        preamble: Sequence[str] = ()) -> Tensor:
         """A linalg.generic over this node's result that reads ``x`` at the
-        index ``index_of`` computes from the result's (``%i<d>``; it returns
-        the lines to emit and the index names) and, where the ``valid``
-        conditions do not all hold, yields ``fill`` instead."""
+        result's own index (``%i<d>``) except along the dimensions ``d`` in
+        ``remap``, whose lines compute the index ``%j<d>`` instead (after the
+        ``preamble`` lines), and, where the ``valid`` conditions do not all
+        hold, yields ``fill``."""
         shape, dtype = self.meta(self.node)
         t = self.tensor(x)
         out = self._open_index_generic("gather", shape, dtype)
-        lines, names = index_of()
-        for line in lines:
+        for line in list(preamble) + [line for d in sorted(remap) for line in remap[d]]:
             self.emit("  " + line)
+        names = [f"%j{d}" if d in remap else f"%i{d}" for d in range(len(shape))]
         self.emit(f"  %v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
         result = "%v"
         if valid:
@@ -696,24 +697,17 @@ class AtenEmitter(_Emitter):
         out_shape = self.meta(self.node)[0]
         padded = [d for d in range(rank) if before[d] != 0 or src[d] != out_shape[d]]
 
-        def index_of():
-            lines, names = ["%zero = arith.constant 0 : index"], []
-            for d in range(rank):
-                if d not in padded:
-                    names.append(f"%i{d}")
-                    continue
-                lines += [f"%lo{d} = arith.constant {before[d]} : index",
-                          f"%last{d} = arith.constant {src[d] - 1} : index",
-                          f"%rel{d} = arith.subi %i{d}, %lo{d} : index",
-                          f"%ge{d} = arith.cmpi sge, %rel{d}, %zero : index",
-                          f"%le{d} = arith.cmpi sle, %rel{d}, %last{d} : index",
-                          f"%in{d} = arith.andi %ge{d}, %le{d} : i1",
-                          f"%c{d} = arith.maxsi %rel{d}, %zero : index",
-                          f"%j{d} = arith.minsi %c{d}, %last{d} : index"]
-                names.append(f"%j{d}")
-            return lines, names
-
-        return self._gather_generic(x, index_of, [f"%in{d}" for d in padded], value)
+        remap = {d: [f"%lo{d} = arith.constant {before[d]} : index",
+                     f"%last{d} = arith.constant {src[d] - 1} : index",
+                     f"%rel{d} = arith.subi %i{d}, %lo{d} : index",
+                     f"%ge{d} = arith.cmpi sge, %rel{d}, %zero : index",
+                     f"%le{d} = arith.cmpi sle, %rel{d}, %last{d} : index",
+                     f"%in{d} = arith.andi %ge{d}, %le{d} : i1",
+                     f"%c{d} = arith.maxsi %rel{d}, %zero : index",
+                     f"%j{d} = arith.minsi %c{d}, %last{d} : index"]
+                 for d in padded}
+        return self._gather_generic(x, remap, [f"%in{d}" for d in padded], value,
+                                    preamble=["%zero = arith.constant 0 : index"])
 
     def roll(self, x: Value, shifts: List[int], dims: List[int]) -> Value:
         """torch.roll along the given dims: out[i] = x[(i - shift) mod n]
@@ -723,29 +717,22 @@ class AtenEmitter(_Emitter):
         if not dims:
             raise self.unsupported("torch.roll without dims (of the flattened tensor)", op="aten.roll")
         shift_of = {int(d) % rank: int(s) for s, d in zip(shifts, dims)}
-
-        def index_of():
-            lines, names = [], []
-            for d in range(rank):
-                n = src[d]
-                shift = shift_of.get(d, 0) % n if n else 0
-                if not shift:
-                    names.append(f"%i{d}")
-                    continue
-                # (i - shift) mod n, with 0 <= i < n: i + (n - shift), minus
-                # n when that reaches n.
-                lines += [f"%off{d} = arith.constant {n - shift} : index",
-                          f"%n{d} = arith.constant {n} : index",
-                          f"%s{d} = arith.addi %i{d}, %off{d} : index",
-                          f"%w{d} = arith.cmpi sge, %s{d}, %n{d} : index",
-                          f"%m{d} = arith.subi %s{d}, %n{d} : index",
-                          f"%j{d} = arith.select %w{d}, %m{d}, %s{d} : index"]
-                names.append(f"%j{d}")
-            return lines, names
-
-        if not any(shift_of.get(d, 0) % src[d] for d in range(rank) if src[d]):
+        remap: Dict[int, List[str]] = {}
+        for d, shift in shift_of.items():
+            n = src[d]
+            shift = shift % n if n else 0
+            if shift:
+                # (i - shift) mod n, with 0 <= i < n: i + (n - shift), minus n
+                # when that reaches n.
+                remap[d] = [f"%off{d} = arith.constant {n - shift} : index",
+                            f"%n{d} = arith.constant {n} : index",
+                            f"%s{d} = arith.addi %i{d}, %off{d} : index",
+                            f"%w{d} = arith.cmpi sge, %s{d}, %n{d} : index",
+                            f"%m{d} = arith.subi %s{d}, %n{d} : index",
+                            f"%j{d} = arith.select %w{d}, %m{d}, %s{d} : index"]
+        if not remap:
             return x
-        return self._gather_generic(x, index_of, None, 0)
+        return self._gather_generic(x, remap, None, 0)
 
     def patch_convolution(self, b: Dict[str, Any]) -> Value:
         """A 2-D convolution whose stride equals its kernel (a ViT patch
