@@ -183,23 +183,31 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     // and the products were computed in f32 anyway.
     bool widen = kind == ScoreKind::Dot && transposeKeys &&
                  qType.getElementType() != accType;
-    auto widened = [&](Value tensor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      if (!widen || type.getElementType() == accType)
-        return tensor;
+    // An elementwise map of a whole tensor into one of `accType`, once
+    // before the loop nest.
+    auto mapToAcc = [&](Value input,
+                        function_ref<Value(OpBuilder &, Location, Value)> fn) {
+      auto type = cast<RankedTensorType>(input.getType());
       AffineMap id = AffineMap::getMultiDimIdentityMap(type.getRank(), ctx);
       Value empty =
           tensor::EmptyOp::create(rewriter, loc, type.getShape(), accType);
       return linalg::GenericOp::create(
-                 rewriter, loc, TypeRange{empty.getType()}, ValueRange{tensor},
+                 rewriter, loc, TypeRange{empty.getType()}, ValueRange{input},
                  ValueRange{empty}, ArrayRef<AffineMap>{id, id},
                  SmallVector<utils::IteratorType>(
                      type.getRank(), utils::IteratorType::parallel),
                  [&](OpBuilder &gb, Location gl, ValueRange args) {
-                   linalg::YieldOp::create(
-                       gb, gl, convertFloat(gb, gl, args[0], accType));
+                   linalg::YieldOp::create(gb, gl, fn(gb, gl, args[0]));
                  })
           .getResult(0);
+    };
+    auto widened = [&](Value input) -> Value {
+      if (!widen ||
+          cast<RankedTensorType>(input.getType()).getElementType() == accType)
+        return input;
+      return mapToAcc(input, [&](OpBuilder &gb, Location gl, Value x) {
+        return convertFloat(gb, gl, x, accType);
+      });
     };
     Value keys = widened(op.getKey());
     Value values = widened(op.getValue());
@@ -222,29 +230,15 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
     // bits, not the mask's bytes). s + 0 = s and s + -inf = -inf for every
     // finite score, as select(m, s, -inf) gives.
     if (mask && additiveMasks &&
-        cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1)) {
-      auto maskType = cast<RankedTensorType>(mask.getType());
-      AffineMap id = AffineMap::getMultiDimIdentityMap(maskType.getRank(), ctx);
-      Value empty =
-          tensor::EmptyOp::create(rewriter, loc, maskType.getShape(), accType);
-      mask = linalg::GenericOp::create(
-                 rewriter, loc, TypeRange{empty.getType()}, ValueRange{mask},
-                 ValueRange{empty}, ArrayRef<AffineMap>{id, id},
-                 SmallVector<utils::IteratorType>(
-                     maskType.getRank(), utils::IteratorType::parallel),
-                 [&](OpBuilder &gb, Location gl, ValueRange args) {
-                   Value keep = createFloatConstant(gb, gl, accType, 0.0);
-                   Value drop = createFloatConstant(gb, gl, accType, negInf);
-                   linalg::YieldOp::create(
-                       gb, gl,
-                       arith::SelectOp::create(gb, gl, args[0], keep, drop)
-                           .getResult());
-                 })
-                 .getResult(0);
-    }
+        cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1))
+      mask = mapToAcc(mask, [&](OpBuilder &gb, Location gl, Value keep) {
+        Value zero = createFloatConstant(gb, gl, accType, 0.0);
+        Value drop = createFloatConstant(gb, gl, accType, negInf);
+        return arith::SelectOp::create(gb, gl, keep, zero, drop).getResult();
+      });
     // The scale multiplies each query block once rather than every block of
-    // scores (f32 only: for f16/bf16 the product would be rounded to the
-    // input type first).
+    // scores (f32, or f16/bf16 widened to f32: a product in the input type
+    // would be rounded to it first).
     bool scaleQueries = kind == ScoreKind::Dot && scale != 1.0 &&
                         (qType.getElementType().isF32() || widen);
 
@@ -276,28 +270,21 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       Value qTileValue =
           extractTile(rewriter, loc, op.getQuery(), batch, qStart, qSize, zero,
                       rewriter.getIndexAttr(d));
-      double scoreScale = scale;
-      if (widen && !scaleQueries)
-        qTileValue = createGeneric2D(
-            rewriter, loc, qTileValue, ij,
-            createTile(rewriter, loc, qSize, rewriter.getIndexAttr(d), accType,
-                       std::nullopt),
-            ij, par2, [&](OpBuilder &gb, Location gl, ValueRange args) {
-              return convertFloat(gb, gl, args[0], accType);
-            });
-      if (scaleQueries) {
+      // The query block in f32, times the scale, once per block.
+      double scoreScale = scaleQueries ? 1.0 : scale;
+      if (widen || scaleQueries)
         qTileValue = createGeneric2D(
             rewriter, loc, qTileValue, ij,
             createTile(rewriter, loc, qSize, rewriter.getIndexAttr(d), accType,
                        std::nullopt),
             ij, par2,
             [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
+              Value q = convertFloat(gb, gl, args[0], accType);
+              if (!scaleQueries)
+                return q;
               return arith::MulFOp::create(
-                  gb, gl, convertFloat(gb, gl, args[0], accType),
-                  createFloatConstant(gb, gl, accType, scale));
+                  gb, gl, q, createFloatConstant(gb, gl, accType, scale));
             });
-        scoreScale = 1.0;
-      }
 
       Value m0 = createTile(rewriter, loc, qSize, {}, accType, negInf);
       Value l0 = createTile(rewriter, loc, qSize, {}, accType, 0.0);
