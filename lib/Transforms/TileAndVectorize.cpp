@@ -103,6 +103,30 @@ static std::optional<ContractionPlan> planContraction(linalg::LinalgOp op) {
   return plan;
 }
 
+/// Replaces the contraction `op` on buffers by a linalg.generic computing
+/// out + a * b (`outFirst`) or a * b + out over `inputs`, read through `maps`
+/// (the output's last), then frees `temporaries`: buffers made for it.
+static linalg::GenericOp
+replaceByContraction(RewriterBase &rewriter, linalg::LinalgOp op,
+                     ValueRange inputs, ArrayRef<AffineMap> maps, bool outFirst,
+                     ArrayRef<Value> temporaries) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto contraction = linalg::GenericOp::create(
+      rewriter, loc, inputs, op.getDpsInits(), maps, op.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value prod = arith::MulFOp::create(b, l, args[0], args[1]);
+        Value sum = outFirst ? arith::AddFOp::create(b, l, args[2], prod)
+                             : arith::AddFOp::create(b, l, prod, args[2]);
+        linalg::YieldOp::create(b, l, sum);
+      });
+  rewriter.setInsertionPointAfter(contraction);
+  for (Value temporary : temporaries)
+    memref::DeallocOp::create(rewriter, loc, temporary);
+  rewriter.eraseOp(op);
+  return contraction;
+}
+
 /// Undoes the fusion of elementwise producers into a contraction: a generic
 /// on buffers whose body is `out + f(args...) * g(args...)` with more than
 /// two inputs (linalg elementwise fusion merges a LayerNorm's scale or any
@@ -250,21 +274,8 @@ static linalg::GenericOp splitFusedFactors(RewriterBase &rewriter,
     newMaps.push_back(AffineMap::get(op.getNumLoops(), 0, dims, ctx));
   }
   newMaps.push_back(maps.back());
-  bool outFirst = add.getLhs() == outArg;
-  auto contraction = linalg::GenericOp::create(
-      rewriter, loc, newInputs, op.getDpsInits(), newMaps,
-      op.getIteratorTypesArray(),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        Value prod = arith::MulFOp::create(b, l, args[0], args[1]);
-        Value sum = outFirst ? arith::AddFOp::create(b, l, args[2], prod)
-                             : arith::AddFOp::create(b, l, prod, args[2]);
-        linalg::YieldOp::create(b, l, sum);
-      });
-  rewriter.setInsertionPointAfter(contraction);
-  for (Value temp : temporaries)
-    memref::DeallocOp::create(rewriter, loc, temp);
-  rewriter.eraseOp(op);
-  return contraction;
+  return replaceByContraction(rewriter, op, newInputs, newMaps,
+                              /*outFirst=*/add.getLhs() == outArg, temporaries);
 }
 
 static FailureOr<scf::SCFTilingResult>
@@ -484,18 +495,8 @@ static void widenNarrowInputs(RewriterBase &rewriter, linalg::LinalgOp op) {
   }
   // isaContractionOpInterface: the body is out + a * b (up to the casts
   // that are gone now).
-  auto contraction = linalg::GenericOp::create(
-      rewriter, loc, TypeRange{}, inputs, op.getDpsInits(),
-      op.getIndexingMapsArray(), op.getIteratorTypesArray(),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        Value product = arith::MulFOp::create(b, l, args[0], args[1]);
-        linalg::YieldOp::create(
-            b, l, arith::AddFOp::create(b, l, args[2], product).getResult());
-      });
-  rewriter.setInsertionPointAfter(contraction);
-  for (Value temporary : temporaries)
-    memref::DeallocOp::create(rewriter, loc, temporary);
-  rewriter.eraseOp(op);
+  replaceByContraction(rewriter, op, inputs, op.getIndexingMapsArray(),
+                       /*outFirst=*/true, temporaries);
 }
 
 /// Collapses consecutive reduction dimensions of a contraction on buffers
