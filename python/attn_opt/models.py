@@ -17,7 +17,7 @@ import math
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -85,13 +85,20 @@ class ModelResult:
     name: str
     batch: int
     compile_s: float
-    eager_s: float
-    eager_threads: int
+    eager_by_threads: Dict[int, float]  # seconds with each intra-op thread count
     compiled_s: float
     max_abs_error: float
     max_abs_logit: float
     argmax_equal: bool
-    eager_by_threads: Dict[int, float] = field(default_factory=dict)
+
+    @property
+    def eager_threads(self) -> int:
+        """The thread count eager PyTorch was fastest with."""
+        return min(self.eager_by_threads, key=self.eager_by_threads.__getitem__)
+
+    @property
+    def eager_s(self) -> float:
+        return self.eager_by_threads[self.eager_threads]
 
     @property
     def speedup(self) -> float:
@@ -128,10 +135,10 @@ def run_model(name: str, batch: int = 1, runs: int = 5, seed: int = 0,
         error = (got - ref).abs().max().item()
         logit = ref.abs().max().item()
         argmax = bool((got.argmax(-1) == ref.argmax(-1)).all())
-        every: Dict[int, float] = {}
-        eager_s, eager_threads = at_best_thread_count(lambda: model(x), runs, torch.get_num_threads(), every)
+        eager: Dict[int, float] = {}
+        at_best_thread_count(lambda: model(x), runs, torch.get_num_threads(), eager)
         compiled_s = median_seconds(lambda: compiled(x), runs)
-    return ModelResult(name, batch, compile_s, eager_s, eager_threads, compiled_s, error, logit, argmax, every)
+    return ModelResult(name, batch, compile_s, eager, compiled_s, error, logit, argmax)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
