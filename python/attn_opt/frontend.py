@@ -780,25 +780,6 @@ class _Emitter:
             lhs, rhs = (view, other) if first else (other, view)
             return self.reshape(self.binary(op, lhs, rhs, base, dtype), shape)
         return None
-        for first, view, other in ((True, a, b), (False, b, a)):
-            if not isinstance(view, View) or list(view.shape) != shape or not view.state.preserves_order():
-                continue
-            # Only views that insert unit dimensions into a base without any.
-            if 1 in view.base.shape or list(view.base.shape) != [shape[i] for i in keep]:
-                continue
-            squeezed = [shape[i] for i in keep]
-            if isinstance(other, (Tensor, View, Const)):
-                src = list(self.shape_of(other))
-                if len(src) > len(shape):
-                    continue
-                aligned = [1] * (len(shape) - len(src)) + src
-                if any(aligned[i] != 1 for i in range(len(shape)) if i not in keep):
-                    continue
-                other = self.reshape(other, [aligned[i] for i in keep])
-            view = self.reshape(view, squeezed)
-            lhs, rhs = (view, other) if first else (other, view)
-            return self.reshape(self.binary(op, lhs, rhs, squeezed, dtype), shape)
-        return None
 
     def unary(self, op: str, a: Value) -> Tensor:
         t = self.tensor(a)
