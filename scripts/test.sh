@@ -59,13 +59,13 @@ for f in "$BUILD"/bin/attn-*-fuzzer; do
 done
 record fuzz "$f_pass" "$f_fail"
 
-# Python package tests (Debian's interpreter has torch and numpy).
+# Python package tests, in the project's virtual environment (scripts/setup.sh).
 if [ -d "$ROOT/python/tests" ]; then
   py_log="$BUILD/pytest.log"
   # ATTN_OPT_REQUIRE_TOOLS: a missing tool fails the suite, never skips it.
   (cd "$ROOT" && ATTN_OPT_BUILD_DIR="$BUILD" ATTN_OPT_REQUIRE_TOOLS=1 \
-     ATTN_OPT_CACHE_DIR="$BUILD/python-cache" PYTHONPATH="$ROOT/python" \
-     /usr/bin/python3 -m pytest -q python/tests 2>&1) | tee "$py_log"
+     ATTN_OPT_CACHE_DIR="$BUILD/python-cache" \
+     "${ATTN_OPT_VENV:-$ROOT/.venv}/bin/python" -m pytest -q python/tests 2>&1) | tee "$py_log"
   p_pass=$(grep -Eo '[0-9]+ passed' "$py_log" | tail -1 | grep -Eo '[0-9]+')
   p_fail=$(grep -Eo '[0-9]+ (failed|error)' "$py_log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
   record pytest "${p_pass:-0}" "${p_fail:-0}"

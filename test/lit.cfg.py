@@ -52,9 +52,10 @@ config.substitutions.append(
               ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so",
                "libomp.so"])))
 
-# Debian's interpreter has numpy and torch, which end-to-end tests use to
-# cross-check the reference evaluator; the first python3 on PATH may not.
-config.substitutions.append(("%torch_python", "/usr/bin/python3"))
+# The project's virtual environment (scripts/setup.sh) has numpy, torch and
+# einops, which end-to-end tests use to cross-check the reference evaluator;
+# the first python3 on PATH may not.
+config.substitutions.append(("%torch_python", config.attn_python))
 
 # Install tests (test/Install): install this build and build a consumer project
 # against it with the main build's generator, compilers, launcher and linker.
