@@ -405,6 +405,34 @@ func.func @gaussian_batched_masked(%x: tensor<2x5xf32>, %xi: tensor<2x7xf32>, %y
 
 // -----
 
+// A learnt scalar width (a parameter, passed at run time as a 0-d tensor and
+// broadcast) is the op's one-element weight.
+// CHECK-LABEL: func.func @gaussian_scalar_parameter
+//  CHECK-SAME: %[[WS:[^:]*]]: tensor<f32>
+//       CHECK: %[[W:.*]] = tensor.expand_shape %[[WS]] [] output_shape [1] : tensor<f32> into tensor<1xf32>
+//       CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} weight(%[[W]]) scale(1.000000e+00) score(gaussian)
+//   CHECK-NOT: attn.softmax
+func.func @gaussian_scalar_parameter(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: tensor<7xf32>, %ws: tensor<f32>) -> tensor<5xf32> {
+  %e0 = tensor.empty() : tensor<5x7xf32>
+  %bq = linalg.broadcast ins(%x : tensor<5xf32>) outs(%e0 : tensor<5x7xf32>) dimensions = [1]
+  %e1 = tensor.empty() : tensor<5x7xf32>
+  %bk = linalg.broadcast ins(%xi : tensor<7xf32>) outs(%e1 : tensor<5x7xf32>) dimensions = [0]
+  %d = arith.subf %bq, %bk : tensor<5x7xf32>
+  %e2 = tensor.empty() : tensor<5x7xf32>
+  %w = linalg.broadcast ins(%ws : tensor<f32>) outs(%e2 : tensor<5x7xf32>) dimensions = [0, 1]
+  %dw = arith.mulf %w, %d : tensor<5x7xf32>
+  %d2 = arith.mulf %dw, %dw : tensor<5x7xf32>
+  %n = arith.negf %d2 : tensor<5x7xf32>
+  %two = arith.constant dense<2.0> : tensor<5x7xf32>
+  %s = arith.divf %n, %two : tensor<5x7xf32>
+  %p = attn.softmax %s axis(1) : tensor<5x7xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: gaussian score scale 1, weight, softmax over the key axis, 'i k, k -> i'
+  %o = attn.einsum "i k, k -> i" (%p, %y) : (tensor<5x7xf32>, tensor<7xf32>) -> tensor<5xf32>
+  return %o : tensor<5xf32>
+}
+
+// -----
+
 // Near miss: a per-element width is not the one weight per feature that
 // score(gaussian) has.
 // CHECK-LABEL: func.func @gaussian_tensor_width
@@ -419,7 +447,7 @@ func.func @gaussian_tensor_width(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: tens
   %dw = arith.mulf %d, %w : tensor<5x7xf32>
   %d2 = arith.mulf %dw, %dw : tensor<5x7xf32>
   %s = arith.negf %d2 : tensor<5x7xf32>
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the Gaussian score's weight is not a splat constant
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the Gaussian score's weight is neither a splat constant nor a broadcast scalar
   %p = attn.softmax %s axis(1) : tensor<5x7xf32>
   %o = attn.einsum "i k, k -> i" (%p, %y) : (tensor<5x7xf32>, tensor<7xf32>) -> tensor<5xf32>
   return %o : tensor<5xf32>

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -470,7 +471,8 @@ struct KernelMatch {
   Value weight;                      // additive: [h], [1, h] or [h, 1]
   Labels weightTerm;                 // its labels in the weighting einsum
   std::string featureLabel;          // additive: the label summed with w
-  std::optional<double> splatWeight; // gaussian
+  std::optional<double> splatWeight; // gaussian, a constant
+  Value scalarWeight;                // gaussian, a one-element tensor
   double factor = 1.0;               // multiplies the summed score
   std::optional<SelectMask> select;  // a boolean mask, if any
   int64_t rank = 0;                  // of the scores
@@ -585,8 +587,25 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
         m.splatWeight = getSplatFloat(mul.getLhs());
         other = mul.getRhs();
       }
-      if (!m.splatWeight)
-        return Failure{"the Gaussian score's weight is not a splat constant"};
+      if (!m.splatWeight) {
+        // A learnt scalar weight (a parameter passed at run time):
+        // broadcast from a one-element tensor.
+        for (Value side : {mul.getRhs(), mul.getLhs()}) {
+          auto bcast = side.getDefiningOp<linalg::BroadcastOp>();
+          auto inType = bcast ? dyn_cast<RankedTensorType>(
+                                    bcast.getInput().getType())
+                              : RankedTensorType();
+          if (inType && inType.hasStaticShape() &&
+              inType.getNumElements() == 1) {
+            m.scalarWeight = bcast.getInput();
+            other = side == mul.getRhs() ? mul.getLhs() : mul.getRhs();
+            break;
+          }
+        }
+      }
+      if (!m.splatWeight && !m.scalarWeight)
+        return Failure{"the Gaussian score's weight is neither a splat "
+                       "constant nor a broadcast scalar"};
       t = other;
     }
     auto sub = t.getDefiningOp<arith::SubFOp>();
@@ -768,7 +787,22 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   } else {
     // -factor * sum (..)^2 = -scale / 2 * sum (..)^2.
     scale = -2 * m.factor;
-    if (m.splatWeight) {
+    if (m.scalarWeight) {
+      // One element of any rank -> tensor<1xT>.
+      auto wType = RankedTensorType::get({1}, elementType);
+      auto inType = cast<RankedTensorType>(m.scalarWeight.getType());
+      if (inType.getRank() == 0)
+        weight = tensor::ExpandShapeOp::create(
+            rewriter, loc, wType, m.scalarWeight,
+            ArrayRef<ReassociationIndices>{});
+      else if (inType.getRank() == 1)
+        weight = m.scalarWeight;
+      else
+        weight = tensor::CollapseShapeOp::create(
+            rewriter, loc, wType, m.scalarWeight,
+            ArrayRef<ReassociationIndices>{llvm::to_vector(
+                llvm::seq<int64_t>(0, inType.getRank()))});
+    } else if (m.splatWeight) {
       auto wType = RankedTensorType::get({1}, elementType);
       weight = arith::ConstantOp::create(
           rewriter, loc, wType,
@@ -852,7 +886,9 @@ struct FuseAttentionPass
                     "fused attention: {0} score scale {1}{2}{3}, softmax "
                     "over the key axis, '{4}'",
                     stringifyScoreKind(kernel.kind), scale,
-                    kernel.weight || kernel.splatWeight ? ", weight" : "",
+                    kernel.weight || kernel.splatWeight || kernel.scalarWeight
+                        ? ", weight"
+                        : "",
                     describeMasks(kernel.select, 0),
                     kernel.output.getEquation())
                     .str();
