@@ -1,22 +1,24 @@
-"""attn_opt: PyTorch attention modules -> attn-dialect MLIR -> compiled callables.
+"""attn_opt: PyTorch attention models -> attn-dialect MLIR -> native code.
 
     >>> import attn_opt
-    >>> text = attn_opt.to_mlir(module, (x,))          # attn-dialect MLIR
-    >>> fn = attn_opt.compile(module, (x,))            # native code via attn-run
+    >>> text = attn_opt.to_mlir(model, (x,))        # attn-dialect MLIR (torch.export)
+    >>> fn = attn_opt.compile(model, (x,))          # native code via attn-run
     >>> y = fn(x)
-    >>> attn_opt.compile(nn.MultiheadAttention(64, 4), (x, x, x, None, False),
-    ...                  tracer="aten")                  # PyTorch's own modules
+    >>> attn_opt.explain(model, (x,))               # what fused, what did not and why
+    >>> torch.compile(model, backend="attn_opt")    # partitions what attn-opt cannot compile
 
-See python/README.md.
+See the README's Python section.
 """
 
-from .errors import AttnOptError, EinopsError, ToolError, UnsupportedOperationError
-from .frontend import to_mlir
-from .rearrange import rearrange
+from einops import EinopsError, rearrange
+
+from .capture import to_mlir
+from .errors import AttnOptError, CaptureError, ToolError, UnsupportedOperationError
 from .runtime import CompiledModule, compile, find_tool
 
 __all__ = [
     "AttnOptError",
+    "CaptureError",
     "CompiledModule",
     "EinopsError",
     "ToolError",

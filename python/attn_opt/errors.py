@@ -8,10 +8,10 @@ class AttnOptError(Exception):
 
 
 class UnsupportedOperationError(AttnOptError):
-    """A traced operation has no attn-dialect translation.
+    """A captured operation has no attn-dialect translation.
 
-    ``op`` names the operation (``torch.cumsum``, ``call_module nn.GRU`` ...),
-    ``source`` is the user's source line it came from when known.
+    ``op`` names the operation (``aten.cumsum.default``), ``source`` is the
+    user's source line it came from when known, ``detail`` why it failed.
     """
 
     def __init__(self, op: str, source: str | None, detail: str = "") -> None:
@@ -25,8 +25,13 @@ class UnsupportedOperationError(AttnOptError):
         super().__init__(message)
 
 
-class EinopsError(AttnOptError, ValueError):
-    """An invalid rearrange pattern or sizes (einops' own wording)."""
+class CaptureError(AttnOptError, RuntimeError):
+    """torch.export could not capture the model (data-dependent control
+    flow, an unsupported Python construct, a bad pattern in einops ...)."""
+
+    def __init__(self, message: str, source: str | None = None) -> None:
+        self.source = source
+        super().__init__(message + (f"\n  at {source}" if source else ""))
 
 
 class ToolError(AttnOptError, RuntimeError):

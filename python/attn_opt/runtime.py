@@ -1,54 +1,63 @@
 """Ahead-of-time compilation with attn-run and calls through ctypes.
 
-``compile`` emits the module's IR, has ``attn-run --emit=so --header=...``
-build a shared library into a cache directory keyed by the hash of the IR and
-of the attn-run binary, loads it with ctypes and calls
-``_mlir_ciface_forward`` with MLIR memref descriptors (the ABI in the header
-attn-run writes, see tools/attn-run/Aot.cpp):
+``compile`` captures the module (``attn_opt.capture``), has
+``attn-run --emit=so --header=...`` build a shared library into a cache
+directory keyed by the hash of the IR and of the attn-run binary, loads it
+with ctypes and calls ``_mlir_ciface_forward`` with MLIR memref descriptors
+(the ABI in the header attn-run writes, see tools/attn-run/Aot.cpp):
 
     void _mlir_ciface_forward([RESULT *result,] attn_memref_Nd *arg0, ...);
 
-``RESULT`` is the descriptor of the only result, or a struct of descriptors
-when there are several; each descriptor is ``{void *allocated, void *aligned,
-int64_t offset, int64_t sizes[N], int64_t strides[N]}``. Result buffers are
-malloc'ed by the callee and freed here after copying, unless they alias an
-input or a constant global (``allocated == 0xdeadbeef``).
+The arguments are the user's tensor inputs, then the prepared parameters:
+weights are not in the IR, so the library is as small as the model's code,
+two models of one architecture share it, and ``load_state_dict`` takes
+effect on the next call (the load step reruns when a parameter's version
+changes). Result buffers are malloc'ed by the callee and freed here after
+copying, unless they alias an argument or a constant global.
 """
 
 from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn as nn
+import torch.utils._pytree as pytree
 
 from .errors import ToolError
-from .frontend import Lowered, lower
+from .translate import Lowered
 
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-_ABI_VERSION = "attn-opt-python-abi-1"
+_PACKAGE_DIR = Path(__file__).resolve().parent
+_REPO_ROOT = _PACKAGE_DIR.parents[1]
+_ABI_VERSION = "attn-opt-python-abi-2"
 
 _NUMPY: Dict[str, Any] = {"f32": np.float32, "f64": np.float64, "f16": np.float16, "bf16": np.uint16,
-                          "i1": np.bool_, "i64": np.int64, "i32": np.int32}
+                          "i1": np.bool_, "i64": np.int64, "i32": np.int32, "i16": np.int16, "i8": np.int8,
+                          "ui8": np.uint8}
 _DEADBEEF = 0xDEADBEEF
 
 
 def build_dirs() -> List[Path]:
-    """Where the tools are looked for: $ATTN_OPT_BUILD_DIR, else <repo>/build."""
+    """Where the tools are looked for: $ATTN_OPT_BUILD_DIR, else the source
+    tree's build/ (an editable install), else next to the package."""
     env = os.environ.get("ATTN_OPT_BUILD_DIR")
-    return [Path(env)] if env else [_REPO_ROOT / "build"]
+    if env:
+        return [Path(env)]
+    return [_REPO_ROOT / "build", _PACKAGE_DIR]
 
 
 def find_tool(name: str) -> Optional[Path]:
-    """Path of ``attn-opt`` or ``attn-run`` in the build dir, else on PATH."""
+    """Path of ``attn-opt`` or ``attn-run``: the build dirs, else PATH."""
     for directory in build_dirs():
         candidate = directory / "bin" / name
         if candidate.is_file() and os.access(candidate, os.X_OK):
@@ -68,17 +77,39 @@ def _tool_identity(path: Path) -> str:
     return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
 
+def _digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _cache_hit(target: Path, so: Path, header: Path) -> bool:
+    """A complete earlier build: the library matches the size and hash its
+    manifest recorded (a truncated or corrupted .so would kill the process
+    with SIGBUS inside dlopen instead of failing)."""
+    manifest = target / "manifest.json"
+    if not (so.is_file() and header.is_file() and manifest.is_file()):
+        return False
+    try:
+        meta = json.loads(manifest.read_text())
+        return so.stat().st_size == meta["size"] and _digest(so) == meta["sha256"]
+    except (OSError, ValueError, KeyError):
+        return False
+
+
 def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = None) -> Tuple[Path, Path]:
     """Compiles ``mlir`` to (shared library, header) in the cache; reuses hits."""
     tool = attn_run or find_tool("attn-run")
     if tool is None:
-        raise ToolError("attn-run not found: build it (ninja attn-run) or set ATTN_OPT_BUILD_DIR "
+        raise ToolError("attn-run not found: build it (./scripts/build.sh) or set ATTN_OPT_BUILD_DIR "
                         f"(looked in {', '.join(str(d / 'bin') for d in build_dirs())} and on PATH)")
     key = hashlib.sha256("\0".join([_ABI_VERSION, _tool_identity(tool), entry, mlir]).encode()).hexdigest()
     root = cache_dir()
     target = root / key[:32]
     so, header = target / f"{entry}.so", target / f"{entry}.h"
-    if so.is_file() and header.is_file():
+    if _cache_hit(target, so, header):
         return so, header
     root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="build-", dir=root))
@@ -91,16 +122,19 @@ def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = 
         if proc.returncode != 0:
             raise ToolError(f"attn-run failed (exit {proc.returncode}) on {source}:\n"
                             + (proc.stderr or proc.stdout)[-4000:])
+        built = work / so.name
+        (work / "manifest.json").write_text(json.dumps({"size": built.stat().st_size, "sha256": _digest(built)}))
+        if target.exists():
+            shutil.rmtree(target, ignore_errors=True)  # a broken earlier build
         try:
             os.replace(work, target)
         except OSError:
-            if not so.is_file():  # not a concurrent build of the same key
+            if not _cache_hit(target, so, header):  # not a concurrent build of the same key
                 raise
         else:
             work = None  # type: ignore[assignment]
     finally:
         if work is not None and work.exists():
-            # Keep the IR of a failed build next to nothing else: remove it all.
             shutil.rmtree(work, ignore_errors=True)
     return so, header
 
@@ -122,7 +156,7 @@ _libc.free.restype = None
 # at the top of the heap goes back to the kernel, so each call page-faults
 # and zeroes megabytes again (about a tenth of G1's time). Keep blocks up to
 # 32 MiB (glibc's maximum threshold) in the heap and keep the heap mapped,
-# as attn-run does. Other C libraries have no mallopt: nothing to tune.
+# as attn-run does.
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _allocator_tuned = False
 
@@ -139,37 +173,39 @@ def _tune_allocator() -> None:
 
 
 # Compiled kernels load whole 64-byte vectors from their arguments; an
-# argument that does not start on a cache line (NumPy allocates on 16 bytes)
-# makes every load straddle two lines, so such arguments are copied first.
+# argument that does not start on a cache line makes every load straddle two
+# lines, so such arguments are copied first.
 _ALIGNMENT = 64
 
 
-class _Library:
+class Library:
     """One loaded shared library and its entry's calling convention."""
 
-    def __init__(self, so: Path, lowered: Lowered, entry: str = "forward") -> None:
+    def __init__(self, so: Path, header: Path, lowered: Lowered, entry: str = "forward") -> None:
         self.path = so
+        self.header = header
         _tune_allocator()
         self.handle = ctypes.CDLL(str(so))
         self.function = getattr(self.handle, f"_mlir_ciface_{entry}")
         self.function.restype = None
-        self.inputs = lowered.input_specs
-        self.outputs = lowered.output_specs
-        self.arg_types = [_descriptor(len(shape)) for shape, _ in self.inputs]
-        out_types = [_descriptor(len(shape)) for shape, _ in self.outputs]
+        self.arg_specs = [(a.shape, a.dtype) for a in lowered.args]
+        self.results = lowered.results
+        self.arg_types = [_descriptor(len(shape)) for shape, _ in self.arg_specs]
+        out_types = [_descriptor(len(shape)) for shape, _ in self.results]
         if len(out_types) == 1:
             self.result_type: Optional[type] = out_types[0]
-        elif out_types:
+        else:
             self.result_type = type("results", (ctypes.Structure,),
                                     {"_fields_": [(f"r{i}", t) for i, t in enumerate(out_types)]})
-        else:
-            self.result_type = None
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> List[np.ndarray]:
         descriptors = []
         pointers = set()
-        tensors = [t if t.data_ptr() % _ALIGNMENT == 0 else t.clone() for t in tensors]
+        keep = []
         for tensor, ty in zip(tensors, self.arg_types):
+            if tensor.data_ptr() % _ALIGNMENT or not tensor.is_contiguous():
+                tensor = tensor.contiguous().clone()
+            keep.append(tensor)
             d = ty()
             d.allocated = d.aligned = tensor.data_ptr()
             pointers.add(tensor.data_ptr())
@@ -181,19 +217,13 @@ class _Library:
                 d.strides[i] = stride
                 stride *= tensor.shape[i]
             descriptors.append(d)
-        call_args: List[Any] = []
-        result = self.result_type() if self.result_type is not None else None
-        if result is not None:
-            call_args.append(ctypes.byref(result))
-        call_args += [ctypes.byref(d) for d in descriptors]
-        self.function(*call_args)
-        if result is None:
-            return []
-        outs = [result] if len(self.outputs) == 1 else [getattr(result, f"r{i}") for i in range(len(self.outputs))]
+        result = self.result_type()
+        self.function(ctypes.byref(result), *[ctypes.byref(d) for d in descriptors])
+        outs = [result] if len(self.results) == 1 else [getattr(result, f"r{i}") for i in range(len(self.results))]
         arrays = []
         freed = set()
         try:
-            for d, (shape, dtype) in zip(outs, self.outputs):
+            for d, (shape, dtype) in zip(outs, self.results):
                 arrays.append(_copy_out(d, shape, np.dtype(_NUMPY[dtype])))
         finally:
             for d in outs:
@@ -202,6 +232,7 @@ class _Library:
                     continue
                 freed.add(allocated)
                 _libc.free(allocated)
+        del keep
         return arrays
 
 
@@ -223,109 +254,158 @@ def _copy_out(d: Any, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return np.array(view, copy=True)
 
 
-_TORCH_FROM_MLIR = {"f32": torch.float32, "f64": torch.float64, "f16": torch.float16, "bf16": torch.bfloat16,
-                    "i1": torch.bool, "i64": torch.int64, "i32": torch.int32}
+def _to_torch(array: np.ndarray, dtype: str) -> torch.Tensor:
+    if dtype == "bf16":  # numpy has no bf16: the bits travel as uint16
+        return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(array)
+
+
+def signature(flat: Sequence[Any]) -> Tuple[Any, ...]:
+    """A call's variant key: shapes and dtypes of the tensor inputs, the
+    values of the others, and which inputs are the same object (PyTorch's
+    modules branch on ``query is key``)."""
+    first: Dict[int, int] = {}
+    key = []
+    for i, t in enumerate(flat):
+        if isinstance(t, (torch.Tensor, np.ndarray)):
+            key.append((tuple(t.shape), str(t.dtype), first.setdefault(id(t), i)))
+        else:
+            key.append(("value", repr(t)))
+    return tuple(key)
+
+
+class Variant:
+    """One compiled shape/dtype variant of a module."""
+
+    def __init__(self, module: nn.Module, lowered: Lowered, captured: Any) -> None:
+        self.lowered = lowered
+        so, header = build_library(lowered.mlir)
+        self.library = Library(so, header, lowered)
+        self.out_spec = captured.out_spec
+        self.constants = captured.program.constants
+        self.buffer_guard = [(fqn, *self._identity(module.get_buffer(fqn))) for fqn in lowered.embedded_buffers]
+        self._prepared_key: Any = None
+        self._prepared: List[torch.Tensor] = []
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _identity(t: torch.Tensor) -> Tuple[int, int]:
+        return (t._version, t.data_ptr())
+
+    def buffers_unchanged(self, module: nn.Module) -> bool:
+        return all(self._identity(module.get_buffer(fqn)) == (version, ptr)
+                   for fqn, version, ptr in self.buffer_guard)
+
+    def prepared(self, module: nn.Module) -> List[torch.Tensor]:
+        """The load step: PyTorch computes every prepared argument from the
+        current parameters; rerun only when one of them changed."""
+        if self.lowered.prepare is None:
+            return []
+        sources = []
+        for kind, name in self.lowered.prepare_inputs:
+            if kind == "parameter":
+                sources.append(module.get_parameter(name))
+            elif kind == "buffer":
+                sources.append(module.get_buffer(name))
+            else:
+                sources.append(self.constants[name])
+        key = tuple((id(t), t._version) for t in sources)
+        with self._lock:
+            if key != self._prepared_key:
+                with torch.no_grad():
+                    self._prepared = [t.detach() for t in self.lowered.prepare(*sources)]
+                self._prepared_key = key
+            return self._prepared
 
 
 class CompiledModule:
-    """A module compiled for given input shapes and dtypes.
+    """A module compiled by attn-opt; call it like the module.
 
-    Call it with torch tensors (torch tensors come back) or numpy arrays
-    (numpy arrays come back). Inputs with other shapes or dtypes than the
-    example inputs are compiled for on first use (a new entry in this object's
-    own table and in the on-disk cache). Parameters are embedded at compile
-    time: recompile after changing the module's weights.
+    Torch tensors in, torch tensors out (numpy arrays in, numpy out). Inputs
+    of another shape or dtype than seen before compile a new variant on
+    first use. Parameters are read from the module at call time (the load
+    step reruns after ``load_state_dict``); buffers are compiled in, and a
+    changed buffer recompiles.
     """
 
-    def __init__(self, module: nn.Module, example_inputs: Sequence[Any], target: str = "cpu",
-                 tracer: str = "auto") -> None:
-        self.module = module
+    def __init__(self, module: Any, example_inputs: Sequence[Any], example_kwargs: Optional[Dict[str, Any]],
+                 target: str = "cpu") -> None:
+        from .capture import capture_module
+        self.module = capture_module(module)
         self.target = target
-        self.tracer = tracer
-        self._variants: Dict[Tuple[Any, ...], Tuple[Lowered, _Library]] = {}
-        self._default = self._variant(list(example_inputs))
+        self._variants: Dict[Tuple[Any, ...], Variant] = {}
+        self._lock = threading.Lock()
+        self._default = self._variant(tuple(example_inputs), dict(example_kwargs or {}))
 
-    @staticmethod
-    def _signature(tensors: Sequence[Any]) -> Tuple[Any, ...]:
-        # Which inputs are the same object is part of the key: PyTorch's
-        # modules branch on it (nn.MultiheadAttention's `query is key`), and
-        # the ATen tracer specialises on the branch taken.
-        first: Dict[int, int] = {}
-        key = []
-        for i, t in enumerate(tensors):
-            if isinstance(t, (torch.Tensor, np.ndarray)):
-                key.append((tuple(t.shape), str(t.dtype), first.setdefault(id(t), i)))
-            else:
-                key.append(("value", t))
-        return tuple(key)
-
-    def _variant(self, inputs: List[Any]) -> Tuple[Lowered, _Library]:
-        key = self._signature(inputs)
-        if key not in self._variants:
-            lowered = lower(self.module, tuple(inputs), self.tracer)
-            so, header = build_library(lowered.mlir)
-            library = _Library(so, lowered)
-            library.header = header  # type: ignore[attr-defined]
-            self._variants[key] = (lowered, library)
-        return self._variants[key]
+    def _variant(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Variant:
+        from .capture import flatten_inputs, lower
+        flat = flatten_inputs(args, kwargs)
+        key = signature(flat)
+        with self._lock:
+            variant = self._variants.get(key)
+            if variant is not None and not variant.buffers_unchanged(self.module):
+                variant = None
+            if variant is None:
+                lowered, captured = lower(self.module, args, kwargs)
+                variant = Variant(self.module, lowered, captured)
+                self._variants[key] = variant
+            return variant
 
     @property
     def mlir(self) -> str:
         """The attn-dialect IR of the example-input variant."""
-        return self._default[0].mlir
+        return self._default.lowered.mlir
 
     @property
     def library_path(self) -> Path:
-        return self._default[1].path
+        return self._default.library.path
 
     @property
     def header_path(self) -> Path:
-        return self._default[1].header  # type: ignore[attr-defined]
+        return self._default.library.header
 
-    def __call__(self, *inputs: Any) -> Any:
-        use_numpy = bool(inputs) and not any(isinstance(x, torch.Tensor) for x in inputs) \
-            and any(isinstance(x, np.ndarray) for x in inputs)
-        lowered, library = self._variant(list(inputs))
-        tensors = []
-        for x in inputs:
-            if isinstance(x, np.ndarray):
-                x = torch.from_numpy(np.ascontiguousarray(x))
-            if isinstance(x, torch.Tensor):
+    @property
+    def variants(self) -> int:
+        return len(self._variants)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from .capture import flatten_inputs
+        flat = flatten_inputs(args, kwargs)
+        use_numpy = any(isinstance(x, np.ndarray) for x in flat) and not any(
+            isinstance(x, torch.Tensor) for x in flat)
+        variant = self._variant(args, kwargs)
+        tensors: List[torch.Tensor] = []
+        prepared = variant.prepared(self.module)
+        prepared_iter = iter(prepared)
+        for arg in variant.lowered.args:
+            if arg.kind == "input":
+                x = flat[arg.index]
+                if isinstance(x, np.ndarray):
+                    x = torch.from_numpy(np.ascontiguousarray(x))
                 if x.device.type != "cpu":
                     raise ValueError(f"target 'cpu' takes CPU tensors, got one on {x.device}")
-                tensors.append(x.detach().contiguous())
-        for t, (shape, dtype) in zip(tensors, library.inputs):
-            assert tuple(t.shape) == shape and t.dtype == dtype, "signature lookup mismatch"
-        arrays = library(tensors)
-        outputs: List[Any] = []
-        for array, (_, dtype) in zip(arrays, library.outputs):
-            if use_numpy:
-                outputs.append(array)
+                tensors.append(x.detach())
+            elif arg.kind == "prepared":
+                tensors.append(next(prepared_iter))
             else:
-                # bf16 comes back as uint16 bits, which torch.from_numpy
-                # rejects: reinterpret them as int16, then as bfloat16.
-                if dtype == "bf16":
-                    outputs.append(torch.from_numpy(array.view(np.int16)).view(torch.bfloat16))
-                else:
-                    outputs.append(torch.from_numpy(array))
-        if lowered.rebuild is not None:
-            return lowered.rebuild(outputs)
-        if lowered.output_structure is None:
-            return outputs[0]
-        return tuple(outputs) if lowered.output_structure == "tuple" else list(outputs)
+                tensors.append(arg.extra["value"])
+        arrays = variant.library(tensors)
+        results = [a if use_numpy else _to_torch(a, dtype) for a, (_, dtype) in zip(arrays, variant.library.results)]
+        flat_out = [results[m] if isinstance(m, int) else m[1] for m in variant.lowered.outputs]
+        return pytree.tree_unflatten(flat_out, variant.out_spec)
 
 
-def compile(module: nn.Module, example_inputs: Any, target: str = "cpu",  # noqa: A001
-            tracer: str = "auto") -> CompiledModule:
+def compile(module: Any, example_inputs: Any, target: str = "cpu",  # noqa: A001
+            example_kwargs: Optional[Dict[str, Any]] = None) -> CompiledModule:
     """Compiles ``module`` for the shapes and dtypes of ``example_inputs``.
 
-    Returns a callable taking tensors (or numpy arrays) like ``module`` and
-    returning its outputs computed by native code built with attn-run.
-    ``tracer``: "auto" (torch.fx, else the ATen tracer), "fx" or "aten"
-    (see ``attn_opt.frontend.lower``).
+    Strict: the whole graph or a clear error (``UnsupportedOperationError``
+    naming the op and the user's line), never a silent fallback to PyTorch;
+    ``torch.compile(model, backend="attn_opt")`` is the mode that leaves
+    what attn-opt cannot compile to PyTorch.
     """
     if target != "cpu":
         raise ValueError(f"unsupported target {target!r}: only 'cpu' is implemented")
-    if isinstance(example_inputs, (torch.Tensor, np.ndarray)):
-        example_inputs = (example_inputs,)
-    return CompiledModule(module, tuple(example_inputs), target, tracer)
+    from .capture import normalize_inputs
+    return CompiledModule(module, normalize_inputs(example_inputs), example_kwargs, target)
+

@@ -13,7 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from attn_opt import rearrange
+from einops import rearrange
 
 
 def _seed(seed: int) -> torch.Generator:

@@ -1,0 +1,733 @@
+"""Builds the text of one attn-dialect ``func.func``.
+
+The op translations (``attn_opt/ops``) call these helpers; each helper emits
+upstream or attn ops on tensors and returns the new value. Every op carries
+the location of the user's source line that produced it, so that remarks
+(``attn-opt --attn-fuse-attention=remarks=true``) and errors point there.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from .errors import UnsupportedOperationError
+from .ir import (BITS, DTYPES, TORCH_DTYPES, Const, Pieces, Prepared, Tensor, TensorLike, Value, View, ViewState,
+                 dense_literal, dtype_of, fmt_scalar, is_float, is_int, shape_of, signless, tensor_type)
+
+
+def _mlir_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Emitter:
+    """Accumulates the body of ``@forward`` and the arguments it needs."""
+
+    def __init__(self, materialize: Callable[[Any], Tensor]) -> None:
+        # Called for a Prepared value (or a large constant) that the IR
+        # needs: returns the function argument that carries it.
+        self._materialize = materialize
+        self.lines: List[str] = []
+        self.used_names: set = set()
+        self.cache: Dict[int, Tensor] = {}
+        # The objects whose id() keys `cache`, kept alive so that an id is
+        # never reused by a later, different value.
+        self.keep_alive: List[Any] = []
+        self.locations: Dict[str, str] = {}
+        self.loc: Optional[str] = None
+        self.op_name = "?"
+        self.source: Optional[str] = None
+
+    # -- naming, locations and errors -----------------------------------------
+
+    def fresh(self, hint: str = "v") -> str:
+        hint = "".join(c if c.isalnum() or c == "_" else "_" for c in hint) or "v"
+        if hint[0].isdigit():
+            hint = "v" + hint
+        name, k = hint, 0
+        while name in self.used_names:
+            k += 1
+            name = f"{hint}_{k}"
+        self.used_names.add(name)
+        return "%" + name
+
+    def set_location(self, filename: Optional[str], line: Optional[int], name: Optional[str] = None) -> None:
+        """Ops emitted from now on carry ``loc(name(file:line:0))``."""
+        if filename is None or line is None:
+            self.loc = None
+            return
+        text = f"{_mlir_string(filename)}:{int(line)}:0"
+        if name:
+            text = f"{_mlir_string(name)}({text})"
+        alias = self.locations.get(text)
+        if alias is None:
+            alias = f"#loc{len(self.locations)}"
+            self.locations[text] = alias
+        self.loc = alias
+
+    def error(self, detail: str = "", op: Optional[str] = None) -> UnsupportedOperationError:
+        return UnsupportedOperationError(op or self.op_name, self.source, detail)
+
+    def emit(self, line: str) -> None:
+        """A line inside the function body (a region's line, or an op that
+        needs no location)."""
+        self.lines.append("  " + line)
+
+    def op(self, text: str) -> None:
+        """One op, possibly with a region over several lines; the location
+        goes after its last line."""
+        lines = text.split("\n")
+        if self.loc is not None:
+            lines[-1] += f" loc({self.loc})"
+        for line in lines:
+            self.emit(line)
+
+    # -- constants --------------------------------------------------------------
+
+    def splat(self, value: Any, shape: Sequence[int], dtype: str) -> Tensor:
+        name = self.fresh("cst")
+        ty = tensor_type(shape, dtype)
+        self.op(f"{name} = arith.constant dense<{fmt_scalar(value, dtype)}> : {ty}")
+        return Tensor(name, tuple(int(s) for s in shape), dtype)
+
+    def scalar(self, value: Any, dtype: str) -> str:
+        name = self.fresh("c")
+        self.emit(f"{name} = arith.constant {fmt_scalar(value, dtype)} : {signless(dtype)}")
+        return name
+
+    def constant(self, tensor: torch.Tensor) -> Tensor:
+        key = id(tensor)
+        if key in self.cache:
+            return self.cache[key]
+        self.keep_alive.append(tensor)
+        t = tensor.detach().cpu()
+        if t.dtype not in DTYPES:
+            raise self.error(f"a constant of dtype {t.dtype}")
+        dtype = DTYPES[t.dtype]
+        shape = tuple(int(s) for s in t.shape)
+        flat = t.reshape(-1)
+        if flat.numel() > 0 and bool((flat == flat[0]).all()) and not (
+                t.is_floating_point() and bool(torch.isnan(flat[0]))):
+            result = self.splat(flat[0].item(), shape, dtype)
+        elif flat.numel() == 0:
+            result = self.splat(0, shape, dtype)
+        else:
+            name = self.fresh("cst")
+            self.op(f"{name} = arith.constant dense<{dense_literal(t)}> : {tensor_type(shape, dtype)}")
+            result = Tensor(name, shape, dtype)
+        self.cache[key] = result
+        return result
+
+    # -- value access -----------------------------------------------------------
+
+    def tensor(self, value: Value) -> Tensor:
+        if isinstance(value, Tensor):
+            return value
+        if isinstance(value, View):
+            key = id(value)
+            if key not in self.cache:
+                self.cache[key] = self._emit_view(value)
+                self.keep_alive.append(value)
+            return self.cache[key]
+        if isinstance(value, Const):
+            return self._materialize(value)
+        if isinstance(value, Prepared):
+            return self._materialize(value)
+        if isinstance(value, Pieces):
+            raise self.error("a chunk/split result used as a tensor")
+        raise self.error(f"expected a tensor operand, got {type(value).__name__}")
+
+    def _emit_view(self, view: View) -> Tensor:
+        if view.state.is_identity():
+            return view.base
+        pattern, sizes = view.state.pattern()
+        name = self.fresh("r")
+        attrs = (" {" + ", ".join(f"{k} = {v}" for k, v in sizes.items()) + "}") if sizes else ""
+        result = Tensor(name, view.shape, view.dtype)
+        self.op(f'{name} = attn.rearrange {view.base.name} "{pattern}"{attrs} : {view.base.type} -> {result.type}')
+        return result
+
+    # -- layout -----------------------------------------------------------------
+
+    def view_of(self, value: Value) -> View:
+        if isinstance(value, View):
+            return View(value.base, value.state.clone(), value.dtype)
+        t = self.tensor(value)
+        return View(t, ViewState(t.shape), t.dtype)
+
+    def reshape(self, value: Value, shape: Sequence[int]) -> Value:
+        shape = [int(s) for s in shape]
+        if isinstance(value, Const):
+            return Const(value.value.reshape(shape))
+        if list(shape_of(value)) == shape:
+            return value
+        if 0 in shape or 0 in shape_of(value):
+            # Nothing to move: an empty tensor of the new shape.
+            return self.splat(0, shape, dtype_of(value))
+        view = self.view_of(value)
+        if not view.state.reshape(shape):
+            # No single einops pattern: go through the flat tensor.
+            flat = self.view_of(value)
+            if not flat.state.reshape([int(np.prod(shape_of(value)))]):
+                raise self.error(f"reshape {list(shape_of(value))} -> {shape}")
+            mid = self.tensor(flat)
+            view = self.view_of(mid)
+            if not view.state.reshape(shape):
+                raise self.error(f"reshape {list(shape_of(value))} -> {shape}")
+        return view
+
+    def permute(self, value: Value, perm: Sequence[int]) -> Value:
+        if isinstance(value, Const):
+            return Const(value.value.permute(*perm))
+        view = self.view_of(value)
+        view.state.permute([int(p) for p in perm])
+        return view
+
+    def broadcast(self, value: Value, shape: Sequence[int], dtype: Optional[str] = None) -> Tensor:
+        """numpy-style broadcast of a tensor, constant or scalar to ``shape``
+        (casting to ``dtype`` when given)."""
+        shape = tuple(int(s) for s in shape)
+        if not isinstance(value, TensorLike):
+            assert dtype is not None
+            return self.splat(value, shape, dtype)
+        if dtype is not None and dtype_of(value) != dtype:
+            value = self.cast(value, dtype)
+        if isinstance(value, Const) and value.value.numel() == 1:
+            return self.splat(value.value.reshape(-1)[0].item(), shape, value.dtype)
+        src = shape_of(value)
+        if src == shape:
+            return self.tensor(value)
+        offset = len(shape) - len(src)
+        if offset < 0:
+            raise self.error(f"cannot broadcast {list(src)} to {list(shape)}")
+        kept: List[int] = []
+        kept_shape: List[int] = []
+        for i, s in enumerate(src):
+            target = shape[offset + i]
+            if s == target:
+                kept.append(offset + i)
+                kept_shape.append(s)
+            elif s != 1:
+                raise self.error(f"cannot broadcast {list(src)} to {list(shape)}")
+        if 0 in shape:
+            return self.splat(0, shape, dtype_of(value))
+        source = self.tensor(self.reshape(value, kept_shape) if tuple(kept_shape) != src else value)
+        added = [d for d in range(len(shape)) if d not in kept]
+        init = self.fresh("init")
+        out = Tensor(self.fresh("bcast"), shape, source.dtype)
+        self.emit(f"{init} = tensor.empty() : {out.type}")
+        self.op(f"{out.name} = linalg.broadcast ins({source.name} : {source.type}) "
+                f"outs({init} : {out.type}) dimensions = [{', '.join(map(str, added))}]")
+        return out
+
+    def extract_slice(self, x: Value, offsets: Sequence[int], sizes: Sequence[int],
+                      strides: Sequence[int]) -> Value:
+        if isinstance(x, Const):
+            index = tuple(slice(o, o + (n - 1) * s + 1, s) if n else slice(0, 0)
+                          for o, n, s in zip(offsets, sizes, strides))
+            return Const(x.value[index])
+        t = self.tensor(x)
+        if tuple(sizes) == t.shape:
+            return t
+        if 0 in sizes:
+            return self.splat(0, sizes, t.dtype)
+        out = Tensor(self.fresh("slice"), tuple(int(s) for s in sizes), t.dtype)
+        fmt = lambda xs: ", ".join(str(int(v)) for v in xs)  # noqa: E731
+        self.op(f"{out.name} = tensor.extract_slice {t.name}[{fmt(offsets)}] [{fmt(sizes)}] [{fmt(strides)}] "
+                f": {t.type} to {out.type}")
+        return out
+
+    def slice_dim(self, x: Value, dim: int, start: int, length: int, step: int = 1) -> Value:
+        shape = list(shape_of(x))
+        offsets = [0] * len(shape)
+        strides = [1] * len(shape)
+        offsets[dim], strides[dim] = start, step
+        shape[dim] = length
+        return self.extract_slice(x, offsets, shape, strides)
+
+    # -- casts ------------------------------------------------------------------
+
+    def cast(self, x: Value, dtype: str) -> Value:
+        src = dtype_of(x)
+        if src == dtype or src is None:
+            return x
+        if isinstance(x, Const):
+            return Const(x.value.to(TORCH_DTYPES[dtype]))
+        t = self.tensor(x)
+        if dtype == "i1":
+            zero = self.splat(0, t.shape, src)
+            return self.compare("ne", t, zero, t.shape)
+        if src == "i1":
+            return self.select(t, 1, 0, t.shape, dtype)
+        out = Tensor(self.fresh("cast"), t.shape, dtype)
+        if is_float(src) and is_float(dtype):
+            op = "arith.extf" if BITS[dtype] > BITS[src] else "arith.truncf"
+            if BITS[dtype] == BITS[src]:  # f16 <-> bf16: through f32
+                return self.cast(self.cast(t, "f32"), dtype)
+        elif is_int(src) and is_float(dtype):
+            op = "arith.uitofp" if src == "ui8" else "arith.sitofp"
+        elif is_float(src) and is_int(dtype):
+            op = "arith.fptoui" if dtype == "ui8" else "arith.fptosi"
+        elif is_int(src) and is_int(dtype):
+            if BITS[src] == BITS[dtype]:
+                return Tensor(t.name, t.shape, dtype)  # i8 <-> ui8: the same bits
+            op = "arith.trunci" if BITS[dtype] < BITS[src] else ("arith.extui" if src == "ui8" else "arith.extsi")
+        else:
+            raise self.error(f"a conversion from {src} to {dtype}")
+        self.op(f"{out.name} = {op} {t.name} : {t.type} to {out.type}")
+        return out
+
+    # -- elementwise ------------------------------------------------------------
+
+    def binary(self, op: str, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Tensor:
+        ta = self.broadcast(a, shape, dtype)
+        tb = self.broadcast(b, shape, dtype)
+        name = self.fresh("t")
+        ty = tensor_type(shape, dtype)
+        self.op(f"{name} = {op} {ta.name}, {tb.name} : {ty}")
+        return Tensor(name, tuple(int(s) for s in shape), dtype)
+
+    _FLOAT_OPS = {"add": "arith.addf", "sub": "arith.subf", "mul": "arith.mulf", "div": "arith.divf",
+                  "max": "arith.maximumf", "min": "arith.minimumf", "pow": "math.powf", "rem": "arith.remf"}
+    _INT_OPS = {"add": "arith.addi", "sub": "arith.subi", "mul": "arith.muli", "max": "arith.maxsi",
+                "min": "arith.minsi", "floordiv": "arith.floordivsi", "rem": "arith.remsi", "and": "arith.andi",
+                "or": "arith.ori", "xor": "arith.xori"}
+
+    def arith(self, kind: str, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Value:
+        """``a <kind> b`` elementwise in ``dtype`` (operands are converted)."""
+        if is_float(dtype):
+            op = self._FLOAT_OPS.get(kind)
+        elif dtype == "i1":
+            op = {"and": "arith.andi", "or": "arith.ori", "xor": "arith.xori", "add": "arith.ori",
+                  "mul": "arith.andi", "max": "arith.ori", "min": "arith.andi"}.get(kind)
+        else:
+            op = self._INT_OPS.get(kind)
+        if op is None:
+            raise self.error(f"'{kind}' on {dtype} tensors")
+        if isinstance(a, Const) and isinstance(b, Const):
+            raise AssertionError("constant operands are folded before emission")
+        pulled = self.binary_through_view(op, a, b, shape, dtype)
+        if pulled is not None:
+            return pulled
+        return self.binary(op, a, b, shape, dtype)
+
+    def binary_through_view(self, op: str, a: Value, b: Value, shape: Sequence[int],
+                            dtype: str) -> Optional[Value]:
+        """``view(x) + y`` where the view only splits x's dimensions or adds
+        unit ones (Swin: ``attn.view(B, nW, nH, n, n) + mask``, then viewed
+        back) is computed in x's shape, with y reshaped (and, where it
+        broadcasts along part of a split dimension, expanded) to match, and
+        returned as a lazy view of that: the view back then composes away,
+        and the scores stay one chain from the product to the softmax."""
+        shape = [int(s) for s in shape]
+        for first, view, other in ((True, a, b), (False, b, a)):
+            if not isinstance(view, View) or list(view.shape) != shape or not view.state.preserves_order():
+                continue
+            base = [int(s) for s in view.base.shape]
+            if len(base) >= len(shape):
+                continue
+            groups = split_groups(base, shape)
+            if groups is None:
+                continue
+            if isinstance(other, TensorLike):
+                src = list(shape_of(other))
+                if len(src) > len(shape):
+                    continue
+                aligned = [1] * (len(shape) - len(src)) + src
+                target, other_base = list(aligned), []
+                for j, group in enumerate(groups):
+                    if all(aligned[i] == 1 for i in group):
+                        other_base.append(1)
+                        continue
+                    for i in group:
+                        target[i] = shape[i]
+                    other_base.append(base[j])
+                if target != aligned:
+                    if isinstance(other, Const):
+                        other = Const(other.value.reshape(aligned).expand(target).contiguous())
+                    else:
+                        other = self.broadcast(other, target, dtype)
+                other = self.reshape(other, other_base)
+            view = self.reshape(view, base)
+            lhs, rhs = (view, other) if first else (other, view)
+            return self.reshape(self.binary(op, lhs, rhs, base, dtype), shape)
+        return None
+
+    def unary(self, op: str, a: Value) -> Tensor:
+        t = self.tensor(a)
+        name = self.fresh("t")
+        self.op(f"{name} = {op} {t.name} : {t.type}")
+        return Tensor(name, t.shape, t.dtype)
+
+    def compare(self, kind: str, a: Value, b: Value, shape: Sequence[int], dtype: Optional[str] = None) -> Tensor:
+        """``a <kind> b`` (eq, ne, lt, le, gt, ge) after promoting both to
+        ``dtype`` (torch's result type of the two)."""
+        dtype = dtype or dtype_of(a) or dtype_of(b)
+        ta = self.broadcast(a, shape, dtype)
+        tb = self.broadcast(b, shape, dtype)
+        if is_float(dtype):
+            op = "arith.cmpf " + {"eq": "oeq", "ne": "une", "lt": "olt", "le": "ole", "gt": "ogt",
+                                  "ge": "oge"}[kind]
+        else:
+            u = "u" if dtype in ("ui8", "i1") else "s"
+            op = "arith.cmpi " + {"eq": "eq", "ne": "ne", "lt": f"{u}lt", "le": f"{u}le", "gt": f"{u}gt",
+                                  "ge": f"{u}ge"}[kind]
+        name = self.fresh("cmp")
+        self.op(f"{name} = {op}, {ta.name}, {tb.name} : {ta.type}")
+        return Tensor(name, tuple(int(s) for s in shape), "i1")
+
+    def select(self, cond: Value, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Tensor:
+        c = self.broadcast(self.cast(cond, "i1") if isinstance(cond, TensorLike) else cond, shape, "i1")
+        ta = self.broadcast(a, shape, dtype)
+        tb = self.broadcast(b, shape, dtype)
+        name = self.fresh("sel")
+        ty = tensor_type(shape, dtype)
+        self.op(f"{name} = arith.select {c.name}, {ta.name}, {tb.name} : {c.type}, {ty}")
+        return Tensor(name, tuple(int(s) for s in shape), dtype)
+
+    def sigmoid(self, x: Value) -> Value:
+        t = self.tensor(x)
+        e = self.unary("math.exp", self.unary("arith.negf", t))
+        return self.arith("div", 1.0, self.arith("add", e, 1.0, t.shape, t.dtype), t.shape, t.dtype)
+
+    def gelu(self, x: Value, approximate: str) -> Value:
+        t = self.tensor(x)
+        shape, dtype = t.shape, t.dtype
+        half = self.arith("mul", t, 0.5, shape, dtype)
+        if approximate == "tanh":
+            x3 = self.arith("mul", self.arith("mul", t, t, shape, dtype), t, shape, dtype)
+            inner = self.arith("add", t, self.arith("mul", x3, 0.044715, shape, dtype), shape, dtype)
+            inner = self.arith("mul", inner, math.sqrt(2.0 / math.pi), shape, dtype)
+            core = self.unary("math.tanh", inner)
+        elif approximate == "none":
+            core = self.unary("math.erf", self.arith("mul", t, 1.0 / math.sqrt(2.0), shape, dtype))
+        else:
+            raise self.error(f"gelu approximate={approximate!r}")
+        return self.arith("mul", half, self.arith("add", core, 1.0, shape, dtype), shape, dtype)
+
+    # -- reductions -------------------------------------------------------------
+
+    def reduce(self, kind: str, value: Value, dims: Sequence[int], keepdim: bool = False) -> Value:
+        """sum/max/min over ``dims``; ``keepdim`` keeps them as size 1."""
+        t = self.tensor(value)
+        rank = len(t.shape)
+        dims = sorted({int(d) % rank for d in dims}) if rank else []
+        out_shape = tuple(s for i, s in enumerate(t.shape) if i not in dims)
+        if not dims:
+            result: Value = t
+        else:
+            out_type = tensor_type(out_shape, t.dtype)
+            if kind == "sum":
+                init_value: Any = 0
+                combine = "arith.addf" if is_float(t.dtype) else "arith.addi"
+            elif kind in ("max", "min"):
+                if is_float(t.dtype):
+                    init_value = float("-inf") if kind == "max" else float("inf")
+                    combine = "arith.maximumf" if kind == "max" else "arith.minimumf"
+                else:
+                    info = torch.iinfo(TORCH_DTYPES[t.dtype]) if t.dtype != "i1" else None
+                    init_value = (info.min if kind == "max" else info.max) if info else (kind == "min")
+                    combine = {"max": "arith.maxsi", "min": "arith.minsi"}[kind] if t.dtype != "i1" else (
+                        "arith.ori" if kind == "max" else "arith.andi")
+            elif kind in ("any", "all"):
+                init_value = kind == "all"
+                combine = "arith.ori" if kind == "any" else "arith.andi"
+            else:
+                raise self.error(f"reduction {kind}")
+            init = self.fresh("init")
+            fill = self.fresh("fill")
+            zero = self.scalar(init_value, t.dtype)
+            self.emit(f"{init} = tensor.empty() : {out_type}")
+            self.emit(f"{fill} = linalg.fill ins({zero} : {signless(t.dtype)}) outs({init} : {out_type}) "
+                      f"-> {out_type}")
+            name = self.fresh(kind)
+            el = signless(t.dtype)
+            self.op(f"{name} = linalg.reduce ins({t.name} : {t.type}) outs({fill} : {out_type}) "
+                    f"dimensions = [{', '.join(map(str, dims))}]\n"
+                    f"  (%in: {el}, %acc: {el}) {{\n"
+                    f"    %s = {combine} %in, %acc : {el}\n"
+                    f"    linalg.yield %s : {el}\n"
+                    f"  }}")
+            result = Tensor(name, out_shape, t.dtype)
+        if keepdim and dims:
+            result = self.reshape(result, [1 if i in dims else s for i, s in enumerate(t.shape)])
+        return result
+
+    def mean(self, value: Value, dims: Sequence[int], keepdim: bool = False) -> Value:
+        t = self.tensor(value)
+        rank = len(t.shape)
+        dims = sorted({int(d) % rank for d in dims}) if rank else []
+        count = int(np.prod([t.shape[d] for d in dims])) if dims else 1
+        total = self.reduce("sum", t, dims, keepdim)
+        return self.arith("mul", total, 1.0 / count if count else float("nan"), shape_of(total), t.dtype)
+
+    def keepdim_broadcast(self, reduced: Value, dims: Sequence[int], shape: Sequence[int]) -> Tensor:
+        """Broadcasts a reduction (dims removed) back to ``shape``."""
+        t = self.tensor(reduced)
+        init = self.fresh("init")
+        out = Tensor(self.fresh("bcast"), tuple(shape), t.dtype)
+        self.emit(f"{init} = tensor.empty() : {out.type}")
+        self.op(f"{out.name} = linalg.broadcast ins({t.name} : {t.type}) "
+                f"outs({init} : {out.type}) dimensions = [{', '.join(map(str, sorted(dims)))}]")
+        return out
+
+    def softmax(self, x: Value, dim: int) -> Tensor:
+        t = self.tensor(x)
+        name = self.fresh("softmax")
+        self.op(f"{name} = attn.softmax {t.name} axis({int(dim)}) : {t.type}")
+        return Tensor(name, t.shape, t.dtype)
+
+    def log_softmax(self, x: Value, dim: int) -> Value:
+        """x - max - log(sum(exp(x - max))) along ``dim``."""
+        t = self.tensor(x)
+        d = int(dim) % len(t.shape)
+        m = self.keepdim_broadcast(self.reduce("max", t, [d]), [d], t.shape)
+        shifted = self.arith("sub", t, m, t.shape, t.dtype)
+        total = self.reduce("sum", self.unary("math.exp", shifted), [d])
+        log = self.keepdim_broadcast(self.unary("math.log", total), [d], t.shape)
+        return self.arith("sub", shifted, log, t.shape, t.dtype)
+
+    def normalize(self, x: Value, dims: Sequence[int], eps: float, subtract_mean: bool = True) -> Tensor:
+        """(x - mean) / sqrt(var + eps) over ``dims`` (biased variance), or
+        x / sqrt(mean(x²) + eps) without ``subtract_mean`` (RMSNorm)."""
+        t = self.tensor(x)
+        rank = len(t.shape)
+        dims = sorted({int(d) % rank for d in dims})
+        if subtract_mean:
+            mean = self.keepdim_broadcast(self.mean(t, dims), dims, t.shape)
+            centred = self.tensor(self.arith("sub", t, mean, t.shape, t.dtype))
+        else:
+            centred = t
+        var = self.mean(self.arith("mul", centred, centred, t.shape, t.dtype), dims)
+        rstd = self.unary("math.rsqrt", self.arith("add", var, eps, shape_of(var), t.dtype))
+        return self.tensor(self.arith("mul", centred, self.keepdim_broadcast(rstd, dims, t.shape), t.shape,
+                                      t.dtype))
+
+    # -- contractions -------------------------------------------------------------
+
+    def einsum(self, equation: str, operands: Sequence[Value], shape: Sequence[int], dtype: str,
+               scale: Optional[float] = None) -> Tensor:
+        ts = [self.tensor(o) for o in operands]
+        name = self.fresh("e")
+        ty = tensor_type(shape, dtype)
+        attr = f" scale({scale:.9e})" if scale is not None else ""
+        self.op(f'{name} = attn.einsum "{equation}" ({", ".join(t.name for t in ts)}){attr} '
+                f': ({", ".join(t.type for t in ts)}) -> {ty}')
+        return Tensor(name, tuple(int(s) for s in shape), dtype)
+
+    def matmul(self, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Tensor:
+        """torch.matmul semantics (1-D operands, broadcast batch dims) as one
+        einsum with explicit labels, so transposed operands fold into it."""
+        sa, sb = shape_of(a), shape_of(b)
+        if not sa or not sb:
+            raise self.error("matmul of a 0-d tensor")
+        ba = list(sa[:-2]) if len(sa) >= 2 else []
+        bb = list(sb[:-2]) if len(sb) >= 2 else []
+        nb = max(len(ba), len(bb))
+        batch_names = {0: [], 1: ["b"], 2: ["b", "h"], 3: ["b", "p", "h"]}.get(nb, [f"b{i}" for i in range(nb)])
+        terms: List[List[str]] = []
+        values: List[Value] = []
+        for own, value, tail in ((ba, a, ["i", "k"] if len(sa) >= 2 else ["k"]),
+                                 (bb, b, ["k", "j"] if len(sb) >= 2 else ["k"])):
+            other = bb if own is ba else ba
+            labels: List[str] = []
+            keep_shape: List[int] = []
+            for i, size in enumerate(own):
+                pos = nb - len(own) + i
+                j = len(other) - (nb - pos)
+                other_size = other[j] if j >= 0 else None
+                if size == 1 and other_size not in (None, 1):
+                    continue  # broadcast: the label comes from the other operand
+                labels.append(batch_names[pos])
+                keep_shape.append(size)
+            own_tail = list(shape_of(value)[len(own):])
+            if len(keep_shape) != len(own):
+                value = self.reshape(value, keep_shape + own_tail)
+            terms.append(labels + tail)
+            values.append(value)
+        out = batch_names + (["i"] if len(sa) >= 2 else []) + (["j"] if len(sb) >= 2 else [])
+        # A batch dim of size 1 in both: einsum needs the output label too.
+        equation = ", ".join(" ".join(t) for t in terms) + " -> " + " ".join(out)
+        return self.einsum(equation, values, shape, dtype)
+
+    def linear(self, x: Value, weight: Value, bias: Optional[Value], shape: Sequence[int], dtype: str,
+               weight_transposed: bool = False) -> Value:
+        """``x @ W^T + b``; with ``weight_transposed`` the operand is W^T
+        ([in, out], as the load step prepares parameters), so the product
+        reads its rows in place."""
+        rank = len(shape_of(x))
+        lead = {1: [], 2: ["n"], 3: ["b", "n"], 4: ["b", "p", "n"]}.get(rank, [f"a{i}" for i in range(rank - 1)])
+        if len(shape_of(weight)) != 2:
+            raise self.error("linear with a weight that is not 2-D")
+        w = "i o" if weight_transposed else "o i"
+        equation = f"{' '.join(lead + ['i'])}, {w} -> {' '.join(lead + ['o'])}"
+        y: Value = self.einsum(equation, [x, weight], shape, dtype)
+        if bias is not None:
+            y = self.arith("add", y, bias, shape, dtype)
+        return y
+
+    def attention(self, q: Value, k: Value, v: Value, mask: Optional[Value], scale: float, causal: bool,
+                  shape: Sequence[int], dtype: str) -> Tensor:
+        """One ``attn.attention`` (the fused form; canonicalisation turns a
+        constant causal mask into the causal flag)."""
+        tq, tk, tv = self.tensor(q), self.tensor(k), self.tensor(v)
+        operands = f"{tq.name}, {tk.name}, {tv.name}"
+        types = [tq.type, tk.type, tv.type]
+        mask_text = ""
+        if mask is not None:
+            tm = self.tensor(mask)
+            mask_text = f" mask({tm.name})"
+            types.append(tm.type)
+        name = self.fresh("attn")
+        out = Tensor(name, tuple(int(s) for s in shape), dtype)
+        self.op(f"{name} = attn.attention {operands}{mask_text} scale({scale:.9e})"
+                f"{' causal' if causal else ''} : ({', '.join(types)}) -> {out.type}")
+        return out
+
+    # -- generics -----------------------------------------------------------------
+
+    def index_generic(self, prefix: str, shape: Sequence[int], dtype: str, body: Sequence[str],
+                      result: str, ins: Sequence[Tensor] = ()) -> Tensor:
+        """A linalg.generic writing a new ``shape`` tensor: its block has
+        ``%i<d> = linalg.index d`` for every dimension (and ``%in<k>`` for
+        each of ``ins``, read at the same index), then the ``body`` lines,
+        then yields ``result``."""
+        rank = len(shape)
+        init = self.fresh("init")
+        out = Tensor(self.fresh(prefix), tuple(int(s) for s in shape), dtype)
+        self.emit(f"{init} = tensor.empty() : {out.type}")
+        dims = ", ".join(f"d{i}" for i in range(rank))
+        ident = f"affine_map<({dims}) -> ({dims})>"
+        maps = ", ".join([ident] * (len(ins) + 1))
+        iterators = ", ".join(['"parallel"'] * rank)
+        ins_text = ""
+        if ins:
+            ins_text = f"ins({', '.join(t.name for t in ins)} : {', '.join(t.type for t in ins)}) "
+        lines = [f"{out.name} = linalg.generic {{indexing_maps = [{maps}], iterator_types = [{iterators}]}} "
+                 f"{ins_text}outs({init} : {out.type}) {{"]
+        args = "".join(f"%in{k}: {signless(t.dtype)}, " for k, t in enumerate(ins))
+        lines.append(f"^bb0({args}%out: {signless(dtype)}):")
+        lines += [f"  %i{i} = linalg.index {i} : index" for i in range(rank)]
+        lines += ["  " + line for line in body]
+        lines.append(f"  linalg.yield {result} : {signless(dtype)}")
+        lines.append(f"}} -> {out.type}")
+        self.op("\n".join(lines))
+        return out
+
+    def gather(self, x: Value, shape: Sequence[int], remap: Dict[int, List[str]],
+               valid: Optional[List[str]] = None, fill: Any = 0, preamble: Sequence[str] = (),
+               dims: Optional[Sequence[str]] = None) -> Tensor:
+        """A ``shape`` tensor read from ``x`` at the result's own index
+        (``%i<d>``) except along the dimensions ``d`` in ``remap``, whose
+        lines compute ``%j<d>`` instead (after the ``preamble`` lines); where
+        the ``valid`` conditions do not all hold, ``fill``. ``dims`` gives the
+        index names of x's dimensions when x's rank differs."""
+        t = self.tensor(x)
+        body = list(preamble) + [line for d in sorted(remap) for line in remap[d]]
+        names = list(dims) if dims is not None else [f"%j{d}" if d in remap else f"%i{d}"
+                                                      for d in range(len(t.shape))]
+        body.append(f"%v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
+        result = "%v"
+        if valid:
+            body.append(f"%fill = arith.constant {fmt_scalar(fill, t.dtype)} : {signless(t.dtype)}")
+            cond = valid[0]
+            for k, c in enumerate(valid[1:]):
+                body.append(f"%all{k} = arith.andi {cond}, {c} : i1")
+                cond = f"%all{k}"
+            body.append(f"%r = arith.select {cond}, %v, %fill : {signless(t.dtype)}")
+            result = "%r"
+        return self.index_generic("gather", shape, t.dtype, body, result)
+
+    def concat(self, values: List[Value], dim: int, shape: Sequence[int], dtype: str) -> Value:
+        """torch.cat as one linalg.generic over the result that reads each
+        element from the operand covering its index along ``dim``
+        (``tensor.extract`` at a clamped index, chosen by ``arith.select``).
+
+        Not tensor.insert_slice: bufferized, an insert into a strided slice
+        becomes a memref.copy that lowers to a call of MLIR's runtime
+        ``memrefCopy``, which attn-run's ahead-of-time .so does not link."""
+        rank = len(shape)
+        dim = int(dim) % rank
+        parts = [self.tensor(self.cast(v, dtype)) for v in values]
+        parts = [t for t in parts if t.shape and t.shape[dim] > 0]
+        if not parts:
+            return self.splat(0, shape, dtype)
+        if len(parts) == 1:
+            return parts[0]
+        body = ["%zero = arith.constant 0 : index"]
+        offset = 0
+        current = None
+        for k, t in enumerate(parts):
+            length = t.shape[dim]
+            body += [f"%off{k} = arith.constant {offset} : index",
+                     f"%last{k} = arith.constant {length - 1} : index",
+                     f"%rel{k} = arith.subi %i{dim}, %off{k} : index",
+                     f"%lo{k} = arith.maxsi %rel{k}, %zero : index",
+                     f"%j{k} = arith.minsi %lo{k}, %last{k} : index"]
+            index = ", ".join(f"%j{k}" if i == dim else f"%i{i}" for i in range(rank))
+            body.append(f"%v{k} = tensor.extract {t.name}[{index}] : {t.type}")
+            if current is None:
+                current = f"%v{k}"
+            else:
+                body += [f"%in{k} = arith.cmpi sge, %i{dim}, %off{k} : index",
+                         f"%s{k} = arith.select %in{k}, %v{k}, {current} : {signless(dtype)}"]
+                current = f"%s{k}"
+            offset += length
+        return self.index_generic("cat", shape, dtype, body, current)
+
+    def take(self, table: Value, index: Value, dim: int, shape: Sequence[int]) -> Tensor:
+        """``table`` indexed along ``dim`` by the integer tensor ``index``:
+        result[..., i_0..i_k, ...] = table[..., index[i_0..i_k], ...]
+        (embedding, index_select, advanced indexing on one dimension).
+        Negative indices count from the end, as in PyTorch."""
+        t = self.tensor(table)
+        idx = self.tensor(self.cast(index, "i64") if dtype_of(index) not in ("i64", "i32") else index)
+        k = len(idx.shape)
+        rank = len(t.shape)
+        body = [f"%n = arith.constant {t.shape[dim]} : index"]
+        # Result dims: table's dims before `dim`, then index's dims, then the rest.
+        idx_names = ", ".join(f"%i{dim + a}" for a in range(k))
+        body.append(f"%raw = tensor.extract {idx.name}[{idx_names}] : {idx.type}")
+        body.append(f"%pos = arith.index_cast %raw : {signless(idx.dtype)} to index")
+        body.append("%zero = arith.constant 0 : index")
+        body.append("%neg = arith.cmpi slt, %pos, %zero : index")
+        body.append("%wrapped = arith.addi %pos, %n : index")
+        body.append("%j = arith.select %neg, %wrapped, %pos : index")
+        names = [f"%i{d}" for d in range(dim)] + ["%j"] + [f"%i{d + k - 1}" for d in range(dim + 1, rank)]
+        body.append(f"%v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
+        return self.index_generic("take", shape, t.dtype, body, "%v")
+
+
+def split_groups(base: Sequence[int], shape: Sequence[int]) -> Optional[List[List[int]]]:
+    """For a row-major reshape of ``base`` into ``shape`` that only splits
+    dimensions (and adds unit ones): the consecutive dimensions of ``shape``
+    each base dimension becomes; None for any other reshape."""
+    groups: List[List[int]] = [[] for _ in base]
+    j, prod = 0, 1
+    for i, size in enumerate(shape):
+        if size == 1:
+            continue
+        while j < len(base) and base[j] == 1 and prod == 1:
+            j += 1
+        if j >= len(base):
+            return None
+        groups[j].append(i)
+        prod *= size
+        if prod == base[j]:
+            j, prod = j + 1, 1
+        elif prod > base[j] or base[j] % prod:
+            return None
+    if prod != 1 or any(size != 1 for size in base[j:]):
+        return None
+    owner = 0
+    for i, size in enumerate(shape):
+        if size != 1:
+            owner = next(k for k, g in enumerate(groups) if i in g)
+        elif i not in groups[owner]:
+            groups[owner].append(i)
+    groups = [sorted(g) for g in groups]
+    flat = [i for g in groups for i in g]
+    return groups if flat == sorted(flat) else None

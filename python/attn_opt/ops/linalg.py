@@ -1,0 +1,66 @@
+"""Matrix products: every one becomes an ``attn.einsum``.
+
+Labels are explicit (``"b h i k, b h k j -> b h i j"``), so transposed
+operands (``k.transpose(-1, -2)``, ``t(W)``) fold into the equation during
+canonicalisation instead of being copied.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..ir import Prepared, shape_of
+from . import aten
+
+
+def _product(tx, a, b):
+    shape, dtype = tx.meta()
+    return tx.e.matmul(tx.e.cast(a, dtype), tx.e.cast(b, dtype), shape, dtype)
+
+
+@aten("mm", "bmm", "matmul", "dot", "mv")
+def mm(tx, self, mat2=None, other=None, vec=None, tensor=None, **_):
+    b = next(v for v in (mat2, other, vec, tensor) if v is not None)
+    return _product(tx, self, b)
+
+
+@aten("addmm", "baddbmm", "addmv")
+def addmm(tx, self, mat1=None, mat2=None, batch1=None, batch2=None, vec=None, beta=1, alpha=1, **_):
+    """beta * self + alpha * (a @ b): a bias add (nn.Linear) or an additive
+    attention mask (nn.MultiheadAttention's baddbmm)."""
+    e = tx.e
+    shape, dtype = tx.meta()
+    a = mat1 if mat1 is not None else batch1
+    b = mat2 if mat2 is not None else (batch2 if batch2 is not None else vec)
+    product = _product(tx, a, b)
+    if alpha != 1:
+        product = e.arith("mul", product, alpha, shape, dtype)
+    if beta == 0:
+        return product
+    addend = self if beta == 1 else e.arith("mul", self, beta, shape_of(self), dtype)
+    # The addend on the right: attn-fuse-attention accepts it on either side.
+    return e.arith("add", product, addend, shape, dtype)
+
+
+@aten("einsum")
+def einsum(tx, equation, tensors, path=None, **_):
+    shape, dtype = tx.meta()
+    operands = [tx.e.cast(t, dtype) for t in tensors]
+    return tx.e.einsum("".join(str(equation).split()), operands, shape, dtype)
+
+
+@aten("linear")
+def linear(tx, input, weight, bias=None, **_):
+    """x @ W^T + b. A weight that is a parameter is prepared transposed
+    ([in, out]) at load time, so the compiled product reads it in place."""
+    shape, dtype = tx.meta()
+    if isinstance(weight, Prepared) and len(weight.shape) == 2:
+        return tx.e.linear(input, weight.then(torch.ops.aten.t.default), bias, shape, dtype,
+                           weight_transposed=True)
+    return tx.e.linear(input, weight, bias, shape, dtype)
+
+
+@aten("outer", "ger")
+def outer(tx, self, vec2, **_):
+    shape, dtype = tx.meta()
+    return tx.e.einsum("i, j -> i j", [self, vec2], shape, dtype)

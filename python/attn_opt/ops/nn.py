@@ -1,0 +1,313 @@
+"""Normalisation, dropout, convolution, pooling and embedding."""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+import numpy as np
+
+from ..ir import Const, Unavailable, shape_of
+from . import aten
+from .shape import pad_constant
+
+
+# -- normalisation ------------------------------------------------------------------
+
+
+def _affine(tx, y, weight, bias, shape, dtype, channel_dim=None):
+    """y * weight + bias, weight/bias broadcast along the trailing dims (or
+    along ``channel_dim`` for group/batch norm)."""
+    e = tx.e
+    rank = len(shape)
+    for value, kind in ((weight, "mul"), (bias, "add")):
+        if value is None:
+            continue
+        if channel_dim is not None:
+            value = e.reshape(value, [shape[channel_dim]] + [1] * (rank - channel_dim - 1))
+        y = e.arith(kind, y, value, shape, dtype)
+    return y
+
+
+@aten("layer_norm")
+def layer_norm(tx, input, normalized_shape, weight=None, bias=None, eps=1e-5, **_):
+    e = tx.e
+    shape, dtype = tx.meta()
+    k = len(normalized_shape)
+    x = e.cast(input, dtype)
+    y = e.normalize(x, list(range(len(shape) - k, len(shape))), float(eps))
+    return _affine(tx, y, weight, bias, shape, dtype)
+
+
+@aten("native_layer_norm")
+def native_layer_norm(tx, input, normalized_shape, weight=None, bias=None, eps=1e-5, **_):
+    shape, dtype = tx.meta(0)
+    e = tx.e
+    k = len(normalized_shape)
+    y = e.normalize(input, list(range(len(shape) - k, len(shape))), float(eps))
+    return (_affine(tx, y, weight, bias, shape, dtype), Unavailable("layer_norm's mean"),
+            Unavailable("layer_norm's rstd"))
+
+
+@aten("rms_norm")
+def rms_norm(tx, input, normalized_shape, weight=None, eps=None, **_):
+    import torch
+    e = tx.e
+    shape, dtype = tx.meta()
+    k = len(normalized_shape)
+    if eps is None:
+        eps = torch.finfo({"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
+                           "bf16": torch.bfloat16}[dtype]).eps
+    y = e.normalize(e.cast(input, dtype), list(range(len(shape) - k, len(shape))), float(eps),
+                    subtract_mean=False)
+    return _affine(tx, y, weight, None, shape, dtype)
+
+
+def _group_norm(tx, input, groups, weight, bias, eps, shape, dtype):
+    e = tx.e
+    n, c = shape[0], shape[1]
+    rest = list(shape[2:])
+    grouped = e.reshape(input, [n, int(groups), c // int(groups)] + rest)
+    y = e.normalize(grouped, list(range(2, 3 + len(rest))), float(eps))
+    y = e.reshape(y, shape)
+    return _affine(tx, y, weight, bias, shape, dtype, channel_dim=1)
+
+
+@aten("group_norm")
+def group_norm(tx, input, num_groups, weight=None, bias=None, eps=1e-5, **_):
+    shape, dtype = tx.meta()
+    return _group_norm(tx, input, num_groups, weight, bias, eps, shape, dtype)
+
+
+@aten("native_group_norm")
+def native_group_norm(tx, input, weight, bias, N, C, HxW, group, eps, **_):
+    shape, dtype = tx.meta(0)
+    return (_group_norm(tx, input, group, weight, bias, eps, shape, dtype), Unavailable("group_norm's mean"),
+            Unavailable("group_norm's rstd"))
+
+
+@aten("_native_batch_norm_legit_no_training")
+def batch_norm_inference(tx, input, weight, bias, running_mean, running_var, momentum, eps, **_):
+    """Inference BatchNorm: (x - mean) * rsqrt(var + eps) * weight + bias,
+    per channel (dim 1)."""
+    e = tx.e
+    shape, dtype = tx.meta(0)
+    rank = len(shape)
+    c = shape[1]
+
+    def per_channel(v):
+        return e.reshape(v, [c] + [1] * (rank - 2))
+
+    centred = e.arith("sub", input, per_channel(running_mean), shape, dtype)
+    rstd = e.unary("math.rsqrt", e.arith("add", e.tensor(running_var), float(eps), (c,), dtype))
+    y = e.arith("mul", centred, per_channel(rstd), shape, dtype)
+    y = _affine(tx, y, weight, bias, shape, dtype, channel_dim=1)
+    return (y, Unavailable("batch_norm's saved mean"), Unavailable("batch_norm's saved rstd"))
+
+
+@aten("_native_batch_norm_legit", "native_batch_norm", "_native_batch_norm_legit_functional")
+def batch_norm_training(tx, input, weight, bias, running_mean=None, running_var=None, training=True,
+                        momentum=0.1, eps=1e-5, **_):
+    if training or running_mean is None:
+        raise tx.error("batch norm in training mode (call module.eval())")
+    return batch_norm_inference(tx, input, weight, bias, running_mean, running_var, momentum, eps)
+
+
+@aten("dropout", "feature_dropout", "alpha_dropout", "feature_alpha_dropout", "native_dropout")
+def dropout(tx, input, p=0.5, train=None, **_):
+    if train and p > 0:
+        raise tx.error("dropout with train=True (call module.eval())")
+    if tx.node.target._schema.name.endswith("native_dropout"):
+        return (input, Unavailable("the dropout mask"))
+    return input
+
+
+# -- convolution and pooling ------------------------------------------------------
+
+
+def _patches(tx, x, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+             out_spatial: Sequence[int]):
+    """im2col as a gather: x [N, C, S...] -> [N, C, K..., O...] with
+    patch[n, c, k.., o..] = x[n, c, o*stride + k*dilation ...]."""
+    e = tx.e
+    shape = shape_of(x)
+    nd = len(kernel)
+    out_shape = list(shape[:2]) + list(kernel) + list(out_spatial)
+    body = []
+    names = ["%i0", "%i1"]
+    for s in range(nd):
+        k_idx, o_idx = f"%i{2 + s}", f"%i{2 + nd + s}"
+        body += [f"%st{s} = arith.constant {int(stride[s])} : index",
+                 f"%dl{s} = arith.constant {int(dilation[s])} : index",
+                 f"%os{s} = arith.muli {o_idx}, %st{s} : index",
+                 f"%ks{s} = arith.muli {k_idx}, %dl{s} : index",
+                 f"%p{s} = arith.addi %os{s}, %ks{s} : index"]
+        names.append(f"%p{s}")
+    return e.gather(x, out_shape, {}, preamble=body, dims=names)
+
+
+@aten("convolution", "_convolution", "conv2d", "conv1d", "conv3d")
+def convolution(tx, input, weight, bias=None, stride=(1,), padding=(0,), dilation=(1,), transposed=False,
+                output_padding=(0,), groups=1, **_):
+    """Any N-d convolution (not transposed): pad, then either a free split
+    (stride == kernel, no padding or dilation: a ViT patch embedding) or an
+    im2col gather, then one einsum over channels and kernel positions, with
+    groups as a batch label (depthwise convolutions included)."""
+    e = tx.e
+    shape, dtype = tx.meta()
+    if transposed:
+        raise tx.error("transposed convolution")
+    xs, ws = shape_of(input), shape_of(weight)
+    nd = len(ws) - 2
+    if isinstance(padding, str):
+        raise tx.error(f"padding={padding!r}")
+
+    def per_dim(v, default):
+        v = list(v) if isinstance(v, (list, tuple)) else [v]
+        v = v or [default]
+        return [int(a) for a in (v * nd if len(v) == 1 else v)]
+
+    stride, padding, dilation = per_dim(stride, 1), per_dim(padding, 0), per_dim(dilation, 1)
+    g = int(groups)
+    n, c = xs[0], xs[1]
+    o, cg = ws[0], ws[1]
+    kernel = list(ws[2:])
+    x = input
+    if any(padding):
+        pads: List[int] = []
+        for p in reversed(padding):
+            pads += [p, p]
+        x = pad_constant(tx, x, pads, 0.0)
+    spatial = list(shape[2:])
+    sp = ["h", "w", "t"][:nd] if nd <= 3 else [f"s{i}" for i in range(nd)]
+    kp = ["p", "q", "r"][:nd] if nd <= 3 else [f"k{i}" for i in range(nd)]
+    padded_shape = shape_of(x)
+    patch_free = stride == kernel and all(d == 1 for d in dilation) and \
+        all(pz == 0 for pz in padding)
+    if patch_free:
+        # x[b, c, (h p), (w q)]: a split, no copy (crop trailing rows first).
+        full = [o_ * k for o_, k in zip(spatial, kernel)]
+        if list(padded_shape[2:]) != full:
+            x = e.extract_slice(x, [0] * len(padded_shape), list(padded_shape[:2]) + full,
+                                [1] * len(padded_shape))
+        split = [n, c]
+        for o_, k in zip(spatial, kernel):
+            split += [o_, k]
+        x = e.reshape(x, split)
+        x_labels = ["b", "c"] + [lbl for pair in zip(sp, kp) for lbl in pair]
+    else:
+        x = _patches(tx, x, kernel, stride, dilation, spatial)
+        x_labels = ["b", "c"] + kp + sp
+    if g == 1:
+        eq = f"{' '.join(x_labels)}, o c {' '.join(kp)} -> b o {' '.join(sp)}"
+        y = e.einsum(eq, [x, weight], shape, dtype)
+    else:
+        # Channels split into groups: x [b, (g c)], w [(g o), c].
+        xg_shape = [n, g, c // g] + list(shape_of(x)[2:])
+        xg = e.reshape(x, xg_shape)
+        wg = e.reshape(weight, [g, o // g, cg] + kernel)
+        xl = ["b", "g", "c"] + x_labels[2:]
+        eq = f"{' '.join(xl)}, g o c {' '.join(kp)} -> b g o {' '.join(sp)}"
+        yg = e.einsum(eq, [xg, wg], [n, g, o // g] + spatial, dtype)
+        y = e.reshape(yg, shape)
+    if bias is not None:
+        y = e.arith("add", y, e.reshape(bias, [o] + [1] * nd), shape, dtype)
+    return y
+
+
+def _pool_window(tx, input, kernel, stride, padding, dilation, ceil_mode, fill):
+    e = tx.e
+    shape, dtype = tx.meta() if not isinstance(tx.node.meta.get("val"), (tuple, list)) else tx.meta(0)
+    xs = shape_of(input)
+    nd = len(shape) - 2
+    k = [int(v) for v in (kernel * nd if len(kernel) == 1 else kernel)]
+    s = [int(v) for v in (stride if stride else k)]
+    s = s * nd if len(s) == 1 else s
+    p = [int(v) for v in (padding * nd if len(padding) == 1 else padding)]
+    d = [int(v) for v in (dilation * nd if len(dilation) == 1 else dilation)] if dilation else [1] * nd
+    x = input
+    if any(p) or ceil_mode:
+        pads: List[int] = []
+        # ceil_mode windows may run past the end: pad the far side too.
+        for i in reversed(range(nd)):
+            need = (shape[2 + i] - 1) * s[i] + (k[i] - 1) * d[i] + 1
+            after = max(p[i], need - xs[2 + i] - p[i])
+            pads += [p[i], after]
+        x = pad_constant(tx, x, pads, fill)
+    patches = _patches(tx, x, k, s, d, shape[2:])
+    return patches, list(range(2, 2 + nd)), shape, dtype, k, p
+
+
+@aten("max_pool2d", "max_pool2d_with_indices", "max_pool1d", "max_pool3d", "max_pool3d_with_indices")
+def max_pool(tx, self, kernel_size, stride=(), padding=(0,), dilation=(1,), ceil_mode=False, **_):
+    patches, kdims, shape, dtype, _, _ = _pool_window(tx, self, list(kernel_size), list(stride or ()),
+                                                      list(padding), list(dilation), ceil_mode, float("-inf"))
+    y = tx.e.reduce("max", patches, kdims)
+    if isinstance(tx.node.meta.get("val"), (tuple, list)):
+        return (y, Unavailable("max_pool's indices"))
+    return y
+
+
+@aten("avg_pool2d", "avg_pool1d", "avg_pool3d")
+def avg_pool(tx, self, kernel_size, stride=(), padding=(0,), ceil_mode=False, count_include_pad=True,
+             divisor_override=None, **_):
+    e = tx.e
+    patches, kdims, shape, dtype, k, p = _pool_window(tx, self, list(kernel_size), list(stride or ()),
+                                                      list(padding), [], ceil_mode, 0.0)
+    total = e.reduce("sum", patches, kdims)
+    if divisor_override:
+        return e.arith("div", total, float(divisor_override), shape, dtype)
+    if (count_include_pad or not any(p)) and not ceil_mode:
+        return e.arith("div", total, float(np.prod(k)), shape, dtype)
+    # Count the elements each window really covers (a constant).
+    import torch
+    ones = torch.ones((1, 1) + tuple(shape_of(self)[2:]), dtype=torch.float32)
+    fn = {1: torch.nn.functional.avg_pool1d, 2: torch.nn.functional.avg_pool2d,
+          3: torch.nn.functional.avg_pool3d}[len(k)]
+    covered = fn(ones, k, list(stride or k), p, ceil_mode, count_include_pad) * float(np.prod(k))
+    counts = Const(covered.reshape(tuple(shape[2:])).to({"f32": torch.float32, "f64": torch.float64,
+                                                         "f16": torch.float16, "bf16": torch.bfloat16}[dtype]))
+    return e.arith("div", total, counts, shape, dtype)
+
+
+@aten("adaptive_avg_pool2d", "_adaptive_avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool3d",
+      "_adaptive_avg_pool3d")
+def adaptive_avg_pool(tx, self, output_size, **_):
+    e = tx.e
+    shape, dtype = tx.meta()
+    xs = shape_of(self)
+    nd = len(xs) - 2
+    out = [int(v) for v in output_size]
+    if all(o == 1 for o in out):
+        return e.reshape(e.mean(self, list(range(2, 2 + nd))), shape)
+    if all(i % o == 0 for i, o in zip(xs[2:], out)):
+        k = [i // o for i, o in zip(xs[2:], out)]
+        split = list(xs[:2])
+        for o, kk in zip(out, k):
+            split += [o, kk]
+        x = e.reshape(self, split)
+        return e.reshape(e.mean(x, [3 + 2 * i for i in range(nd)]), shape)
+    raise tx.error("adaptive average pooling to a size that does not divide the input")
+
+
+@aten("embedding")
+def embedding(tx, weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False, **_):
+    """table[indices]: a gather of rows (padding_idx only matters for
+    gradients)."""
+    shape, _ = tx.meta()
+    return tx.e.take(weight, indices, 0, shape)
+
+
+@aten("im2col")
+def im2col(tx, self, kernel_size, dilation, padding, stride, **_):
+    """nn.Unfold: [N, C, H, W] -> [N, C*kh*kw, L] (T2T-ViT's soft split)."""
+    e = tx.e
+    shape, dtype = tx.meta()
+    xs = shape_of(self)
+    k, d, p, s = ([int(v) for v in a] for a in (kernel_size, dilation, padding, stride))
+    x = self
+    if any(p):
+        x = pad_constant(tx, x, [p[1], p[1], p[0], p[0]], 0.0)
+    px = shape_of(x)
+    out_sp = [(px[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
+    patches = _patches(tx, x, k, s, d, out_sp)  # [N, C, kh, kw, oh, ow]
+    return e.reshape(patches, [xs[0], xs[1] * k[0] * k[1], out_sp[0] * out_sp[1]])
