@@ -92,9 +92,10 @@ def normalize_inputs(example_inputs: Any) -> Tuple[Any, ...]:
                  for x in example_inputs)
 
 
-def _capture_error(exc: BaseException) -> CaptureError:
+def _capture_error(exc: BaseException) -> Exception:
     """torch.export's failure as one message: what PyTorch said (its first
-    lines, not a chain) and the user's line where it can be found."""
+    lines, not a chain) and the user's line where it can be found. A bad
+    einops pattern stays an EinopsError (einops' own message), with the line."""
     text = str(exc).strip()
     lines = [l for l in text.splitlines() if l.strip()]
     summary = "\n".join(lines[:12])
@@ -106,6 +107,9 @@ def _capture_error(exc: BaseException) -> CaptureError:
         where = f'File "{m.group(1)}", line {m.group(2)}' if m else None
     else:
         where = frame.text
+    import einops
+    if isinstance(exc, einops.EinopsError):
+        return einops.EinopsError(f"{text}\n  at {where}" if where else text)
     return CaptureError(f"torch.export could not capture the model: {type(exc).__name__}: {summary}", where)
 
 

@@ -126,7 +126,7 @@ def run_model(name: str, batch: int = 1, runs: int = 5, seed: int = 0,
     x = torch.randn(batch, 3, resolution, resolution, generator=generator)
     say(f"{name}: tracing and compiling (first time: about a minute; cached after)")
     start = time.perf_counter()
-    compiled = compile_module(model, (example,), tracer="aten")
+    compiled = compile_module(model, (example,))
     compiled(x)
     compile_s = time.perf_counter() - start
     with torch.no_grad():

@@ -66,3 +66,74 @@ def test_at_best_thread_count_reports_every_count() -> None:
     best, threads = at_best_thread_count(lambda: a @ a, runs=3, threads=2, every=every)
     assert set(every) == {1, 2} and best == min(every.values()) and every[threads] == best
     assert torch.get_num_threads() == saved
+
+
+# -- weights are runtime parameters -------------------------------------------
+
+class _Block(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.proj = nn.Linear(8, 8)
+        self.norm = nn.LayerNorm(8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(self.proj(x)).softmax(-1)
+
+
+def test_load_state_dict_takes_effect_without_recompiling(compiler) -> None:
+    torch.manual_seed(1)
+    module, other = _Block().eval(), _Block().eval()
+    x = torch.randn(3, 4, 8)
+    compiled = attn_opt.compile(module, (x,))
+    before = compiled(x)
+    module.load_state_dict(other.state_dict())
+    after = compiled(x)
+    with torch.no_grad():
+        torch.testing.assert_close(after, other(x), rtol=2e-4, atol=1e-6)
+        assert not torch.allclose(before, after)
+    assert compiled.variants == 1
+    # In-place updates of one parameter are seen too.
+    with torch.no_grad():
+        module.proj.bias.add_(1.0)
+        torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
+
+
+def test_two_models_of_one_architecture_share_the_library(compiler) -> None:
+    x = torch.randn(2, 4, 8)
+    a = attn_opt.compile(_Block().eval(), (x,))
+    b = attn_opt.compile(_Block().eval(), (x,))
+    assert a.library_path == b.library_path
+    assert "dense<\"0x" not in a.mlir
+
+
+def test_truncated_cached_library_is_rebuilt(compiler) -> None:
+    """A cache hit is checked against the size and hash recorded at build
+    time: a truncated .so is rebuilt instead of crashing dlopen (SIGBUS)."""
+    from attn_opt.capture import lower
+    from attn_opt.runtime import build_library
+    x = torch.randn(2, 11)  # a shape no other test loads into this process
+    path, _ = build_library(lower(TwoOutputs(), (x,))[0].mlir)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 3])  # as a crash mid-write leaves it
+    again = attn_opt.compile(TwoOutputs(), (x,))
+    assert again.library_path == path and path.read_bytes() == data
+    torch.testing.assert_close(again(x)[0], x.softmax(-1), rtol=2e-4, atol=1e-6)
+
+
+class _MaskBuffer(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("keep", torch.ones(4, dtype=torch.bool))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.masked_fill(~self.keep, float("-inf")).softmax(-1)
+
+
+def test_changed_buffer_recompiles(compiler) -> None:
+    """Buffers are compiled into the IR (masks must be visible to fusion);
+    changing one compiles again instead of answering with the old value."""
+    module = _MaskBuffer()
+    x = torch.randn(3, 4)
+    compiled = attn_opt.compile(module, (x,))
+    module.keep[1] = False
+    torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
