@@ -37,6 +37,10 @@ class Emitter:
         # never reused by a later, different value.
         self.keep_alive: List[Any] = []
         self.locations: Dict[str, str] = {}
+        # How broadcasts and elementwise ops were built, by result name, so
+        # that a reshape that splits their dimensions can rebuild them in
+        # the new shape (see `_resplit`).
+        self.recipes: Dict[str, Tuple[Any, ...]] = {}
         self.loc: Optional[str] = None
         self.op_name = "?"
         self.source: Optional[str] = None
@@ -91,6 +95,7 @@ class Emitter:
         name = self.fresh("cst")
         ty = tensor_type(shape, dtype)
         self.op(f"{name} = arith.constant dense<{fmt_scalar(value, dtype)}> : {ty}")
+        self.recipes[name] = ("splat", value)
         return Tensor(name, tuple(int(s) for s in shape), dtype)
 
     def scalar(self, value: Any, dtype: str) -> str:
@@ -117,6 +122,7 @@ class Emitter:
         else:
             name = self.fresh("cst")
             self.op(f"{name} = arith.constant dense<{dense_literal(t)}> : {tensor_type(shape, dtype)}")
+            self.recipes[name] = ("const", t)
             result = Tensor(name, shape, dtype)
         self.cache[key] = result
         return result
@@ -164,6 +170,10 @@ class Emitter:
             return Const(value.value.reshape(shape))
         if list(shape_of(value)) == shape:
             return value
+        if isinstance(value, Tensor) and value.name in self.recipes:
+            rebuilt = self._resplit(value, shape)
+            if rebuilt is not None:
+                return rebuilt
         if 0 in shape or 0 in shape_of(value):
             # Nothing to move: an empty tensor of the new shape.
             return self.splat(0, shape, dtype_of(value))
@@ -178,6 +188,43 @@ class Emitter:
             if not view.state.reshape(shape):
                 raise self.error(f"reshape {list(shape_of(value))} -> {shape}")
         return view
+
+    def _resplit(self, value: Value, shape: Sequence[int]) -> Optional[Value]:
+        """``value`` rebuilt directly in ``shape``, a split of its own shape,
+        when it is built only from broadcasts, constants and elementwise ops
+        on them (a mask: nn.MultiheadAttention adds the causal and padding
+        masks on merged (batch, head) rows, then views them [B, H, L, S]).
+        Then the attention sees ``causal + padding`` in its own layout and
+        canonicalisation can split the causal part off. None otherwise."""
+        shape = [int(s) for s in shape]
+        if isinstance(value, Const):
+            return Const(value.value.reshape(shape))
+        if not isinstance(value, Tensor) or value.name not in self.recipes:
+            return None
+        groups = split_groups(value.shape, shape)
+        if groups is None:
+            return None
+        recipe = self.recipes[value.name]
+        if recipe[0] == "splat":
+            return self.splat(recipe[1], shape, value.dtype)
+        if recipe[0] == "const":
+            return Const(recipe[1].reshape(shape))
+        if recipe[0] == "broadcast":
+            source, added = recipe[1], recipe[2]
+            src_shape: List[int] = []
+            new_added: List[int] = []
+            for j, group in enumerate(groups):
+                if j in added:
+                    new_added += group
+                else:
+                    src_shape += [shape[i] for i in group]
+            return self.broadcast_into(self.tensor(self.reshape(source, src_shape)), shape, new_added)
+        parts = [self._resplit(v, shape) for v in recipe[2:]]
+        if any(p is None for p in parts):
+            return None
+        if recipe[0] == "binary":
+            return self.binary(recipe[1], parts[0], parts[1], shape, value.dtype)
+        return self.select(parts[0], parts[1], parts[2], shape, value.dtype)
 
     def permute(self, value: Value, perm: Sequence[int]) -> Value:
         if isinstance(value, Const):
@@ -215,12 +262,21 @@ class Emitter:
         if 0 in shape:
             return self.splat(0, shape, dtype_of(value))
         source = self.tensor(self.reshape(value, kept_shape) if tuple(kept_shape) != src else value)
-        added = [d for d in range(len(shape)) if d not in kept]
+        return self.broadcast_into(source, shape, [d for d in range(len(shape)) if d not in kept])
+
+    def broadcast_into(self, source: Tensor, shape: Sequence[int], added: Sequence[int]) -> Tensor:
+        """linalg.broadcast of ``source`` to ``shape``, which has the new
+        dimensions ``added`` (source's dims fill the others in order)."""
+        shape = tuple(int(s) for s in shape)
+        added = sorted(int(d) for d in added)
+        if not added:
+            return source
         init = self.fresh("init")
         out = Tensor(self.fresh("bcast"), shape, source.dtype)
         self.emit(f"{init} = tensor.empty() : {out.type}")
         self.op(f"{out.name} = linalg.broadcast ins({source.name} : {source.type}) "
                 f"outs({init} : {out.type}) dimensions = [{', '.join(map(str, added))}]")
+        self.recipes[out.name] = ("broadcast", source, added)
         return out
 
     def extract_slice(self, x: Value, offsets: Sequence[int], sizes: Sequence[int],
@@ -288,6 +344,7 @@ class Emitter:
         name = self.fresh("t")
         ty = tensor_type(shape, dtype)
         self.op(f"{name} = {op} {ta.name}, {tb.name} : {ty}")
+        self.recipes[name] = ("binary", op, ta, tb)
         return Tensor(name, tuple(int(s) for s in shape), dtype)
 
     _FLOAT_OPS = {"add": "arith.addf", "sub": "arith.subf", "mul": "arith.mulf", "div": "arith.divf",
@@ -386,6 +443,7 @@ class Emitter:
         name = self.fresh("sel")
         ty = tensor_type(shape, dtype)
         self.op(f"{name} = arith.select {c.name}, {ta.name}, {tb.name} : {c.type}, {ty}")
+        self.recipes[name] = ("select", None, c, ta, tb)
         return Tensor(name, tuple(int(s) for s in shape), dtype)
 
     def sigmoid(self, x: Value) -> Value:
