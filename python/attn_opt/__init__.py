@@ -14,16 +14,23 @@ from einops import EinopsError, rearrange
 
 from .capture import to_mlir
 from .errors import AttnOptError, CaptureError, ToolError, UnsupportedOperationError
+from .explain import Explanation, Remark, explain
 from .runtime import CompiledModule, compile, find_tool
+from . import backend as _backend
+
+_backend.register()
 
 __all__ = [
     "AttnOptError",
     "CaptureError",
     "CompiledModule",
     "EinopsError",
+    "Explanation",
+    "Remark",
     "ToolError",
     "UnsupportedOperationError",
     "compile",
+    "explain",
     "find_tool",
     "rearrange",
     "to_mlir",

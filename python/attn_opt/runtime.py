@@ -395,6 +395,30 @@ class CompiledModule:
         return pytree.tree_unflatten(flat_out, variant.out_spec)
 
 
+class GraphFunction:
+    """An fx graph of ATen ops whose placeholders are all inputs (a region
+    of the torch.compile backend), compiled to one library."""
+
+    def __init__(self, gm: torch.fx.GraphModule) -> None:
+        from .translate import Placeholder, Translator
+        placeholders = {}
+        for node in gm.graph.nodes:
+            if node.op == "placeholder":
+                placeholders[node] = Placeholder("input", node.name, index=len(placeholders))
+        self.lowered = Translator(gm.graph, placeholders).run()
+        so, header = build_library(self.lowered.mlir)
+        self.library = Library(so, header, self.lowered)
+        out = next(n for n in gm.graph.nodes if n.op == "output").args[0]
+        self.single = not isinstance(out, (tuple, list))
+
+    def __call__(self, *args: Any) -> Any:
+        tensors = [args[a.index].detach() if a.kind == "input" else a.extra["value"] for a in self.lowered.args]
+        arrays = self.library(tensors)
+        results = [_to_torch(a, dtype) for a, (_, dtype) in zip(arrays, self.library.results)]
+        flat = [results[m] if isinstance(m, int) else m[1] for m in self.lowered.outputs]
+        return flat[0] if self.single else tuple(flat)
+
+
 def compile(module: Any, example_inputs: Any, target: str = "cpu",  # noqa: A001
             example_kwargs: Optional[Dict[str, Any]] = None) -> CompiledModule:
     """Compiles ``module`` for the shapes and dtypes of ``example_inputs``.

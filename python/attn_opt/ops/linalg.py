@@ -9,13 +9,37 @@ from __future__ import annotations
 
 import torch
 
-from ..ir import Prepared, shape_of
+from ..ir import Prepared, View, shape_of
 from . import aten
 
 
+def _merged_batch(value):
+    """The sizes of the axes merged into dim 0 of a 3-D view ([(b h), n, d]
+    after transpose_qkv, or einsum's own bmm decomposition), else None."""
+    if not isinstance(value, View) or len(value.shape) != 3:
+        return None
+    axes = [a for a in value.state.dims[0] if value.state.sizes[a] != 1]
+    if len(axes) < 2:
+        return None
+    return [value.state.sizes[a] for a in axes]
+
+
 def _product(tx, a, b):
+    """a @ b. A bmm over merged (batch, head) rows of views is emitted on
+    the unmerged operands, "b h i k, b h k j -> b h i j", and merged back
+    lazily: the scores then reach their scale, mask and softmax with the
+    heads as a dimension of their own (the view the model applies next
+    undoes the merge), which attention recognition needs."""
+    e = tx.e
     shape, dtype = tx.meta()
-    return tx.e.matmul(tx.e.cast(a, dtype), tx.e.cast(b, dtype), shape, dtype)
+    ma, mb = _merged_batch(a), _merged_batch(b)
+    if ma is not None and ma == mb and len(shape) == 3:
+        sa, sb = shape_of(a), shape_of(b)
+        ua = e.reshape(a, ma + list(sa[1:]))
+        ub = e.reshape(b, mb + list(sb[1:]))
+        full = ma + list(shape[1:])
+        return e.reshape(e.matmul(e.cast(ua, dtype), e.cast(ub, dtype), full, dtype), shape)
+    return e.matmul(e.cast(a, dtype), e.cast(b, dtype), shape, dtype)
 
 
 @aten("mm", "bmm", "matmul", "dot", "mv")
