@@ -17,6 +17,8 @@ from typing import Any, Dict, List, Optional
 from .errors import ToolError, UnsupportedOperationError
 
 _REMARK = re.compile(r"^(?P<file>.+?):(?P<line>\d+):(?P<col>\d+): remark: (?P<message>.*)$")
+_LOC_ALIAS = re.compile(r'^(#loc\d+) = loc\("(?P<file>(?:[^"\\]|\\.)*)":(?P<line>\d+):\d+\)$', re.M)
+_DIRECT = re.compile(r"= attn\.attention [^\n]*?(?: loc\((#loc\d+)\))?$", re.M)
 
 
 @dataclass
@@ -34,13 +36,17 @@ class Remark:
 @dataclass
 class Explanation:
     remarks: List[Remark] = field(default_factory=list)
+    # Attention that the model states as such (scaled_dot_product_attention):
+    # attn.attention from the start, nothing to recognise.
+    direct: List[Remark] = field(default_factory=list)
     unsupported: List[UnsupportedOperationError] = field(default_factory=list)
     fallbacks: List[Any] = field(default_factory=list)  # torch.compile mode: what stayed in PyTorch
     mlir: List[str] = field(default_factory=list)
 
     @property
     def fused(self) -> int:
-        return sum(1 for r in self.remarks if r.fused)
+        """Attentions that reach attn.attention: recognised or stated."""
+        return sum(1 for r in self.remarks if r.fused) + len(self.direct)
 
     @property
     def not_fused(self) -> List[Remark]:
@@ -50,6 +56,7 @@ class Explanation:
         lines = [f"{self.fused} attention(s) fused, {len(self.not_fused)} near miss(es), "
                  f"{len(self.unsupported)} unsupported op(s)"]
         lines += [f"  fused: {r}" for r in self.remarks if r.fused]
+        lines += [f"  attention as written: {r}" for r in self.direct]
         lines += [f"  not fused: {r}" for r in self.not_fused]
         lines += [f"  unsupported: {str(u).splitlines()[0]} ({u.source or 'unknown line'})" for u in self.unsupported]
         lines += [f"  left to PyTorch: {f.op} ({f.source or 'unknown line'}): {f.reason}" for f in self.fallbacks]
@@ -81,6 +88,16 @@ def remarks_of(mlir: str) -> List[Remark]:
     return out
 
 
+def direct_attentions(mlir: str) -> List[Remark]:
+    """The attn.attention ops in the frontend's own output (SDPA)."""
+    aliases = {m.group(1): (m.group("file"), int(m.group("line"))) for m in _LOC_ALIAS.finditer(mlir)}
+    out = []
+    for m in _DIRECT.finditer(mlir):
+        filename, line = aliases.get(m.group(1) or "", (None, None))
+        out.append(Remark(True, "scaled_dot_product_attention: attn.attention as written", filename, line))
+    return out
+
+
 def explain(module: Any, example_inputs: Any, example_kwargs: Optional[Dict[str, Any]] = None,
             mode: str = "compile") -> Explanation:
     """Explains what attn-opt makes of ``module`` on these inputs.
@@ -97,6 +114,7 @@ def explain(module: Any, example_inputs: Any, example_kwargs: Optional[Dict[str,
         result = Explanation(unsupported=lowered.unsupported, mlir=[lowered.mlir])
         if not lowered.unsupported:
             result.remarks = remarks_of(lowered.mlir)
+            result.direct = direct_attentions(lowered.mlir)
         return result
     if mode == "torch.compile":
         import torch
@@ -109,5 +127,6 @@ def explain(module: Any, example_inputs: Any, example_kwargs: Optional[Dict[str,
         result = Explanation(fallbacks=list(report.fallbacks), mlir=list(report.mlir))
         for text in report.mlir:
             result.remarks += remarks_of(text)
+            result.direct += direct_attentions(text)
         return result
     raise ValueError(f"unknown mode {mode!r}: expected 'compile' or 'torch.compile'")

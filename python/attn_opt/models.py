@@ -1,8 +1,8 @@
 """Model runner: compile a torchvision model with random weights, run it,
 check it against eager PyTorch and time both.
 
-    PYTHONPATH=python /usr/bin/python3 -m attn_opt.models vit_b_16
-    PYTHONPATH=python /usr/bin/python3 -m attn_opt.models swin_t --runs 5
+    .venv/bin/python -m attn_opt.models vit_b_16
+    .venv/bin/python -m attn_opt.models swin_t --runs 5
 
 Nothing is downloaded (``weights=None``). torchvision initialises some
 layers to zero (ViT's classification head), which would make every logit 0
@@ -90,6 +90,9 @@ class ModelResult:
     max_abs_error: float
     max_abs_logit: float
     argmax_equal: bool
+    ir_bytes: int = 0
+    attentions_fused: int = 0
+    to_mlir_s: float = 0.0
 
     @property
     def eager_threads(self) -> int:
@@ -124,7 +127,13 @@ def run_model(name: str, batch: int = 1, runs: int = 5, seed: int = 0,
     generator = torch.Generator().manual_seed(seed + 1)
     example = torch.randn(batch, 3, resolution, resolution, generator=generator)
     x = torch.randn(batch, 3, resolution, resolution, generator=generator)
-    say(f"{name}: tracing and compiling (first time: about a minute; cached after)")
+    from .capture import to_mlir
+    from .explain import explain
+    say(f"{name}: capturing and compiling (first time: about a minute; cached after)")
+    start = time.perf_counter()
+    ir_bytes = len(to_mlir(model, (example,)).encode())
+    to_mlir_s = time.perf_counter() - start
+    fused = explain(model, (example,)).fused
     start = time.perf_counter()
     compiled = compile_module(model, (example,))
     compiled(x)
@@ -138,7 +147,7 @@ def run_model(name: str, batch: int = 1, runs: int = 5, seed: int = 0,
         eager: Dict[int, float] = {}
         at_best_thread_count(lambda: model(x), runs, torch.get_num_threads(), eager)
         compiled_s = median_seconds(lambda: compiled(x), runs)
-    return ModelResult(name, batch, compile_s, eager, compiled_s, error, logit, argmax)
+    return ModelResult(name, batch, compile_s, eager, compiled_s, error, logit, argmax, ir_bytes, fused, to_mlir_s)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -158,6 +167,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"{result.name} batch {result.batch}: max abs error {result.max_abs_error:.2e} "
           f"(max |logit| {result.max_abs_logit:.2f}), argmax {'equal' if result.argmax_equal else 'DIFFERENT'}: "
           f"{'OK' if ok else 'FAIL'}")
+    print(f"IR {result.ir_bytes / 1e6:.2f} MB (to_mlir {result.to_mlir_s:.1f} s), "
+          f"{result.attentions_fused} attentions fused")
     print(f"compile + first call {result.compile_s:.1f} s")
     print(f"eager PyTorch {result.eager_s * 1e3:.1f} ms ({result.eager_threads} intra-op threads, the faster "
           f"of 1 and {torch.get_num_threads()}), attn-opt {result.compiled_s * 1e3:.1f} ms "
