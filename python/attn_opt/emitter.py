@@ -9,6 +9,7 @@ the location of the user's source line that produced it, so that remarks
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -16,7 +17,25 @@ import torch
 
 from .errors import UnsupportedOperationError
 from .ir import (BITS, DTYPES, TORCH_DTYPES, Const, Pieces, Prepared, Tensor, TensorLike, Value, View, ViewState,
-                 dense_literal, dtype_of, fmt_scalar, is_float, is_int, shape_of, signless, tensor_type)
+                 dense_literal, dtype_of, fmt_scalar, scalar_constant, is_float, is_int, shape_of, signless, tensor_type)
+
+
+_LOCAL_DEF = re.compile(r"^\s*(%[A-Za-z_][A-Za-z0-9_]*)\s*=")
+_SSA = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)\b(?!\.)")
+
+
+def localize(lines: List[str], block_args: Sequence[str], tag: int) -> List[str]:
+    """Renames the SSA values a region defines (its block arguments and the
+    results of its ops) to ``%name.tag``: a name with a dot never comes from
+    ``Emitter.fresh``, so region-local names cannot collide with the
+    function's (a region may not redefine a value it can see)."""
+    local = {a.lstrip("%") for a in block_args}
+    for line in lines:
+        m = _LOCAL_DEF.match(line)
+        if m:
+            local.add(m.group(1).lstrip("%"))
+    return [_SSA.sub(lambda m: f"%{m.group(1)}.{tag}" if m.group(1) in local else m.group(0), line)
+            for line in lines]
 
 
 def _mlir_string(text: str) -> str:
@@ -100,7 +119,7 @@ class Emitter:
 
     def scalar(self, value: Any, dtype: str) -> str:
         name = self.fresh("c")
-        self.emit(f"{name} = arith.constant {fmt_scalar(value, dtype)} : {signless(dtype)}")
+        self.emit(f"{name} = arith.constant {scalar_constant(value, dtype)}")
         return name
 
     def constant(self, tensor: torch.Tensor) -> Tensor:
@@ -503,12 +522,10 @@ class Emitter:
                       f"-> {out_type}")
             name = self.fresh(kind)
             el = signless(t.dtype)
+            region = localize([f"  (%in: {el}, %acc: {el}) {{", f"    %s = {combine} %in, %acc : {el}",
+                               f"    linalg.yield %s : {el}"], ["%in", "%acc"], len(self.lines))
             self.op(f"{name} = linalg.reduce ins({t.name} : {t.type}) outs({fill} : {out_type}) "
-                    f"dimensions = [{', '.join(map(str, dims))}]\n"
-                    f"  (%in: {el}, %acc: {el}) {{\n"
-                    f"    %s = {combine} %in, %acc : {el}\n"
-                    f"    linalg.yield %s : {el}\n"
-                    f"  }}")
+                    f"dimensions = [{', '.join(map(str, dims))}]\n" + "\n".join(region) + "\n  }")
             result = Tensor(name, out_shape, t.dtype)
         if keepdim and dims:
             result = self.reshape(result, [1 if i in dims else s for i, s in enumerate(t.shape)])
@@ -667,10 +684,12 @@ class Emitter:
         lines = [f"{out.name} = linalg.generic {{indexing_maps = [{maps}], iterator_types = [{iterators}]}} "
                  f"{ins_text}outs({init} : {out.type}) {{"]
         args = "".join(f"%in{k}: {signless(t.dtype)}, " for k, t in enumerate(ins))
-        lines.append(f"^bb0({args}%out: {signless(dtype)}):")
-        lines += [f"  %i{i} = linalg.index {i} : index" for i in range(rank)]
-        lines += ["  " + line for line in body]
-        lines.append(f"  linalg.yield {result} : {signless(dtype)}")
+        region = [f"^bb0({args}%out: {signless(dtype)}):"]
+        region += [f"  %i{i} = linalg.index {i} : index" for i in range(rank)]
+        region += ["  " + line for line in body]
+        region.append(f"  linalg.yield {result} : {signless(dtype)}")
+        block_args = [f"%in{k}" for k in range(len(ins))] + ["%out"]
+        lines += localize(region, block_args, len(self.lines))
         lines.append(f"}} -> {out.type}")
         self.op("\n".join(lines))
         return out
@@ -690,7 +709,7 @@ class Emitter:
         body.append(f"%v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
         result = "%v"
         if valid:
-            body.append(f"%fill = arith.constant {fmt_scalar(fill, t.dtype)} : {signless(t.dtype)}")
+            body.append(f"%fill = arith.constant {scalar_constant(fill, t.dtype)}")
             cond = valid[0]
             for k, c in enumerate(valid[1:]):
                 body.append(f"%all{k} = arith.andi {cond}, {c} : i1")

@@ -312,6 +312,14 @@ def fmt_scalar(value: Any, dtype: str) -> str:
     return str(int(value))
 
 
+def scalar_constant(value: Any, dtype: str) -> str:
+    """The operand text of a scalar ``arith.constant``: ``1.5 : f32``.
+    (``true : i1`` does not parse, a bool attribute takes no type: i1 is
+    written as an integer.)"""
+    text = str(int(bool(value))) if dtype == "i1" else fmt_scalar(value, dtype)
+    return f"{text} : {signless(dtype)}"
+
+
 def dense_literal(tensor: torch.Tensor) -> str:
     """The body of ``dense<...>`` for a non-splat tensor: little-endian hex."""
     t = tensor.detach().cpu().contiguous()

@@ -29,6 +29,8 @@ def take_along(tx, x, dim: int, index):
 @aten("index_select")
 def index_select(tx, self, dim, index, **_):
     d = int(dim) % len(shape_of(self))
+    if len(shape_of(index)) > 1:  # PyTorch reads any index as its flat list
+        index = tx.e.reshape(index, [int(np.prod(shape_of(index)))])
     return tx.e.take(self, index, d, tx.shape)
 
 

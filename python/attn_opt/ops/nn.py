@@ -258,14 +258,24 @@ def avg_pool(tx, self, kernel_size, stride=(), padding=(0,), ceil_mode=False, co
         return e.arith("div", total, float(divisor_override), shape, dtype)
     if (count_include_pad or not any(p)) and not ceil_mode:
         return e.arith("div", total, float(np.prod(k)), shape, dtype)
-    # Count the elements each window really covers (a constant).
+    # PyTorch's divisor per window, a product of per-dimension counts: the
+    # window clipped to the padded input (count_include_pad) or to the input.
     import torch
-    ones = torch.ones((1, 1) + tuple(shape_of(self)[2:]), dtype=torch.float32)
-    fn = {1: torch.nn.functional.avg_pool1d, 2: torch.nn.functional.avg_pool2d,
-          3: torch.nn.functional.avg_pool3d}[len(k)]
-    covered = fn(ones, k, list(stride or k), p, ceil_mode, count_include_pad) * float(np.prod(k))
-    counts = Const(covered.reshape(tuple(shape[2:])).to({"f32": torch.float32, "f64": torch.float64,
-                                                         "f16": torch.float16, "bf16": torch.bfloat16}[dtype]))
+    s_ = [int(v) for v in (stride or k)]
+    s_ = s_ * len(k) if len(s_) == 1 else s_
+    per_dim = []
+    for d, (n, kk, st, pp) in enumerate(zip(shape_of(self)[2:], k, s_, p)):
+        o = torch.arange(shape[2 + d])
+        start = o * st - pp
+        end = torch.minimum(start + kk, torch.tensor(n + pp))
+        if not count_include_pad:
+            start, end = start.clamp(min=0), end.clamp(max=n)
+        per_dim.append((end - start).double())
+    div = per_dim[0]
+    for v in per_dim[1:]:
+        div = div[..., None] * v
+    counts = Const(div.to({"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
+                           "bf16": torch.bfloat16}[dtype]))
     return e.arith("div", total, counts, shape, dtype)
 
 

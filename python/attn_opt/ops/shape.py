@@ -12,7 +12,7 @@ from typing import Any, List
 import numpy as np
 import torch
 
-from ..ir import Const, TensorLike, fmt_scalar, shape_of, signless
+from ..ir import Const, TensorLike, scalar_constant, shape_of, signless
 from . import aten
 from .common import dims, pieces
 
@@ -225,7 +225,7 @@ def pad_constant(tx, x, pads: List[int], value: Any):
         after = [max(0, a) for a in after]
         if not any(before + after):
             return x
-    out_shape, _ = tx.meta()
+    out_shape = [n + b + a for n, b, a in zip(src, before, after)]
     padded = [d for d in range(rank) if before[d] or after[d]]
     remap = {d: [f"%lo{d} = arith.constant {before[d]} : index",
                  f"%last{d} = arith.constant {src[d] - 1} : index",
@@ -310,6 +310,14 @@ def tril(tx, self, diagonal=0, **_):
     body = [f"%k = arith.constant {int(diagonal)} : index",
             f"%lim = arith.addi %i{rank - 2}, %k : index",
             f"%keep = arith.cmpi {cmp}, %i{rank - 1}, %lim : index",
-            f"%zero = arith.constant {fmt_scalar(0, dtype)} : {el}",
+            f"%zero = arith.constant {scalar_constant(0, dtype)}",
             f"%r = arith.select %keep, %in0, %zero : {el}"]
     return e.index_generic("tri", shape, dtype, body, "%r", ins=[t])
+
+
+@aten("_assert_tensor_metadata", "_assert_scalar", "_assert_async", "sym_constrain_range_for_size",
+      "sym_constrain_range", "_functional_assert_async", "_functional_sym_constrain_range")
+def assertion(tx, **_):
+    """Checks torch.export records about shapes and dtypes: the static types
+    of the IR already guarantee them."""
+    return None

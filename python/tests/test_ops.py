@@ -1,0 +1,185 @@
+"""Every translation of the ATen table, compiled and compared with eager
+PyTorch on inputs other than the compile example.
+
+Ops are grouped into a few modules (one library each, to keep the run
+short); every op is its own output, so a wrong translation names itself.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import attn_opt
+
+# (name, function of the inputs) per group; inputs are drawn by `_inputs`.
+Case = Tuple[str, Callable[..., torch.Tensor]]
+
+ELEMENTWISE: List[Case] = [
+    ("add_alpha", lambda x, y, i: torch.add(x, y, alpha=0.5)),
+    ("sub_scalar", lambda x, y, i: x - 3),
+    ("rsub", lambda x, y, i: 1 - x),
+    ("mul_int_tensor", lambda x, y, i: x * i),
+    ("div", lambda x, y, i: x / (y.abs() + 1)),
+    ("div_int_by_int", lambda x, y, i: i / 3),
+    ("floor_divide", lambda x, y, i: torch.div(i, 3, rounding_mode="floor")),
+    ("remainder_int", lambda x, y, i: i % 3),
+    ("pow_2", lambda x, y, i: x ** 2),
+    ("pow_tensor", lambda x, y, i: (x.abs() + 0.1) ** y),
+    ("sqrt_rsqrt", lambda x, y, i: torch.sqrt(x.abs()) + torch.rsqrt(x.abs() + 1)),
+    ("exp_log", lambda x, y, i: torch.exp(x) + torch.log(x.abs() + 1e-3)),
+    ("tanh_sigmoid", lambda x, y, i: torch.tanh(x) * torch.sigmoid(y)),
+    ("erf_abs_neg", lambda x, y, i: torch.erf(x) - torch.abs(y) + (-x)),
+    ("relu_gelu", lambda x, y, i: F.relu(x) + F.gelu(y) + F.gelu(x, approximate="tanh")),
+    ("silu_mish_softplus", lambda x, y, i: F.silu(x) + F.mish(y) + F.softplus(x)),
+    ("hardswish_hardsigmoid", lambda x, y, i: F.hardswish(x) + F.hardsigmoid(y)),
+    ("leaky_elu", lambda x, y, i: F.leaky_relu(x, 0.2) + F.elu(y)),
+    ("clamp", lambda x, y, i: torch.clamp(x, -0.5, 0.7) + x.clamp(min=0.1) + F.hardtanh(y)),
+    ("max_min", lambda x, y, i: torch.maximum(x, y) - torch.minimum(x, y)),
+    ("sin_cos_reciprocal", lambda x, y, i: torch.sin(x) * torch.cos(y) + torch.reciprocal(y.abs() + 1)),
+    ("floor_ceil_round", lambda x, y, i: torch.floor(x * 3) + torch.ceil(y * 3) + torch.round(x * 3)),
+    ("sign", lambda x, y, i: torch.sign(x)),
+    ("compare_float_int", lambda x, y, i: ((x * 4 < i) | (y >= 0.5)) & ~(x == y)),
+    ("where_scalar", lambda x, y, i: torch.where(x > 0, x, 0.0)),
+    ("masked_fill", lambda x, y, i: x.masked_fill(y > 0.3, float("-inf")).softmax(-1)),
+    ("cast_int_bool", lambda x, y, i: (x * 10).to(torch.int64) + (y > 0).long() + i.bool().long()),
+    ("isnan_nan_to_num", lambda x, y, i: torch.nan_to_num(torch.log(x)) + torch.isnan(torch.log(y)).float()),
+]
+
+REDUCTIONS: List[Case] = [
+    ("sum_keepdim", lambda x, y, i: x.sum(-1, keepdim=True) + y),
+    ("sum_all", lambda x, y, i: x.sum() + i.sum()),
+    ("mean_dims", lambda x, y, i: x.mean(dim=(0, 2))),
+    ("amax_amin", lambda x, y, i: x.amax(-1) - y.amin(-1) + x.amax(1).sum(-1, keepdim=True)),
+    ("max_dim_values", lambda x, y, i: x.max(dim=1).values),
+    ("var_std", lambda x, y, i: x.var(-1) + y.std(-1, unbiased=False) + x.var(1).mean(-1, keepdim=True)),
+    ("any_all", lambda x, y, i: (x > 0.9).any(-1).float() + (y > -1).all(-1).float()),
+    ("norm", lambda x, y, i: F.normalize(x, dim=-1) + torch.linalg.vector_norm(y, dim=-1, keepdim=True)),
+    ("logsumexp", lambda x, y, i: torch.logsumexp(x, dim=-1)),
+    ("softmax_log_softmax", lambda x, y, i: x.softmax(1) + y.log_softmax(-1)),
+    ("cumsum", lambda x, y, i: x.cumsum(-1) + i.cumsum(1)),
+]
+
+LAYOUT: List[Case] = [
+    ("permute_reshape", lambda x, y, i: x.permute(2, 0, 1).reshape(6, -1)),
+    ("transpose_flatten", lambda x, y, i: x.transpose(0, 1).flatten(1)),
+    ("unsqueeze_expand", lambda x, y, i: x[:, :1].expand(2, 3, 8) + y),
+    ("repeat", lambda x, y, i: x.repeat(2, 1, 1)),
+    ("repeat_interleave", lambda x, y, i: torch.repeat_interleave(x, 2, dim=1)),
+    ("select_slice_step", lambda x, y, i: x[1, ::2, 1:7:3]),
+    ("narrow_chunk", lambda x, y, i: torch.narrow(x, 2, 2, 4) * x.chunk(2, -1)[1]),
+    ("split_unbind_stack", lambda x, y, i: torch.stack(list(x.unbind(1)), dim=-1) + torch.stack(
+        [t for t in x.split([3, 5], -1)[0].unbind(0)], 0).sum()),
+    ("cat", lambda x, y, i: torch.cat([x, y, x * 2], dim=-1)),
+    ("pad_crop", lambda x, y, i: F.pad(x, (1, 2, 0, 1)) [..., :8] + F.pad(y, (-1, 1))[:, :2].sum()),
+    ("roll_flip", lambda x, y, i: torch.roll(x, shifts=(1, -2), dims=(1, 2)) + torch.flip(y, [1])),
+    ("tril_triu", lambda x, y, i: torch.tril(x) + torch.triu(y, 1)),
+    ("movedim", lambda x, y, i: torch.movedim(x, 0, -1)),
+]
+
+INDEXING: List[Case] = [
+    ("index_select", lambda x, y, i: torch.index_select(x, 2, i[0, 0, :3].abs() % 8)),
+    ("gather", lambda x, y, i: torch.gather(x, 2, (i.abs() % 8)[:, :, :4].repeat(1, 1, 1))),
+    ("advanced_index", lambda x, y, i: x[:, i[0].abs() % 3]),
+    ("advanced_index_two", lambda x, y, i: x[i[0].abs() % 2, :, i[1].abs() % 8]),
+    ("negative_index", lambda x, y, i: x[:, :, torch.tensor([-1, 0, -2])]),
+    ("embedding", lambda x, y, i: F.embedding(i.abs() % 5, x.reshape(-1, 8)[:5])),
+    ("bool_mask_put", lambda x, y, i: x.index_put((x > 0.5,), torch.tensor(-1e6))),
+    ("const_index_put", lambda x, y, i: x.index_put((torch.tensor([0, 1]), torch.tensor([2, 0])), y[0, :2] * 0 + 7)),
+    ("slice_scatter", lambda x, y, i: torch.slice_scatter(x, y[:, :, :3] * 10, dim=2, start=1, end=7, step=2)),
+]
+
+LINALG: List[Case] = [
+    ("matmul_broadcast", lambda x, y, i: x @ y[0].transpose(0, 1)),
+    ("bmm_baddbmm", lambda x, y, i: torch.baddbmm(x[:, :, :3], x, y.transpose(1, 2)[:, :, :3], beta=0.5, alpha=2)),
+    ("mm_addmm", lambda x, y, i: torch.addmm(x[0, :, :3], x[0], y[1].T[:, :3])),
+    ("einsum_three", lambda x, y, i: torch.einsum("abc,abd,b->cd", x, y, x[0, :, 0])),
+    ("matvec_outer", lambda x, y, i: torch.mv(x[0], y[0, 0]) + torch.outer(x[0, 0], y[1, 1]).sum()),
+    ("linear_func", lambda x, y, i: F.linear(x, y[0].T.reshape(8, 3)[:5, :3].repeat(1, 3)[:, :8], torch.ones(5))),
+]
+
+
+def _inputs(seed: int) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 3, 8, generator=g)
+    y = torch.randn(2, 3, 8, generator=g)
+    i = torch.randint(-5, 6, (2, 3, 8), generator=g)
+    return x, y, i
+
+
+class Group(nn.Module):
+    def __init__(self, cases: Sequence[Case]) -> None:
+        super().__init__()
+        self.cases = list(cases)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor, i: torch.Tensor):
+        return tuple(fn(x, y, i) for _, fn in self.cases)
+
+
+GROUPS: Dict[str, List[Case]] = {"elementwise": ELEMENTWISE, "reductions": REDUCTIONS, "layout": LAYOUT,
+                                 "indexing": INDEXING, "linalg": LINALG}
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_op_group_matches_eager(group: str, compiler) -> None:
+    module = Group(GROUPS[group]).eval()
+    compiled = attn_opt.compile(module, _inputs(1))
+    inputs = _inputs(2)
+    with torch.no_grad():
+        want = module(*inputs)
+    got = compiled(*inputs)
+    for (name, _), g, w in zip(module.cases, got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype, f"{name}: {g.shape}/{g.dtype} vs {w.shape}/{w.dtype}"
+        if w.is_floating_point():
+            torch.testing.assert_close(g, w, rtol=2e-4, atol=1e-5, equal_nan=True, msg=lambda m: f"{name}: {m}")
+        else:
+            assert torch.equal(g, w), f"{name}: {g} vs {w}"
+
+
+def test_convolutions_and_pooling(compiler) -> None:
+    """General convolutions (stride, padding, dilation, groups, depthwise,
+    1-d), the patch-embedding special case, norms and pooling."""
+    torch.manual_seed(3)
+    layers = nn.ModuleDict({
+        "patch": nn.Conv2d(3, 8, 4, stride=4),
+        "general": nn.Conv2d(3, 6, 3, stride=2, padding=1, dilation=1),
+        "dilated": nn.Conv2d(3, 4, 3, padding=2, dilation=2, bias=False),
+        "grouped": nn.Conv2d(4, 8, 3, padding=1, groups=2),
+        "depthwise": nn.Conv2d(4, 4, 3, padding=1, groups=4),
+        "conv1d": nn.Conv1d(3, 5, 3, padding=1),
+        "bn": nn.BatchNorm2d(8),
+        "gn": nn.GroupNorm(2, 8),
+        "ln": nn.LayerNorm(16),
+        "rms": nn.RMSNorm(16),
+    }).eval()
+    with torch.no_grad():
+        layers["bn"].running_mean.uniform_(-1, 1)
+        layers["bn"].running_var.uniform_(0.5, 2)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.l = layers
+
+        def forward(self, x: torch.Tensor):
+            p = self.l["patch"](x)                                 # [1, 8, 4, 4]
+            g4 = self.l["grouped"](self.l["dilated"](x))
+            return (self.l["bn"](p), self.l["gn"](p), self.l["general"](x), g4,
+                    self.l["depthwise"](g4[:, :4]), self.l["conv1d"](x[:, :, 0]),
+                    F.max_pool2d(x, 3, stride=2, padding=1), F.avg_pool2d(x, 2),
+                    F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
+                    F.adaptive_avg_pool2d(x, 1), F.adaptive_avg_pool2d(x, 4),
+                    self.l["ln"](x), self.l["rms"](x), F.unfold(x, 2, stride=2))
+
+    net = Net().eval()
+    g = torch.Generator().manual_seed(5)
+    example, x = torch.randn(1, 3, 16, 16, generator=g), torch.randn(1, 3, 16, 16, generator=g)
+    compiled = attn_opt.compile(net, (example,))
+    with torch.no_grad():
+        want = net(x)
+    for k, (a, b) in enumerate(zip(compiled(x), want)):
+        torch.testing.assert_close(a, b, rtol=2e-4, atol=2e-5, msg=lambda m: f"output {k}: {m}")
