@@ -2,7 +2,7 @@
 attn_opt and compare it with eager PyTorch on the same machine.
 
 Run from the repository root after the build:
-    PYTHONPATH=python /usr/bin/python3 examples/vit_attention.py
+    .venv/bin/python examples/vit_attention.py
 """
 
 import time
@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 
 import attn_opt
-from attn_opt import rearrange
+from einops import rearrange
 
 
 class Attention(nn.Module):  # G1, as vit-pytorch writes it
