@@ -216,13 +216,12 @@ class Emitter:
         Then the attention sees ``causal + padding`` in its own layout and
         canonicalisation can split the causal part off. None otherwise."""
         shape = [int(s) for s in shape]
+        if not self._can_resplit(value, shape):
+            return None
         if isinstance(value, Const):
             return Const(value.value.reshape(shape))
-        if not isinstance(value, Tensor) or value.name not in self.recipes:
-            return None
         groups = split_groups(value.shape, shape)
-        if groups is None:
-            return None
+        assert groups is not None
         recipe = self.recipes[value.name]
         if recipe[0] == "splat":
             return self.splat(recipe[1], shape, value.dtype)
@@ -239,11 +238,22 @@ class Emitter:
                     src_shape += [shape[i] for i in group]
             return self.broadcast_into(self.tensor(self.reshape(source, src_shape)), shape, new_added)
         parts = [self._resplit(v, shape) for v in recipe[2:]]
-        if any(p is None for p in parts):
-            return None
         if recipe[0] == "binary":
             return self.binary(recipe[1], parts[0], parts[1], shape, value.dtype)
         return self.select(parts[0], parts[1], parts[2], shape, value.dtype)
+
+    def _can_resplit(self, value: Value, shape: Sequence[int]) -> bool:
+        """Whether `_resplit` succeeds (checked first: it emits as it goes)."""
+        if isinstance(value, Const):
+            return True
+        if not isinstance(value, Tensor) or value.name not in self.recipes:
+            return False
+        if split_groups(value.shape, shape) is None:
+            return False
+        recipe = self.recipes[value.name]
+        if recipe[0] in ("splat", "const", "broadcast"):
+            return True
+        return all(self._can_resplit(v, shape) for v in recipe[2:])
 
     def permute(self, value: Value, perm: Sequence[int]) -> Value:
         if isinstance(value, Const):
@@ -390,58 +400,96 @@ class Emitter:
             return pulled
         return self.binary(op, a, b, shape, dtype)
 
-    def binary_through_view(self, op: str, a: Value, b: Value, shape: Sequence[int],
-                            dtype: str) -> Optional[Value]:
-        """``view(x) + y`` where the view only splits x's dimensions or adds
-        unit ones (Swin: ``attn.view(B, nW, nH, n, n) + mask``, then viewed
-        back) is computed in x's shape, with y reshaped (and, where it
-        broadcasts along part of a split dimension, expanded) to match, and
-        returned as a lazy view of that: the view back then composes away,
-        and the scores stay one chain from the product to the softmax."""
+    def in_base_layout(self, operands: Sequence[Value], shape: Sequence[int],
+                       dtype: Optional[str]) -> Optional[Tuple[List[Value], List[int]]]:
+        """An elementwise op on ``view(x)`` whose view only regroups x's
+        dimensions (splits or merges, no permutation) is computed in x's
+        shape, the other operands reshaped alike, and its result is a lazy
+        view of that. Swin adds its mask to ``attn.view(B, nW, nH, n, n)``,
+        d2l masks the scores of ``bmm`` as a 2-D view; computed in place,
+        the view back composes away and the scores stay one chain from the
+        product to the softmax. Returns the operands in the base layout and
+        that layout, or None."""
         shape = [int(s) for s in shape]
-        for first, view, other in ((True, a, b), (False, b, a)):
+        for k, view in enumerate(operands):
             if not isinstance(view, View) or list(view.shape) != shape or not view.state.preserves_order():
                 continue
             base = [int(s) for s in view.base.shape]
-            if len(base) >= len(shape):
+            if base == shape or 0 in base:
+                continue
+            if view.state.only_unit_dims() and len(base) > len(shape):
+                # A squeeze: compute in the squeezed shape, which is the
+                # form the additive-score recogniser expects.
                 continue
             groups = split_groups(base, shape)
-            if groups is None:
-                continue
-            if isinstance(other, TensorLike):
+            out: List[Value] = []
+            for j, other in enumerate(operands):
+                if j == k:
+                    out.append(self.reshape(view, base))
+                    continue
+                if not isinstance(other, TensorLike):
+                    out.append(other)
+                    continue
                 src = list(shape_of(other))
                 if len(src) > len(shape):
+                    return None
+                odt = dtype if dtype is not None and dtype_of(other) != "i1" else dtype_of(other)
+                if groups is None:
+                    # Merged dimensions: the other operand at full size first.
+                    if src != shape:
+                        other = self.broadcast(other, shape, odt)
+                    out.append(self.reshape(other, base))
                     continue
                 aligned = [1] * (len(shape) - len(src)) + src
                 target, other_base = list(aligned), []
-                for j, group in enumerate(groups):
+                for g, group in enumerate(groups):
                     if all(aligned[i] == 1 for i in group):
                         other_base.append(1)
                         continue
                     for i in group:
                         target[i] = shape[i]
-                    other_base.append(base[j])
+                    other_base.append(base[g])
                 if target != aligned:
                     if isinstance(other, Const):
                         other = Const(other.value.reshape(aligned).expand(target).contiguous())
                     else:
-                        other = self.broadcast(other, target, dtype)
-                other = self.reshape(other, other_base)
-            view = self.reshape(view, base)
-            lhs, rhs = (view, other) if first else (other, view)
-            return self.reshape(self.binary(op, lhs, rhs, base, dtype), shape)
+                        other = self.broadcast(other, target, odt)
+                out.append(self.reshape(other, other_base))
+            return out, base
         return None
 
-    def unary(self, op: str, a: Value) -> Tensor:
-        t = self.tensor(a)
-        name = self.fresh("t")
-        self.op(f"{name} = {op} {t.name} : {t.type}")
-        return Tensor(name, t.shape, t.dtype)
+    def binary_through_view(self, op: str, a: Value, b: Value, shape: Sequence[int],
+                            dtype: str) -> Optional[Value]:
+        regrouped = self.in_base_layout([a, b], shape, dtype)
+        if regrouped is None:
+            return None
+        (x, y), base = regrouped
+        return self.reshape(self.binary(op, x, y, base, dtype), shape)
+
+    def _through_views(self, value: Value, fn: Callable[[Tensor], Tensor]) -> Value:
+        """``fn`` (elementwise, one operand) applied to a view's base, the
+        result viewed the same way: a chain of elementwise ops on a permuted
+        or reshaped tensor stays lazy and is laid out once."""
+        if isinstance(value, View) and not value.state.is_identity() and not value.state.only_unit_dims():
+            out = fn(value.base)
+            return View(out, value.state.clone(), out.dtype)
+        return fn(self.tensor(value))
+
+    def unary(self, op: str, a: Value) -> Value:
+        def emit(t: Tensor) -> Tensor:
+            name = self.fresh("t")
+            self.op(f"{name} = {op} {t.name} : {t.type}")
+            return Tensor(name, t.shape, t.dtype)
+        return self._through_views(a, emit)
 
     def compare(self, kind: str, a: Value, b: Value, shape: Sequence[int], dtype: Optional[str] = None) -> Tensor:
         """``a <kind> b`` (eq, ne, lt, le, gt, ge) after promoting both to
         ``dtype`` (torch's result type of the two)."""
         dtype = dtype or dtype_of(a) or dtype_of(b)
+        regrouped = self.in_base_layout([a, b], shape, dtype)
+        if regrouped is not None:
+            (x, y), base = regrouped
+            return self.reshape(self.compare(kind, x, y, base, dtype), shape)
         ta = self.broadcast(a, shape, dtype)
         tb = self.broadcast(b, shape, dtype)
         if is_float(dtype):
@@ -455,7 +503,11 @@ class Emitter:
         self.op(f"{name} = {op}, {ta.name}, {tb.name} : {ta.type}")
         return Tensor(name, tuple(int(s) for s in shape), "i1")
 
-    def select(self, cond: Value, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Tensor:
+    def select(self, cond: Value, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Value:
+        regrouped = self.in_base_layout([cond, a, b], shape, None)
+        if regrouped is not None:
+            (c, x, y), base = regrouped
+            return self.reshape(self.select(c, x, y, base, dtype), shape)
         c = self.broadcast(self.cast(cond, "i1") if isinstance(cond, TensorLike) else cond, shape, "i1")
         ta = self.broadcast(a, shape, dtype)
         tb = self.broadcast(b, shape, dtype)
@@ -549,7 +601,19 @@ class Emitter:
                 f"outs({init} : {out.type}) dimensions = [{', '.join(map(str, sorted(dims)))}]")
         return out
 
-    def softmax(self, x: Value, dim: int) -> Tensor:
+    def softmax(self, x: Value, dim: int) -> Value:
+        """attn.softmax along ``dim``. On a view whose ``dim`` is one whole
+        dimension of its base (d2l's scores, masked as a 2-D view of a
+        merged (batch, head) bmm), it runs on the base along that
+        dimension and the result is the same view."""
+        if isinstance(x, View) and not x.state.is_identity() and not x.state.only_unit_dims():
+            rank = len(x.shape)
+            group = [a for a in x.state.dims[int(dim) % rank] if x.state.sizes[a] != 1]
+            for j, axes in enumerate(x.state.inputs):
+                real = [a for a in axes if x.state.sizes[a] != 1]
+                if group and real == group and len(group) == 1:
+                    out = self.softmax(x.base, j)
+                    return View(self.tensor(out), x.state.clone(), x.dtype)
         t = self.tensor(x)
         name = self.fresh("softmax")
         self.op(f"{name} = attn.softmax {t.name} axis({int(dim)}) : {t.type}")

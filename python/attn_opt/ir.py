@@ -235,6 +235,13 @@ class ViewState:
             return [a for g in groups for a in g if self.sizes[a] != 1]
         return seq(self.dims) == seq(self.inputs)
 
+    def only_unit_dims(self) -> bool:
+        """Whether the view only adds or removes unit dimensions (a squeeze
+        or unsqueeze: free to lay out, and the form recognisers expect)."""
+        return self.preserves_order() and [s for s in self.shape if s != 1] == [
+            int(np.prod([self.sizes[a] for a in g], dtype=np.int64)) for g in self.inputs
+            if int(np.prod([self.sizes[a] for a in g], dtype=np.int64)) != 1]
+
     def is_identity(self) -> bool:
         lhs, rhs = self.pattern()[0].split(" -> ")
         return lhs == rhs
