@@ -421,6 +421,12 @@ class Emitter:
                 # A squeeze: compute in the squeezed shape, which is the
                 # form the additive-score recogniser expects.
                 continue
+            if sum(1 for d in base if d == 1) > sum(1 for d in shape if d == 1):
+                # Unit dims the view drops (d2l's squeezed additive scores,
+                # merged into 2-D rows): compute without them.
+                base = [d for d in base if d != 1]
+                if base == shape:
+                    continue
             groups = split_groups(base, shape)
             out: List[Value] = []
             for j, other in enumerate(operands):
@@ -482,14 +488,15 @@ class Emitter:
             return Tensor(name, t.shape, t.dtype)
         return self._through_views(a, emit)
 
-    def compare(self, kind: str, a: Value, b: Value, shape: Sequence[int], dtype: Optional[str] = None) -> Tensor:
+    def compare(self, kind: str, a: Value, b: Value, shape: Sequence[int], dtype: Optional[str] = None,
+                regroup: bool = True) -> Value:
         """``a <kind> b`` (eq, ne, lt, le, gt, ge) after promoting both to
         ``dtype`` (torch's result type of the two)."""
         dtype = dtype or dtype_of(a) or dtype_of(b)
-        regrouped = self.in_base_layout([a, b], shape, dtype)
+        regrouped = self.in_base_layout([a, b], shape, dtype) if regroup else None
         if regrouped is not None:
             (x, y), base = regrouped
-            return self.reshape(self.compare(kind, x, y, base, dtype), shape)
+            return self.reshape(self.compare(kind, x, y, base, dtype, regroup=False), shape)
         ta = self.broadcast(a, shape, dtype)
         tb = self.broadcast(b, shape, dtype)
         if is_float(dtype):
@@ -503,11 +510,12 @@ class Emitter:
         self.op(f"{name} = {op}, {ta.name}, {tb.name} : {ta.type}")
         return Tensor(name, tuple(int(s) for s in shape), "i1")
 
-    def select(self, cond: Value, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Value:
-        regrouped = self.in_base_layout([cond, a, b], shape, None)
+    def select(self, cond: Value, a: Value, b: Value, shape: Sequence[int], dtype: str,
+               regroup: bool = True) -> Value:
+        regrouped = self.in_base_layout([cond, a, b], shape, None) if regroup else None
         if regrouped is not None:
             (c, x, y), base = regrouped
-            return self.reshape(self.select(c, x, y, base, dtype), shape)
+            return self.reshape(self.select(c, x, y, base, dtype, regroup=False), shape)
         c = self.broadcast(self.cast(cond, "i1") if isinstance(cond, TensorLike) else cond, shape, "i1")
         ta = self.broadcast(a, shape, dtype)
         tb = self.broadcast(b, shape, dtype)

@@ -1,0 +1,93 @@
+"""python -m attn_opt.zoo: the model zoo.
+
+    .venv/bin/python -m attn_opt.zoo --ci                 # one small model per family (CI)
+    .venv/bin/python -m attn_opt.zoo --family d2l,hf      # some families at real size
+    .venv/bin/python -m attn_opt.zoo --out zoo.jsonl      # everything (hours), resumable
+    .venv/bin/python -m attn_opt.zoo --table zoo.jsonl    # the README's summary table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import sys
+from collections import defaultdict
+from typing import Dict, List
+
+from .corpus import entries
+from .runner import Row, run_entry
+
+
+def _row_line(r: Row) -> str:
+    speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
+    return (f"{r.family:14s} {r.model[:46]:46s} {'compiled' if r.compiled else '-':8s} "
+            f"{'matched' if r.matched else '-':7s} fused {r.fused}/{r.attentions}  {speed:>7s}  {r.note[:160]}")
+
+
+def summary(rows: List[dict]) -> str:
+    by: Dict[str, List[dict]] = defaultdict(list)
+    for r in rows:
+        by[r["family"]].append(r)
+    out = ["| family | models | compiled | matched | attentions fused | at least as fast as eager |",
+           "|--------|-------:|---------:|--------:|-----------------:|--------------------------:|"]
+    for fam, rs in by.items():
+        n = len(rs)
+        comp = sum(r["compiled"] for r in rs)
+        match = sum(r["matched"] for r in rs)
+        att = sum(r["attentions"] for r in rs)
+        fused = sum(min(r["fused"], r["attentions"]) for r in rs)
+        timed = [r for r in rs if r["matched"] and r["speedup"] == r["speedup"]]
+        fast = sum(r["speedup"] >= 1.0 for r in timed)
+        pct = lambda a, b: f"{a}/{b} ({100 * a / b:.0f}%)" if b else "0/0"  # noqa: E731
+        out.append(f"| {fam} | {n} | {pct(comp, n)} | {pct(match, n)} | {pct(fused, att)} | {pct(fast, len(timed))} |")
+    return "\n".join(out)
+
+
+def main(argv: List[str] = None) -> int:
+    p = argparse.ArgumentParser(description="attn-opt model zoo")
+    p.add_argument("--family", default="", help="comma-separated families (default: all)")
+    p.add_argument("--models", default="", help="regular expression on model names")
+    p.add_argument("--ci", action="store_true", help="the CI subset: one small model per family")
+    p.add_argument("--small", action="store_true", help="small configurations")
+    p.add_argument("--runs", type=int, default=3, help="timed runs per model (0: no timing)")
+    p.add_argument("--out", default="", help="append one JSON row per model to this file; resumes")
+    p.add_argument("--table", default="", help="print the per-family summary of a JSONL file and exit")
+    p.add_argument("--limit", type=int, default=0, help="at most this many models")
+    args = p.parse_args(argv)
+    if args.table:
+        rows = [json.loads(line) for line in open(args.table) if line.strip()]
+        print(summary(rows))
+        return 0
+    families = [f for f in args.family.split(",") if f] or None
+    todo = entries(families)
+    if args.ci:
+        todo = [e for e in todo if e.ci]
+    if args.models:
+        todo = [e for e in todo if re.search(args.models, e.name)]
+    done = set()
+    if args.out and os.path.exists(args.out):
+        done = {(r["family"], r["model"]) for r in map(json.loads, open(args.out)) if r}
+    todo = [e for e in todo if (e.family, e.name) not in done]
+    if args.limit:
+        todo = todo[:args.limit]
+    rows = []
+    for e in todo:
+        r = run_entry(e, small=args.small or args.ci, runs=args.runs)
+        rows.append(r.as_dict())
+        print(_row_line(r), flush=True)
+        if args.out:
+            with open(args.out, "a") as f:
+                f.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
+                                    for k, v in r.as_dict().items()}) + "\n")
+    if rows:
+        print()
+        print(summary([{k: (float("nan") if v is None else v) for k, v in r.items()} for r in rows]))
+    failed = [r for r in rows if not (r["compiled"] and r["matched"])]
+    return 1 if args.ci and failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
