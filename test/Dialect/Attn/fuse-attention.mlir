@@ -503,3 +503,26 @@ func.func @plain_softmax(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %p = attn.softmax %x axis(-1) : tensor<4x8xf32>
   return %p : tensor<4x8xf32>
 }
+
+// -----
+
+// Every softmax gets a remark: one whose probabilities are not mixed by a
+// P V einsum (a classifier head, CCT's sequence pooling weights) says so.
+// CHECK-LABEL: func.func @softmax_not_attention
+//       CHECK: attn.softmax
+func.func @softmax_not_attention(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the probabilities are not used by exactly one two-operand einsum (P V)
+  %p = attn.softmax %x axis(1) : tensor<2x5xf32>
+  return %p : tensor<2x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @softmax_of_data
+//       CHECK: attn.softmax
+func.func @softmax_of_data(%x: tensor<2x5xf32>, %v: tensor<5x3xf32>) -> tensor<2x3xf32> {
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the softmax's input is not a score einsum (Q Kᵀ, or an additive or Gaussian score) followed only by a scale and masks
+  %p = attn.softmax %x axis(1) : tensor<2x5xf32>
+  %o = attn.einsum "i j, j d -> i d" (%p, %v) : (tensor<2x5xf32>, tensor<5x3xf32>) -> tensor<2x3xf32>
+  return %o : tensor<2x3xf32>
+}

@@ -833,6 +833,19 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   return attention;
 }
 
+/// Why a softmax that no matcher recognised is not an attention, when the
+/// matchers had nothing more specific to say: every softmax gets a remark.
+static std::string unmatchedReason(SoftmaxOp softmax) {
+  Value probs = softmax.getResult();
+  auto user = probs.hasOneUse() ? dyn_cast<EinsumOp>(*probs.getUsers().begin())
+                                : EinsumOp();
+  if (!user || user.getInputs().size() != 2)
+    return "the probabilities are not used by exactly one two-operand einsum "
+           "(P V)";
+  return "the softmax's input is not a score einsum (Q Kᵀ, or an additive or "
+         "Gaussian score) followed only by a scale and masks";
+}
+
 /// The masks of a fused chain, for its remark.
 static std::string describeMasks(const std::optional<SelectMask> &select,
                                  size_t additive) {
@@ -898,8 +911,10 @@ struct FuseAttentionPass
             continue;
           }
         }
-        if (remarks && !failure->reason.empty())
-          softmax.emitRemark("attention not fused: ") << failure->reason;
+        if (remarks)
+          softmax.emitRemark("attention not fused: ")
+              << (failure->reason.empty() ? unmatchedReason(softmax)
+                                          : failure->reason);
         continue;
       }
       // Said in the user's own equations, before they are erased.
