@@ -663,7 +663,44 @@ class Emitter:
         attr = f" scale({scale:.9e})" if scale is not None else ""
         self.op(f'{name} = attn.einsum "{equation}" ({", ".join(t.name for t in ts)}){attr} '
                 f': ({", ".join(t.type for t in ts)}) -> {ty}')
+        if len(operands) == 2 and scale is None:
+            self.recipes[name] = ("einsum", equation, list(operands))
         return Tensor(name, tuple(int(s) for s in shape), dtype)
+
+    def scaled_einsum(self, kind: str, product: Value, factor: Value, dtype: str) -> Optional[Value]:
+        """``einsum(a, b) * t`` (or ``/ t``) with a computed factor ``t`` that
+        varies only along labels of ``a`` (a learnt temperature per head, or
+        one scalar: XCiT, ViT for small datasets) is ``einsum(a * t, b)``:
+        an einsum is linear in each operand. So the scores stay a plain
+        Q Kᵀ the attention recogniser can fuse (a constant factor becomes the
+        einsum's scale in canonicalisation instead)."""
+        if not isinstance(product, Tensor) or self.recipes.get(product.name, ("",))[0] != "einsum":
+            return None
+        if not isinstance(factor, TensorLike) or isinstance(factor, Const) or kind not in ("mul", "div"):
+            return None
+        _, equation, operands = self.recipes[product.name]
+        terms = _einsum_terms(equation)
+        if terms is None:
+            return None
+        inputs, output = terms
+        fshape = list(shape_of(factor))
+        if len(fshape) > len(output):
+            return None
+        aligned = [1] * (len(output) - len(fshape)) + fshape
+        needed = {output[d] for d, n in enumerate(aligned) if n != 1}
+        for k, labels in enumerate(inputs):
+            if not needed <= set(labels):
+                continue
+            # The factor in operand k's layout: its sizes on k's labels that
+            # the output keeps, 1 elsewhere.
+            order = [output.index(l) for l in labels if l in output]
+            f = self.reshape(factor, aligned)
+            f = self.permute(f, order + [d for d in range(len(output)) if d not in order])
+            f = self.reshape(f, [aligned[output.index(l)] if l in output else 1 for l in labels])
+            new = list(operands)
+            new[k] = self.arith(kind, operands[k], f, shape_of(operands[k]), dtype)
+            return self.einsum(equation, new, product.shape, dtype)
+        return None
 
     def matmul(self, a: Value, b: Value, shape: Sequence[int], dtype: str) -> Tensor:
         """torch.matmul semantics (1-D operands, broadcast batch dims) as one
@@ -671,6 +708,14 @@ class Emitter:
         sa, sb = shape_of(a), shape_of(b)
         if not sa or not sb:
             raise self.error("matmul of a 0-d tensor")
+        if 2 <= len(sa) < len(sb):
+            # A matrix on the left of a batch (learnt queries against the
+            # tokens: ViT's patch merger, attention pooling) is broadcast
+            # over the batch: its rows are queries of every batch element,
+            # and Q Kᵀ then has the batch axes the attention recogniser
+            # needs. (A weight is on the right, x @ W, and never copied.)
+            a = self.broadcast(a, list(sb[:-2]) + list(sa[-2:]))
+            sa = shape_of(a)
         ba = list(sa[:-2]) if len(sa) >= 2 else []
         bb = list(sb[:-2]) if len(sb) >= 2 else []
         nb = max(len(ba), len(bb))
@@ -848,6 +893,18 @@ class Emitter:
         names = [f"%i{d}" for d in range(dim)] + ["%j"] + [f"%i{d + k - 1}" for d in range(dim + 1, rank)]
         body.append(f"%v = tensor.extract {t.name}[{', '.join(names)}] : {t.type}")
         return self.index_generic("take", shape, t.dtype, body, "%v")
+
+
+def _einsum_terms(equation: str) -> Optional[Tuple[List[List[str]], List[str]]]:
+    """The labels of each operand and of the result (no ellipsis)."""
+    if "..." in equation or "->" not in equation:
+        return None
+    lhs, rhs = equation.split("->")
+
+    def labels(term: str) -> List[str]:
+        term = term.strip()
+        return term.split() if " " in term else list(term)
+    return [labels(t) for t in lhs.split(",")], labels(rhs)
 
 
 def split_groups(base: Sequence[int], shape: Sequence[int]) -> Optional[List[List[int]]]:

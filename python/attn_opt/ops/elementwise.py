@@ -49,6 +49,11 @@ def _arith_scaled(tx, value, alpha):
 
 @aten("mul", "multiply")
 def mul(tx, self, other, **_):
+    shape, dtype = tx.meta()
+    for a, b in ((self, other), (other, self)):
+        pushed = tx.e.scaled_einsum("mul", a, b, dtype) if is_float(dtype) else None
+        if pushed is not None:
+            return pushed
     return _arith(tx, "mul", self, other)
 
 
@@ -57,7 +62,8 @@ def div(tx, self, other, rounding_mode=None, **_):
     shape, dtype = tx.meta()
     e = tx.e
     if rounding_mode is None:
-        return _arith(tx, "div", self, other)
+        pushed = e.scaled_einsum("div", self, other, dtype) if is_float(dtype) else None
+        return pushed if pushed is not None else _arith(tx, "div", self, other)
     if is_int(dtype):
         if rounding_mode == "floor":
             return _arith(tx, "floordiv", self, other)

@@ -70,7 +70,48 @@ def addmm(tx, self, mat1=None, mat2=None, batch1=None, batch2=None, vec=None, be
 def einsum(tx, equation, tensors, path=None, **_):
     shape, dtype = tx.meta()
     operands = [tx.e.cast(t, dtype) for t in tensors]
-    return tx.e.einsum("".join(str(equation).split()), operands, shape, dtype)
+    equation = "".join(str(equation).split())
+    merged = _merge_adjacent_labels(tx, equation, operands, shape, dtype)
+    if merged is not None:
+        return merged
+    return tx.e.einsum(equation, operands, shape, dtype)
+
+
+def _merge_adjacent_labels(tx, equation, operands, shape, dtype):
+    """Labels that always appear together, adjacent and in the same order,
+    and not in every term, are one axis: ``'b h i j, b h j w d -> b h i w d'`` is
+    ``'b h i j, b h j e -> b h i e'`` with e = (w d) (SepViT's windows), so
+    P·V has the one value axis the attention recogniser expects. The
+    operands are reshaped (free) and the result split back."""
+    if "..." in equation or "->" not in equation:
+        return None
+    lhs, rhs = equation.split("->")
+    terms = [list(t) for t in lhs.split(",")] + [list(rhs)]
+    if any(len(set(t)) != len(t) for t in terms):
+        return None  # repeated labels (traces, diagonals)
+    for t in terms:
+        for a, b in zip(t, t[1:]):
+            # a, b merge if wherever one appears the other follows it; batch
+            # labels (in every term) stay apart, the recogniser reads them.
+            if all((a in u) == (b in u) and (a not in u or u.index(b) == u.index(a) + 1) for u in terms) \
+                    and not all(a in u for u in terms):
+                new_terms = [[l for l in u if l != b] for u in terms]
+                new_ops = []
+                for u, op in zip(terms[:-1], operands):
+                    s = list(shape_of(op))
+                    if a in u:
+                        i = u.index(a)
+                        s[i:i + 2] = [s[i] * s[i + 1]]
+                    new_ops.append(tx.e.reshape(op, s))
+                out = list(shape)
+                if a in terms[-1]:
+                    i = terms[-1].index(a)
+                    out[i:i + 2] = [out[i] * out[i + 1]]
+                eq = ",".join("".join(u) for u in new_terms[:-1]) + "->" + "".join(new_terms[-1])
+                inner = _merge_adjacent_labels(tx, eq, new_ops, out, dtype)
+                result = inner if inner is not None else tx.e.einsum(eq, new_ops, out, dtype)
+                return tx.e.reshape(result, shape)
+    return None
 
 
 @aten("linear")

@@ -272,7 +272,7 @@ def _vit_special(kind: str, small: bool) -> Tuple[Dict[str, Any], Tuple[int, ...
         return dict(dim=(16, 32, 64, 128) if s else (64, 128, 256, 512), depth=(1, 1, 1, 1) if s else (2, 2, 8, 2),
                     window_size=7, num_classes=10, tokenize_local_3_conv=False, use_peg=False), (1, 3, 224, 224)
     if kind == "crossformer":
-        return dict(num_classes=10, dim=(16, 32, 64, 128) if s else (64, 128, 256, 512),
+        return dict(num_classes=10, dim=(32, 64, 128, 256) if s else (64, 128, 256, 512),
                     depth=(1, 1, 1, 1) if s else (2, 2, 8, 2), global_window_size=(8, 4, 2, 1),
                     local_window_size=7), (1, 3, 224, 224)
     if kind == "scalable":

@@ -40,6 +40,8 @@ class Row:
     compile_s: float = float("nan")
     ir_bytes: int = 0
     note: str = ""
+    # The published model itself fails in eager PyTorch: not counted.
+    excluded: bool = False
 
     @property
     def speedup(self) -> float:
@@ -79,6 +81,13 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
         example, test = make_inputs(0), make_inputs(1)
     except Exception as exc:  # noqa: BLE001 - a row, not a crash
         row.note = f"build failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        return row
+    try:
+        with torch.no_grad():
+            model(*example)
+    except Exception as exc:  # noqa: BLE001 - the model's own bug
+        row.excluded = True
+        row.note = f"the model fails in eager PyTorch: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
         return row
     try:
         lowered, captured = lower(model, example, strict=False)
