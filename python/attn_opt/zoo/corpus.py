@@ -384,7 +384,9 @@ def _hf_entries() -> List[Entry]:
             torch.manual_seed(0)
             cfg = config(small)
             cfg._attn_implementation = "sdpa"
-            model = getattr(transformers, cls_name)(cfg).eval()
+            if hasattr(cfg, "use_cache"):
+                cfg.use_cache = False
+            model = _KwargsModel(getattr(transformers, cls_name)(cfg).eval(), ("input_ids", "attention_mask"))
             n = 16 if small else seq
 
             def inputs(s: int) -> Inputs:
@@ -432,6 +434,7 @@ def _hf_entries() -> List[Entry]:
         c = transformers.T5Config(**(dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4,
                                           vocab_size=1000) if small else {}))
         c._attn_implementation = "eager"
+        c.use_cache = False
         model = transformers.T5Model(c).eval()
         n = 16 if small else 128
 
@@ -456,7 +459,8 @@ def _hf_entries() -> List[Entry]:
         import transformers
         torch.manual_seed(0)
         c = transformers.WhisperConfig(**(dict(d_model=64, encoder_layers=2, encoder_attention_heads=4,
-                                               encoder_ffn_dim=128, max_source_positions=100, num_mel_bins=80)
+                                               decoder_attention_heads=4, encoder_ffn_dim=128,
+                                               max_source_positions=100, num_mel_bins=80)
                                           if small else dict(d_model=384, encoder_layers=4,
                                                              encoder_attention_heads=6, encoder_ffn_dim=1536)))
         c._attn_implementation = "sdpa"
