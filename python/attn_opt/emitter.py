@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .errors import UnsupportedOperationError
-from .ir import (BITS, DTYPES, TORCH_DTYPES, Const, Pieces, Prepared, Tensor, TensorLike, Value, View, ViewState,
+from .ir import (BITS, DTYPES, TORCH_DTYPES, Const, Deferred, Pieces, Prepared, Tensor, TensorLike, Value, View, ViewState,
                  dense_literal, dtype_of, fmt_scalar, scalar_constant, is_float, is_int, shape_of, signless, tensor_type)
 
 
@@ -161,6 +161,12 @@ class Emitter:
             return self._materialize(value)
         if isinstance(value, Prepared):
             return self._materialize(value)
+        if isinstance(value, Deferred):
+            key = id(value)
+            if key not in self.cache:
+                self.cache[key] = self.tensor(value.build())
+                self.keep_alive.append(value)
+            return self.cache[key]
         if isinstance(value, Pieces):
             raise self.error("a chunk/split result used as a tensor")
         raise self.error(f"expected a tensor operand, got {type(value).__name__}")
@@ -625,6 +631,7 @@ class Emitter:
         t = self.tensor(x)
         name = self.fresh("softmax")
         self.op(f"{name} = attn.softmax {t.name} axis({int(dim)}) : {t.type}")
+        self.recipes[name] = ("softmax", t, int(dim))
         return Tensor(name, t.shape, t.dtype)
 
     def log_softmax(self, x: Value, dim: int) -> Value:
@@ -663,8 +670,8 @@ class Emitter:
         attr = f" scale({scale:.9e})" if scale is not None else ""
         self.op(f'{name} = attn.einsum "{equation}" ({", ".join(t.name for t in ts)}){attr} '
                 f': ({", ".join(t.type for t in ts)}) -> {ty}')
-        if len(operands) == 2 and scale is None:
-            self.recipes[name] = ("einsum", equation, list(operands))
+        if len(operands) == 2:
+            self.recipes[name] = ("einsum", equation, list(operands), scale)
         return Tensor(name, tuple(int(s) for s in shape), dtype)
 
     def scaled_einsum(self, kind: str, product: Value, factor: Value, dtype: str) -> Optional[Value]:
@@ -672,13 +679,19 @@ class Emitter:
         varies only along labels of ``a`` (a learnt temperature per head, or
         one scalar: XCiT, ViT for small datasets) is ``einsum(a * t, b)``:
         an einsum is linear in each operand. So the scores stay a plain
-        Q Kᵀ the attention recogniser can fuse (a constant factor becomes the
-        einsum's scale in canonicalisation instead)."""
-        if not isinstance(product, Tensor) or self.recipes.get(product.name, ("",))[0] != "einsum":
+        Q Kᵀ the attention recogniser can fuse. A number becomes the einsum's
+        scale."""
+        if not isinstance(product, Tensor) or self.recipes.get(product.name, ("",))[0] != "einsum" \
+                or kind not in ("mul", "div"):
             return None
-        if not isinstance(factor, TensorLike) or isinstance(factor, Const) or kind not in ("mul", "div"):
+        _, equation, operands, scale = self.recipes[product.name]
+        if isinstance(factor, (int, float)) and not isinstance(factor, bool) and factor != 0:
+            # A number: the einsum's own scale (what canonicalisation does
+            # with a splat), so later rewrites still see the einsum.
+            c = float(factor) if kind == "mul" else 1.0 / float(factor)
+            return self.einsum(equation, operands, product.shape, dtype, scale=(scale or 1.0) * c)
+        if not isinstance(factor, TensorLike) or isinstance(factor, Const) or scale is not None:
             return None
-        _, equation, operands = self.recipes[product.name]
         terms = _einsum_terms(equation)
         if terms is None:
             return None

@@ -272,6 +272,19 @@ class Pieces:
 
 
 @dataclass
+class Deferred:
+    """A tensor emitted only when something needs it as such. A consumer
+    that knows ``kind`` may use ``parts`` instead: the talking-heads mix of
+    attention probabilities (CaiT) is folded into the P·V that follows."""
+
+    kind: str
+    shape: Tuple[int, ...]
+    dtype: str
+    parts: Dict[str, Any]
+    build: Any  # () -> Value
+
+
+@dataclass
 class Unavailable:
     """A secondary result nothing may use (native_layer_norm's mean/rstd)."""
 
@@ -279,7 +292,7 @@ class Unavailable:
 
 
 Value = Union[Tensor, View, Const, Prepared, Pieces, Unavailable, Any]
-TensorLike = (Tensor, View, Const, Prepared)
+TensorLike = (Tensor, View, Const, Prepared, Deferred)
 
 
 def shape_of(value: Value) -> Tuple[int, ...]:
