@@ -108,6 +108,38 @@ class Emitter:
         for line in lines:
             self.emit(line)
 
+    def live_lines(self, roots: Sequence[str]) -> List[str]:
+        """The body without the ops nothing uses (rewrites such as moving a
+        scale into an einsum leave the first form behind; every op emitted
+        here is pure). ``roots`` are the names the function returns."""
+        ops: List[List[str]] = []
+        for line in self.lines:
+            if line.startswith("  %") or not ops:
+                ops.append([line])
+            else:
+                ops[-1].append(line)
+        defined = [(_LOCAL_DEF.match(op[0]).group(1) if _LOCAL_DEF.match(op[0]) else None) for op in ops]
+        uses: Dict[str, int] = {}
+        texts = ["\n".join(op) for op in ops]
+        for k, text in enumerate(texts):
+            for name in set(re.findall(r"%[A-Za-z_][A-Za-z0-9_]*\b(?!\.)", text)):
+                if name != defined[k]:
+                    uses[name] = uses.get(name, 0) + 1
+        for name in roots:
+            uses[name] = uses.get(name, 0) + 1
+        alive = [True] * len(ops)
+        changed = True
+        while changed:
+            changed = False
+            for k in range(len(ops) - 1, -1, -1):
+                if alive[k] and defined[k] is not None and not uses.get(defined[k]):
+                    alive[k] = False
+                    changed = True
+                    for name in set(re.findall(r"%[A-Za-z_][A-Za-z0-9_]*\b(?!\.)", texts[k])):
+                        if name != defined[k] and uses.get(name):
+                            uses[name] -= 1
+        return [line for k, op in enumerate(ops) if alive[k] for line in op]
+
     # -- constants --------------------------------------------------------------
 
     def splat(self, value: Any, shape: Sequence[int], dtype: str) -> Tensor:

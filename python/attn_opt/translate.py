@@ -310,7 +310,7 @@ class Translator:
         rtypes = ", ".join(r.type for r in results)
         lines = [f"{alias} = loc({text})" for text, alias in e.locations.items()]
         lines.append(f"func.func @forward({sig}) -> ({rtypes}) {{")
-        lines += e.lines
+        lines += e.live_lines([r.name for r in results])
         lines.append(f"  return {', '.join(r.name for r in results)} : {rtypes}")
         lines.append("}")
         lowered = Lowered("\n".join(lines) + "\n", list(self.args), [(r.shape, r.dtype) for r in results],
