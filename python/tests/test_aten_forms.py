@@ -1,0 +1,99 @@
+"""Attention as torch.export records it from code written against bmm,
+baddbmm and matmul over merged (batch, head) rows, with the scale on q, on
+k or on the scores and masks by masked_fill, where or addition: each fuses
+into one attn.attention and matches eager PyTorch."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+import torch
+import torch.nn as nn
+
+import attn_opt
+from conftest import run_attn_opt
+
+RTOL, ATOL = 2e-4, 1e-5
+B, H, N, D = 2, 4, 9, 8
+
+
+class Merged(nn.Module):
+    """q, k, v: [B*H, N, D] (d2l's transpose_qkv layout)."""
+
+    def __init__(self, scale_on: str, mask: str) -> None:
+        super().__init__()
+        self.scale_on, self.mask = scale_on, mask
+
+    def forward(self, q, k, v, m):
+        c = 1 / math.sqrt(D)
+        if self.scale_on == "q":
+            q = q * c
+        if self.scale_on == "k":
+            k = k * c
+        if self.mask == "baddbmm":
+            s = torch.baddbmm(m, q, k.transpose(1, 2), alpha=c if self.scale_on == "scores" else 1.0)
+        else:
+            s = torch.bmm(q, k.transpose(1, 2))
+            if self.scale_on == "scores":
+                s = s * c
+            if self.mask == "masked_fill":
+                s = s.masked_fill(m < 0, float("-inf"))
+            elif self.mask == "where":
+                s = torch.where(m >= 0, s, torch.tensor(-1e9))
+            elif self.mask == "add":
+                s = s + m
+        return torch.bmm(s.softmax(-1), v)
+
+
+class FourD(nn.Module):
+    """[B, H, N, D] with matmul and a head-broadcast mask."""
+
+    def forward(self, q, k, v, m):
+        s = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(D)
+        s = s.masked_fill(m[:, None] < 0, float("-inf"))
+        return torch.matmul(torch.softmax(s, dim=-1), v)
+
+
+def _inputs(seed, merged=True):
+    g = torch.Generator().manual_seed(seed)
+    shape = (B * H, N, D) if merged else (B, H, N, D)
+    q, k, v = (torch.randn(shape, generator=g) for _ in range(3))
+    m = torch.randn((B * H, N, N) if merged else (B, N, N), generator=g)
+    m[..., 0] = 1.0  # every row keeps a key
+    return q, k, v, m
+
+
+@pytest.mark.parametrize("scale_on", ["q", "k", "scores"])
+@pytest.mark.parametrize("mask", ["none", "masked_fill", "where", "add", "baddbmm"])
+def test_merged_head_forms_fuse(scale_on, mask, attn_opt_tool, compiler) -> None:
+    module = Merged(scale_on, mask).eval()
+    text = attn_opt.to_mlir(module, _inputs(0))
+    fused = run_attn_opt(attn_opt_tool, text, "--canonicalize", "--attn-fuse-attention", "--canonicalize")
+    assert len(re.findall(r"= attn\.attention ", fused)) == 1 and "attn.softmax" not in fused
+    test = _inputs(1)
+    with torch.no_grad():
+        torch.testing.assert_close(attn_opt.compile(module, _inputs(0))(*test), module(*test), rtol=RTOL, atol=ATOL)
+
+
+def test_four_d_matmul_with_broadcast_mask(attn_opt_tool, compiler) -> None:
+    module = FourD().eval()
+    text = attn_opt.to_mlir(module, _inputs(0, merged=False))
+    fused = run_attn_opt(attn_opt_tool, text, "--canonicalize", "--attn-fuse-attention", "--canonicalize")
+    assert len(re.findall(r"= attn\.attention ", fused)) == 1 and "attn.softmax" not in fused
+    test = _inputs(1, merged=False)
+    with torch.no_grad():
+        torch.testing.assert_close(attn_opt.compile(module, _inputs(0, merged=False))(*test), module(*test),
+                                   rtol=RTOL, atol=ATOL)
+
+
+def test_vit_b_16_ir_is_small() -> None:
+    """Weights are arguments: torchvision's vit_b_16 (86 M parameters) is a
+    few hundred KB of IR (686 MB with embedded weights), with 12 attentions
+    and no constant larger than its masks and indices."""
+    torchvision = pytest.importorskip("torchvision")
+    model = torchvision.models.vit_b_16(weights=None).eval()
+    text = attn_opt.to_mlir(model, (torch.randn(1, 3, 224, 224),))
+    assert len(text.encode()) < 1_000_000
+    assert text.count("= attn.attention ") == 12
