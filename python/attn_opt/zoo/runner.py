@@ -54,9 +54,96 @@ class Row:
         return d
 
 
-def count_attentions(graph: torch.fx.Graph) -> int:
+# Ops the score's backward slice is followed through, and the products that
+# end it (a projection's output is where a query or key comes from).
+_THROUGH = {"view", "_unsafe_view", "reshape", "permute", "transpose", "t", "expand", "unsqueeze", "squeeze",
+            "clone", "alias", "contiguous", "select", "slice", "mul", "div", "add", "sub", "neg", "pow", "where",
+            "masked_fill", "tanh", "exp", "_to_copy", "dropout", "index_put", "squeeze", "split", "split_with_sizes",
+            "getitem", "flatten", "unflatten", "abs", "clamp", "clamp_min", "rsub", "sigmoid", "scalar_tensor"}
+_PRODUCTS = {"bmm", "mm", "matmul", "einsum", "baddbmm", "addmm", "linear"}
+
+
+def count_attentions(graph: torch.fx.Graph, data: set) -> int:
+    """The attentions of a captured graph, independently of the recogniser:
+    every scaled_dot_product_attention, and every softmax whose scores
+    combine two different tensors computed from the inputs (Q Kᵀ by a
+    product, or q and k by a sum or difference: additive and Gaussian
+    scores). A softmax of one projection (CoaT's factorised keys, CCT's
+    pooling weights, a classifier) is not an attention."""
     from ..ops import packet_name
-    return sum(1 for n in graph.nodes if n.op == "call_function" and packet_name(n.target) in _SOFTMAX | _SDPA)
+    import operator
+
+    def name(n: torch.fx.Node) -> str:
+        return "getitem" if n.target is operator.getitem else (packet_name(n.target) or "")
+
+    count = 0
+    for node in graph.nodes:
+        if node.op != "call_function":
+            continue
+        kind = name(node)
+        if kind in _SDPA:
+            count += 1
+        elif kind in _SOFTMAX and _combines_two_inputs(node.args[0], data, name):
+            count += 1
+    return count
+
+
+def _combines_two_inputs(start: Any, data: set, name: Any, limit: int = 64) -> bool:
+    """Whether the scores combine q and k: a product of two different
+    computed tensors, or a sum/difference of two broadcasts of them (an
+    additive or Gaussian score; a residual sum of equal shapes is not
+    one). The walk goes back through elementwise and view ops, and through
+    at most one product with a weight (w_v of an additive score)."""
+    stack, seen = [(start, 0)], set()
+    while stack and len(seen) < limit:
+        n, weights = stack.pop()
+        if not isinstance(n, torch.fx.Node) or n in seen or n not in data:
+            continue
+        seen.add(n)
+        kind = name(n)
+        inputs = [a for a in n.all_input_nodes if a in data]
+        sources = {_sources(a, data, name) for a in inputs}
+        if kind in ("bmm", "mm", "matmul", "einsum", "baddbmm") and len(sources) >= 2:
+            return True
+        if kind in ("add", "sub") and len(inputs) == 2 and len(sources) == 2 and \
+                all(_is_broadcast(a, n, name) for a in inputs):
+            return True
+        if kind in _PRODUCTS and len(inputs) == 1 and weights == 0:
+            stack.append((inputs[0], 1))
+        elif kind in _THROUGH:
+            stack.extend((a, weights) for a in inputs)
+    return False
+
+
+def _is_broadcast(operand: torch.fx.Node, user: torch.fx.Node, name: Any) -> bool:
+    a, b = operand.meta.get("val"), user.meta.get("val")
+    if isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and tuple(a.shape) != tuple(b.shape):
+        return True
+    n = operand
+    while isinstance(n, torch.fx.Node) and name(n) in ("view", "_unsafe_view", "reshape", "permute", "clone"):
+        n = n.all_input_nodes[0] if n.all_input_nodes else None
+    return isinstance(n, torch.fx.Node) and name(n) in ("expand", "repeat", "repeat_interleave", "unsqueeze")
+
+
+def _sources(n: torch.fx.Node, data: set, name: Any) -> Any:
+    """The product (projection) a tensor is a view or slice of, else itself."""
+    while isinstance(n, torch.fx.Node) and name(n) in ("view", "_unsafe_view", "reshape", "permute", "transpose",
+                                                        "t", "expand", "unsqueeze", "squeeze", "clone", "alias",
+                                                        "contiguous", "_to_copy") and n.all_input_nodes:
+        n = n.all_input_nodes[0]
+    return n
+
+
+def data_nodes(graph: torch.fx.Graph, placeholders: Any) -> set:
+    """Nodes whose value depends on a user input."""
+    data: set = set()
+    for n in graph.nodes:
+        if n.op == "placeholder":
+            if placeholders.get(n) is not None and placeholders[n].kind == "input":
+                data.add(n)
+        elif any(a in data for a in n.all_input_nodes):
+            data.add(n)
+    return data
 
 
 def _median_ms(fn: Any, runs: int) -> float:
@@ -91,7 +178,8 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
         return row
     try:
         lowered, captured = lower(model, example, strict=False)
-        row.attentions = count_attentions(captured.program.graph)
+        graph = captured.program.graph
+        row.attentions = count_attentions(graph, data_nodes(graph, captured.placeholders))
         row.ir_bytes = len(lowered.mlir.encode())
         if lowered.unsupported:
             first = lowered.unsupported[0]
