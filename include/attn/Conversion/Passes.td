@@ -64,4 +64,55 @@ def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
   ];
 }
 
+def ConvertAttnToGPUPass : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Replace attn.attention by tensor-core flash-attention "
+                "kernels for NVIDIA GPUs";
+  let description = [{
+    Rewrites every `attn.attention` that the tensor-core kernel supports into
+    a launch of a generated kernel (a `gpu.func` in `gpu.module
+    @attn_kernels`, written directly in the NVVM dialect), on tensors:
+    `bufferization.to_buffer` of the operands, a fresh output buffer, one
+    `gpu.launch_func` with its dynamic shared memory size, and
+    `bufferization.to_tensor` of the output. What is supported: the `dot`
+    score, f16 or bf16 operands of one type (f32 accumulation), `D = Dv` of
+    64 or 128, any batch dimensions (up to 65535 entries), any lengths,
+    `causal`, and boolean or additive masks with broadcasting. Other
+    attentions are left for `convert-attn-to-linalg` (with `remarks`, each
+    says why).
+
+    The sm_80 kernel (`chip` sm_80 or later) is FlashAttention-2's forward
+    pass: a CTA per (block of 16 x `warps` queries, batch entry), each warp
+    16 query rows; Q is loaded once into registers as mma A fragments; K and
+    V blocks of 64 keys are copied by `cp.async` `stages` blocks ahead into
+    shared memory whose 16-byte chunks are XOR-swizzled by row, so neither
+    the copies nor `ldmatrix` conflict on banks; S = Q Kᵀ and O += P V are
+    `mma.sync` m16n8k16 with f32 accumulators; S and P never leave
+    registers (the accumulator layout of S is the A-operand layout of P);
+    row maxima and sums use quad shuffles; one barrier per key block. Blocks
+    above the causal diagonal are never visited and only the blocks that
+    need it are masked. Indexing is 32-bit inside a batch entry; the kernel
+    arguments are `noalias` and the inputs `readonly`.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "Target architecture (sm_80 or later)">,
+    Option<"warps", "warps", "int64_t", /*default=*/"4",
+           "Warps per CTA (4 or 8), 16 query rows each">,
+    Option<"stages", "stages", "int64_t", /*default=*/"2",
+           "Key/value blocks in flight in shared memory (2-4)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Remark on every attention converted or left alone, and why">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // ATTN_CONVERSION_PASSES_TD

@@ -1,0 +1,71 @@
+//===- AttnToGPU.h - tensor-core kernels for attn ops ----------*- C++ -*-===//
+//
+// The kernel generators behind convert-attn-to-gpu: what a kernel computes
+// (a spec with every shape static) and the builders that write it as a
+// gpu.func of NVVM operations (mma.sync, ldmatrix, cp.async, shfl.sync).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_CONVERSION_ATTNTOGPU_ATTNTOGPU_H
+#define ATTN_CONVERSION_ATTNTOGPU_ATTNTOGPU_H
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/IR/Builders.h"
+
+#include <string>
+
+namespace mlir::attn {
+
+/// One fused attention `softmax(scale * Q Kᵀ + mask) V` over contiguous
+/// row-major `[batch, S, D]` f16/bf16 tensors (the batch dimensions
+/// flattened), computed with f32 accumulation by the sm_80 tensor-core
+/// kernel: one CTA per (query block, batch), `warps` warps of 16 query rows.
+struct FlashAttentionSpec {
+  enum class MaskKind { None, Boolean, Additive };
+
+  Type elementType;           ///< f16 or bf16 (q, k, v, result)
+  int64_t batch = 1;          ///< product of the batch dimensions
+  int64_t seqQ = 0, seqK = 0; ///< query and key lengths
+  int64_t headDim = 0;        ///< D of q, k and v (64 or 128)
+  double scale = 1.0;
+  bool causal = false;        ///< keep j <= i (top-left aligned)
+
+  MaskKind maskKind = MaskKind::None;
+  Type maskElementType;       ///< i1 (stored as i8) or elementType
+  /// Mask strides in elements for [batch dims..., Sq, Sk], 0 where the mask
+  /// broadcasts; `maskBatchShape` are the batch dimensions they go with.
+  SmallVector<int64_t> maskStrides;
+  SmallVector<int64_t> maskBatchShape;
+
+  int64_t warps = 4;          ///< 16 query rows each
+  int64_t blockN = 64;        ///< keys per step
+  int64_t stages = 2;         ///< K/V shared-memory ring depth (cp.async)
+
+  int64_t getBlockM() const { return 16 * warps; }
+  int64_t getThreads() const { return 32 * warps; }
+  int64_t getNumQueryBlocks() const {
+    return (seqQ + getBlockM() - 1) / getBlockM();
+  }
+  /// Dynamic shared memory of one CTA: the Q tile (reused to stage the
+  /// output) and `stages` K and V tiles.
+  int64_t getSharedBytes() const {
+    int64_t rowBytes = headDim * 2;
+    return getBlockM() * rowBytes + 2 * stages * blockN * rowBytes;
+  }
+  /// A symbol name that identifies the kernel's code: equal specs share it.
+  std::string getKernelName() const;
+};
+
+/// Why `spec` cannot be generated (an empty string when it can).
+std::string checkFlashAttentionSpec(const FlashAttentionSpec &spec);
+
+/// Appends the sm_80 (mma.sync m16n8k16) flash-attention kernel for `spec`
+/// to `module`. Kernel arguments: q, k, v, out [, mask] as generic pointers
+/// to the (contiguous) tensors' data.
+gpu::GPUFuncOp buildFlashAttentionSm80Kernel(OpBuilder &builder, Location loc,
+                                             gpu::GPUModuleOp module,
+                                             const FlashAttentionSpec &spec);
+
+} // namespace mlir::attn
+
+#endif // ATTN_CONVERSION_ATTNTOGPU_ATTNTOGPU_H
