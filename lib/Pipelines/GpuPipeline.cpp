@@ -721,7 +721,24 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.qTile = options.qTile;
   toLinalg.kvTile = options.kvTile;
-  addTensorStages(pm, toLinalg);
+  // Attentions the tensor cores can run become kernel launches before the
+  // generic lowering sees them; the others take the scalar path below.
+  StringRef chip = options.chip;
+  int64_t capability = 0;
+  if (chip.consume_front("sm_")) {
+    chip.consume_back("a");
+    if (chip.getAsInteger(10, capability))
+      capability = 0;
+  }
+  addTensorStages(pm, toLinalg, [&](OpPassManager &nested) {
+    if (!options.tensorCores || capability < 80)
+      return;
+    ConvertAttnToGPUPassOptions tensorCore;
+    tensorCore.chip = options.chip;
+    tensorCore.warps = options.warps;
+    tensorCore.stages = options.stages;
+    nested.addPass(createConvertAttnToGPUPass(tensorCore));
+  });
 
   // Tensors -> buffers. No deallocation pipeline: tiles inside the flash
   // loop become static shared memory and host buffers become managed
