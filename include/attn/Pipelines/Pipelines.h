@@ -87,6 +87,16 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "c-interface",
       llvm::cl::desc("Give every function a _mlir_ciface_ wrapper"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> deviceMemory{
+      *this, "device-memory",
+      llvm::cl::desc(
+          "Arguments are the caller's device (or managed) buffers, used in "
+          "place; results become trailing out-parameters the caller "
+          "allocates; temporaries are device memory; all work goes on one "
+          "stream per call (attnCudaSetStream) with one wait at the end. "
+          "Without it, inputs are copied to managed memory at every call and "
+          "results are managed buffers the callee allocates"),
+      llvm::cl::init(false)};
 };
 
 /// attn (tensors) -> flash-tiled linalg -> one-shot bufferization -> one

@@ -627,9 +627,9 @@ gpu::GPUFuncOp mlir::attn::buildFlashAttentionSm80Kernel(
                                      b.getFunctionType(argTypes, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   int32_t threads = int32_t(spec.getThreads());
+  // Lowered to nvvm.maxntid (.maxntid in PTX): ptxas may then use up to
+  // 65536 / threads registers per thread.
   func.setKnownBlockSizeAttr(DenseI32ArrayAttr::get(ctx, {threads, 1, 1}));
-  func->setAttr(NVVM::NVVMDialect::getMaxntidAttrName(),
-                DenseI32ArrayAttr::get(ctx, {threads, 1, 1}));
   // The tensors never overlap; the inputs are only read (ld.global.nc).
   for (int64_t i = 0; i < numArgs; ++i) {
     func.setArgAttr(i, LLVM::LLVMDialect::getNoAliasAttrName(),
