@@ -1,0 +1,87 @@
+#!/bin/sh
+# Builds everything bench/gpu.sh needs on the GPU machine, which has PyTorch
+# and a CUDA driver but no LLVM/MLIR: one shared library per case of
+# bench/gpu_cases.py (the GPU pipeline with device-memory=1, cubins for
+# $CHIP embedded), libattn_cuda_runtime.so, a manifest, and the ptxas report
+# of every kernel. Run it here, after ./scripts/build.sh.
+#
+# Usage: bench/gpu-prepare.sh [OUT]   (default build/gpu-bench; CHIP=sm_90;
+#        CASES=REGEX compiles only the cases whose name matches)
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${ATTN_OPT_BUILD_DIR:-$root/build}
+out=${1:-$build/gpu-bench}
+chip=${CHIP:-sm_90}
+python=${PYTHON:-python3}
+attn_run=$build/bin/attn-run
+runtime=$build/lib/libattn_cuda_runtime.so
+for f in "$attn_run" "$runtime"; do
+  [ -e "$f" ] || { echo "error: $f is missing: build first (scripts/build.sh)" >&2; exit 1; }
+done
+rm -rf "$out"
+mkdir -p "$out/mlir"
+cp "$runtime" "$out/"
+
+# The cases' IR and the manifest.
+"$python" - "$out" "$chip" "$root" "${CASES:-}" <<'EOF'
+import json, os, re, subprocess, sys
+out, chip, root, pattern = sys.argv[1:5]
+sys.path.insert(0, os.path.join(root, "bench"))
+from gpu_cases import all_cases, describe
+records = []
+for case in all_cases():
+    if pattern and not re.search(pattern, case.name):
+        continue
+    path = os.path.join(out, "mlir", case.name + ".mlir")
+    with open(path, "w") as f:
+        f.write(case.mlir())
+    record = describe(case)
+    record["so"] = case.name + ".so"
+    records.append(record)
+try:
+    commit = subprocess.run(["git", "-C", root, "rev-parse", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+except OSError:
+    commit = "unknown"
+with open(os.path.join(out, "manifest.json"), "w") as f:
+    json.dump({"chip": chip, "commit": commit,
+               "runtime": "libattn_cuda_runtime.so", "cases": records}, f,
+              indent=1)
+with open(os.path.join(out, "cases.txt"), "w") as f:
+    for r in records:
+        f.write(f"{r['name']}\t{r['pipeline']}\n")
+EOF
+
+# One library per case. format=bin: ptxas runs here, the driver loads the
+# cubin without a JIT.
+count=0
+while IFS="$(printf '\t')" read -r name options; do
+  "$attn_run" --target=cuda --gpu-chip="$chip" \
+    --gpu-pipeline="device-memory=1 format=bin $options" \
+    "$out/mlir/$name.mlir" --emit=so -o "$out/$name.so" \
+    --header "$out/mlir/$name.h" 2>"$out/mlir/$name.log" || {
+      cat "$out/mlir/$name.log" >&2
+      echo "error: compiling $name failed" >&2
+      exit 1
+    }
+  count=$((count + 1))
+done < "$out/cases.txt"
+
+# What ptxas made of every kernel (registers, spills), for the record.
+if command -v ptxas >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/ptxas ]; then
+  ptxas=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+  : > "$out/ptxas.txt"
+  while IFS="$(printf '\t')" read -r name options; do
+    "$build/bin/attn-opt" "$out/mlir/$name.mlir" \
+      --attn-gpu-pipeline="chip=$chip device-memory=1 $options" \
+      -o "$out/mlir/$name.ptx.mlir"
+    "$python" "$root/scripts/gpu-binaries.py" "$out/mlir/$name.ptx.mlir" \
+      -o "$out/mlir/$name.ptx" >/dev/null
+    for ptx in "$out/mlir/$name.ptx"/*.ptx; do
+      "$ptxas" -arch="$chip" -v "$ptx" -o /dev/null 2>&1 |
+        grep -E "Compiling entry|registers|spill" >> "$out/ptxas.txt"
+    done
+    rm -rf "$out/mlir/$name.ptx" "$out/mlir/$name.ptx.mlir"
+  done < "$out/cases.txt"
+fi
+du -sh "$out" | cut -f1 | xargs printf "%s libraries in %s (%s)\n" "$count" "$out"
