@@ -115,4 +115,46 @@ def ConvertAttnToGPUPass : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvertEinsumToGPUPass : Pass<"convert-einsum-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Replace matrix-product attn.einsum ops by tensor-core GEMM "
+                "kernels for NVIDIA GPUs";
+  let description = [{
+    Rewrites every two-operand `attn.einsum` of f16 or bf16 tensors that is a
+    (batched) matrix product of contiguous operands into a launch of a
+    generated GEMM kernel in `gpu.module @attn_kernels` (like
+    `convert-attn-to-gpu`, on tensors). The labels must group as
+    `A = [batch..., M..., K...]`, `B = [batch..., N..., K...]` (nn.Linear
+    weights, `"b n c, o c -> b n o"`) or `[batch..., K..., N...]`
+    (`"b n i, i o -> b n o"`), result `[batch..., M..., N...]`; labels of
+    one group are flattened; an operand without the batch labels is shared
+    by every batch entry. K and N must be multiples of 8; M, N and K need
+    not divide the tiles. Accumulation is f32; the einsum's scale is applied
+    once per output before it is rounded. Others are left for
+    `convert-attn-to-linalg` (with `remarks`, each says why).
+
+    The sm_80 kernel: CTA tiles of 128 x 128 of C, 4 warps of 64 x 64, K in
+    steps of 64 copied by `cp.async` `stages` steps ahead into XOR-swizzled
+    shared memory, `ldmatrix` (`.trans` for `[K, N]` B) and `mma.sync`
+    m16n8k16 with the 128 f32 accumulators of a thread in registers, one
+    barrier per K step.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
+           "Target architecture (sm_80 or later)">,
+    Option<"stages", "stages", "int64_t", /*default=*/"3",
+           "K steps in flight in shared memory (2-4)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Remark on every einsum converted or left alone, and why">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
 #endif // ATTN_CONVERSION_PASSES_TD

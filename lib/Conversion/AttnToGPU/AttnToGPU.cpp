@@ -8,6 +8,8 @@
 
 #include "attn/Conversion/AttnToGPU/AttnToGPU.h"
 
+#include "KernelLaunch.h"
+
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
@@ -31,17 +33,6 @@ using namespace mlir;
 using namespace mlir::attn;
 
 namespace {
-
-/// The compute capability of "sm_XY[a]", or 0.
-int64_t getComputeCapability(StringRef chip) {
-  int64_t value = 0;
-  if (!chip.consume_front("sm_"))
-    return 0;
-  chip.consume_back("a");
-  if (chip.getAsInteger(10, value))
-    return 0;
-  return value;
-}
 
 /// The kernel spec of `op`, or the reason why the tensor-core kernel does
 /// not apply.
@@ -101,21 +92,6 @@ FailureOr<FlashAttentionSpec> getSpec(AttentionOp op, int64_t warps,
   return spec;
 }
 
-/// The data pointer of a memref as an LLVM pointer for a kernel argument.
-Value getDataPointer(OpBuilder &b, Location loc, Value memref) {
-  Value index =
-      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
-  Value address = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
-  return LLVM::IntToPtrOp::create(b, loc, LLVM::LLVMPointerType::get(
-                                              b.getContext()),
-                                  address);
-}
-
-MemRefType getContiguousType(Value tensor) {
-  auto type = cast<RankedTensorType>(tensor.getType());
-  return MemRefType::get(type.getShape(), type.getElementType());
-}
-
 struct ConvertAttnToGPUPass
     : public mlir::attn::impl::ConvertAttnToGPUPassBase<ConvertAttnToGPUPass> {
   using Base::Base;
@@ -153,15 +129,6 @@ struct ConvertAttnToGPUPass
     }
   }
 
-  gpu::GPUModuleOp getOrCreateKernelModule(ModuleOp module) {
-    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
-                    UnitAttr::get(module.getContext()));
-    if (auto existing = module.lookupSymbol<gpu::GPUModuleOp>("attn_kernels"))
-      return existing;
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    return gpu::GPUModuleOp::create(b, module.getLoc(), "attn_kernels");
-  }
-
   gpu::GPUFuncOp getOrCreateKernel(gpu::GPUModuleOp kernels, Location loc,
                                    const FlashAttentionSpec &spec) {
     if (auto existing =
@@ -174,37 +141,14 @@ struct ConvertAttnToGPUPass
   void replaceWithLaunch(AttentionOp op, gpu::GPUFuncOp kernel,
                          const FlashAttentionSpec &spec) {
     OpBuilder b(op);
-    Location loc = op.getLoc();
-    SmallVector<Value> args;
-    auto input = [&](Value tensor) {
-      Value buffer = bufferization::ToBufferOp::create(
-          b, loc, getContiguousType(tensor), tensor, /*read_only=*/true);
-      args.push_back(getDataPointer(b, loc, buffer));
-    };
-    input(op.getQuery());
-    input(op.getKey());
-    input(op.getValue());
-    // A fresh, 128-byte aligned result buffer the kernel writes entirely.
-    Value out = memref::AllocOp::create(b, loc,
-                                        getContiguousType(op.getResult()),
-                                        b.getI64IntegerAttr(128));
-    args.push_back(getDataPointer(b, loc, out));
+    SmallVector<Value> inputs = {op.getQuery(), op.getKey(), op.getValue()};
     if (Value mask = op.getMask())
-      input(mask);
-
-    auto index = [&](int64_t value) -> Value {
-      return arith::ConstantIndexOp::create(b, loc, value);
-    };
-    Value one = index(1);
-    gpu::KernelDim3 grid{index(spec.getNumQueryBlocks()), index(spec.batch),
-                         one};
-    gpu::KernelDim3 block{index(spec.getThreads()), one, one};
-    Value sharedBytes = arith::ConstantIntOp::create(
-        b, loc, spec.getSharedBytes(), 32);
-    gpu::LaunchFuncOp::create(b, loc, kernel, grid, block, sharedBytes, args);
-    Value result = bufferization::ToTensorOp::create(
-        b, loc, op.getResult().getType(), out, /*restrict=*/true,
-        /*writable=*/true);
+      inputs.push_back(mask);
+    // Kernel arguments: q, k, v, out [, mask].
+    Value result = createKernelLaunch(
+        b, op.getLoc(), kernel, inputs, op.getResult().getType(),
+        /*resultPosition=*/3, {spec.getNumQueryBlocks(), spec.batch, 1},
+        spec.getThreads(), spec.getSharedBytes());
     op.getResult().replaceAllUsesWith(result);
     op.erase();
   }

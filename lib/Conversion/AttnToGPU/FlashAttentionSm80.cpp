@@ -600,6 +600,21 @@ void FlashSm80Emitter::emit(gpu::GPUFuncOp func, Value sharedBase) {
 
 } // namespace
 
+StringRef mlir::attn::getOrCreateDynamicSharedMemory(OpBuilder &builder,
+                                                     Location loc,
+                                                     gpu::GPUModuleOp module) {
+  StringRef name = "attn_dynamic_shared_memory";
+  if (module.lookupSymbol(name))
+    return name;
+  OpBuilder::InsertionGuard guard(builder);
+  builder.setInsertionPointToStart(module.getBody());
+  LLVM::GlobalOp::create(builder, loc,
+                         LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
+                         /*isConstant=*/false, LLVM::Linkage::External, name,
+                         Attribute(), /*alignment=*/128, AddressSpace::Shared);
+  return name;
+}
+
 gpu::GPUFuncOp mlir::attn::buildFlashAttentionSm80Kernel(
     OpBuilder &builder, Location loc, gpu::GPUModuleOp module,
     const FlashAttentionSpec &spec) {
@@ -608,16 +623,7 @@ gpu::GPUFuncOp mlir::attn::buildFlashAttentionSm80Kernel(
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToEnd(module.getBody());
 
-  // The dynamic shared memory, declared once per module.
-  StringRef sharedName = "attn_dynamic_shared_memory";
-  auto sharedType = LLVM::LLVMArrayType::get(b.getI8Type(), 0);
-  if (!module.lookupSymbol(sharedName)) {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(module.getBody());
-    LLVM::GlobalOp::create(b, sharedType, /*isConstant=*/false,
-                           LLVM::Linkage::External, sharedName, Attribute(),
-                           /*alignment=*/128, AddressSpace::Shared);
-  }
+  StringRef sharedName = getOrCreateDynamicSharedMemory(b, loc, module);
 
   auto ptrType = LLVM::LLVMPointerType::get(ctx);
   int64_t numArgs =

@@ -66,6 +66,41 @@ gpu::GPUFuncOp buildFlashAttentionSm80Kernel(OpBuilder &builder, Location loc,
                                              gpu::GPUModuleOp module,
                                              const FlashAttentionSpec &spec);
 
+/// One (batched) matrix product `C = scale * A B` of f16/bf16 row-major
+/// tensors with f32 accumulation: A `[batch, M, K]`, B `[batch, N, K]`
+/// (`bTransposed`, the layout of nn.Linear weights) or `[batch, K, N]`, C
+/// `[batch, M, N]`; a batch stride of 0 shares the operand across the batch
+/// (weights). Computed by the sm_80 tensor-core GEMM kernel: CTA tiles of
+/// 128 x 128, 4 warps of 64 x 64, K in steps of 64 staged by cp.async.
+struct MatmulSpec {
+  Type elementType;
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  bool bTransposed = true;
+  double scale = 1.0;
+  int64_t batchStrideA = 0, batchStrideB = 0; ///< elements
+  int64_t stages = 3;
+
+  static constexpr int64_t kBlockM = 128, kBlockN = 128, kBlockK = 64;
+  static constexpr int64_t kThreads = 128;
+  int64_t getSharedBytes() const {
+    return stages * (kBlockM + kBlockN) * kBlockK * 2;
+  }
+  std::string getKernelName() const;
+};
+
+/// Why `spec` cannot be generated (an empty string when it can).
+std::string checkMatmulSpec(const MatmulSpec &spec);
+
+/// Appends the sm_80 (mma.sync m16n8k16) GEMM kernel for `spec` to
+/// `module`. Kernel arguments: a, b, c as generic pointers.
+gpu::GPUFuncOp buildMatmulSm80Kernel(OpBuilder &builder, Location loc,
+                                     gpu::GPUModuleOp module,
+                                     const MatmulSpec &spec);
+
+/// The module's dynamic shared memory symbol (declared on first use).
+StringRef getOrCreateDynamicSharedMemory(OpBuilder &builder, Location loc,
+                                         gpu::GPUModuleOp module);
+
 } // namespace mlir::attn
 
 #endif // ATTN_CONVERSION_ATTNTOGPU_ATTNTOGPU_H
