@@ -744,6 +744,10 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
     tensorCore.warps = options.warps;
     tensorCore.stages = options.stages;
     nested.addPass(createConvertAttnToGPUPass(tensorCore));
+    // The projections and MLPs of model graphs.
+    ConvertEinsumToGPUPassOptions gemm;
+    gemm.chip = options.chip;
+    nested.addPass(createConvertEinsumToGPUPass(gemm));
   });
 
   // Tensors -> buffers. No deallocation pipeline: tiles inside the flash
