@@ -342,13 +342,26 @@ def run_g1(kernel: Compiled, rec: dict, gen) -> dict:
     return result
 
 
+def redraw(model: "torch.nn.Module") -> "torch.nn.Module":
+    """Seeded N(0, 1/fan-in) weights, small biases: torchvision initialises
+    ViT's head to zero, which would make every logit 0 and the checks
+    vacuous."""
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            fan_in = p[0].numel() if p.dim() > 1 else p.numel()
+            std = 1.0 / math.sqrt(fan_in) if p.dim() > 1 else 0.02
+            p.copy_(torch.randn(p.shape, generator=gen) * std)
+    return model
+
+
 def make_vit_b_16():
     """torchvision's vit_b_16 when installed, else the same architecture in
     plain PyTorch (patch embedding, 12 pre-norm encoder blocks of 12-head
     nn.MultiheadAttention and a GELU MLP, class token, head)."""
     try:
         import torchvision
-        return torchvision.models.vit_b_16(weights=None), "torchvision"
+        return redraw(torchvision.models.vit_b_16(weights=None)), "torchvision"
     except Exception:  # noqa: BLE001
         pass
 
@@ -385,7 +398,7 @@ def make_vit_b_16():
             x = self.ln(self.layers(x + self.pos))
             return self.head(x[:, 0])
 
-    return ViT(), "plain PyTorch (torchvision missing)"
+    return redraw(ViT()), "plain PyTorch (torchvision missing)"
 
 
 def run_vit(kernel: Compiled, rec: dict, gen) -> dict:
@@ -435,6 +448,78 @@ def run_vit(kernel: Compiled, rec: dict, gen) -> dict:
     result["attentions_fallback"] = used["fallback"]
     result["max_logit_diff"] = (got - ref).abs().max().item()
     result["argmax_agrees"] = bool((got.argmax(-1) == ref.argmax(-1)).all())
+    return result
+
+
+def run_vit_whole(kernel: Compiled, rec: dict, gen) -> dict:
+    """vit_b_16 compiled whole by our pipeline (every attention and GEMM on
+    our tensor-core kernels, everything else our plain kernels), weights as
+    arguments: the project's frontend recomputes the prepared parameters
+    from the same model here; the signature must match the compiled one."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "python"))
+    result = {"name": rec["name"]}
+    try:
+        import torchvision
+        from attn_opt.capture import capture_module, lower
+    except Exception as e:  # noqa: BLE001
+        result["skipped"] = f"cannot import torchvision / attn_opt: {e}"
+        return result
+    model = redraw(torchvision.models.vit_b_16(weights=None))
+    model = model.eval().bfloat16().to(DEVICE)
+    x = torch.randn(1, 3, 224, 224, generator=gen, device=DEVICE).bfloat16()
+    try:
+        module = capture_module(model)
+        lowered, captured = lower(module, (x,))
+    except Exception as e:  # noqa: BLE001
+        result["skipped"] = f"the frontend failed on torch {torch.__version__}: " \
+            + str(e).splitlines()[0][:200]
+        return result
+    here = [(a.kind, list(a.shape), a.dtype) for a in lowered.args]
+    there = [(a["kind"], a["shape"], a["dtype"]) for a in rec["inputs"]]
+    if here != there:
+        result["skipped"] = ("the frontend on this torch gives another "
+                             "signature than the compiled one")
+        return result
+    with torch.no_grad():
+        sources = []
+        for kind, name in lowered.prepare_inputs:
+            if kind == "parameter":
+                sources.append(module.get_parameter(name))
+            elif kind == "buffer":
+                sources.append(module.get_buffer(name))
+            else:
+                sources.append(captured.program.constants[name])
+        prepared = iter([t.detach() for t in lowered.prepare(*sources)]
+                        if lowered.prepare is not None else [])
+        args = []
+        for a in lowered.args:
+            if a.kind == "input":
+                args.append(x)
+            elif a.kind == "prepared":
+                args.append(next(prepared).contiguous())
+            else:
+                args.append(a.extra["value"].to(DEVICE).contiguous())
+        if DEVICE == "cuda":
+            (ours,) = kernel(*args)
+        else:
+            ours = model(x)  # --dry-run: the library cannot run here
+        synchronize()
+        lowp = model(x).float()
+        ref = model.float()(x.float()).float()
+        model.bfloat16()
+        err = (ours.float() - ref).abs().max().item()
+        torch_err = (lowp - ref).abs().max().item()
+        result.update({
+            "max_logit_error": err, "torch_max_logit_error": torch_err,
+            "ok": err <= 2 * torch_err + 1e-6,
+            "argmax_agrees": bool((ours.float().argmax(-1) ==
+                                   ref.argmax(-1)).all()),
+        })
+        out = [torch.empty_like(ours)]
+        if DEVICE == "cuda":
+            result["ours_ms"] = time_ms(lambda: kernel(*args, outputs=out))
+        result["torch_default_ms"] = time_ms(lambda: model(x))
     return result
 
 
@@ -560,6 +645,9 @@ def main() -> int:
                     failures += not r["ok"]
                 elif rec["name"].startswith("attn_vit_b16"):
                     r = run_vit(load(rec), rec, gen)
+                elif rec["kind"] == "vit_whole":
+                    r = run_vit_whole(load(rec), rec, gen)
+                    failures += not r.get("ok", True)
                 elif rec["name"].startswith("attn_g1"):
                     r = {"name": rec["name"]}
                     r.update(perf_attention(load(rec), rec, gen))
