@@ -91,7 +91,7 @@ def parse_signature(sig):
     rest = sig[i + 1:].strip()
     assert rest.startswith('->'), sig
     rest = rest[2:].strip()
-    if rest.startswith('(') and not rest.startswith('(!'):
+    if rest.startswith('('):  # several results (or none)
         results = split_top(rest[1:-1])
     else:
         results = [rest] if rest else []
@@ -822,6 +822,87 @@ class Warp:
 
     def op_gpu_return(self, op, args, rt, active):
         return None
+
+    # -- sm_90a --
+    def op_llvm_ptrtoint(self, op, args, rt, active):
+        return args[0]
+
+    def op_llvm_mlir_undef(self, op, args, rt, active):
+        return self.op_llvm_mlir_poison(op, args, rt, active)
+
+    def op_llvm_insertvalue(self, op, args, rt, active):
+        container, value = args  # generic operand order
+        m = re.search(r'position = array<i64: (\d+)>', op.attrs)
+        out = np.array(container, copy=True)
+        out[:, int(m.group(1))] = value
+        return out
+
+    def op_nvvm_fence_proxy(self, op, args, rt, active):
+        return None
+
+    def op_nvvm_wgmma_fence_aligned(self, op, args, rt, active):
+        return None
+
+    def op_nvvm_wgmma_commit_group_sync_aligned(self, op, args, rt, active):
+        return None
+
+    def op_nvvm_wgmma_wait_group_sync_aligned(self, op, args, rt, active):
+        return None
+
+    def op_nvvm_wgmma_mma_async(self, op, args, rt, active):
+        """D += A B for the warp's 16 rows of the warpgroup's m64 tile, both
+        operands K-major in shared memory behind 128-byte-swizzle
+        descriptors: element (row, k) at start + (row / 8) SBO + (row % 8)
+        128 + 2k, then address bits 4-6 XOR bits 7-9 (the hardware's
+        swizzle of the absolute address)."""
+        if not active.all():
+            raise RuntimeError('wgmma in divergent code')
+        m = re.search(r'shape = #nvvm.shape<m = (\d+), n = (\d+), k = (\d+)>',
+                      op.attrs)
+        M, N, K = (int(x) for x in m.groups())
+        assert (M, K) == (64, 16), op.attrs
+        assert ('layoutA = #nvvm.mma_layout<row>' in op.attrs and
+                'layoutB = #nvvm.mma_layout<col>' in op.attrs), \
+            'only K-major A and B: ' + op.attrs
+        assert 'scale_out<one>' in op.attrs
+        bf16 = '<bf16>' in op.attrs
+        acc, desc_a, desc_b = args
+        for d in (desc_a, desc_b):
+            assert (d == d[0]).all(), 'descriptors differ between lanes'
+        shared = self.cta.shared
+
+        def operand(desc, rows):
+            desc = int(desc[0])
+            start = (desc & 0x3FFF) << 4
+            sbo = ((desc >> 32) & 0x3FFF) << 4
+            if desc >> 62 != 1:
+                raise RuntimeError('only 128-byte swizzle is emulated')
+            out = np.zeros((rows, K))
+            for r in range(rows):
+                for k in range(K):
+                    addr = start + (r // 8) * sbo + (r % 8) * 128 + 2 * k
+                    addr ^= ((addr >> 7) & 7) << 4
+                    if addr < 0 or addr + 2 > len(shared):
+                        raise RuntimeError(f'wgmma reads shared byte {addr}')
+                    bits = int(shared[addr]) | (int(shared[addr + 1]) << 8)
+                    out[r, k] = (bits_bf16(np.array([bits]))[0] if bf16 else
+                                 bits_f16(np.array([bits]))[0])
+            return out
+
+        warp = self.warp_id % 4
+        a = operand(desc_a, 64)[16 * warp:16 * warp + 16]   # [16, K]
+        b = operand(desc_b, N)                               # [N, K]
+        lane = np.arange(LANES)
+        g, t = lane >> 2, lane & 3
+        out = np.array(acc, dtype=np.float64, copy=True)
+        product = a @ b.T                                    # [16, N]
+        for j in range(N // 8):
+            for e in range(4):
+                row = g + 8 * (e >> 1)
+                col = 8 * j + 2 * t + (e & 1)
+                out[:, 4 * j + e] += product[row, col]
+        self.cta.stats.record('wgmma', 1)
+        return out.astype(np.float32)
 
 
 def bank_degree_rows(row_offsets):

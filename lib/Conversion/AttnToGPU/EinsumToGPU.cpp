@@ -44,7 +44,7 @@ Labels concat(std::initializer_list<const Labels *> parts) {
 }
 
 /// The GEMM spec of `op`, or why it is not a contiguous matrix product.
-FailureOr<MatmulSpec> getSpec(EinsumOp op, int64_t stages,
+FailureOr<MatmulSpec> getSpec(EinsumOp op, int64_t stages, bool sm90a,
                               std::string &reason) {
   if (op.getInputs().size() != 2) {
     reason = "not two operands";
@@ -121,6 +121,9 @@ FailureOr<MatmulSpec> getSpec(EinsumOp op, int64_t stages,
     spec.batchStrideB = spec.n * spec.k;
   }
   spec.stages = stages;
+  // Warpgroup MMA where the chip has it (sm_90a) and the weights are
+  // [N, K]; the [K, N] case keeps mma.sync.
+  spec.wgmma = sm90a && spec.bTransposed;
   reason = checkMatmulSpec(spec);
   if (!reason.empty())
     return failure();
@@ -134,6 +137,8 @@ struct ConvertEinsumToGPUPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    bool sm90a = StringRef(chip).ends_with("a") &&
+                 getComputeCapability(chip) >= 90;
     if (getComputeCapability(chip) < 80) {
       module.emitError("convert-einsum-to-gpu: chip '")
           << chip << "' is not sm_80 or later";
@@ -144,7 +149,7 @@ struct ConvertEinsumToGPUPass
     gpu::GPUModuleOp kernels;
     for (EinsumOp op : ops) {
       std::string reason;
-      FailureOr<MatmulSpec> spec = getSpec(op, stages, reason);
+      FailureOr<MatmulSpec> spec = getSpec(op, stages, sm90a, reason);
       if (failed(spec)) {
         if (remarks)
           op.emitRemark("not a tensor-core GEMM: ") << reason;

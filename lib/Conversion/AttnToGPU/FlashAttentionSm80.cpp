@@ -611,7 +611,7 @@ StringRef mlir::attn::getOrCreateDynamicSharedMemory(OpBuilder &builder,
   LLVM::GlobalOp::create(builder, loc,
                          LLVM::LLVMArrayType::get(builder.getI8Type(), 0),
                          /*isConstant=*/false, LLVM::Linkage::External, name,
-                         Attribute(), /*alignment=*/128, AddressSpace::Shared);
+                         Attribute(), /*alignment=*/1024, AddressSpace::Shared);
   return name;
 }
 

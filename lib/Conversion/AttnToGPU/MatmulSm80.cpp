@@ -25,11 +25,12 @@ using Pred = arith::CmpIPredicate;
 std::string MatmulSpec::getKernelName() const {
   uint64_t bits;
   std::memcpy(&bits, &scale, sizeof(bits));
-  return llvm::formatv("attn_gemm_sm80_{0}_{1}_b{2}_m{3}_n{4}_k{5}_sa{6}_"
+  return llvm::formatv("attn_gemm_{10}_{0}_{1}_b{2}_m{3}_n{4}_k{5}_sa{6}_"
                        "sb{7}_s{8}_x{9:x-}",
                        elementType.isBF16() ? "bf16" : "f16",
                        bTransposed ? "nt" : "nn", batch, m, n, k,
-                       batchStrideA, batchStrideB, stages, bits)
+                       batchStrideA, batchStrideB, stages, bits,
+                       wgmma ? "sm90a" : "sm80")
       .str();
 }
 
@@ -56,6 +57,8 @@ std::string mlir::attn::checkMatmulSpec(const MatmulSpec &spec) {
     return "an operand larger than 32-bit offsets allow";
   if (!std::isfinite(spec.scale))
     return "scale is not finite";
+  if (spec.wgmma && !spec.bTransposed)
+    return "the sm_90a kernel takes [N, K] weights only";
   return "";
 }
 
@@ -93,6 +96,22 @@ private:
                 int64_t globalRowBytes, Value rowsValid, Value chunksValid);
   void loadStage(Value kTile);
   Value stageOffset(Value kTile);
+
+  /// One accumulator value of the thread and the C element it is.
+  struct AccElement {
+    Value value;
+    Value row;   ///< within the CTA tile
+    int64_t col; ///< within the warp's columns, plus colBase
+    Value colBase;
+  };
+  /// The K loop with ldmatrix + mma.sync (4 warps of 64 x 64).
+  SmallVector<AccElement> emitMmaSyncLoop(int64_t kTiles);
+  /// The K loop with wgmma (one warpgroup, two m64n128 halves).
+  SmallVector<AccElement> emitWgmmaLoop(int64_t kTiles);
+  /// The shared-memory matrix descriptor of a K-major tile whose 8-row,
+  /// 128-byte swizzle atoms start at `address` and follow each other.
+  Value wgmmaDescriptor(Value address);
+  void emitEpilogue(ArrayRef<AccElement> acc);
 };
 
 void MatmulSm80Emitter::loadTile(Value shared, Value global, int64_t rows,
@@ -216,7 +235,11 @@ void MatmulSm80Emitter::emit(gpu::GPUFuncOp func, Value sharedBase) {
       loadStage(k.c32(s));
     k.cpAsyncCommit();
   }
+  emitEpilogue(spec.wgmma ? emitWgmmaLoop(kTiles) : emitMmaSyncLoop(kTiles));
+}
 
+SmallVector<MatmulSm80Emitter::AccElement>
+MatmulSm80Emitter::emitMmaSyncLoop(int64_t kTiles) {
   Value zero = k.cf32(0.0);
   // acc[i][j]: the m16n8 tile i (of 4 along M) and j (of 8 along N) of the
   // warp's 64 x 64.
@@ -278,42 +301,145 @@ void MatmulSm80Emitter::emit(gpu::GPUFuncOp func, Value sharedBase) {
         }
         scf::YieldOp::create(b, acc);
       });
-
-  // Epilogue: scale, round, 4-byte stores of column pairs inside the bounds.
-  Value scale = spec.scale != 1.0 ? k.cf32(spec.scale) : Value();
+  // Tile (i, j) of the warp: rows 16i + g (+8), columns 8j + 2t (+1).
+  SmallVector<AccElement> out;
+  Value colBase = k.add(k.mul(warpN, 64), k.shl(quadLane, 1));
   for (int64_t i = 0; i < 4; ++i)
     for (int64_t r = 0; r < 2; ++r) {
       Value row = k.add(k.add(k.mul(warpM, 64), group), 16 * i + 8 * r);
-      Value rowOk = spec.m % kBM
-                        ? k.cmp(Pred::slt, k.add(m0, row), k.c32(spec.m))
-                        : Value();
-      Value rowAddress = k.gep(cBase, k.mul(k.add(m0, row), spec.n * 2));
-      for (int64_t j = 0; j < 8; ++j) {
-        Value col = k.add(k.add(n0, k.mul(warpN, 64)),
-                          k.add(k.shl(quadLane, 1), 8 * j));
-        Value lo = loop.getResult((i * 8 + j) * 4 + 2 * r);
-        Value hi = loop.getResult((i * 8 + j) * 4 + 2 * r + 1);
-        if (scale) {
-          lo = k.mulf(lo, scale);
-          hi = k.mulf(hi, scale);
-        }
-        Value packed = k.packPair(elementType, lo, hi);
-        Value address = k.gep(rowAddress, k.shl(col, 1));
-        Value ok = rowOk;
-        if (spec.n % kBN) {
-          Value colOk = k.cmp(Pred::slt, col, k.c32(spec.n));
-          ok = ok ? Value(arith::AndIOp::create(b, ok, colOk)) : colOk;
-        }
-        if (!ok) {
-          k.store(packed, address, 4);
-          continue;
-        }
-        auto ifOp = scf::IfOp::create(b, ok, false);
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToStart(ifOp.thenBlock());
-        k.store(packed, address, 4);
-      }
+      for (int64_t j = 0; j < 8; ++j)
+        for (int64_t e = 0; e < 2; ++e)
+          out.push_back({loop.getResult((i * 8 + j) * 4 + 2 * r + e), row,
+                         8 * j + e, colBase});
     }
+  return out;
+}
+
+Value MatmulSm80Emitter::wgmmaDescriptor(Value address) {
+  // Bits 0-13: address >> 4; 16-29: leading byte offset >> 4 (unused for
+  // swizzled K-major, 1 by convention); 32-45: stride byte offset >> 4
+  // (1024: the next 8-row atom); 62-63: 1 = 128-byte swizzle.
+  Value shared32 = arith::TruncIOp::create(
+      b, k.i32(), LLVM::PtrToIntOp::create(b, k.i64(), address));
+  Value start = k.andi(k.shr(shared32, 4), 0x3FFF);
+  int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) |
+                  (int64_t(1) << 62);
+  return arith::OrIOp::create(b, k.zext64(start), k.c64(fixed));
+}
+
+SmallVector<MatmulSm80Emitter::AccElement>
+MatmulSm80Emitter::emitWgmmaLoop(int64_t kTiles) {
+  MLIRContext *ctx = b.getContext();
+  SmallVector<Type> fields(64, k.f32());
+  auto accType = LLVM::LLVMStructType::getLiteral(ctx, fields);
+  Value zero = k.cf32(0.0);
+  Value init = LLVM::UndefOp::create(b, accType);
+  for (int64_t i = 0; i < 64; ++i)
+    init = LLVM::InsertValueOp::create(b, init, zero, i);
+  NVVM::WGMMATypes type = spec.elementType.isBF16() ? NVVM::WGMMATypes::bf16
+                                                    : NVVM::WGMMATypes::f16;
+  auto loop = scf::ForOp::create(
+      b, k.c32(0), k.c32(kTiles), k.c32(1), ValueRange{init, init},
+      [&](OpBuilder &nested, Location, Value kTile, ValueRange args) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPoint(nested.getInsertionBlock(),
+                            nested.getInsertionPoint());
+        // This step's copies have landed; the proxy fence makes them
+        // visible to the asynchronous proxy that wgmma reads through, the
+        // barrier makes every thread's visible. The previous step's wgmma
+        // were waited for, so the next copies may reuse its stage.
+        k.cpAsyncWait(spec.stages - 2);
+        NVVM::FenceProxyOp::create(
+            b, NVVM::ProxyKind::async_shared,
+            NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+        k.barrier();
+        Value next = k.add(kTile, spec.stages - 1);
+        auto ifOp = scf::IfOp::create(
+            b, k.cmp(Pred::slt, next, k.c32(kTiles)), false);
+        {
+          OpBuilder::InsertionGuard g(b);
+          b.setInsertionPointToStart(ifOp.thenBlock());
+          loadStage(next);
+        }
+        k.cpAsyncCommit();
+        Value stage = stageOffset(kTile);
+        Value aStage = k.gep(sharedA, stage);
+        Value bStage = k.gep(sharedB, stage);
+        SmallVector<Value> acc(args.begin(), args.end());
+        NVVM::WgmmaFenceAlignedOp::create(b);
+        for (int64_t kk = 0; kk < kBK / 16; ++kk) {
+          // K advances 16 elements = 32 bytes inside the swizzled rows.
+          Value bDesc = wgmmaDescriptor(k.gep(bStage, 32 * kk));
+          for (int64_t h = 0; h < 2; ++h) {
+            Value aDesc =
+                wgmmaDescriptor(k.gep(aStage, h * 64 * kBK * 2 + 32 * kk));
+            acc[h] = NVVM::WgmmaMmaAsyncOp::create(
+                b, accType, acc[h], aDesc, bDesc,
+                NVVM::MMAShapeAttr::get(ctx, 64, 128, 16),
+                NVVM::WGMMATypesAttr::get(ctx, type),
+                NVVM::WGMMATypesAttr::get(ctx, type),
+                NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+                NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+                NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+                NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+                NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+                NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
+                NVVM::MMAIntOverflowAttr());
+          }
+        }
+        NVVM::WgmmaGroupSyncAlignedOp::create(b);
+        NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+        scf::YieldOp::create(b, acc);
+      });
+  // Half h, warp w: rows 64h + 16w + g (+8); accumulator 4j + e is column
+  // 8j + 2t + (e & 1) of row g + 8 (e >> 1).
+  Value warp = k.shr(tid, 5);
+  SmallVector<AccElement> out;
+  Value colBase = k.shl(quadLane, 1);
+  for (int64_t h = 0; h < 2; ++h)
+    for (int64_t r = 0; r < 2; ++r) {
+      Value row = k.add(k.add(k.mul(warp, 16), group), 64 * h + 8 * r);
+      for (int64_t j = 0; j < 16; ++j)
+        for (int64_t e = 0; e < 2; ++e)
+          out.push_back(
+              {LLVM::ExtractValueOp::create(b, loop.getResult(h),
+                                            4 * j + 2 * r + e),
+               row, 8 * j + e, colBase});
+    }
+  return out;
+}
+
+void MatmulSm80Emitter::emitEpilogue(ArrayRef<AccElement> acc) {
+  // Scale, round, 4-byte stores of column pairs inside the bounds.
+  Value scale = spec.scale != 1.0 ? k.cf32(spec.scale) : Value();
+  Type elementType = spec.elementType;
+  for (size_t i = 0; i + 1 < acc.size(); i += 2) {
+    const AccElement &lo = acc[i], &hi = acc[i + 1];
+    Value row = k.add(m0, lo.row);
+    Value col = k.add(n0, k.add(lo.colBase, lo.col));
+    Value loValue = lo.value, hiValue = hi.value;
+    if (scale) {
+      loValue = k.mulf(loValue, scale);
+      hiValue = k.mulf(hiValue, scale);
+    }
+    Value packed = k.packPair(elementType, loValue, hiValue);
+    Value address = k.gep(cBase, k.add(k.mul(row, spec.n * 2), k.shl(col, 1)));
+    Value ok;
+    if (spec.m % kBM)
+      ok = k.cmp(Pred::slt, row, k.c32(spec.m));
+    if (spec.n % kBN) {
+      Value colOk = k.cmp(Pred::slt, col, k.c32(spec.n));
+      ok = ok ? Value(arith::AndIOp::create(b, ok, colOk)) : colOk;
+    }
+    if (!ok) {
+      k.store(packed, address, 4);
+      continue;
+    }
+    auto ifOp = scf::IfOp::create(b, ok, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    k.store(packed, address, 4);
+  }
 }
 
 } // namespace

@@ -19,7 +19,7 @@
 
 // The kernel: noalias arguments, the inputs read-only.
 // CHECK: gpu.module @attn_kernels
-// CHECK: llvm.mlir.global external @attn_dynamic_shared_memory() {addr_space = 3 : i32, alignment = 128 : i64} : !llvm.array<0 x i8>
+// CHECK: llvm.mlir.global external @attn_dynamic_shared_memory() {addr_space = 3 : i32, alignment = 1024 : i64} : !llvm.array<0 x i8>
 // CHECK: gpu.func @[[KERNEL]](%{{.*}}: !llvm.ptr {llvm.align = 16 : i64, llvm.noalias, llvm.readonly}, %{{.*}}: !llvm.ptr {llvm.align = 16 : i64, llvm.noalias, llvm.readonly}, %{{.*}}: !llvm.ptr {llvm.align = 16 : i64, llvm.noalias, llvm.readonly}, %{{.*}}: !llvm.ptr {llvm.align = 16 : i64, llvm.noalias}) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // Group 0: the Q tile (64 rows of 8 16-byte chunks over 128 threads);
 // group 1: the first K and V blocks. All 192 keys are full blocks and there

@@ -14,3 +14,9 @@ func.func @bmm(%a: tensor<3x2x130x72xbf16>, %b: tensor<3x2x72x136xbf16>) -> tens
   %0 = attn.einsum "b h i k, b h k j -> b h i j" (%a, %b) : (tensor<3x2x130x72xbf16>, tensor<3x2x72x136xbf16>) -> tensor<3x2x130x136xbf16>
   return %0 : tensor<3x2x130x136xbf16>
 }
+
+// A longer K (8 steps of 64), so that the K loop stays a loop in SASS.
+func.func @linear_k512(%x: tensor<128x512xbf16>, %w: tensor<128x512xbf16>) -> tensor<128x128xbf16> {
+  %0 = attn.einsum "n c, o c -> n o" (%x, %w) : (tensor<128x512xbf16>, tensor<128x512xbf16>) -> tensor<128x128xbf16>
+  return %0 : tensor<128x128xbf16>
+}

@@ -79,6 +79,10 @@ struct MatmulSpec {
   double scale = 1.0;
   int64_t batchStrideA = 0, batchStrideB = 0; ///< elements
   int64_t stages = 3;
+  /// sm_90a: warpgroup MMA (wgmma.mma_async m64n128k16, both operands read
+  /// from shared memory through 128-byte-swizzle descriptors) instead of
+  /// ldmatrix + mma.sync; [N, K] B only.
+  bool wgmma = false;
 
   static constexpr int64_t kBlockM = 128, kBlockN = 128, kBlockK = 64;
   static constexpr int64_t kThreads = 128;
@@ -91,8 +95,9 @@ struct MatmulSpec {
 /// Why `spec` cannot be generated (an empty string when it can).
 std::string checkMatmulSpec(const MatmulSpec &spec);
 
-/// Appends the sm_80 (mma.sync m16n8k16) GEMM kernel for `spec` to
-/// `module`. Kernel arguments: a, b, c as generic pointers.
+/// Appends the sm_80 (mma.sync m16n8k16) or, with `spec.wgmma`, sm_90a
+/// (wgmma) GEMM kernel for `spec` to `module`. Kernel arguments: a, b, c as
+/// generic pointers.
 gpu::GPUFuncOp buildMatmulSm80Kernel(OpBuilder &builder, Location loc,
                                      gpu::GPUModuleOp module,
                                      const MatmulSpec &spec);
