@@ -140,15 +140,17 @@ def all_cases() -> list:
     cases: list = []
     # Correctness: every kernel variant the pipeline emits, against SDPA in
     # f32, at lengths that are not multiples of the tiles.
-    for dtype in ("bf16", "f16"):
-        for d in (64, 128):
-            for causal, mask in ((False, None), (True, None),
-                                 (False, "bool"), (True, "additive")):
-                tag = ("causal" if causal else "full") + \
-                    (f"_{mask}" if mask else "")
-                cases.append(AttentionCase(
-                    f"check_{dtype}_d{d}_{tag}", b=2, h=3, sq=1000, sk=1000,
-                    d=d, dtype=dtype, causal=causal, mask=mask))
+    for chip, suffix in (("", ""), ("chip=sm_90a", "_sm90a")):
+        for dtype in ("bf16", "f16"):
+            for d in (64, 128):
+                for causal, mask in ((False, None), (True, None),
+                                     (False, "bool"), (True, "additive")):
+                    tag = ("causal" if causal else "full") + \
+                        (f"_{mask}" if mask else "")
+                    cases.append(AttentionCase(
+                        f"check_{dtype}_d{d}_{tag}{suffix}", b=2, h=3,
+                        sq=1000, sk=1000, d=d, dtype=dtype, causal=causal,
+                        mask=mask, pipeline=chip))
     # Cross-attention lengths and the other tile configurations.
     cases.append(AttentionCase("check_bf16_d128_q333_k1500", 1, 4, 333, 1500,
                                128, "bf16"))
@@ -157,6 +159,9 @@ def all_cases() -> list:
                                pipeline="warps=8 stages=3"))
     cases.append(AttentionCase("check_f16_d64_w8s3", 2, 3, 1000, 1000, 64,
                                "f16", pipeline="warps=8 stages=3"))
+    cases.append(AttentionCase("check_bf16_d128_causal_w8s3_sm90a", 2, 3,
+                               1000, 1000, 128, "bf16", causal=True,
+                               pipeline="chip=sm_90a warps=8 stages=3"))
     # Throughput: the issue's shapes, each in three tile configurations so
     # the run picks the best.
     shapes = [("b4_h16_n4096_d128", 4, 16, 4096, 128, False),
@@ -164,8 +169,12 @@ def all_cases() -> list:
               ("b4_h16_n4096_d64", 4, 16, 4096, 64, False),
               ("b4_h16_n4096_d64_causal", 4, 16, 4096, 64, True),
               ("b1_h16_n16384_d128_causal", 1, 16, 16384, 128, True)]
+    # sm_90 (mma.sync) and sm_90a (wgmma) kernels.
     variants = [("w4s2", "warps=4 stages=2"), ("w4s3", "warps=4 stages=3"),
-                ("w8s2", "warps=8 stages=2")]
+                ("w8s2", "warps=8 stages=2"),
+                ("a90w4s2", "chip=sm_90a warps=4 stages=2"),
+                ("a90w8s2", "chip=sm_90a warps=8 stages=2"),
+                ("a90w8s3", "chip=sm_90a warps=8 stages=3")]
     for name, b, h, n, d, causal in shapes:
         for vname, options in variants:
             cases.append(AttentionCase(f"perf_{name}_{vname}", b, h, n, n, d,
@@ -174,6 +183,8 @@ def all_cases() -> list:
     # Models: G1 whole, and the attention shapes of G1 and vit_b_16 alone
     # (vit_b_16's attention is swapped into the PyTorch model).
     cases.append(G1Case())
+    cases.append(G1Case(name="g1_vit_block_bf16_sm90a",
+                        pipeline="chip=sm_90a"))
     cases.append(AttentionCase("attn_g1_b7_h8_n257_d64", 7, 8, 257, 257, 64,
                                "bf16", purpose="model"))
     cases.append(AttentionCase("attn_vit_b16_b1_h12_n197_d64", 1, 12, 197,

@@ -851,19 +851,18 @@ class Warp:
 
     def op_nvvm_wgmma_mma_async(self, op, args, rt, active):
         """D += A B for the warp's 16 rows of the warpgroup's m64 tile, both
-        operands K-major in shared memory behind 128-byte-swizzle
-        descriptors: element (row, k) at start + (row / 8) SBO + (row % 8)
-        128 + 2k, then address bits 4-6 XOR bits 7-9 (the hardware's
-        swizzle of the absolute address)."""
+        operands in shared memory behind 128-byte-swizzle descriptors (A
+        K-major, B K- or MN-major, see operand()), then address bits 4-6
+        XOR bits 7-9 (the hardware's swizzle of the absolute address)."""
         if not active.all():
             raise RuntimeError('wgmma in divergent code')
         m = re.search(r'shape = #nvvm.shape<m = (\d+), n = (\d+), k = (\d+)>',
                       op.attrs)
         M, N, K = (int(x) for x in m.groups())
         assert (M, K) == (64, 16), op.attrs
-        assert ('layoutA = #nvvm.mma_layout<row>' in op.attrs and
-                'layoutB = #nvvm.mma_layout<col>' in op.attrs), \
-            'only K-major A and B: ' + op.attrs
+        assert 'layoutA = #nvvm.mma_layout<row>' in op.attrs, \
+            'only K-major A: ' + op.attrs
+        b_mn_major = 'layoutB = #nvvm.mma_layout<row>' in op.attrs
         assert 'scale_out<one>' in op.attrs
         bf16 = '<bf16>' in op.attrs
         acc, desc_a, desc_b = args
@@ -871,16 +870,25 @@ class Warp:
             assert (d == d[0]).all(), 'descriptors differ between lanes'
         shared = self.cta.shared
 
-        def operand(desc, rows):
+        def operand(desc, rows, mn_major=False):
+            """[rows (M or N), K] from a K-major descriptor (element (r, k)
+            at start + (r / 8) SBO + (r % 8) 128 + 2k) or an MN-major one
+            (element (r, k) at start + (r / 64) LBO + (k / 8) SBO +
+            (k % 8) 128 + 2 (r % 64)), then swizzled."""
             desc = int(desc[0])
             start = (desc & 0x3FFF) << 4
+            lbo = ((desc >> 16) & 0x3FFF) << 4
             sbo = ((desc >> 32) & 0x3FFF) << 4
             if desc >> 62 != 1:
                 raise RuntimeError('only 128-byte swizzle is emulated')
             out = np.zeros((rows, K))
             for r in range(rows):
                 for k in range(K):
-                    addr = start + (r // 8) * sbo + (r % 8) * 128 + 2 * k
+                    if mn_major:
+                        addr = (start + (r // 64) * lbo + (k // 8) * sbo +
+                                (k % 8) * 128 + 2 * (r % 64))
+                    else:
+                        addr = start + (r // 8) * sbo + (r % 8) * 128 + 2 * k
                     addr ^= ((addr >> 7) & 7) << 4
                     if addr < 0 or addr + 2 > len(shared):
                         raise RuntimeError(f'wgmma reads shared byte {addr}')
@@ -891,7 +899,7 @@ class Warp:
 
         warp = self.warp_id % 4
         a = operand(desc_a, 64)[16 * warp:16 * warp + 16]   # [16, K]
-        b = operand(desc_b, N)                               # [N, K]
+        b = operand(desc_b, N, b_mn_major)                   # [N, K]
         lane = np.arange(LANES)
         g, t = lane >> 2, lane & 3
         out = np.array(acc, dtype=np.float64, copy=True)

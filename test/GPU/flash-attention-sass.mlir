@@ -18,6 +18,13 @@
 // RUN:   --expect '_d128_:registers<=240,instructions<=1900' --expect '_d64_:registers<=160,instructions<=1500' \
 // RUN:   | FileCheck %s
 
+// RUN: attn-opt %s --attn-gpu-pipeline="chip=sm_90a" -o %t.sm90a.mlir
+// RUN: %torch_python %gpu_binaries %t.sm90a.mlir -o %t.sm90a
+// RUN: %torch_python %gpu_sass_stats %t.sm90a/attn_kernels.sm_90a.ptx --arch sm_90a --ptxas %ptxas --nvdisasm %nvdisasm \
+// RUN:   --expect '*:stack==0,spill-stores==0,spill-loads==0,LDL==0,STL==0,HMMA==0,LDSM==0' \
+// RUN:   --expect '_d128_:registers<=200,instructions<=1800' --expect '_d64_:registers<=140,instructions<=1500' \
+// RUN:   | FileCheck %s --check-prefix=SM90A
+
 // Causal bf16 d128: 2 key loops (unmasked, then the diagonal) of
 // 2 x 64 HMMA (S = QKᵀ and O += PV: 8 x 8 m16n8k16 each) and 2 x 32
 // ldmatrix.x4; Q's 8 ldmatrix.x4 once; a barrier per iteration; 2 x 34
@@ -30,6 +37,15 @@
 // Causal f16 d64 with partial blocks (200 rows and keys).
 // CHECK-DAG: kernel attn_flash_sm80_f16_b2_q200_k200_d64_w4_n64_s2_causal_x{{[0-9a-f]+}}: {{.*}} spill-stores 0 spill-loads 0 {{.*}} HMMA 128/128 HGMMA 0/0 LDSM 68/64 {{.*}} BAR 3/2 MUFU.EX2 68/68
 // CHECK-NOT: FAIL
+
+// sm_90a: per key block, S = Q Kᵀ as D/16 HGMMA 64x64x16 and O += P V as 4
+// HGMMA 64xDx16 (d128: 8 + 4, d64: 4 + 4), no HMMA or ldmatrix; two
+// barriers per block (the second publishes P for the wgmma that reads it).
+// SM90A-DAG: kernel attn_flash_sm90a_bf16_b4_q256_k256_d128_w4_n64_s2_causal_x{{[0-9a-f]+}}: {{.*}} spill-stores 0 spill-loads 0 {{.*}} HMMA 0/0 HGMMA 24/24 LDSM 0/0 {{.*}} BAR 4/4 MUFU.EX2 68/68
+// SM90A-DAG: kernel attn_flash_sm90a_bf16_b4_q256_k256_d64_w4_n64_s2_x{{[0-9a-f]+}}: {{.*}} spill-stores 0 spill-loads 0 {{.*}} HMMA 0/0 HGMMA 8/8 LDSM 0/0 {{.*}} BAR 2/2 MUFU.EX2 34/34
+// SM90A-DAG: kernel attn_flash_sm90a_f16_b4_q192_k192_d128_w4_n64_s2_bmask_36864_0_192_1_x{{[0-9a-f]+}}: {{.*}} spill-stores 0 spill-loads 0 {{.*}} HGMMA 12/12 {{.*}} BAR 2/2
+// SM90A-DAG: kernel attn_flash_sm90a_f16_b2_q200_k200_d64_w4_n64_s2_causal_x{{[0-9a-f]+}}: {{.*}} spill-stores 0 spill-loads 0 {{.*}} HGMMA 16/16 {{.*}} BAR 4/4
+// SM90A-NOT: FAIL
 func.func @kernels(%q128: tensor<1x4x256x128xbf16>, %q64: tensor<1x4x256x64xbf16>,
                    %h128: tensor<2x2x192x128xf16>, %m: tensor<2x1x192x192xi1>,
                    %h64: tensor<1x2x200x64xf16>)

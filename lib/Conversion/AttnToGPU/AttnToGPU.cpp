@@ -37,7 +37,8 @@ namespace {
 /// The kernel spec of `op`, or the reason why the tensor-core kernel does
 /// not apply.
 FailureOr<FlashAttentionSpec> getSpec(AttentionOp op, int64_t warps,
-                                      int64_t stages, std::string &reason) {
+                                      int64_t stages, bool sm90a,
+                                      std::string &reason) {
   if (op.getScore() != ScoreKind::Dot) {
     reason = "the score is not a dot product";
     return failure();
@@ -61,6 +62,7 @@ FailureOr<FlashAttentionSpec> getSpec(AttentionOp op, int64_t warps,
   spec.causal = op.getCausal();
   spec.warps = warps;
   spec.stages = stages;
+  spec.wgmma = sm90a;
   if (v.getDimSize(rank - 1) != spec.headDim) {
     reason = "value and query head dimensions differ";
     return failure();
@@ -105,12 +107,15 @@ struct ConvertAttnToGPUPass
                      "ldmatrix and cp.async need Ampere)";
       return signalPassFailure();
     }
+    // sm_90a has warpgroup MMA; plain sm_90 runs the mma.sync kernel.
+    bool sm90a = StringRef(chip).ends_with("a") && capability >= 90;
     SmallVector<AttentionOp> ops;
     module.walk([&](AttentionOp op) { ops.push_back(op); });
     gpu::GPUModuleOp kernels;
     for (AttentionOp op : ops) {
       std::string reason;
-      FailureOr<FlashAttentionSpec> spec = getSpec(op, warps, stages, reason);
+      FailureOr<FlashAttentionSpec> spec =
+          getSpec(op, warps, stages, sm90a, reason);
       if (failed(spec)) {
         if (remarks)
           op.emitRemark("not a tensor-core kernel: ") << reason;

@@ -26,9 +26,9 @@ using Pred = arith::CmpIPredicate;
 
 std::string FlashAttentionSpec::getKernelName() const {
   std::string name = llvm::formatv(
-      "attn_flash_sm80_{0}_b{1}_q{2}_k{3}_d{4}_w{5}_n{6}_s{7}",
+      "attn_flash_{8}_{0}_b{1}_q{2}_k{3}_d{4}_w{5}_n{6}_s{7}",
       elementType.isBF16() ? "bf16" : "f16", batch, seqQ, seqK, headDim, warps,
-      blockN, stages);
+      blockN, stages, wgmma ? "sm90a" : "sm80");
   if (causal)
     name += "_causal";
   if (maskKind != MaskKind::None) {
@@ -129,6 +129,7 @@ public:
     threads = spec.getThreads();
     stages = spec.stages;
     kvTileBytes = blockN * rowBytes;
+    wgmma = spec.wgmma;
     // Additive masks are added to scale * QKᵀ, and the max-before-scaling
     // trick needs scale > 0: then scores are scaled first and the exponent
     // base factor is log2(e) alone.
@@ -145,6 +146,7 @@ private:
   const FlashAttentionSpec &spec;
 
   int64_t d, chunks, rowBytes, blockM, blockN, threads, stages, kvTileBytes;
+  bool wgmma;
   bool scaleFirst;
   double expFactor;
 
@@ -153,12 +155,29 @@ private:
   Value qStart, numBlocks;
   Value qTile, kBase, vBase, oTile, maskBatchBase;
   Value sharedQ, sharedK, sharedV;
-  Value loadRow, loadSharedOffset, loadGlobalOffset;
+  Value loadRow, loadGlobalOffset;
+  /// The thread's first shared-memory destination in a Q and a K/V tile,
+  /// and how far apart its successive rows are.
+  Value loadSharedOffsetQ, loadSharedOffsetKV;
+  int64_t sharedRowStep;
+  Value sharedP; ///< sm_90a: this warpgroup's P tile
   Value qFragRowOffset, kFragRowOffset, vFragRowOffset, xorQV, xorK;
   SmallVector<Frag4> qFrags;
 
   void setUp(gpu::GPUFuncOp func, Value sharedBase);
-  void loadTile(Value shared, Value global, int64_t rows, Value rowsValid);
+  void loadTile(Value shared, Value global, int64_t rows, Value rowsValid,
+                Value sharedOffset);
+  /// Byte offset of chunk `chunk` of row `row` in a tile of `rows` rows:
+  /// rows of 16-byte chunks, chunk c of row r at chunk c ^ (r % 8); with
+  /// wgmma, 64-column planes of 128-byte rows (the canonical 128-byte
+  /// swizzle layout), else whole rows.
+  Value tileOffset(Value row, Value chunk, int64_t rows);
+  void computeScoresMma(SmallVector<Frag4> &scores, Value sharedKs);
+  void computeScoresWgmma(SmallVector<Frag4> &scores, Value sharedKs);
+  void accumulateMma(LoopState &state, const SmallVector<Frag4> &probs,
+                     Value sharedVs);
+  void accumulateWgmma(LoopState &state, const SmallVector<Frag4> &probs,
+                       Value sharedVs);
   void loadKeyValueBlock(Value block);
   Value stageOffset(Value block);
   LoopState emitKeyLoop(Value lower, Value upper, LoopState init,
@@ -239,10 +258,15 @@ void FlashSm80Emitter::setUp(gpu::GPUFuncOp func, Value sharedBase) {
   int64_t log2Chunks = llvm::Log2_64(chunks);
   loadRow = k.shr(tid, log2Chunks);
   Value loadChunk = k.andi(tid, chunks - 1);
-  Value rowOffset = k.mul(loadRow, rowBytes);
-  loadGlobalOffset = k.add(rowOffset, k.shl(loadChunk, 4));
-  loadSharedOffset = k.add(
-      rowOffset, k.shl(k.xori(loadChunk, k.andi(loadRow, 7)), 4));
+  loadGlobalOffset = k.add(k.mul(loadRow, rowBytes), k.shl(loadChunk, 4));
+  loadSharedOffsetQ = tileOffset(loadRow, loadChunk, blockM);
+  loadSharedOffsetKV = tileOffset(loadRow, loadChunk, blockN);
+  sharedRowStep = wgmma ? 128 : rowBytes;
+  if (wgmma) {
+    int64_t qkvBytes = blockM * rowBytes + 2 * stages * kvTileBytes;
+    sharedP = k.gep(sharedBase, k.add(k.c32(qkvBytes),
+                                      k.mul(k.shr(warp, 2), 64 * blockN * 2)));
+  }
 
   // ldmatrix lane addresses. Shared tiles store 16-byte chunk c of row r at
   // chunk c ^ (r % 8): the eight rows an 8x8 matrix reads lie in eight
@@ -266,12 +290,21 @@ void FlashSm80Emitter::setUp(gpu::GPUFuncOp func, Value sharedBase) {
   xorK = k.shl(k.xori(k.andi(k.shr(lane, 3), 1), lane7), 4);
 }
 
+Value FlashSm80Emitter::tileOffset(Value row, Value chunk, int64_t rows) {
+  Value swizzled = k.shl(k.xori(k.andi(chunk, 7), k.andi(row, 7)), 4);
+  if (!wgmma || chunks == 8)
+    return k.add(k.add(k.mul(row, rowBytes), k.shl(k.shr(chunk, 3), 7)),
+                 swizzled);
+  return k.add(k.add(k.mul(k.shr(chunk, 3), rows * 128), k.mul(row, 128)),
+               swizzled);
+}
+
 void FlashSm80Emitter::loadTile(Value shared, Value global, int64_t rows,
-                                Value rowsValid) {
+                                Value rowsValid, Value sharedOffset) {
   int64_t rowsPerPass = threads / chunks;
   for (int64_t pass = 0; pass < rows / rowsPerPass; ++pass) {
     int64_t row = pass * rowsPerPass;
-    Value dst = k.gep(shared, k.add(loadSharedOffset, row * rowBytes));
+    Value dst = k.gep(shared, k.add(sharedOffset, row * sharedRowStep));
     Value src = k.gep(global, k.add(loadGlobalOffset, row * rowBytes));
     if (!rowsValid) {
       k.cpAsync16(dst, src);
@@ -298,8 +331,10 @@ void FlashSm80Emitter::loadKeyValueBlock(Value block) {
   if (spec.seqK % blockN != 0)
     rowsValid = k.sub(k.c32(spec.seqK), kvStart);
   Value stage = stageOffset(block);
-  loadTile(k.gep(sharedK, stage), k.gep(kBase, offset), blockN, rowsValid);
-  loadTile(k.gep(sharedV, stage), k.gep(vBase, offset), blockN, rowsValid);
+  loadTile(k.gep(sharedK, stage), k.gep(kBase, offset), blockN, rowsValid,
+           loadSharedOffsetKV);
+  loadTile(k.gep(sharedV, stage), k.gep(vBase, offset), blockN, rowsValid,
+           loadSharedOffsetKV);
 }
 
 void FlashSm80Emitter::maskScores(SmallVector<Frag4> &scores, Value kvStart) {
@@ -353,12 +388,14 @@ void FlashSm80Emitter::maskScores(SmallVector<Frag4> &scores, Value kvStart) {
 
 LoopState FlashSm80Emitter::emitKeyBlock(Value block, LoopState state,
                                          bool masked) {
-  Type elementType = spec.elementType;
   // The copies of this block (group block + 1, after Q's) have landed for
   // this thread; the barrier makes every thread's copies visible and
   // guarantees all warps are done with the previous block, whose stage the
-  // copies issued next overwrite.
+  // copies issued next overwrite. wgmma reads shared memory through the
+  // async proxy: the copies are fenced for it first.
   k.cpAsyncWait(stages - 2);
+  if (wgmma)
+    k.fenceProxyAsyncShared();
   k.barrier();
   Value next = k.add(block, stages - 1);
   auto ifOp = scf::IfOp::create(b, k.cmp(Pred::slt, next, numBlocks),
@@ -375,24 +412,12 @@ LoopState FlashSm80Emitter::emitKeyBlock(Value block, LoopState state,
   Value sharedKs = k.gep(sharedK, stage);
   Value sharedVs = k.gep(sharedV, stage);
 
-  // S = Q Kᵀ: blockN / 8 accumulators of m16n8, D / 16 steps of k16.
-  Value zero = k.cf32(0.0);
-  SmallVector<Frag4> scores(blockN / 8, Frag4{zero, zero, zero, zero});
-  Value kLane = k.gep(sharedKs, kFragRowOffset);
-  for (int64_t kk = 0; kk < d / 16; ++kk) {
-    Value chunkOffset = k.xori(xorK, 32 * kk);
-    Value laneAddress = k.gep(kLane, chunkOffset);
-    for (int64_t p = 0; p < blockN / 16; ++p) {
-      Frag4 f = k.ldmatrixX4(k.gep(laneAddress, p * 16 * rowBytes),
-                             /*transpose=*/false);
-      for (int64_t h = 0; h < 2; ++h) {
-        Frag4 &acc = scores[2 * p + h];
-        std::array<Value, 4> r = k.mma16816(
-            elementType, qFrags[kk], {f[2 * h], f[2 * h + 1]}, acc);
-        acc = {r[0], r[1], r[2], r[3]};
-      }
-    }
-  }
+  // S = Q Kᵀ: blockN / 8 accumulators of m16n8 (the warp's 16 rows).
+  SmallVector<Frag4> scores;
+  if (wgmma)
+    computeScoresWgmma(scores, sharedKs);
+  else
+    computeScoresMma(scores, sharedKs);
 
   if (scaleFirst) {
     Value scale = k.cf32(spec.scale);
@@ -443,8 +468,70 @@ LoopState FlashSm80Emitter::emitKeyBlock(Value block, LoopState state,
         f[2 * r + e] = k.mulf(f[2 * r + e], correction);
   }
 
+  if (wgmma)
+    accumulateWgmma(updated, probs, sharedVs);
+  else
+    accumulateMma(updated, probs, sharedVs);
+  return updated;
+}
+
+void FlashSm80Emitter::computeScoresMma(SmallVector<Frag4> &scores,
+                                        Value sharedKs) {
+  // D / 16 steps of k16; each ldmatrix.x4 gives two key octets.
+  Value zero = k.cf32(0.0);
+  scores.assign(blockN / 8, Frag4{zero, zero, zero, zero});
+  Value kLane = k.gep(sharedKs, kFragRowOffset);
+  for (int64_t kk = 0; kk < d / 16; ++kk) {
+    Value chunkOffset = k.xori(xorK, 32 * kk);
+    Value laneAddress = k.gep(kLane, chunkOffset);
+    for (int64_t p = 0; p < blockN / 16; ++p) {
+      Frag4 f = k.ldmatrixX4(k.gep(laneAddress, p * 16 * rowBytes),
+                             /*transpose=*/false);
+      for (int64_t h = 0; h < 2; ++h) {
+        Frag4 &acc = scores[2 * p + h];
+        std::array<Value, 4> r = k.mma16816(
+            spec.elementType, qFrags[kk], {f[2 * h], f[2 * h + 1]}, acc);
+        acc = {r[0], r[1], r[2], r[3]};
+      }
+    }
+  }
+}
+
+void FlashSm80Emitter::computeScoresWgmma(SmallVector<Frag4> &scores,
+                                          Value sharedKs) {
+  // The warpgroup's 64 rows of Q against the 64 keys: D / 16 wgmma
+  // m64n64k16, both operands K-major; a k16 step is 32 bytes into a
+  // 128-byte row, every 4 steps the next 64-column plane.
+  Value zero = k.cf32(0.0);
+  SmallVector<Value> init(blockN / 2, zero);
+  Value acc = k.packStruct(init);
+  Value qGroup = k.gep(sharedQ, k.mul(k.shr(warp, 2), 64 * 128));
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (int64_t kk = 0; kk < d / 16; ++kk) {
+    int64_t plane = kk / 4, inner = (kk % 4) * 32;
+    Value aDesc = k.wgmmaDescriptor(
+        k.gep(qGroup, plane * blockM * 128 + inner), 16, 1024);
+    Value bDesc = k.wgmmaDescriptor(
+        k.gep(sharedKs, plane * blockN * 128 + inner), 16, 1024);
+    acc = k.wgmma(spec.elementType, acc, aDesc, bDesc, blockN,
+                  /*transposeB=*/false);
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  // Accumulator 4j + e: row g + 8 (e >> 1), column 8j + 2t + (e & 1): the
+  // m16n8 layout of mma.sync, octet by octet.
+  SmallVector<Value> values = k.unpackStruct(acc, blockN / 2);
+  for (int64_t j = 0; j < blockN / 8; ++j)
+    scores.push_back({values[4 * j], values[4 * j + 1], values[4 * j + 2],
+                      values[4 * j + 3]});
+}
+
+void FlashSm80Emitter::accumulateMma(LoopState &state,
+                                     const SmallVector<Frag4> &probs,
+                                     Value sharedVs) {
   // O += P V. The m16n8 accumulators of P, two n-tiles at a time, are
   // exactly the A fragment of an m16n8k16 step over 16 keys.
+  Type elementType = spec.elementType;
   for (int64_t kk = 0; kk < blockN / 16; ++kk) {
     const Frag4 &lo = probs[2 * kk], &hi = probs[2 * kk + 1];
     std::array<Value, 4> a = {k.packPair(elementType, lo[0], lo[1]),
@@ -456,14 +543,54 @@ LoopState FlashSm80Emitter::emitKeyBlock(Value block, LoopState state,
       Frag4 f = k.ldmatrixX4(k.gep(vLane, k.xori(xorQV, 32 * q)),
                              /*transpose=*/true);
       for (int64_t h = 0; h < 2; ++h) {
-        Frag4 &acc = updated.out[2 * q + h];
+        Frag4 &acc = state.out[2 * q + h];
         std::array<Value, 4> r =
             k.mma16816(elementType, a, {f[2 * h], f[2 * h + 1]}, acc);
         acc = {r[0], r[1], r[2], r[3]};
       }
     }
   }
-  return updated;
+}
+
+void FlashSm80Emitter::accumulateWgmma(LoopState &state,
+                                       const SmallVector<Frag4> &probs,
+                                       Value sharedVs) {
+  // P, rounded, into the warpgroup's K-major P tile (64 rows of 64 keys,
+  // 128 bytes, swizzled): each thread writes its pairs where the S
+  // accumulators were; then O += P V by D/... wgmma m64nDk16 with V
+  // MN-major (d contiguous): along MN the next 64-column plane is 64 rows
+  // of 128 bytes on, along K the next 8 keys 1024 bytes on.
+  Type elementType = spec.elementType;
+  Value rowInGroup = k.add(k.mul(k.andi(warp, 3), 16), group);
+  for (int64_t r = 0; r < 2; ++r) {
+    Value row = k.add(rowInGroup, 8 * r);
+    Value rowAddress =
+        k.gep(sharedP, k.add(k.mul(row, 128), k.shl(quadLane, 2)));
+    for (int64_t j = 0; j < blockN / 8; ++j) {
+      Value packed = k.packPair(elementType, probs[j][2 * r],
+                                probs[j][2 * r + 1]);
+      k.store(packed, k.gep(rowAddress, k.shl(k.xori(group, j), 4)), 4);
+    }
+  }
+  k.fenceProxyAsyncShared();
+  k.barrier();
+  SmallVector<Value> flat;
+  for (const Frag4 &f : state.out)
+    flat.append(f.begin(), f.end());
+  Value acc = k.packStruct(flat);
+  NVVM::WgmmaFenceAlignedOp::create(b);
+  for (int64_t kk = 0; kk < blockN / 16; ++kk) {
+    Value aDesc = k.wgmmaDescriptor(k.gep(sharedP, 32 * kk), 16, 1024);
+    Value bDesc = k.wgmmaDescriptor(k.gep(sharedVs, kk * 16 * 128),
+                                    blockN * 128, 1024);
+    acc = k.wgmma(elementType, acc, aDesc, bDesc, d, /*transposeB=*/true);
+  }
+  NVVM::WgmmaGroupSyncAlignedOp::create(b);
+  NVVM::WgmmaWaitGroupSyncOp::create(b, 0);
+  SmallVector<Value> values = k.unpackStruct(acc, d / 2);
+  for (int64_t j = 0; j < d / 8; ++j)
+    state.out[j] = {values[4 * j], values[4 * j + 1], values[4 * j + 2],
+                    values[4 * j + 3]};
 }
 
 LoopState FlashSm80Emitter::emitKeyLoop(Value lower, Value upper,
@@ -495,20 +622,20 @@ void FlashSm80Emitter::emitEpilogue(const LoopState &state) {
     Value inv = arith::DivFOp::create(b, k.cf32(1.0), sum);
     inverse[r] = k.select(isZero, zero, inv);
   }
-  // Stage the warp's 16 output rows in its part of the (no longer used) Q
-  // tile, swizzled like every tile, so that global stores are 16 bytes.
+  // Stage the warp's 16 output rows in its rows of the (no longer used) Q
+  // tile, in its layout, so that global stores are 16 bytes; no other warp
+  // touches these bytes (with wgmma another warpgroup may still read its
+  // own rows of Q).
   Value warpRow = k.mul(warp, 16);
   for (int64_t r = 0; r < 2; ++r) {
     Value row = k.add(warpRow, k.add(group, 8 * r));
-    Value rowAddress = k.gep(sharedQ, k.add(k.mul(row, rowBytes),
-                                            k.shl(quadLane, 2)));
     for (int64_t n = 0; n < d / 8; ++n) {
-      // chunk n of row (g + 8r) is at chunk n ^ g.
-      Value chunk = k.shl(k.xori(group, n), 4);
       Value packed = k.packPair(spec.elementType,
                                 k.mulf(state.out[n][2 * r], inverse[r]),
                                 k.mulf(state.out[n][2 * r + 1], inverse[r]));
-      k.store(packed, k.gep(rowAddress, chunk), 4);
+      Value offset = k.add(tileOffset(row, k.c32(n), blockM),
+                           k.shl(quadLane, 2));
+      k.store(packed, k.gep(sharedQ, offset), 4);
     }
   }
   k.syncWarp();
@@ -518,10 +645,9 @@ void FlashSm80Emitter::emitEpilogue(const LoopState &state) {
   auto vectorType = VectorType::get({4}, k.i32());
   for (int64_t pass = 0; pass < 16 / rowsPerPass; ++pass) {
     Value row = k.add(warpRow, k.add(passRow, pass * rowsPerPass));
-    Value swizzled = k.xori(passChunk, k.andi(row, 7));
-    Value value = k.load(
-        vectorType,
-        k.gep(sharedQ, k.add(k.mul(row, rowBytes), k.shl(swizzled, 4))), 16);
+    Value value = k.load(vectorType,
+                         k.gep(sharedQ, tileOffset(row, passChunk, blockM)),
+                         16);
     Value address =
         k.gep(oTile, k.add(k.mul(row, rowBytes), k.shl(passChunk, 4)));
     if (spec.seqQ % blockM == 0) {
@@ -544,7 +670,7 @@ void FlashSm80Emitter::emit(gpu::GPUFuncOp func, Value sharedBase) {
   Value qRowsValid;
   if (spec.seqQ % blockM != 0)
     qRowsValid = k.sub(k.c32(spec.seqQ), qStart);
-  loadTile(sharedQ, qTile, blockM, qRowsValid);
+  loadTile(sharedQ, qTile, blockM, qRowsValid, loadSharedOffsetQ);
   k.cpAsyncCommit();
   for (int64_t s = 0; s < stages - 1; ++s) {
     Value block = k.c32(s);
@@ -560,13 +686,17 @@ void FlashSm80Emitter::emit(gpu::GPUFuncOp func, Value sharedBase) {
     }
     k.cpAsyncCommit();
   }
-  // Q's fragments stay in registers for the whole key loop.
-  k.cpAsyncWait(stages - 1);
-  k.barrier();
-  Value qLane = k.gep(sharedQ, qFragRowOffset);
-  for (int64_t kk = 0; kk < d / 16; ++kk)
-    qFrags.push_back(
-        k.ldmatrixX4(k.gep(qLane, k.xori(xorQV, 32 * kk)), false));
+  // Q's fragments stay in registers for the whole key loop (mma.sync);
+  // wgmma reads Q from shared memory, where the first block's wait and
+  // barrier find it.
+  if (!wgmma) {
+    k.cpAsyncWait(stages - 1);
+    k.barrier();
+    Value qLane = k.gep(sharedQ, qFragRowOffset);
+    for (int64_t kk = 0; kk < d / 16; ++kk)
+      qFrags.push_back(
+          k.ldmatrixX4(k.gep(qLane, k.xori(xorQV, 32 * kk)), false));
+  }
 
   LoopState state;
   Value zero = k.cf32(0.0);

@@ -204,6 +204,71 @@ public:
                                 UnitAttr());
   }
 
+  /// The wgmma shared-memory matrix descriptor of an operand whose 8-row x
+  /// 128-byte swizzle atoms start at `address` (1024-byte aligned atoms):
+  /// bits 0-13 address >> 4, 16-29 leading byte offset >> 4, 32-45 stride
+  /// byte offset >> 4, 62-63 swizzle mode 1 (128 bytes). K-major operands
+  /// take stride 1024 (the next 8 rows) and an unused leading offset of 16;
+  /// MN-major ones the offset of the next 64-element atom along MN as the
+  /// leading one and 1024 (the next 8 rows of K) as the stride.
+  Value wgmmaDescriptor(Value address, int64_t leadingBytes,
+                        int64_t strideBytes) {
+    Value shared32 = arith::TruncIOp::create(
+        b, i32(), LLVM::PtrToIntOp::create(b, i64(), address));
+    Value start = andi(shr(shared32, 4), 0x3FFF);
+    int64_t fixed = (((leadingBytes >> 4) & 0x3FFF) << 16) |
+                    (((strideBytes >> 4) & 0x3FFF) << 32) |
+                    (int64_t(1) << 62);
+    return arith::OrIOp::create(b, zext64(start), c64(fixed));
+  }
+
+  /// D = A B + D by one warpgroup, A and B in shared memory behind
+  /// descriptors: A K-major, B K-major or (`transposeB`) MN-major.
+  Value wgmma(Type elementType, Value accumulator, Value aDescriptor,
+              Value bDescriptor, int64_t n, bool transposeB) {
+    MLIRContext *ctx = b.getContext();
+    NVVM::WGMMATypes type = elementType.isBF16() ? NVVM::WGMMATypes::bf16
+                                                 : NVVM::WGMMATypes::f16;
+    return NVVM::WgmmaMmaAsyncOp::create(
+        b, accumulator.getType(), accumulator, aDescriptor, bDescriptor,
+        NVVM::MMAShapeAttr::get(ctx, 64, n, 16),
+        NVVM::WGMMATypesAttr::get(ctx, type),
+        NVVM::WGMMATypesAttr::get(ctx, type),
+        NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
+        NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
+        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+        NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
+        NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
+        NVVM::MMALayoutAttr::get(ctx, transposeB ? NVVM::MMALayout::row
+                                                 : NVVM::MMALayout::col),
+        NVVM::MMAIntOverflowAttr());
+  }
+
+  /// An LLVM struct of `values` (wgmma accumulators) and back.
+  Value packStruct(ArrayRef<Value> values) {
+    SmallVector<Type> fields(values.size(), values.front().getType());
+    Value s = LLVM::UndefOp::create(
+        b, LLVM::LLVMStructType::getLiteral(b.getContext(), fields));
+    for (auto [i, v] : llvm::enumerate(values))
+      s = LLVM::InsertValueOp::create(b, s, v, int64_t(i));
+    return s;
+  }
+  SmallVector<Value> unpackStruct(Value s, int64_t count) {
+    SmallVector<Value> values;
+    for (int64_t i = 0; i < count; ++i)
+      values.push_back(LLVM::ExtractValueOp::create(b, s, i));
+    return values;
+  }
+
+  /// Orders generic-proxy writes to shared memory (stores, cp.async) before
+  /// async-proxy reads of it (wgmma).
+  void fenceProxyAsyncShared() {
+    NVVM::FenceProxyOp::create(
+        b, NVVM::ProxyKind::async_shared,
+        NVVM::SharedSpaceAttr::get(b.getContext(),
+                                   NVVM::SharedSpace::shared_cta));
+  }
+
 private:
   /// f16 mma operands are typed vector<2xf16>; bf16 ones are plain i32.
   Value asMmaOperand(Type elementType, Value b32) {

@@ -316,15 +316,8 @@ MatmulSm80Emitter::emitMmaSyncLoop(int64_t kTiles) {
 }
 
 Value MatmulSm80Emitter::wgmmaDescriptor(Value address) {
-  // Bits 0-13: address >> 4; 16-29: leading byte offset >> 4 (unused for
-  // swizzled K-major, 1 by convention); 32-45: stride byte offset >> 4
-  // (1024: the next 8-row atom); 62-63: 1 = 128-byte swizzle.
-  Value shared32 = arith::TruncIOp::create(
-      b, k.i32(), LLVM::PtrToIntOp::create(b, k.i64(), address));
-  Value start = k.andi(k.shr(shared32, 4), 0x3FFF);
-  int64_t fixed = (int64_t(1) << 16) | (int64_t(1024 >> 4) << 32) |
-                  (int64_t(1) << 62);
-  return arith::OrIOp::create(b, k.zext64(start), k.c64(fixed));
+  // K-major 128-byte-swizzle tiles: the next 8 rows 1024 bytes on.
+  return k.wgmmaDescriptor(address, 16, 1024);
 }
 
 SmallVector<MatmulSm80Emitter::AccElement>
@@ -336,8 +329,6 @@ MatmulSm80Emitter::emitWgmmaLoop(int64_t kTiles) {
   Value init = LLVM::UndefOp::create(b, accType);
   for (int64_t i = 0; i < 64; ++i)
     init = LLVM::InsertValueOp::create(b, init, zero, i);
-  NVVM::WGMMATypes type = spec.elementType.isBF16() ? NVVM::WGMMATypes::bf16
-                                                    : NVVM::WGMMATypes::f16;
   auto loop = scf::ForOp::create(
       b, k.c32(0), k.c32(kTiles), k.c32(1), ValueRange{init, init},
       [&](OpBuilder &nested, Location, Value kTile, ValueRange args) {
@@ -349,9 +340,7 @@ MatmulSm80Emitter::emitWgmmaLoop(int64_t kTiles) {
         // barrier makes every thread's visible. The previous step's wgmma
         // were waited for, so the next copies may reuse its stage.
         k.cpAsyncWait(spec.stages - 2);
-        NVVM::FenceProxyOp::create(
-            b, NVVM::ProxyKind::async_shared,
-            NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+        k.fenceProxyAsyncShared();
         k.barrier();
         Value next = k.add(kTile, spec.stages - 1);
         auto ifOp = scf::IfOp::create(
@@ -373,18 +362,8 @@ MatmulSm80Emitter::emitWgmmaLoop(int64_t kTiles) {
           for (int64_t h = 0; h < 2; ++h) {
             Value aDesc =
                 wgmmaDescriptor(k.gep(aStage, h * 64 * kBK * 2 + 32 * kk));
-            acc[h] = NVVM::WgmmaMmaAsyncOp::create(
-                b, accType, acc[h], aDesc, bDesc,
-                NVVM::MMAShapeAttr::get(ctx, 64, 128, 16),
-                NVVM::WGMMATypesAttr::get(ctx, type),
-                NVVM::WGMMATypesAttr::get(ctx, type),
-                NVVM::WGMMATypesAttr::get(ctx, NVVM::WGMMATypes::f32),
-                NVVM::WGMMAScaleOutAttr::get(ctx, NVVM::WGMMAScaleOut::one),
-                NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-                NVVM::WGMMAScaleInAttr::get(ctx, NVVM::WGMMAScaleIn::one),
-                NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::row),
-                NVVM::MMALayoutAttr::get(ctx, NVVM::MMALayout::col),
-                NVVM::MMAIntOverflowAttr());
+            acc[h] = k.wgmma(spec.elementType, acc[h], aDesc, bDesc, 128,
+                             /*transposeB=*/false);
           }
         }
         NVVM::WgmmaGroupSyncAlignedOp::create(b);

@@ -1,6 +1,7 @@
 // RUN: attn-opt %s --split-input-file --convert-attn-to-gpu --canonicalize | FileCheck %s
 // RUN: attn-opt %s --split-input-file --convert-attn-to-gpu=remarks=true --verify-diagnostics -o /dev/null
 // RUN: not attn-opt %s --split-input-file --convert-attn-to-gpu=chip=sm_75 -o /dev/null 2>&1 | FileCheck %s --check-prefix=CHIP
+// RUN: attn-opt %s --split-input-file --convert-attn-to-gpu=chip=sm_90a --canonicalize | FileCheck %s --check-prefix=SM90A
 
 // CHIP: error: convert-attn-to-gpu: chip 'sm_75' is not sm_80 or later
 
@@ -58,6 +59,30 @@
 // CHECK: llvm.load %{{.*}} {alignment = 16 : i64} : !llvm.ptr<3> -> vector<4xi32>
 // CHECK: llvm.store %{{.*}}, %{{.*}} {alignment = 16 : i64} : vector<4xi32>, !llvm.ptr<1>
 // CHECK: gpu.return
+// sm_90a: 8 KiB more shared memory (the P tile); no ldmatrix or mma.sync.
+// Per key block: the copies fenced for the async proxy, S by 4 wgmma
+// m64n64k16 (K-major descriptors: stride 1024 bytes, 128-byte swizzle) in
+// one committed group, P stored to shared memory, fenced, a barrier, then 4
+// wgmma m64n64k16 with V N-major (layout row).
+// SM90A-LABEL: func.func @attention(
+// SM90A: gpu.launch_func @attn_kernels::@attn_flash_sm90a_bf16_b8_q128_k192_d64_w4_n64_s2_x{{[0-9a-f]+}} {{.*}} dynamic_shared_memory_size %c49152_i32
+// SM90A: gpu.func @attn_flash_sm90a_
+// SM90A-NOT: nvvm.ldmatrix
+// SM90A: scf.for
+// SM90A-NEXT: nvvm.cp.async.wait.group 0
+// SM90A-NEXT: nvvm.fence.proxy {kind = #nvvm.proxy_kind<async.shared>, space = #nvvm.shared_space<cta>}
+// SM90A-NEXT: nvvm.barrier0
+// SM90A: nvvm.wgmma.fence.aligned
+// SM90A-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <col>]
+// SM90A-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// SM90A-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
+// SM90A: llvm.store %{{.*}}, %{{.*}} {alignment = 4 : i64} : i32, !llvm.ptr<3>
+// SM90A: nvvm.fence.proxy
+// SM90A-NEXT: nvvm.barrier0
+// SM90A: nvvm.wgmma.fence.aligned
+// SM90A-COUNT-4: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <row>], B[<bf16>, <one>, <row>]
+// SM90A-NOT: nvvm.mma.sync
+// SM90A: scf.yield
 func.func @attention(%q: tensor<2x4x128x64xbf16>, %k: tensor<2x4x192x64xbf16>,
                      %v: tensor<2x4x192x64xbf16>) -> tensor<2x4x128x64xbf16> {
   // expected-remark @below {{tensor-core flash attention: attn_flash_sm80_bf16_b8_q128_k192_d64_w4_n64_s2_x3fc0000000000000, 2x8 CTAs of 128 threads, 40960 bytes of shared memory}}

@@ -40,6 +40,10 @@ struct FlashAttentionSpec {
   int64_t warps = 4;          ///< 16 query rows each
   int64_t blockN = 64;        ///< keys per step
   int64_t stages = 2;         ///< K/V shared-memory ring depth (cp.async)
+  /// sm_90a: S = Q Kᵀ and O += P V by warpgroup MMA (wgmma.mma_async) from
+  /// shared memory (P goes through a per-warpgroup tile), tiles in 64-column
+  /// planes of 128-byte-swizzled rows; else ldmatrix + mma.sync.
+  bool wgmma = false;
 
   int64_t getBlockM() const { return 16 * warps; }
   int64_t getThreads() const { return 32 * warps; }
@@ -50,7 +54,8 @@ struct FlashAttentionSpec {
   /// output) and `stages` K and V tiles.
   int64_t getSharedBytes() const {
     int64_t rowBytes = headDim * 2;
-    return getBlockM() * rowBytes + 2 * stages * blockN * rowBytes;
+    int64_t pBytes = wgmma ? (warps / 4) * 64 * blockN * 2 : 0;
+    return getBlockM() * rowBytes + 2 * stages * blockN * rowBytes + pBytes;
   }
   /// A symbol name that identifies the kernel's code: equal specs share it.
   std::string getKernelName() const;
@@ -59,8 +64,8 @@ struct FlashAttentionSpec {
 /// Why `spec` cannot be generated (an empty string when it can).
 std::string checkFlashAttentionSpec(const FlashAttentionSpec &spec);
 
-/// Appends the sm_80 (mma.sync m16n8k16) flash-attention kernel for `spec`
-/// to `module`. Kernel arguments: q, k, v, out [, mask] as generic pointers
+/// Appends the sm_80 (mma.sync m16n8k16) or, with `spec.wgmma`, sm_90a
+/// (wgmma) flash-attention kernel for `spec` to `module`. Kernel arguments: q, k, v, out [, mask] as generic pointers
 /// to the (contiguous) tensors' data.
 gpu::GPUFuncOp buildFlashAttentionSm80Kernel(OpBuilder &builder, Location loc,
                                              gpu::GPUModuleOp module,
