@@ -80,14 +80,23 @@ EOF
 fi
 
 # One library per case. format=bin: ptxas runs here, the driver loads the
-# cubin without a JIT.
+# cubin without a JIT; without ptxas, PTX that the driver compiles at load.
+format=${FORMAT:-}
+if [ -z "$format" ]; then
+  if command -v ptxas >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/ptxas ]; then
+    format=bin
+  else
+    format=isa
+    echo "warning: no ptxas: embedding PTX (the driver compiles it at load)" >&2
+  fi
+fi
 count=0
 while IFS="$(printf '\t')" read -r name options; do
   entry=attention
   case $name in g1_*) entry=vit_attention ;; vit_b_16_whole*) entry=forward ;; esac
   # A chip in the case's options (sm_90a) wins over $CHIP.
   "$attn_run" --target=cuda --gpu-chip="$chip" \
-    --gpu-pipeline="device-memory=1 format=bin $options" \
+    --gpu-pipeline="device-memory=1 format=$format $options" \
     "$out/mlir/$name.mlir" --entry="$entry" --emit=so -o "$out/$name.so" \
     --header "$out/mlir/$name.h" 2>"$out/mlir/$name.log" || {
       cat "$out/mlir/$name.log" >&2

@@ -92,6 +92,11 @@ def ConvertAttnToGPUPass : Pass<"convert-attn-to-gpu", "::mlir::ModuleOp"> {
     above the causal diagonal are never visited and only the blocks that
     need it are masked. Indexing is 32-bit inside a batch entry; the kernel
     arguments are `noalias` and the inputs `readonly`.
+
+    With `chip=sm_90a` the products are warpgroup MMA instead
+    (`wgmma.mma_async` from 128-byte-swizzle shared-memory descriptors, the
+    tiles stored in 64-column planes): S = Q Kᵀ per warpgroup of 64 rows,
+    P through a per-warpgroup shared tile, O += P V with V read N-major.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
@@ -136,7 +141,9 @@ def ConvertEinsumToGPUPass : Pass<"convert-einsum-to-gpu", "::mlir::ModuleOp"> {
     steps of 64 copied by `cp.async` `stages` steps ahead into XOR-swizzled
     shared memory, `ldmatrix` (`.trans` for `[K, N]` B) and `mma.sync`
     m16n8k16 with the 128 f32 accumulators of a thread in registers, one
-    barrier per K step.
+    barrier per K step. With `chip=sm_90a` and `[N, K]` weights, one
+    warpgroup issues `wgmma.mma_async` m64n128k16 from shared-memory
+    descriptors instead.
   }];
   let options = [
     Option<"chip", "chip", "std::string", /*default=*/"\"sm_80\"",
