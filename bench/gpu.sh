@@ -22,6 +22,7 @@ if ! command -v "$python" >/dev/null 2>&1; then
   echo "error: no usable CUDA GPU: $python is not installed (needs PyTorch with CUDA)" >&2
   exit 2
 fi
+art=$(cd "$art" && pwd)
 LD_LIBRARY_PATH="$art${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH
 # The run must fit in 5 minutes of device time, start-up included.
