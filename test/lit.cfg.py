@@ -79,3 +79,50 @@ if config.llvm_use_linker:
         "-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=" + config.llvm_use_linker)
 config.substitutions.append(
     ("%{consumer_cmake_args}", " ".join('"%s"' % a for a in _consumer_args)))
+
+# GPU static checks (test/GPU): the CUDA toolkit's ptxas assembles the PTX the
+# pipeline emits and nvdisasm (or the PyPI package nvidia-cuda-nvdisasm in the
+# project's environment) disassembles the cubin. No GPU is needed; tests that
+# REQUIRE a missing tool are reported UNSUPPORTED.
+import glob
+import shutil
+
+
+def _find_cuda_tool(name):
+    override = os.environ.get("ATTN_" + name.upper())
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    found = shutil.which(name)
+    if found:
+        return found
+    roots = [os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"),
+             "/usr/local/cuda"]
+    for root in roots:
+        if root and os.access(os.path.join(root, "bin", name), os.X_OK):
+            return os.path.join(root, "bin", name)
+    venv = os.path.dirname(os.path.dirname(config.attn_python))
+    for candidate in sorted(glob.glob(os.path.join(
+            venv, "lib", "python3*", "site-packages", "nvidia", "*", "bin",
+            name))):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+for _tool in ["ptxas", "nvdisasm", "cuobjdump"]:
+    _path = _find_cuda_tool(_tool)
+    if _path:
+        config.available_features.add(_tool)
+        config.substitutions.append(("%" + _tool, _path))
+    else:
+        lit_config.note(_tool + " not found (CUDA toolkit / nvidia-cuda-* "
+                        "packages): the GPU tests that need it are skipped")
+config.substitutions.append(
+    ("%gpu_binaries", os.path.join(config.attn_src_root, "scripts",
+                                   "gpu-binaries.py")))
+config.substitutions.append(
+    ("%gpu_sass_stats", os.path.join(config.attn_src_root, "scripts",
+                                     "gpu-sass-stats.py")))
+config.substitutions.append(
+    ("%gpu_emulate", os.path.join(config.attn_src_root, "scripts",
+                                  "gpu-emulate.py")))

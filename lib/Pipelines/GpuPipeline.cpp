@@ -452,7 +452,8 @@ struct MapHostLoopsPass
     : public PassWrapper<MapHostLoopsPass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(MapHostLoopsPass)
 
-  MapHostLoopsPass(int64_t threads) : threads(threads) {}
+  MapHostLoopsPass(int64_t threads, bool deviceMemory)
+      : threads(threads), deviceMemory(deviceMemory) {}
   StringRef getArgument() const final { return "attn-gpu-map-host-loops"; }
   StringRef getDescription() const final {
     return "Turn linalg ops outside GPU launches into kernels; move host "
@@ -563,6 +564,9 @@ struct MapHostLoopsPass
   /// Host allocations become managed memory; host buffers the kernels read
   /// (arguments, constant globals) get a managed copy made at entry.
   /// Managed buffers that are not returned are freed before each return.
+  /// With `deviceMemory`, arguments (the caller's device or managed
+  /// buffers, outputs included) are used in place, and allocations and the
+  /// copies of constants are device memory.
   LogicalResult moveBuffersToManagedMemory(func::FuncOp func) {
     MLIRContext *ctx = func.getContext();
     Type tokenType = gpu::AsyncTokenType::get(ctx);
@@ -575,7 +579,7 @@ struct MapHostLoopsPass
         return failure();
       auto alloc = gpu::AllocOp::create(b, loc, type, /*asyncToken=*/nullptr,
                                         ValueRange{}, ValueRange{},
-                                        ValueRange{}, /*hostShared=*/true);
+                                        ValueRange{}, !deviceMemory);
       Value wait = gpu::WaitOp::create(b, loc, tokenType, ValueRange{})
                        .getAsyncToken();
       Value copied = gpu::MemcpyOp::create(b, loc, tokenType, ValueRange{wait},
@@ -591,7 +595,7 @@ struct MapHostLoopsPass
     Block &entry = func.getBody().front();
     OpBuilder b = OpBuilder::atBlockBegin(&entry);
     for (BlockArgument arg : func.getArguments()) {
-      if (!isa<MemRefType>(arg.getType()) || arg.use_empty())
+      if (deviceMemory || !isa<MemRefType>(arg.getType()) || arg.use_empty())
         continue;
       FailureOr<Value> copy = makeManagedCopy(b, arg.getLoc(), arg);
       if (failed(copy))
@@ -627,7 +631,7 @@ struct MapHostLoopsPass
       auto gpuAlloc = gpu::AllocOp::create(
           ab, alloc.getLoc(), alloc.getType(), /*asyncToken=*/nullptr,
           ValueRange{}, alloc.getDynamicSizes(), alloc.getSymbolOperands(),
-          /*hostShared=*/true);
+          /*hostShared=*/!deviceMemory);
       alloc.replaceAllUsesWith(gpuAlloc.getMemref());
       alloc.erase();
       managed.push_back(gpuAlloc.getMemref());
@@ -664,6 +668,8 @@ struct MapHostLoopsPass
   }
 
   int64_t threads;
+  /// Arguments are used in place and temporaries live in device memory.
+  bool deviceMemory;
 };
 
 /// Lowers math ops in kernels without libdevice: convert-gpu-to-nvvm
@@ -721,7 +727,28 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.qTile = options.qTile;
   toLinalg.kvTile = options.kvTile;
-  addTensorStages(pm, toLinalg);
+  // Attentions the tensor cores can run become kernel launches before the
+  // generic lowering sees them; the others take the scalar path below.
+  StringRef chip = options.chip;
+  int64_t capability = 0;
+  if (chip.consume_front("sm_")) {
+    chip.consume_back("a");
+    if (chip.getAsInteger(10, capability))
+      capability = 0;
+  }
+  addTensorStages(pm, toLinalg, [&](OpPassManager &nested) {
+    if (!options.tensorCores || capability < 80)
+      return;
+    ConvertAttnToGPUPassOptions tensorCore;
+    tensorCore.chip = options.chip;
+    tensorCore.warps = options.warps;
+    tensorCore.stages = options.stages;
+    nested.addPass(createConvertAttnToGPUPass(tensorCore));
+    // The projections and MLPs of model graphs.
+    ConvertEinsumToGPUPassOptions gemm;
+    gemm.chip = options.chip;
+    nested.addPass(createConvertEinsumToGPUPass(gemm));
+  });
 
   // Tensors -> buffers. No deallocation pipeline: tiles inside the flash
   // loop become static shared memory and host buffers become managed
@@ -729,12 +756,21 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
   // straight-line once every loop nest is a kernel).
   addBufferizeStage(pm);
   pm.addPass(createCanonicalizerPass());
+  if (options.deviceMemory) {
+    // Results become trailing out-parameters the caller allocates (e.g. as
+    // torch tensors); the buffer computing each result is the caller's.
+    bufferization::BufferResultsToOutParamsPassOptions outParams;
+    outParams.hoistStaticAllocs = true;
+    outParams.modifyPublicFunctions = true;
+    pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+    pm.addPass(createCanonicalizerPass());
+  }
 
   // Buffers -> kernels.
   pm.addNestedPass<func::FuncOp>(
       std::make_unique<MapForallToBlocksPass>(options.threads));
-  pm.addNestedPass<func::FuncOp>(
-      std::make_unique<MapHostLoopsPass>(options.threads));
+  pm.addNestedPass<func::FuncOp>(std::make_unique<MapHostLoopsPass>(
+      options.threads, options.deviceMemory));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   if (options.emitCInterface)
@@ -743,6 +779,11 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
   // Kernels -> NVVM -> PTX, host -> LLVM with mgpu* calls; upstream's
   // gpu-lower-to-nvvm-pipeline with the host memref lowering it lacks.
   pm.addPass(createGpuKernelOutliningPass());
+  if (options.deviceMemory)
+    // One stream per call (the caller's, see attnCudaSetStream): launches,
+    // copies and temporaries are enqueued on it, with one wait at the end
+    // instead of one per launch.
+    pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertNVVMToLLVMPass());
   pm.addPass(memref::createExpandStridedMetadataPass());

@@ -17,7 +17,8 @@
 using namespace mlir;
 
 void mlir::attn::addTensorStages(
-    OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg) {
+    OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg,
+    llvm::function_ref<void(OpPassManager &)> beforeLowering) {
   // Canonical form first (transposes in einsum equations, scalar factors in
   // einsum scales), so that attention chains in any layout are recognised as
   // attn.attention; canonicalize again to merge the permutations fusion
@@ -25,6 +26,8 @@ void mlir::attn::addTensorStages(
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFuseAttentionPass());
   pm.addPass(createCanonicalizerPass());
+  if (beforeLowering)
+    beforeLowering(pm);
   // attn -> linalg on tensors, cleaned up and fused while still in SSA form,
   // where producer/consumer fusion is a local rewrite. attn.attention becomes
   // flash-tiled scf.forall/scf.for loops with O(Sq + Sk) memory.

@@ -101,6 +101,10 @@ void load(State &state) {
   ATTN_RESOLVE(cuStreamSynchronize, true)
   ATTN_RESOLVE(cuGetErrorName, true)
   ATTN_RESOLVE(cuGetErrorString, true)
+  ATTN_RESOLVE(cuFuncSetAttribute, true)
+  ATTN_RESOLVE(cuMemAllocAsync, false)
+  ATTN_RESOLVE(cuMemFreeAsync, false)
+  ATTN_RESOLVE(cuDeviceGetAttribute, false)
 #undef ATTN_RESOLVE
   // Called while getState() is still initialising: no describeError here.
   auto describeError = [&](CUresult r) { return describeWith(d, r); };

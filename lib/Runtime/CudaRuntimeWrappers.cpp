@@ -12,6 +12,9 @@
 
 #include <atomic>
 #include <cstdio>
+#include <mutex>
+#include <unordered_map>
+#include <unordered_set>
 
 using namespace attn::runtime::cuda;
 
@@ -33,6 +36,20 @@ void check(CUresult result, const char *what) {
     std::fprintf(stderr, "error: %s failed: %s\n", what,
                  describeError(result).c_str());
 }
+
+/// The stream that compiled code launches on in this thread, set by
+/// attnCudaSetStream (null: a stream of its own per call), and whether the
+/// end of a call waits for it.
+thread_local CUstream currentStream = nullptr;
+thread_local bool synchronizeCurrent = true;
+
+/// Kernels whose dynamic shared memory limit was raised, and to what.
+std::mutex kernelMutex;
+std::unordered_map<CUfunction, int> sharedLimits;
+
+/// Device buffers from cuMemAllocAsync, which cuMemFreeAsync must free.
+std::mutex allocationMutex;
+std::unordered_set<CUdeviceptr> asyncAllocations;
 
 /// Makes the primary context current for the scope of a call, as MLIR's
 /// own wrappers do: the caller's thread may have none (or another) current.
@@ -117,6 +134,18 @@ ATTN_EXPORT void mgpuLaunchKernel(CUfunction function, intptr_t gridX,
     return;
   }
   ScopedContext scope(d);
+  // Above 48 KiB a kernel must opt in to dynamic shared memory
+  // (CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8), once per size.
+  if (smem > 48 * 1024) {
+    std::lock_guard<std::mutex> lock(kernelMutex);
+    int &limit = sharedLimits[function];
+    if (limit < smem) {
+      CUresult result = d->cuFuncSetAttribute(function, 8, smem);
+      check(result, "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES)");
+      if (result == 0)
+        limit = smem;
+    }
+  }
   check(d->cuLaunchKernel(function, unsigned(gridX), unsigned(gridY),
                           unsigned(gridZ), unsigned(blockX), unsigned(blockY),
                           unsigned(blockZ), unsigned(smem), stream, params,
@@ -128,6 +157,8 @@ ATTN_EXPORT CUstream mgpuStreamCreate() {
   const Driver *d = driver();
   if (!d)
     return nullptr;
+  if (currentStream)
+    return currentStream;
   ScopedContext scope(d);
   CUstream stream = nullptr;
   // CU_STREAM_NON_BLOCKING = 1, as MLIR's wrappers.
@@ -137,6 +168,8 @@ ATTN_EXPORT CUstream mgpuStreamCreate() {
 
 ATTN_EXPORT void mgpuStreamDestroy(CUstream stream) {
   const Driver *d = driver();
+  if (stream && stream == currentStream)
+    return; // the caller's
   if (d && stream)
     check(d->cuStreamDestroy(stream), "cuStreamDestroy");
 }
@@ -145,6 +178,8 @@ ATTN_EXPORT void mgpuStreamSynchronize(CUstream stream) {
   const Driver *d = driver();
   if (!d)
     return;
+  if (stream && stream == currentStream && !synchronizeCurrent)
+    return; // the caller waits when it needs the results
   ScopedContext scope(d);
   check(d->cuStreamSynchronize(stream), "cuStreamSynchronize");
 }
@@ -152,7 +187,7 @@ ATTN_EXPORT void mgpuStreamSynchronize(CUstream stream) {
 /// Device memory, or managed memory (addressable from host and device) for
 /// `gpu.alloc host_shared`, which the attn GPU pipeline uses for every
 /// buffer so that results can be returned to C callers directly.
-ATTN_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, CUstream /*stream*/,
+ATTN_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, CUstream stream,
                                bool isHostShared) {
   const Driver *d = driver();
   if (!d)
@@ -161,20 +196,36 @@ ATTN_EXPORT void *mgpuMemAlloc(uint64_t sizeBytes, CUstream /*stream*/,
   CUdeviceptr pointer = 0;
   if (sizeBytes == 0)
     sizeBytes = 1; // cuMemAlloc rejects 0; a distinct pointer is expected
-  if (isHostShared)
+  if (isHostShared) {
     // CU_MEM_ATTACH_GLOBAL = 1.
     check(d->cuMemAllocManaged(&pointer, sizeBytes, 1), "cuMemAllocManaged");
-  else
+  } else if (stream && d->cuMemAllocAsync && d->cuMemFreeAsync) {
+    // Stream-ordered: no device-wide synchronisation when it is freed, so
+    // a call's temporaries cost nothing between its kernels.
+    check(d->cuMemAllocAsync(&pointer, sizeBytes, stream), "cuMemAllocAsync");
+    std::lock_guard<std::mutex> lock(allocationMutex);
+    asyncAllocations.insert(pointer);
+  } else {
     check(d->cuMemAlloc(&pointer, sizeBytes), "cuMemAlloc");
+  }
   return reinterpret_cast<void *>(pointer);
 }
 
-ATTN_EXPORT void mgpuMemFree(void *pointer, CUstream /*stream*/) {
+ATTN_EXPORT void mgpuMemFree(void *pointer, CUstream stream) {
   const Driver *d = driver();
   if (!d || !pointer)
     return;
   ScopedContext scope(d);
-  check(d->cuMemFree(reinterpret_cast<CUdeviceptr>(pointer)), "cuMemFree");
+  auto address = reinterpret_cast<CUdeviceptr>(pointer);
+  bool async;
+  {
+    std::lock_guard<std::mutex> lock(allocationMutex);
+    async = asyncAllocations.erase(address) > 0;
+  }
+  if (async)
+    check(d->cuMemFreeAsync(address, stream), "cuMemFreeAsync");
+  else
+    check(d->cuMemFree(address), "cuMemFree");
 }
 
 ATTN_EXPORT void mgpuMemcpy(void *dst, void *src, size_t sizeBytes,
@@ -219,6 +270,16 @@ ATTN_EXPORT void mgpuSynchronize() {
     return;
   ScopedContext scope(d);
   check(d->cuCtxSynchronize(), "cuCtxSynchronize");
+}
+
+/// Makes compiled code called from this thread launch its kernels (and
+/// allocate its temporaries) on `stream`, e.g. PyTorch's current stream;
+/// with `synchronize` 0 a call returns as soon as its work is enqueued and
+/// the caller synchronises. A null stream restores the default: a stream of
+/// the call's own, waited for before the call returns.
+ATTN_EXPORT void attnCudaSetStream(void *stream, int synchronize) {
+  currentStream = static_cast<CUstream>(stream);
+  synchronizeCurrent = !stream || synchronize != 0;
 }
 
 /// 1 when a GPU can run the compiled code; otherwise 0 with the reason

@@ -1,9 +1,11 @@
-// RUN: attn-opt %s --attn-gpu-pipeline --mlir-print-ir-after=gpu-kernel-outlining -o /dev/null 2>&1 | FileCheck %s --check-prefix=KERNEL
-// RUN: attn-opt %s --attn-gpu-pipeline | FileCheck %s --check-prefix=HOST
-// RUN: attn-opt %s --attn-gpu-pipeline | FileCheck %s --check-prefix=PTX
-// RUN: attn-opt %s --attn-gpu-pipeline | FileCheck %s --check-prefix=NOLIB
-// RUN: attn-opt %s --attn-gpu-pipeline="chip=sm_80 features=+ptx75 q-tile=16 kv-tile=16 threads=64" | FileCheck %s --check-prefix=OPTS
-// The GPU pipeline maps the flash loop nest to one kernel: a block per
+// RUN: attn-opt %s --attn-gpu-pipeline=tensor-cores=0 --mlir-print-ir-after=gpu-kernel-outlining -o /dev/null 2>&1 | FileCheck %s --check-prefix=KERNEL
+// RUN: attn-opt %s --attn-gpu-pipeline=tensor-cores=0 | FileCheck %s --check-prefix=HOST
+// RUN: attn-opt %s --attn-gpu-pipeline=tensor-cores=0 | FileCheck %s --check-prefix=PTX
+// RUN: attn-opt %s --attn-gpu-pipeline=tensor-cores=0 | FileCheck %s --check-prefix=NOLIB
+// RUN: attn-opt %s --attn-gpu-pipeline="chip=sm_80 features=+ptx75 q-tile=16 kv-tile=16 threads=64 tensor-cores=0" | FileCheck %s --check-prefix=OPTS
+// Without tensor cores (tensor-cores=0, or a chip before sm_80, or an
+// attention the tensor-core kernel does not support), the GPU pipeline maps
+// the flash loop nest to one kernel: a block per
 // (batch, query tile), its threads sharing the tiles in shared memory,
 // barriers between the steps of the online softmax; the host copies the
 // inputs to managed memory, launches, and frees what it does not return.

@@ -37,6 +37,15 @@ mlir::LogicalResult writeCHeader(llvm::StringRef path, llvm::StringRef entry,
                                  mlir::FunctionType funcType,
                                  std::string &error, bool gpu = false);
 
+/// Writes the C header of a --target=cuda library compiled with the GPU
+/// pipeline's device-memory=1 (tools/attn-run/CudaHeader.cpp): inputs and
+/// then results as memref descriptors of caller-owned device buffers, and a
+/// wrapper on plain device pointers.
+mlir::LogicalResult writeCudaDeviceHeader(llvm::StringRef path,
+                                          llvm::StringRef entry,
+                                          mlir::FunctionType funcType,
+                                          std::string &error);
+
 } // namespace attn_run
 
 #endif // ATTN_TOOLS_ATTN_RUN_AOT_H

@@ -128,6 +128,13 @@ static cl::opt<TargetKind> target(
 static cl::opt<std::string> gpuChip(
     "gpu-chip", cl::desc("NVIDIA architecture for --target=cuda"),
     cl::init("sm_90"), cl::cat(category));
+static cl::opt<std::string> gpuPipelineOptions(
+    "gpu-pipeline",
+    cl::desc("Options of the GPU pipeline as --attn-gpu-pipeline takes them, "
+             "e.g. \"warps=8 stages=3 device-memory=1\"; runs (--check, "
+             "--bench) default to device-memory=1 unless a library is "
+             "emitted"),
+    cl::value_desc("options"), cl::cat(category));
 static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after each pass"),
                                      cl::cat(category));
@@ -220,7 +227,49 @@ struct Invocation {
   std::vector<size_t> resultOffsets;
   std::set<void *> inputPointers;
 
+  /// GPU code compiled with device-memory=1 takes every buffer, outputs
+  /// included (as trailing arguments), from the caller: they are allocated
+  /// here once in CUDA managed memory through the runtime's mgpuMemAlloc,
+  /// so a timed call does no host transfer and no allocation.
+  void *(*allocManaged)(uint64_t, void *, bool) = nullptr;
+  void (*synchronize)() = nullptr;
+  std::vector<void *> deviceBuffers;
+  bool outParams() const { return allocManaged != nullptr; }
+
+  static void setDense(std::vector<int64_t> &words, void *pointer,
+                       ArrayRef<int64_t> shape) {
+    size_t rank = shape.size();
+    words.assign(Descriptor::getNumWords(rank), 0);
+    words[0] = words[1] = int64_t(reinterpret_cast<intptr_t>(pointer));
+    int64_t stride = 1;
+    for (int64_t d = int64_t(rank) - 1; d >= 0; --d) {
+      words[3 + d] = shape[d];
+      words[3 + rank + d] = stride;
+      stride *= shape[d];
+    }
+  }
+
+  void setDeviceInputs(std::vector<NpyArray> &inputs) {
+    argDescriptors.clear();
+    for (NpyArray &array : inputs) {
+      void *buffer = allocManaged(array.data.size(), nullptr, true);
+      std::memcpy(buffer, array.data.data(), array.data.size());
+      deviceBuffers.push_back(buffer);
+      argDescriptors.emplace_back();
+      setDense(argDescriptors.back(), buffer, array.shape);
+    }
+    for (const TensorSpec &spec : resultSpecs) {
+      NpyArray shapeOnly = NpyArray::zeros(spec.dtype, spec.shape);
+      void *buffer = allocManaged(shapeOnly.data.size(), nullptr, true);
+      deviceBuffers.push_back(buffer);
+      argDescriptors.emplace_back();
+      setDense(argDescriptors.back(), buffer, spec.shape);
+    }
+  }
+
   void setInputs(std::vector<NpyArray> &inputs) {
+    if (outParams())
+      return setDeviceInputs(inputs);
     argDescriptors.clear();
     inputPointers.clear();
     for (NpyArray &array : inputs) {
@@ -253,7 +302,7 @@ struct Invocation {
     // function; those arguments are themselves pointers to descriptors.
     std::vector<void *> pointers;
     void *resultPointer = resultWords.data();
-    if (!resultSpecs.empty())
+    if (!resultSpecs.empty() && !outParams())
       pointers.push_back(&resultPointer);
     std::vector<void *> argPointers;
     argPointers.reserve(argDescriptors.size());
@@ -266,6 +315,17 @@ struct Invocation {
 
   /// Copies the results into dense arrays (any strides the callee chose).
   LogicalResult collectResults(std::vector<NpyArray> &results) {
+    if (outParams()) {
+      synchronize();
+      size_t first = argDescriptors.size() - resultSpecs.size();
+      for (auto [i, spec] : llvm::enumerate(resultSpecs)) {
+        NpyArray array = NpyArray::zeros(spec.dtype, spec.shape);
+        std::memcpy(array.data.data(), deviceBuffers[first + i],
+                    array.data.size());
+        results.push_back(std::move(array));
+      }
+      return success();
+    }
     for (auto [i, spec] : llvm::enumerate(resultSpecs)) {
       const int64_t *words = resultWords.data() + resultOffsets[i];
       size_t rank = spec.shape.size();
@@ -307,6 +367,8 @@ struct Invocation {
   /// alias an input or a constant global (MLIR marks those with 0xdeadbeef)
   /// and results that share a buffer.
   void releaseResults() {
+    if (outParams())
+      return; // the caller's buffers, reused by the next call
     std::set<void *> freed;
     for (size_t offset : resultOffsets) {
       void *allocated = reinterpret_cast<void *>(
@@ -446,7 +508,7 @@ bool checkResult(size_t index, const NpyArray &actual,
 }
 
 /// Lowers `module` to the LLVM dialect with the CPU or GPU pipeline.
-LogicalResult lowerModule(ModuleOp module) {
+LogicalResult lowerModule(ModuleOp module, bool &deviceMemory) {
   PassManager pm(module.getContext());
   if (printIRAfterAll) {
     module.getContext()->disableMultithreading();
@@ -456,6 +518,14 @@ LogicalResult lowerModule(ModuleOp module) {
   if (target == TargetKind::Cuda) {
     mlir::attn::GpuPipelineOptions options;
     options.chip = gpuChip;
+    // attn-run's own runs pass device buffers (see Invocation); an emitted
+    // library keeps the pipeline's default ABI unless the options say.
+    options.deviceMemory = emitKind == EmitKind::None;
+    if (failed(options.parseFromString(gpuPipelineOptions))) {
+      fail("invalid --gpu-pipeline options '" + gpuPipelineOptions + "'");
+      return failure();
+    }
+    deviceMemory = options.deviceMemory;
     mlir::attn::buildGpuPipeline(pm, options);
     return pm.run(module);
   }
@@ -634,6 +704,25 @@ int runMain(int argc, char **argv) {
 
   FlopCount flops = countFlops(entry);
 
+  // A GPU run needs the driver and a device; say so before computing the
+  // reference or compiling. Emitting a library alone does not: it only
+  // loads the driver when used; nor does writing the reference alone.
+  bool referenceOnly = !referencePrefix.empty() && !check && benchRuns == 0 &&
+                       outputPrefix.empty() && emitKind == EmitKind::None &&
+                       headerFile.empty();
+  bool willRun = !referenceOnly && (emitKind == EmitKind::None || check ||
+                                    benchRuns > 0 || !outputPrefix.empty());
+  if (target == TargetKind::Cuda) {
+#ifndef ATTN_HAVE_PIPELINES
+    return fail("--target=cuda needs the attn pipeline library");
+#endif
+    std::string reason;
+    if (willRun && !::attn::runtime::cuda::isAvailable(reason))
+      return fail("CUDA unavailable: " + reason);
+    if (willRun)
+      progress("device: " + ::attn::runtime::cuda::describeDevice());
+  }
+
   // The reference runs on a clone so that nothing the pipeline does to the
   // module can leak into what it is compared with.
   std::vector<mlir::attn::RefTensor> reference;
@@ -674,20 +763,6 @@ int runMain(int argc, char **argv) {
       outputPrefix.empty() && emitKind == EmitKind::None && headerFile.empty())
     return 0;
 
-  // A GPU run needs the driver and a device; say so before compiling.
-  // Emitting a library alone does not: it only loads the driver when used.
-  bool willRun = emitKind == EmitKind::None || check || benchRuns > 0 ||
-                 !outputPrefix.empty();
-  if (target == TargetKind::Cuda) {
-#ifndef ATTN_HAVE_PIPELINES
-    return fail("--target=cuda needs the attn pipeline library");
-#endif
-    std::string reason;
-    if (willRun && !::attn::runtime::cuda::isAvailable(reason))
-      return fail("CUDA unavailable: " + reason);
-    if (willRun)
-      progress("device: " + ::attn::runtime::cuda::describeDevice());
-  }
 
   // Lowering. Every function gets the C interface the JIT and the header
   // rely on, whatever the pipeline's defaults.
@@ -706,15 +781,19 @@ int runMain(int argc, char **argv) {
   progress("lowering");
   auto lowerStart = Clock::now();
   entry->setAttr("llvm.emit_c_interface", UnitAttr::get(&context));
-  if (failed(lowerModule(*module)))
+  bool deviceMemory = false;
+  if (failed(lowerModule(*module, deviceMemory)))
     return fail("lowering '" + inputFilename + "' failed");
   double lowerSeconds = secondsSince(lowerStart);
 
   if (!headerFile.empty()) {
     progress("writing header " + headerFile);
     std::string error;
-    if (failed(attn_run::writeCHeader(headerFile, name, funcType, error,
-                                      target == TargetKind::Cuda)))
+    if (failed(deviceMemory
+                   ? attn_run::writeCudaDeviceHeader(headerFile, name,
+                                                     funcType, error)
+                   : attn_run::writeCHeader(headerFile, name, funcType, error,
+                                            target == TargetKind::Cuda)))
       return fail(error);
   }
   if (emitKind != EmitKind::None) {
@@ -778,6 +857,15 @@ int runMain(int argc, char **argv) {
     if (!memFree)
       return fail("cannot load " + cudaRuntime);
     invocation.freeBuffer = reinterpret_cast<void (*)(void *, void *)>(memFree);
+    if (deviceMemory) {
+      invocation.allocManaged = reinterpret_cast<void *(*)(uint64_t, void *,
+                                                           bool)>(
+          dlsym(handle, "mgpuMemAlloc"));
+      invocation.synchronize =
+          reinterpret_cast<void (*)()>(dlsym(handle, "mgpuSynchronize"));
+      if (!invocation.allocManaged || !invocation.synchronize)
+        return fail("cannot load " + cudaRuntime);
+    }
   }
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;

@@ -60,8 +60,23 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Key rows per step of the flash attention loop"),
       llvm::cl::init(32)};
   PassOptions::Option<int64_t> threads{
-      *this, "threads", llvm::cl::desc("Threads per block"),
+      *this, "threads",
+      llvm::cl::desc("Threads per block of the kernels without tensor cores"),
       llvm::cl::init(128)};
+  PassOptions::Option<bool> tensorCores{
+      *this, "tensor-cores",
+      llvm::cl::desc("Supported attentions become tensor-core flash-attention "
+                     "kernels (convert-attn-to-gpu; sm_80 or later)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<int64_t> warps{
+      *this, "warps",
+      llvm::cl::desc("Warps per CTA of the tensor-core attention kernels"),
+      llvm::cl::init(4)};
+  PassOptions::Option<int64_t> stages{
+      *this, "stages",
+      llvm::cl::desc("Key/value blocks in flight in the tensor-core "
+                     "attention kernels"),
+      llvm::cl::init(2)};
   PassOptions::Option<std::string> format{
       *this, "format",
       llvm::cl::desc("What gpu-module-to-binary embeds: isa (PTX text, "
@@ -72,6 +87,16 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       *this, "c-interface",
       llvm::cl::desc("Give every function a _mlir_ciface_ wrapper"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> deviceMemory{
+      *this, "device-memory",
+      llvm::cl::desc(
+          "Arguments are the caller's device (or managed) buffers, used in "
+          "place; results become trailing out-parameters the caller "
+          "allocates; temporaries are device memory; all work goes on one "
+          "stream per call (attnCudaSetStream) with one wait at the end. "
+          "Without it, inputs are copied to managed memory at every call and "
+          "results are managed buffers the callee allocates"),
+      llvm::cl::init(false)};
 };
 
 /// attn (tensors) -> flash-tiled linalg -> one-shot bufferization -> one

@@ -61,6 +61,11 @@ struct Driver {
   CUresult (*cuStreamSynchronize)(CUstream);
   CUresult (*cuGetErrorName)(CUresult, const char **);
   CUresult (*cuGetErrorString)(CUresult, const char **);
+  CUresult (*cuFuncSetAttribute)(CUfunction, int, int);
+  // Stream-ordered allocation (CUDA 11.2+); null on older drivers.
+  CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*cuDeviceGetAttribute)(int *, int, CUdevice);
 };
 
 /// Loads the driver, initialises it and makes device 0's primary context
