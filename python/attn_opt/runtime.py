@@ -99,13 +99,16 @@ def _cache_hit(target: Path, so: Path, header: Path) -> bool:
         return False
 
 
-def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = None) -> Tuple[Path, Path]:
-    """Compiles ``mlir`` to (shared library, header) in the cache; reuses hits."""
+def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = None,
+                  extra_args: Sequence[str] = ()) -> Tuple[Path, Path]:
+    """Compiles ``mlir`` to (shared library, header) in the cache; reuses hits.
+    ``extra_args`` go to attn-run (``--target=cuda`` ...) and into the key."""
     tool = attn_run or find_tool("attn-run")
     if tool is None:
         raise ToolError("attn-run not found: build it (./scripts/build.sh) or set ATTN_OPT_BUILD_DIR "
                         f"(looked in {', '.join(str(d / 'bin') for d in build_dirs())} and on PATH)")
-    key = hashlib.sha256("\0".join([_ABI_VERSION, _tool_identity(tool), entry, mlir]).encode()).hexdigest()
+    key = hashlib.sha256("\0".join([_ABI_VERSION, _tool_identity(tool), entry, *extra_args, mlir]).encode()
+                         ).hexdigest()
     root = cache_dir()
     target = root / key[:32]
     so, header = target / f"{entry}.so", target / f"{entry}.h"
@@ -117,7 +120,7 @@ def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = 
         source = work / f"{entry}.mlir"
         source.write_text(mlir)
         command = [str(tool), str(source), f"--entry={entry}", "--emit=so", "-o", str(work / so.name),
-                   f"--header={work / header.name}"]
+                   f"--header={work / header.name}", *extra_args]
         proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise ToolError(f"attn-run failed (exit {proc.returncode}) on {source}:\n"
@@ -236,6 +239,82 @@ class Library:
         return arrays
 
 
+def find_library(name: str) -> Optional[Path]:
+    for directory in build_dirs():
+        candidate = directory / "lib" / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+_cuda_runtime: Optional[ctypes.CDLL] = None
+
+
+def cuda_runtime() -> ctypes.CDLL:
+    """libattn_cuda_runtime.so (which dlopens libcuda.so.1), loaded once;
+    raises ToolError with the driver's reason when no GPU can run code."""
+    global _cuda_runtime
+    if _cuda_runtime is None:
+        path = find_library("libattn_cuda_runtime.so")
+        if path is None:
+            raise ToolError("libattn_cuda_runtime.so not found (build attn-opt, or set ATTN_OPT_BUILD_DIR)")
+        lib = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+        lib.attnCudaSetStream.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        lib.attnCudaAvailable.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+        _cuda_runtime = lib
+    reason = ctypes.create_string_buffer(512)
+    if not _cuda_runtime.attnCudaAvailable(reason, 512):
+        raise ToolError(f"target 'cuda': no usable CUDA GPU: {reason.value.decode() or 'unknown reason'}")
+    return _cuda_runtime
+
+
+class CudaLibrary:
+    """A library built for ``--target=cuda`` with the device-memory ABI
+    (docs/gpu.md): device pointers in, outputs allocated here as CUDA torch
+    tensors and written in place on PyTorch's current stream; no host copy."""
+
+    def __init__(self, so: Path, header: Path, lowered: Lowered, entry: str = "forward") -> None:
+        self.path, self.header = so, header
+        self.runtime = cuda_runtime()
+        self.handle = ctypes.CDLL(str(so))
+        self.function = getattr(self.handle, f"_mlir_ciface_{entry}")
+        self.function.restype = None
+        self.arg_specs = [(a.shape, a.dtype) for a in lowered.args]
+        self.results = lowered.results
+        self.types = [_descriptor(len(shape)) for shape, _ in self.arg_specs + self.results]
+
+    def __call__(self, tensors: Sequence[torch.Tensor]) -> List[torch.Tensor]:
+        from .ir import TORCH_DTYPES
+        outs = [torch.empty(shape, dtype=TORCH_DTYPES[dtype], device="cuda") for shape, dtype in self.results]
+        keep = [t if t.is_contiguous() and t.data_ptr() % 16 == 0 else t.contiguous().clone() for t in tensors]
+        descriptors = []
+        for tensor, ty in zip(keep + outs, self.types):
+            d = ty()
+            d.allocated = d.aligned = tensor.data_ptr()
+            d.offset = 0
+            stride = 1
+            for i in range(tensor.dim() - 1, -1, -1):
+                d.sizes[i] = tensor.shape[i]
+                d.strides[i] = stride
+                stride *= tensor.shape[i]
+            descriptors.append(d)
+        self.runtime.attnCudaSetStream(ctypes.c_void_p(torch.cuda.current_stream().cuda_stream), 0)
+        self.function(*[ctypes.byref(d) for d in descriptors])
+        return outs
+
+
+def cuda_build_args(chip: Optional[str] = None) -> List[str]:
+    """attn-run options for target "cuda": the device-memory ABI, PTX that
+    the driver compiles for the GPU at load time, tuned for ``chip``
+    (default: the current GPU's compute capability, else sm_90)."""
+    if chip is None:
+        chip = "sm_90"
+        if torch.cuda.is_available():
+            major, minor = torch.cuda.get_device_capability()
+            chip = f"sm_{major}{minor}"
+    return ["--target=cuda", f"--gpu-chip={chip}", "--gpu-pipeline=device-memory=1 format=isa"]
+
+
 def _copy_out(d: Any, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     rank = len(shape)
     sizes = tuple(d.sizes[i] for i in range(rank)) if rank else ()
@@ -277,10 +356,15 @@ def signature(flat: Sequence[Any]) -> Tuple[Any, ...]:
 class Variant:
     """One compiled shape/dtype variant of a module."""
 
-    def __init__(self, module: nn.Module, lowered: Lowered, captured: Any) -> None:
+    def __init__(self, module: nn.Module, lowered: Lowered, captured: Any, target: str = "cpu") -> None:
         self.lowered = lowered
-        so, header = build_library(lowered.mlir)
-        self.library = Library(so, header, lowered)
+        self.target = target
+        if target == "cuda":
+            so, header = build_library(lowered.mlir, extra_args=cuda_build_args())
+            self.library: Any = CudaLibrary(so, header, lowered)
+        else:
+            so, header = build_library(lowered.mlir)
+            self.library = Library(so, header, lowered)
         self.out_spec = captured.out_spec
         self.constants = captured.program.constants
         self.buffer_guard = [(fqn, *self._identity(module.get_buffer(fqn))) for fqn in lowered.embedded_buffers]
@@ -291,6 +375,13 @@ class Variant:
     @staticmethod
     def _identity(t: torch.Tensor) -> Tuple[int, int]:
         return (t._version, t.data_ptr())
+
+    def constant(self, arg: Any) -> torch.Tensor:
+        """A large constant argument, on the target's device (moved once)."""
+        key = f"on_{self.target}"
+        if key not in arg.extra:
+            arg.extra[key] = arg.extra["value"].to(self.target)
+        return arg.extra[key]
 
     def buffers_unchanged(self, module: nn.Module) -> bool:
         return all(self._identity(module.get_buffer(fqn)) == (version, ptr)
@@ -313,7 +404,8 @@ class Variant:
         with self._lock:
             if key != self._prepared_key:
                 with torch.no_grad():
-                    self._prepared = [t.detach() for t in self.lowered.prepare(*sources)]
+                    # On the target's device once per load, not per call.
+                    self._prepared = [t.detach().to(self.target) for t in self.lowered.prepare(*sources)]
                 self._prepared_key = key
             return self._prepared
 
@@ -347,7 +439,7 @@ class CompiledModule:
                 variant = None
             if variant is None:
                 lowered, captured = lower(self.module, args, kwargs)
-                variant = Variant(self.module, lowered, captured)
+                variant = Variant(self.module, lowered, captured, self.target)
                 self._variants[key] = variant
             return variant
 
@@ -382,15 +474,19 @@ class CompiledModule:
                 x = flat[arg.index]
                 if isinstance(x, np.ndarray):
                     x = torch.from_numpy(np.ascontiguousarray(x))
-                if x.device.type != "cpu":
-                    raise ValueError(f"target 'cpu' takes CPU tensors, got one on {x.device}")
+                if x.device.type != self.target:
+                    raise ValueError(f"target '{self.target}' takes {self.target.upper()} tensors, got one on "
+                                     f"{x.device}")
                 tensors.append(x.detach())
             elif arg.kind == "prepared":
                 tensors.append(next(prepared_iter))
             else:
-                tensors.append(arg.extra["value"])
+                tensors.append(variant.constant(arg))
         arrays = variant.library(tensors)
-        results = [a if use_numpy else _to_torch(a, dtype) for a, (_, dtype) in zip(arrays, variant.library.results)]
+        if self.target == "cuda":
+            results = list(arrays)
+        else:
+            results = [a if use_numpy else _to_torch(a, dtype) for a, (_, dtype) in zip(arrays, variant.library.results)]
         flat_out = [results[m] if isinstance(m, int) else m[1] for m in variant.lowered.outputs]
         return pytree.tree_unflatten(flat_out, variant.out_spec)
 
@@ -428,8 +524,8 @@ def compile(module: Any, example_inputs: Any, target: str = "cpu",  # noqa: A001
     ``torch.compile(model, backend="attn_opt")`` is the mode that leaves
     what attn-opt cannot compile to PyTorch.
     """
-    if target != "cpu":
-        raise ValueError(f"unsupported target {target!r}: only 'cpu' is implemented")
+    if target not in ("cpu", "cuda"):
+        raise ValueError(f"unsupported target {target!r}: expected 'cpu' or 'cuda'")
     from .capture import normalize_inputs
     return CompiledModule(module, normalize_inputs(example_inputs), example_kwargs, target)
 

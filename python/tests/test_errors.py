@@ -83,5 +83,19 @@ def test_zero_size_tensors_compile(compiler) -> None:
 
 
 def test_compile_rejects_unknown_target() -> None:
-    with pytest.raises(ValueError, match="only 'cpu'"):
+    with pytest.raises(ValueError, match="expected 'cpu' or 'cuda'"):
         attn_opt.compile(nn.Identity(), (torch.randn(2),), target="tpu")
+
+
+class _Attention(nn.Module):
+    def forward(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU path")
+def test_cuda_target_without_a_gpu_is_a_clear_error(compiler) -> None:
+    """target="cuda" builds the library (kernels for the device-memory ABI)
+    and then says there is no GPU, instead of crashing or falling back."""
+    q = torch.randn(1, 2, 64, 64, dtype=torch.bfloat16)
+    with pytest.raises(attn_opt.ToolError, match="no usable CUDA GPU"):
+        attn_opt.compile(_Attention(), (q, q, q), target="cuda")
