@@ -294,6 +294,9 @@ class Emitter:
         return all(self._can_resplit(v, shape) for v in recipe[2:])
 
     def permute(self, value: Value, perm: Sequence[int]) -> Value:
+        if isinstance(value, Deferred) and value.kind.startswith("headmix"):
+            from .ops import talking_heads  # the mix stays lazy through permutes
+            return talking_heads.permuted(self, value, perm)
         if isinstance(value, Const):
             return Const(value.value.permute(*perm))
         view = self.view_of(value)

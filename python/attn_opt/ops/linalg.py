@@ -33,6 +33,13 @@ def _product(tx, a, b):
     undoes the merge), which attention recognition needs."""
     e = tx.e
     shape, dtype = tx.meta()
+    if isinstance(a, Deferred) and len(shape_of(a)) == len(shape_of(b)) >= 3:
+        from . import talking_heads
+        rank = len(shape)
+        batch = "abcdefgh"[:rank - 2]
+        pv = talking_heads.pv(tx, f"{batch}ik,{batch}kj->{batch}ij", a, b, shape, dtype)
+        if pv is not None:
+            return pv
     ma, mb = _merged_batch(a), _merged_batch(b)
     if ma is not None and ma == mb and len(shape) == 3:
         sa, sb = shape_of(a), shape_of(b)
@@ -72,8 +79,9 @@ def einsum(tx, equation, tensors, path=None, **_):
     shape, dtype = tx.meta()
     operands = [tx.e.cast(t, dtype) for t in tensors]
     equation = "".join(str(equation).split())
-    if len(operands) == 2 and isinstance(operands[0], Deferred) and operands[0].kind == "headmix":
-        pv = _mixed_pv(tx, equation, operands[0], operands[1], shape, dtype)
+    if len(operands) == 2 and isinstance(operands[0], Deferred):
+        from . import talking_heads
+        pv = talking_heads.pv(tx, equation, operands[0], operands[1], shape, dtype)
         if pv is not None:
             return pv
     if len(operands) == 2:
@@ -90,22 +98,11 @@ def _emit_einsum(tx, equation, operands, shape, dtype, scale=None):
     return tx.e.einsum(equation, operands, shape, dtype, scale=scale)
 
 
-def _fresh_label(*used):
-    taken = set("".join("".join(u) for u in used))
-    return next(c for c in "zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA" if c not in taken)
-
-
 def _talking_heads(tx, equation, operands, shape, dtype):
-    """Talking-heads attention (CaiT): the scores, or the probabilities,
-    mixed across heads by a learnt [h, g] matrix.
-
-    Before the softmax, ``mix(Q Kᵀ)`` is a Q Kᵀ itself: Σ_h W[h,g] q_h·k_h
-    is a dot product over (h, d) of q'[g] = W[:, g] ⊗ q with k, which is
-    broadcast over g. After it, ``mix(P) V`` is computed as P (V broadcast
-    over the query heads, with all heads' values as one value axis) and the
-    mix applied to the result: both stay one attention each."""
-    e = tx.e
-    a, w = operands
+    """``einsum('b h i j, h g -> b g i j', x, W)`` on scores or
+    probabilities: a head mix (see ops/talking_heads.py)."""
+    from . import talking_heads
+    x, w = operands
     terms = _einsum_terms(equation)
     if terms is None or len(shape_of(w)) != 2:
         return None
@@ -113,88 +110,10 @@ def _talking_heads(tx, equation, operands, shape, dtype):
     if len(wl) != 2 or len(set(xl)) != len(xl):
         return None
     h, g = wl
-    if h not in xl or g in xl or yl != [g if l == h else l for l in xl]:
+    if h not in xl or g in xl or sorted(yl) != sorted(g if l == h else l for l in xl):
         return None
-    recipe = e.recipes.get(a.name) if isinstance(a, Tensor) else None
-    if recipe and recipe[0] == "einsum":
-        return _mix_scores(tx, recipe, xl, h, w, shape, dtype)
-    if (recipe and recipe[0] == "softmax") or (isinstance(a, View) and e.recipes.get(a.base.name, ("",))[0]
-                                                == "softmax"):
-        parts = dict(probs=a, weight=w, labels=xl, head=h, mixed=g)
-        return Deferred("headmix", tuple(shape), dtype, parts,
-                        lambda: _emit_einsum(tx, equation, operands, shape, dtype))
-    return None
-
-
-def _mix_scores(tx, recipe, xl, h, w, shape, dtype):
-    e = tx.e
-    _, s_eq, (q, k), scale = recipe
-    terms = _einsum_terms(s_eq)
-    if terms is None:
-        return None
-    (ql, kl), sl = terms
-    if len(sl) != len(xl):
-        return None
-    H = sl[xl.index(h)]
-    if H not in ql or H not in kl:
-        return None
-    G = _fresh_label(ql, kl, sl)
-    contracted = [l for l in ql if l not in sl]
-    if not contracted:
-        return None
-
-    def with_head(labels):
-        out = [G if l == H else l for l in labels]
-        at = out.index(contracted[0])
-        return out[:at] + [H] + out[at:]
-
-    qn, kn = with_head(ql), with_head(kl)
-    sizes = dict(zip(ql, shape_of(q)))
-    sizes.update(zip(kl, shape_of(k)))
-    sizes[G] = shape_of(w)[1]
-    q2 = e.einsum(f"{''.join(ql)},{H}{G}->{''.join(qn)}", [q, w], [sizes[l] for l in qn], dtype)
-    # k with the same labels, broadcast over the mixed heads G.
-    order = [kl.index(l) for l in kn if l != G]
-    k2 = e.permute(k, order)
-    k2 = e.broadcast_into(e.tensor(k2), [sizes[l] for l in kn], [kn.index(G)])
-    out_labels = [G if l == H else l for l in sl]
-    return _emit_einsum(tx, f"{''.join(qn)},{''.join(kn)}->{''.join(out_labels)}", [q2, k2], shape, dtype,
-                        scale=scale)
-
-
-def _mixed_pv(tx, equation, mix, v, shape, dtype):
-    """``mix(P) V`` -> ``(P V_all) mix`` (see _talking_heads)."""
-    e = tx.e
-    terms = _einsum_terms(equation)
-    if terms is None:
-        return None
-    (dl, vl), ol = terms
-    p = mix.parts
-    xl, h, g = p["labels"], p["head"], p["mixed"]
-    yl = [g if l == h else l for l in xl]
-    if len(dl) != len(yl) or len(set(dl)) != len(dl):
-        return None
-    to_pv = dict(zip(yl, dl))
-    Gp = to_pv[g]
-    if Gp not in vl or Gp not in ol:
-        return None
-    Z = _fresh_label(dl, vl, ol)
-    pl = [Z if l == h else to_pv[l] for l in xl]
-    keys = [l for l in dl if l in vl and l not in ol]
-    if len(keys) != 1:
-        return None
-    batch = [l for l in pl if l in vl and l in ol]
-    values = [l for l in vl if l not in pl]
-    sizes = dict(zip(dl, shape_of(mix)))
-    sizes.update(zip(vl, shape_of(v)))
-    sizes[Z] = shape_of(p["weight"])[0]
-    v_labels = batch + [Z] + keys + values
-    v2 = e.permute(v, [vl.index(l) for l in v_labels if l != Z])
-    v2 = e.broadcast_into(e.tensor(v2), [sizes[l] for l in v_labels], [v_labels.index(Z)])
-    o_labels = [l for l in pl if l not in keys] + values
-    o = _emit_einsum(tx, f"{''.join(pl)},{''.join(v_labels)}->{''.join(o_labels)}", [p["probs"], v2],
-                     [sizes[l] for l in o_labels], dtype)
-    return e.einsum(f"{''.join(o_labels)},{Z}{Gp}->{''.join(ol)}", [o, p["weight"]], shape, dtype)
+    return talking_heads.mix(tx, x, xl, h, w, None, yl, shape, dtype,
+                             lambda: _emit_einsum(tx, equation, operands, shape, dtype))
 
 
 def _merge_adjacent_labels(tx, equation, operands, shape, dtype, scale=None):
@@ -239,10 +158,37 @@ def linear(tx, input, weight, bias=None, **_):
     """x @ W^T + b. A weight that is a parameter is prepared transposed
     ([in, out]) at load time, so the compiled product reads it in place."""
     shape, dtype = tx.meta()
+    mixed = _linear_head_mix(tx, input, weight, bias, shape, dtype)
+    if mixed is not None:
+        return mixed
     if isinstance(weight, Prepared) and len(weight.shape) == 2:
         return tx.e.linear(input, weight.then(torch.ops.aten.t.default), bias, shape, dtype,
                            weight_transposed=True)
     return tx.e.linear(input, weight, bias, shape, dtype)
+
+
+def _linear_head_mix(tx, input, weight, bias, shape, dtype):
+    """timm's TalkingHeadAttn: ``proj(x.permute(0, 2, 3, 1))`` where x is
+    the scores or the probabilities and the Linear mixes the heads, now the
+    last axis (see ops/talking_heads.py)."""
+    from . import talking_heads
+    if not isinstance(input, View) or not isinstance(weight, Prepared) or len(weight.shape) != 2:
+        return None
+    state = input.state
+    if any(len(g) != 1 for g in state.inputs) or any(len(g) != 1 for g in state.dims):
+        return None  # not a pure permutation
+    perm = [state.inputs.index(g) for g in state.dims]
+    x = input.base
+    if talking_heads.kind_of(tx.e, x) is None:
+        return None
+    rank = len(perm)
+    xl = list("abcdefghijklmnop"[:rank])
+    head = xl[perm[-1]]
+    g = talking_heads.fresh_label(xl)
+    yl = [xl[p] for p in perm[:-1]] + [g]
+    w = weight.then(torch.ops.aten.t.default)  # [in h, out g]
+    return talking_heads.mix(tx, x, xl, head, w, bias, yl, shape, dtype,
+                             lambda: tx.e.linear(input, w, bias, shape, dtype, weight_transposed=True))
 
 
 @aten("outer", "ger")

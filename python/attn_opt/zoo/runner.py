@@ -63,7 +63,7 @@ _THROUGH = {"view", "_unsafe_view", "reshape", "permute", "transpose", "t", "exp
 _PRODUCTS = {"bmm", "mm", "matmul", "einsum", "baddbmm", "addmm", "linear"}
 
 
-def count_attentions(graph: torch.fx.Graph, data: set) -> int:
+def count_attentions(graph: torch.fx.Graph, data: set, learnt: set = frozenset()) -> int:
     """The attentions of a captured graph, independently of the recogniser:
     every scaled_dot_product_attention, and every softmax whose scores
     combine two different tensors computed from the inputs (Q Kᵀ by a
@@ -83,12 +83,12 @@ def count_attentions(graph: torch.fx.Graph, data: set) -> int:
         kind = name(node)
         if kind in _SDPA:
             count += 1
-        elif kind in _SOFTMAX and _combines_two_inputs(node.args[0], data, name):
+        elif kind in _SOFTMAX and _combines_two_inputs(node.args[0], data, name, learnt):
             count += 1
     return count
 
 
-def _combines_two_inputs(start: Any, data: set, name: Any, limit: int = 64) -> bool:
+def _combines_two_inputs(start: Any, data: set, name: Any, learnt: set = frozenset(), limit: int = 64) -> bool:
     """Whether the scores combine q and k: a product of two different
     computed tensors, or a sum/difference of two broadcasts of them (an
     additive or Gaussian score; a residual sum of equal shapes is not
@@ -103,10 +103,15 @@ def _combines_two_inputs(start: Any, data: set, name: Any, limit: int = 64) -> b
         kind = name(n)
         inputs = [a for a in n.all_input_nodes if a in data]
         sources = {_sources(a, data, name) for a in inputs}
-        if kind in ("bmm", "mm", "matmul", "einsum", "baddbmm") and len(sources) >= 2:
+        # Q Kᵀ: a batched product of the scores' tensor with another one,
+        # computed or learnt (CaiT's class-token queries, learnt queries of
+        # a patch merger); x @ W of a projection is an `mm`/`linear`.
+        operands = [a for a in n.all_input_nodes if a in data or a in learnt]
+        if kind in ("bmm", "matmul", "einsum", "baddbmm") and inputs and \
+                len({_sources(a, data, name) for a in operands}) >= 2:
             return True
         if kind in ("add", "sub") and len(inputs) == 2 and len(sources) == 2 and \
-                all(_is_broadcast(a, n, name) for a in inputs):
+                any(_is_broadcast(a, n, name) for a in inputs):
             return True
         if kind in _PRODUCTS and len(inputs) == 1 and weights == 0:
             stack.append((inputs[0], 1))
@@ -134,12 +139,12 @@ def _sources(n: torch.fx.Node, data: set, name: Any) -> Any:
     return n
 
 
-def data_nodes(graph: torch.fx.Graph, placeholders: Any) -> set:
-    """Nodes whose value depends on a user input."""
+def data_nodes(graph: torch.fx.Graph, placeholders: Any, kind: str = "input") -> set:
+    """Nodes whose value depends on a user input (or a parameter)."""
     data: set = set()
     for n in graph.nodes:
         if n.op == "placeholder":
-            if placeholders.get(n) is not None and placeholders[n].kind == "input":
+            if placeholders.get(n) is not None and placeholders[n].kind == kind:
                 data.add(n)
         elif any(a in data for a in n.all_input_nodes):
             data.add(n)
@@ -179,7 +184,8 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
     try:
         lowered, captured = lower(model, example, strict=False)
         graph = captured.program.graph
-        row.attentions = count_attentions(graph, data_nodes(graph, captured.placeholders))
+        row.attentions = count_attentions(graph, data_nodes(graph, captured.placeholders),
+                                          data_nodes(graph, captured.placeholders, "parameter"))
         row.ir_bytes = len(lowered.mlir.encode())
         if lowered.unsupported:
             first = lowered.unsupported[0]
