@@ -142,7 +142,8 @@ def test_op_group_matches_eager(group: str, compiler) -> None:
 
 def test_convolutions_and_pooling(compiler) -> None:
     """General convolutions (stride, padding, dilation, groups, depthwise,
-    1-d), the patch-embedding special case, norms and pooling."""
+    1-d), the patch-embedding special case, norms, pooling and
+    interpolation."""
     torch.manual_seed(3)
     layers = nn.ModuleDict({
         "patch": nn.Conv2d(3, 8, 4, stride=4),
@@ -173,7 +174,10 @@ def test_convolutions_and_pooling(compiler) -> None:
                     F.max_pool2d(x, 3, stride=2, padding=1), F.avg_pool2d(x, 2),
                     F.avg_pool2d(x, 3, stride=2, padding=1, count_include_pad=False),
                     F.adaptive_avg_pool2d(x, 1), F.adaptive_avg_pool2d(x, 4),
-                    self.l["ln"](x), self.l["rms"](x), F.unfold(x, 2, stride=2))
+                    self.l["ln"](x), self.l["rms"](x), F.unfold(x, 2, stride=2),
+                    F.interpolate(p, size=(7, 9), mode="bilinear"),
+                    F.interpolate(p, scale_factor=2, mode="bilinear", align_corners=True),
+                    F.interpolate(p, scale_factor=2, mode="nearest"), F.interpolate(p, size=(5, 3), mode="bicubic"))
 
     net = Net().eval()
     g = torch.Generator().manual_seed(5)

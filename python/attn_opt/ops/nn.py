@@ -321,3 +321,63 @@ def im2col(tx, self, kernel_size, dilation, padding, stride, **_):
     out_sp = [(px[2 + i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2)]
     patches = _patches(tx, x, k, s, d, out_sp)  # [N, C, kh, kw, oh, ow]
     return e.reshape(patches, [xs[0], xs[1] * k[0] * k[1], out_sp[0] * out_sp[1]])
+
+
+def _interpolation_matrix(n_in: int, n_out_size: int, axis: int, mode: str, align_corners, scale, dtype) -> Const:
+    """The [out, in] matrix PyTorch's separable interpolation applies along
+    one spatial axis, read off F.interpolate on the identity."""
+    import torch
+    import torch.nn.functional as F
+    eye = torch.eye(n_in, dtype=torch.float64)
+    if axis == 0:
+        x, size = eye.reshape(n_in, 1, n_in, 1), (n_out_size, 1)
+        sf = (scale, 1.0) if scale is not None else None
+    else:
+        x, size = eye.reshape(n_in, 1, 1, n_in), (1, n_out_size)
+        sf = (1.0, scale) if scale is not None else None
+    kwargs = {} if mode in ("nearest", "nearest-exact") else {"align_corners": bool(align_corners)}
+    if sf is not None:
+        y = F.interpolate(x, scale_factor=sf, mode=mode, **kwargs)
+    else:
+        y = F.interpolate(x, size=size, mode=mode, **kwargs)
+    m = y.reshape(n_in, n_out_size).T.contiguous()
+    return Const(m.to({"f32": torch.float32, "f64": torch.float64, "f16": torch.float16,
+                       "bf16": torch.bfloat16}[dtype]))
+
+
+def _upsample(tx, input, output_size, scale_factors, mode, align_corners=None):
+    """F.interpolate on [N, C, H, W] (nearest, bilinear, bicubic): separable,
+    so two contractions with the constant interpolation matrices."""
+    e = tx.e
+    shape, dtype = tx.meta()
+    xs = shape_of(input)
+    if len(xs) != 4:
+        raise tx.error(f"{mode} interpolation of a {len(xs)}-d tensor")
+    scales = list(scale_factors) if scale_factors else [None, None]
+    if output_size:
+        scales = [None, None]
+    ah = _interpolation_matrix(xs[2], shape[2], 0, mode, align_corners, scales[0], dtype)
+    aw = _interpolation_matrix(xs[3], shape[3], 1, mode, align_corners, scales[1], dtype)
+    y = e.einsum("n c h w, y h -> n c y w", [input, ah], [xs[0], xs[1], shape[2], xs[3]], dtype)
+    return e.einsum("n c y w, x w -> n c y x", [y, aw], shape, dtype)
+
+
+@aten("upsample_bilinear2d")
+def upsample_bilinear2d(tx, input, output_size=None, align_corners=False, scale_factors=None, scales_h=None,
+                        scales_w=None, **_):
+    sf = scale_factors or ([scales_h, scales_w] if scales_h else None)
+    return _upsample(tx, input, output_size, sf, "bilinear", align_corners)
+
+
+@aten("upsample_bicubic2d")
+def upsample_bicubic2d(tx, input, output_size=None, align_corners=False, scale_factors=None, scales_h=None,
+                       scales_w=None, **_):
+    sf = scale_factors or ([scales_h, scales_w] if scales_h else None)
+    return _upsample(tx, input, output_size, sf, "bicubic", align_corners)
+
+
+@aten("upsample_nearest2d", "_upsample_nearest_exact2d")
+def upsample_nearest2d(tx, input, output_size=None, scale_factors=None, scales_h=None, scales_w=None, **_):
+    exact = tx.node.target._schema.name.endswith("exact2d")
+    sf = scale_factors or ([scales_h, scales_w] if scales_h else None)
+    return _upsample(tx, input, output_size, sf, "nearest-exact" if exact else "nearest")
