@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from ..ir import TensorLike, dtype_of, is_float, is_int, shape_of
-from . import aten
+from . import aten, probsum
 from .common import result_dtype, scalar_value
 
 
@@ -23,14 +23,18 @@ def _arith(tx, kind, a, b):
 def add(tx, self, other, alpha=1, **_):
     if alpha != 1:
         other = _arith_scaled(tx, other, alpha)
-    return _arith(tx, "add", self, other)
+    shape, dtype = tx.meta()
+    mixture = probsum.added(tx, self, other, shape, dtype) or probsum.added(tx, other, self, shape, dtype)
+    return mixture if mixture is not None else _arith(tx, "add", self, other)
 
 
 @aten("sub")
 def sub(tx, self, other, alpha=1, **_):
     if alpha != 1:
         other = _arith_scaled(tx, other, alpha)
-    return _arith(tx, "sub", self, other)
+    shape, dtype = tx.meta()
+    mixture = probsum.added(tx, self, other, shape, dtype, sign=-1.0)
+    return mixture if mixture is not None else _arith(tx, "sub", self, other)
 
 
 @aten("rsub")
@@ -50,6 +54,9 @@ def _arith_scaled(tx, value, alpha):
 @aten("mul", "multiply")
 def mul(tx, self, other, **_):
     shape, dtype = tx.meta()
+    mixture = probsum.scaled(tx, scalar_value(self), scalar_value(other), shape, dtype) if is_float(dtype) else None
+    if mixture is not None:
+        return mixture
     for a, b in ((self, other), (other, self)):
         pushed = tx.e.scaled_einsum("mul", a, b, dtype) if is_float(dtype) else None
         if pushed is not None:
@@ -62,6 +69,9 @@ def div(tx, self, other, rounding_mode=None, **_):
     shape, dtype = tx.meta()
     e = tx.e
     if rounding_mode is None:
+        mixture = probsum.divided(tx, self, scalar_value(other), shape, dtype)
+        if mixture is not None:
+            return mixture
         pushed = e.scaled_einsum("div", self, other, dtype) if is_float(dtype) else None
         return pushed if pushed is not None else _arith(tx, "div", self, other)
     if is_int(dtype):

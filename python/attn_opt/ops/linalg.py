@@ -33,6 +33,10 @@ def _product(tx, a, b):
     undoes the merge), which attention recognition needs."""
     e = tx.e
     shape, dtype = tx.meta()
+    if isinstance(a, Deferred) and a.kind == "probsum":
+        from . import probsum
+        return probsum.times_values(tx, a, b, lambda p, v: e.matmul(e.cast(p, dtype), e.cast(v, dtype), shape,
+                                                                    dtype), shape, dtype)
     if isinstance(a, Deferred) and len(shape_of(a)) == len(shape_of(b)) >= 3:
         from . import talking_heads
         rank = len(shape)
@@ -79,6 +83,10 @@ def einsum(tx, equation, tensors, path=None, **_):
     shape, dtype = tx.meta()
     operands = [tx.e.cast(t, dtype) for t in tensors]
     equation = "".join(str(equation).split())
+    if len(operands) == 2 and isinstance(operands[0], Deferred) and operands[0].kind == "probsum":
+        from . import probsum
+        return probsum.times_values(tx, operands[0], operands[1],
+                                    lambda p, v: _emit_einsum(tx, equation, [p, v], shape, dtype), shape, dtype)
     if len(operands) == 2 and isinstance(operands[0], Deferred):
         from . import talking_heads
         pv = talking_heads.pv(tx, equation, operands[0], operands[1], shape, dtype)

@@ -21,6 +21,12 @@ def _reduce_dims(self, dim):
 @aten("sum")
 def sum_(tx, self, dim=None, keepdim=False, dtype=None, **_):
     e = tx.e
+    from ..ir import Deferred
+    if isinstance(self, Deferred) and self.kind == "probsum":
+        from . import probsum
+        rows = probsum.row_sum(tx, self, _reduce_dims(self, dim), tx.shape, tx.dtype)
+        if rows is not None:
+            return rows
     x = e.cast(self, tx.dtype)
     return e.reshape(e.reduce("sum", x, _reduce_dims(self, dim), keepdim), tx.shape)
 
