@@ -469,7 +469,14 @@ static Value emitGenericContraction(OpBuilder &b, Location loc,
   for (size_t i = 0; i < loops.size(); ++i)
     iterators.push_back(i < outLabels.size() ? utils::IteratorType::parallel
                                              : utils::IteratorType::reduction);
-  Value init = createFilled(b, loc, shapeOf(outLabels, sizes), computeType, 0);
+  // Without a summed label (an outer or elementwise product) every output
+  // element is one product: the op is elementwise and must not read its
+  // init, or elementwise fusion would treat it as a read-modify-write.
+  bool reduces = loops.size() > outLabels.size();
+  SmallVector<int64_t> outShape = shapeOf(outLabels, sizes);
+  Value init = reduces ? createFilled(b, loc, outShape, computeType, 0)
+                       : tensor::EmptyOp::create(b, loc, outShape, computeType)
+                             .getResult();
   return createGeneric(
       b, loc, inputs, init, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -477,6 +484,8 @@ static Value emitGenericContraction(OpBuilder &b, Location loc,
         for (Value arg : args.drop_front().drop_back())
           product = arith::MulFOp::create(
               nb, nl, product, convertFloat(nb, nl, arg, computeType));
+        if (!reduces)
+          return product;
         return arith::AddFOp::create(nb, nl, args.back(), product);
       });
 }
