@@ -13,6 +13,9 @@
 #include "attn/Reference/Evaluator.h"
 #include "attn/Runtime/Cuda.h"
 #include "attn/Runtime/Npy.h"
+#include "attn/Support/CrashGuard.h"
+#include "attn/Support/Nesting.h"
+#include "attn/Support/ParserCrashes.h"
 #ifdef ATTN_HAVE_PIPELINES
 #include "attn/Pipelines/Pipelines.h"
 #endif
@@ -33,6 +36,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -138,6 +142,9 @@ static cl::opt<std::string> gpuPipelineOptions(
 static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after each pass"),
                                      cl::cat(category));
+/// A deliberate crash after parsing, to test the crash guard from lit.
+static cl::opt<bool> debugCrash("attn-debug-crash", cl::Hidden,
+                                cl::desc("Crash on purpose after parsing"));
 
 namespace {
 
@@ -550,6 +557,8 @@ LogicalResult lowerModule(ModuleOp module, bool &deviceMemory) {
 
 int runMain(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  llvm::setBugReportMsg("attn-run crashed; the stack below belongs in the "
+                        "report.\n");
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   registerAllPasses();
@@ -590,6 +599,49 @@ int runMain(int argc, char **argv) {
   if (emitKind != EmitKind::None && outputFile.empty())
     return fail("--emit needs -o <file>");
 
+  auto compileStart = Clock::now();
+  progress("parsing " + inputFilename);
+  std::string openError;
+  std::unique_ptr<llvm::MemoryBuffer> file =
+      openInputFile(inputFilename, &openError);
+  if (!file)
+    return fail(openError);
+  // Input MLIR's parser would crash on is refused with a located error.
+  auto printErrorAt = [&](size_t offset, const llvm::Twine &message) {
+    llvm::SourceMgr errorSourceMgr;
+    errorSourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBuffer(file->getBuffer(),
+                                         file->getBufferIdentifier(),
+                                         /*RequiresNullTerminator=*/false),
+        llvm::SMLoc());
+    errorSourceMgr.PrintMessage(
+        llvm::errs(),
+        llvm::SMLoc::getFromPointer(
+            errorSourceMgr.getMemoryBuffer(1)->getBufferStart() + offset),
+        llvm::SourceMgr::DK_Error, message);
+    return 1;
+  };
+  if (std::optional<size_t> offset =
+          ::attn::findExcessiveNesting(file->getBuffer()))
+    return printErrorAt(*offset, "input is nested more than " +
+                                     llvm::Twine(::attn::kMaxNestingDepth) +
+                                     " levels deep; attn-run refuses it "
+                                     "rather than overflow the stack");
+  if (std::optional<::attn::ParserCrashSite> site =
+          ::attn::findMalformedLinalgDimensionList(file->getBuffer()))
+    return printErrorAt(site->offset, site->message);
+
+  // Any crash from here on, on any thread (compiler, JIT, compiled code),
+  // becomes `error: internal compiler error` and exit code 1. No thread has
+  // been started yet.
+  ::attn::CrashGuardInfo guard;
+  guard.toolName = "attn-run";
+  for (int i = 0; i < argc; ++i)
+    guard.commandLine += (i ? " " : "") + std::string(argv[i]);
+  guard.input = file->getBuffer();
+  if (std::optional<int> exitCode = ::attn::runUnderCrashGuard(guard))
+    return *exitCode;
+
   DialectRegistry registry;
   mlir::attn::registerAttnDialect(registry);
   registerAllDialects(registry);
@@ -602,17 +654,12 @@ int runMain(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnosticHandler(sourceMgr, &context);
 
-  auto compileStart = Clock::now();
-  progress("parsing " + inputFilename);
-  std::string openError;
-  std::unique_ptr<llvm::MemoryBuffer> file =
-      openInputFile(inputFilename, &openError);
-  if (!file)
-    return fail(openError);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return fail("could not parse '" + inputFilename + "'");
+  if (debugCrash)
+    *static_cast<volatile int *>(nullptr) = 0;
   double parseSeconds = secondsSince(compileStart);
 
   // Find the entry point.
