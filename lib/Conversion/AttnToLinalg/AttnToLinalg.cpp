@@ -71,6 +71,37 @@ createGeneric(OpBuilder &b, Location loc, ValueRange inputs, Value init,
   return op.getResult(0);
 }
 
+/// Reshapes a static tensor to or from 1-D with a single reassociation
+/// group, which is valid for every static shape, zero-size ones included (a
+/// rank-0 tensor is the empty group).
+static Value reshapeThroughFlat(OpBuilder &b, Location loc, Value value,
+                                ArrayRef<int64_t> shape) {
+  auto srcType = cast<RankedTensorType>(value.getType());
+  Type elementType = srcType.getElementType();
+  auto allDims = [](int64_t rank) {
+    SmallVector<ReassociationIndices> groups;
+    if (rank > 0)
+      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, rank)));
+    return groups;
+  };
+  auto flatType =
+      RankedTensorType::get({srcType.getNumElements()}, elementType);
+  Value flat = value;
+  if (srcType.getRank() == 0)
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, value,
+                                         allDims(0));
+  else if (srcType.getRank() > 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, value,
+                                           allDims(srcType.getRank()));
+  auto dstType = RankedTensorType::get(shape, elementType);
+  if (dstType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, dstType, flat, allDims(0));
+  if (dstType.getRank() == 1)
+    return flat;
+  return tensor::ExpandShapeOp::create(b, loc, dstType, flat,
+                                       allDims(dstType.getRank()));
+}
+
 /// Reshapes a static tensor to `shape` (same element count and order).
 /// A pure merge or split becomes one collapse/expand_shape; anything else
 /// goes through a 1-D tensor, which is always expressible.
@@ -100,9 +131,7 @@ static Value reshapeTo(OpBuilder &b, Location loc, Value value,
   if (squeezed == squeeze(shape) && squeezed.size() < shape.size() &&
       squeezed.size() < static_cast<size_t>(srcType.getRank()))
     return reshapeTo(b, loc, reshapeTo(b, loc, value, squeezed), shape);
-  int64_t numElements = srcType.getNumElements();
-  Value flat = reshapeTo(b, loc, value, {numElements});
-  return reshapeTo(b, loc, flat, shape);
+  return reshapeThroughFlat(b, loc, value, shape);
 }
 
 /// Applies `fn` elementwise to `value`, producing a tensor of `elementType`.
