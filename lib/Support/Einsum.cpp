@@ -121,7 +121,8 @@ bool isEllipsis(const std::string &label) { return label == kEinsumEllipsis; }
 } // namespace
 
 std::optional<EinsumEquation> attn::parseEinsum(std::string_view equation,
-                                                PatternError &error) {
+                                                PatternError &error,
+                                                EinsumSpelling spelling) {
   size_t arrow = equation.find("->");
   if (arrow != std::string_view::npos) {
     size_t second = equation.find("->", arrow + 2);
@@ -152,6 +153,8 @@ std::optional<EinsumEquation> attn::parseEinsum(std::string_view equation,
     result.spaced |= hasInnerSpace(term.text);
   if (outputTerm)
     result.spaced |= hasInnerSpace(outputTerm->text);
+  if (spelling != EinsumSpelling::Auto)
+    result.spaced = spelling == EinsumSpelling::Spaced;
 
   bool inputHasEllipsis = false;
   std::map<std::string, int> labelCount;
@@ -160,14 +163,7 @@ std::optional<EinsumEquation> attn::parseEinsum(std::string_view equation,
     auto labels = tokenizeTerm(inputTerms[t], result.spaced, what, error);
     if (!labels)
       return std::nullopt;
-    if (labels->empty()) {
-      // Point at the term's first non-space character, or where it ends.
-      size_t column = inputTerms[t].offset;
-      while (column < inputTerms[t].offset + inputTerms[t].text.size() &&
-             isSpace(equation[column]))
-        ++column;
-      return fail(error, column, "empty term for operand " + std::to_string(t));
-    }
+    // An empty term is a 0-d operand, as in torch and numpy (",ij->ij").
     std::vector<std::string> term;
     for (Label &label : *labels) {
       if (isEllipsis(label.name))
@@ -354,6 +350,29 @@ attn::solveEinsum(const EinsumEquation &equation,
     plan.outputShape.push_back(it->second);
   }
   return plan;
+}
+
+std::optional<SolvedEinsum>
+attn::parseAndSolveEinsum(std::string_view equation,
+                          const std::vector<std::vector<int64_t>> &shapes,
+                          PatternError &error) {
+  std::optional<EinsumEquation> parsed = parseEinsum(equation, error);
+  if (!parsed)
+    return std::nullopt;
+  if (std::optional<EinsumPlan> plan = solveEinsum(*parsed, shapes, error))
+    return SolvedEinsum{std::move(*parsed), std::move(*plan)};
+  bool hasSpace = std::any_of(equation.begin(), equation.end(), isSpace);
+  if (parsed->spaced || !hasSpace)
+    return std::nullopt;
+  PatternError spacedError;
+  std::optional<EinsumEquation> spaced =
+      parseEinsum(equation, spacedError, EinsumSpelling::Spaced);
+  if (!spaced)
+    return std::nullopt;
+  if (std::optional<EinsumPlan> plan = solveEinsum(*spaced, shapes,
+                                                   spacedError))
+    return SolvedEinsum{std::move(*spaced), std::move(*plan)};
+  return std::nullopt;
 }
 
 std::string attn::printEinsum(const EinsumEquation &equation) {

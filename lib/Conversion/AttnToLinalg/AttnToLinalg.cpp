@@ -519,6 +519,51 @@ static Value emitGenericContraction(OpBuilder &b, Location loc,
       });
 }
 
+/// Term `t` of `terms` with its private labels summed out: those that
+/// appear once in it and in no other term nor the output. Returns the term
+/// unchanged when it has none.
+static Term sumOutPrivateLabels(OpBuilder &b, Location loc,
+                                ArrayRef<Term> terms, size_t t,
+                                ArrayRef<std::string> outLabels,
+                                const SizeMap &sizes, Type computeType) {
+  const Term &term = terms[t];
+  auto isPrivate = [&](const std::string &label) {
+    if (contains(outLabels, label) || llvm::count(term.labels, label) != 1)
+      return false;
+    for (size_t other = 0; other < terms.size(); ++other)
+      if (other != t && contains(terms[other].labels, label))
+        return false;
+    return true;
+  };
+  Labels kept;
+  for (const std::string &label : term.labels)
+    if (!isPrivate(label))
+      kept.push_back(label);
+  if (kept.size() == term.labels.size())
+    return term;
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> keptExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (auto [dim, label] : llvm::enumerate(term.labels)) {
+    bool keep = !isPrivate(label);
+    iterators.push_back(keep ? utils::IteratorType::parallel
+                             : utils::IteratorType::reduction);
+    if (keep)
+      keptExprs.push_back(getAffineDimExpr(dim, ctx));
+  }
+  unsigned rank = term.labels.size();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap reduced = AffineMap::get(rank, 0, keptExprs, ctx);
+  Value init = createFilled(b, loc, shapeOf(kept, sizes), computeType, 0);
+  Value sum = createGeneric(
+      b, loc, term.value, init, {id, reduced}, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        return arith::AddFOp::create(
+            nb, nl, args[1], convertFloat(nb, nl, args[0], computeType));
+      });
+  return Term{sum, kept};
+}
+
 /// Emits a contraction of any number of terms, in `computeType`.
 static Value emitContraction(OpBuilder &b, Location loc, ArrayRef<Term> terms,
                              ArrayRef<std::string> outLabels,
@@ -763,6 +808,14 @@ struct EinsumToLinalg : OpRewritePattern<EinsumOp> {
       terms.push_back(std::move(term));
     }
     Labels outLabels(plan->output.begin(), plan->output.end());
+    // A label summed in one operand only ("ab,cd->bd" sums a in the first
+    // and c in the second) is summed there first, as torch.einsum does:
+    // a*b + c*d + b*d work instead of a*b*c*d, and the contraction left is
+    // a product whose reductions all run along both operands.
+    if (terms.size() >= 2)
+      for (size_t t = 0; t < terms.size(); ++t)
+        terms[t] = sumOutPrivateLabels(rewriter, loc, terms, t, outLabels,
+                                       plan->sizes, computeType);
     Value result;
     // Diagonals are handled by the generic op only; a pairwise split of them
     // would have to carry the repeated label through intermediates.

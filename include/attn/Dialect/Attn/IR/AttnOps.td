@@ -84,9 +84,12 @@ def Attn_RearrangeOp : Attn_Op<"rearrange", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
-  let summary = "Einstein summation over two or more operands";
+  let summary = "Einstein summation over one or more operands";
   let description = [{
-    Computes `scale * torch.einsum(equation, *inputs)`. The equation is
+    Computes `scale * torch.einsum(equation, *inputs)` for one or more
+    inputs: with one, a trace (`ii->`), diagonal (`ii->i`), sum (`ij->`),
+    transpose (`ij->ji`) or identity; an empty term is a 0-d input. The
+    equation is
     written either in torch's compact spelling (`bhid,bhjd->bhij`, one letter
     per axis) or einops' spaced spelling (`b h i d, b h j d -> b h i j`, one
     word per axis). Without `->` the output is implicit: the ellipsis, then
@@ -98,11 +101,14 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
     Constraints:
     1. The equation parses (valid labels, at most one ellipsis per term,
        output labels appear in some input and at most once).
-    2. There are at least two inputs, one per equation term.
+    2. There is at least one input, one per equation term.
     3. Every input's rank matches its term; a label has one size everywhere;
        ellipsis dimensions broadcast.
     4. All inputs and the result have the same floating-point element type.
     5. The result type has the solved output shape.
+    6. `scale` is finite and representable in the element type (as an
+       `arith.constant` of that type must be: `scale(3.5e38)` on f32 would
+       round to +inf).
 
     Example:
     ```mlir
@@ -124,6 +130,10 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   let extraClassDeclaration = [{
     /// Parses and solves the equation for the operand types; emits nothing.
     std::optional<::attn::EinsumPlan> getPlan();
+    /// The equation as read for the operand types (the spelling of an
+    /// ambiguous equation such as `index ->` depends on them), or as
+    /// written when they are not static; emits nothing.
+    std::optional<::attn::EinsumEquation> getParsedEquation();
     /// getPlan() when no operand broadcasts a size-1 dimension against a
     /// larger one (every label has one size in every operand), else nullopt.
     std::optional<::attn::EinsumPlan> getPlanWithoutBroadcast();
@@ -134,6 +144,7 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   }];
 
   let hasVerifier = 1;
+  let hasFolder = 1;
   let hasCanonicalizer = 1;
 }
 
@@ -218,7 +229,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     5. `weight` is a 1-D tensor of `D` elements of the query's element type;
        it is required for `additive`, optional for `gaussian` and not allowed
        for `dot`.
-    6. `scale` is finite.
+    6. `scale` is finite and representable in the element type.
 
     Example:
     ```mlir
