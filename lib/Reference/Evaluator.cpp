@@ -533,11 +533,20 @@ LogicalResult Evaluator::evalEinsum(EinsumOp op) {
 }
 
 /// Softmax of `count` elements at `data[i * stride]`, in place; a slice whose
-/// maximum is -inf (every key masked) becomes 0, as the op specifies.
+/// maximum is -inf (every key masked) becomes 0, as the op specifies, and a
+/// slice holding a NaN becomes NaN, as torch.softmax gives (std::max would
+/// skip a NaN after the first element and make an all-NaN slice zeros).
 static void softmaxSlice(double *data, int64_t count, int64_t stride) {
   double maxValue = -kInf;
-  for (int64_t i = 0; i < count; ++i)
-    maxValue = std::max(maxValue, data[i * stride]);
+  for (int64_t i = 0; i < count; ++i) {
+    double x = data[i * stride];
+    if (std::isnan(x)) {
+      for (int64_t j = 0; j < count; ++j)
+        data[j * stride] = std::nan("");
+      return;
+    }
+    maxValue = std::max(maxValue, x);
+  }
   if (maxValue == -kInf) {
     for (int64_t i = 0; i < count; ++i)
       data[i * stride] = 0;
@@ -654,10 +663,13 @@ LogicalResult Evaluator::evalAttention(AttentionOp op) {
         row[j] = s;
       }
       softmaxSlice(row.data(), sk, 1);
+      // Every key contributes p * v, masked ones too (0 * v): a NaN or
+      // infinite value of a masked key makes the row NaN, exactly as in the
+      // unfused softmax(s) @ v of the same graph, so --check gives one
+      // answer for both forms.
       for (int64_t j = 0; j < sk; ++j)
-        if (row[j] != 0)
-          for (int64_t c = 0; c < dv; ++c)
-            ob[i * dv + c] += row[j] * vb[j * dv + c];
+        for (int64_t c = 0; c < dv; ++c)
+          ob[i * dv + c] += row[j] * vb[j * dv + c];
     }
     for (int64_t i = int64_t(batchIndex.size()) - 1; i >= 0; --i) {
       if (++batchIndex[i] < batchShape[i])

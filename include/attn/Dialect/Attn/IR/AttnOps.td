@@ -218,6 +218,16 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     that flash tiling works on. The causal mask is aligned top-left
     (`j <= i` is kept), as PyTorch's `is_causal`.
 
+    Non-finite values: a key masked by a boolean mask or by `causal` gets
+    probability 0 whatever its score (a NaN or infinite key is ignored, as
+    with PyTorch's `masked_fill`); an additive mask is added (NaN + -inf is
+    NaN, as in PyTorch). The sum over keys is IEEE arithmetic over all of
+    them, as the unfused `softmax(s) @ v` computes it: a NaN or infinite
+    value of a masked key makes the row NaN (0 * NaN), also in a row whose
+    keys are all masked, which is 0 otherwise. One exception: the lowering
+    skips blocks of keys that `causal` masks for every query of a block,
+    so values there are never read.
+
     Constraints:
     1. `query : [B..., Sq, D]`, `key : [B..., Sk, D]`, `value : [B..., Sk,
        Dv]`, all of the same rank >= 2 with equal batch dimensions `B...`.
