@@ -87,13 +87,25 @@ static cl::opt<std::string>
                  cl::value_desc("prefix"), cl::cat(category));
 static cl::opt<std::string> referencePrefix(
     "output-reference",
-    cl::desc("Write reference result N to PREFIX.N.npy (f64); implies the "
+    cl::desc("Write reference result N to PREFIX.N.npy (f64; NaN outside "
+             "the sampled rows of a sampled reference); implies the "
              "reference is evaluated"),
     cl::value_desc("prefix"), cl::cat(category));
 static cl::opt<bool> check("check",
                            cl::desc("Compare the results with the f64 "
                                     "reference evaluator; exit 1 on mismatch"),
                            cl::cat(category));
+static cl::opt<std::string> referenceMemoryLimit(
+    "reference-memory-limit",
+    cl::desc("Memory the f64 reference may use, in bytes with an optional "
+             "K/M/G suffix (default: half of the available memory); beyond "
+             "it, sampled rows are checked"),
+    cl::value_desc("size"), cl::cat(category));
+static cl::opt<unsigned> referenceSampleRows(
+    "reference-sample-rows",
+    cl::desc("Rows of each result the reference computes when the whole "
+             "evaluation does not fit (0: fail instead)"),
+    cl::init(16), cl::value_desc("N"), cl::cat(category));
 static cl::opt<double>
     atolOpt("atol", cl::desc("Absolute tolerance (default: by element type)"),
             cl::init(-1), cl::cat(category));
@@ -471,30 +483,42 @@ std::pair<double, double> getDefaultTolerance(DType dtype) {
   return {0, 0};
 }
 
-/// Compares one result with its reference; prints the verdict line.
+/// Compares one result with its reference (all of it, or the sampled rows
+/// the reference holds); prints the verdict line.
 bool checkResult(size_t index, const NpyArray &actual,
-                 const mlir::attn::RefTensor &expected) {
+                 const mlir::attn::ReferenceResult &expected) {
   auto [defaultAtol, defaultRtol] = getDefaultTolerance(actual.dtype);
   double atol = atolOpt >= 0 ? double(atolOpt) : defaultAtol;
   double rtol = rtolOpt >= 0 ? double(rtolOpt) : defaultRtol;
   double maxAbsError = 0, maxReference = 0;
-  bool sizeMismatch =
-      int64_t(expected.data.size()) != actual.getNumElements() ||
-      expected.shape != actual.shape;
+  bool sizeMismatch = expected.shape != actual.shape;
+  int64_t rowLength = expected.rowLength;
+  int64_t numRows =
+      rowLength ? actual.getNumElements() / rowLength : 0;
+  std::vector<int64_t> rows = expected.rows;
+  if (!expected.isSampled())
+    for (int64_t r = 0; r < numRows; ++r)
+      rows.push_back(r);
+  if (!sizeMismatch &&
+      int64_t(expected.data.size()) != int64_t(rows.size()) * rowLength)
+    sizeMismatch = true;
   if (!sizeMismatch) {
-    for (int64_t i = 0, e = actual.getNumElements(); i < e; ++i) {
-      double a = actual.getAsDouble(i), r = expected.data[i];
-      if (std::isfinite(r))
-        maxReference = std::max(maxReference, std::fabs(r));
-      double error;
-      if ((std::isnan(a) && std::isnan(r)) ||
-          (std::isinf(a) && std::isinf(r) && (a > 0) == (r > 0)))
-        error = 0;
-      else if (!std::isfinite(a) || !std::isfinite(r))
-        error = INFINITY;
-      else
-        error = std::fabs(a - r);
-      maxAbsError = std::max(maxAbsError, error);
+    for (auto [k, row] : llvm::enumerate(rows)) {
+      for (int64_t c = 0; c < rowLength; ++c) {
+        double a = actual.getAsDouble(row * rowLength + c);
+        double r = expected.data[k * rowLength + c];
+        if (std::isfinite(r))
+          maxReference = std::max(maxReference, std::fabs(r));
+        double error;
+        if ((std::isnan(a) && std::isnan(r)) ||
+            (std::isinf(a) && std::isinf(r) && (a > 0) == (r > 0)))
+          error = 0;
+        else if (!std::isfinite(a) || !std::isfinite(r))
+          error = INFINITY;
+        else
+          error = std::fabs(a - r);
+        maxAbsError = std::max(maxAbsError, error);
+      }
     }
   }
   double maxRelError =
@@ -502,6 +526,9 @@ bool checkResult(size_t index, const NpyArray &actual,
                        : (maxAbsError > 0 ? INFINITY : 0.0);
   bool ok = !sizeMismatch && maxAbsError <= atol + rtol * maxReference;
   llvm::outs() << "output " << index << ": ";
+  if (expected.isSampled())
+    llvm::outs() << "sampled " << rows.size() << " of " << numRows
+                 << " rows, ";
   if (sizeMismatch)
     llvm::outs() << "shape " << formatShape(actual.shape)
                  << " differs from the reference "
@@ -771,32 +798,74 @@ int runMain(int argc, char **argv) {
   }
 
   // The reference runs on a clone so that nothing the pipeline does to the
-  // module can leak into what it is compared with.
-  std::vector<mlir::attn::RefTensor> reference;
+  // module can leak into what it is compared with. It reads the inputs in
+  // place, as doubles, only where it needs them.
+  std::vector<mlir::attn::ReferenceResult> reference;
   if (check || !referencePrefix.empty()) {
     progress("reference");
     auto refStart = Clock::now();
     OwningOpRef<ModuleOp> refModule(cast<ModuleOp>((*module)->clone()));
     func::FuncOp refEntry = refModule->lookupSymbol<func::FuncOp>(name);
-    std::vector<mlir::attn::RefTensor> refInputs;
+    std::vector<mlir::attn::ReferenceInput> refInputs;
     for (const NpyArray &array : inputs) {
-      mlir::attn::RefTensor t;
-      t.shape = array.shape;
-      t.data.resize(array.getNumElements());
-      for (int64_t e = 0, n = array.getNumElements(); e < n; ++e)
-        t.data[e] = array.getAsDouble(e);
-      refInputs.push_back(std::move(t));
+      mlir::attn::ReferenceInput input;
+      input.shape = array.shape;
+      const NpyArray *source = &array;
+      input.read = [source](int64_t begin, int64_t count, double *out) {
+        for (int64_t e = 0; e < count; ++e)
+          out[e] = source->getAsDouble(begin + e);
+      };
+      refInputs.push_back(std::move(input));
     }
-    if (!refEntry ||
-        failed(mlir::attn::evaluateReference(refEntry, refInputs, reference)))
+    mlir::attn::ReferenceOptions options;
+    if (!referenceMemoryLimit.empty()) {
+      llvm::StringRef text(referenceMemoryLimit);
+      uint64_t unit = 1;
+      if (text.consume_back("K") || text.consume_back("k"))
+        unit = 1 << 10;
+      else if (text.consume_back("M") || text.consume_back("m"))
+        unit = 1 << 20;
+      else if (text.consume_back("G") || text.consume_back("g"))
+        unit = 1 << 30;
+      uint64_t count = 0;
+      if (text.getAsInteger(10, count) || count == 0)
+        return fail("--reference-memory-limit expects a positive size such "
+                    "as 512M, got '" + referenceMemoryLimit + "'");
+      options.memoryLimitBytes = count * unit;
+    }
+    options.sampleRows = referenceSampleRows;
+    options.seed = seed;
+    mlir::attn::ReferenceReport report;
+    if (!refEntry || failed(mlir::attn::evaluateReference(
+                         refEntry, refInputs, options, reference, &report)))
       return fail("reference evaluation failed");
+    if (report.sampled)
+      progress(llvm::formatv(
+                   "the whole reference would need {0:f1} MiB, more than "
+                   "its {1:f1} MiB limit: checking {2} sampled rows of each "
+                   "output, each computed exactly from what it depends on "
+                   "(at most {3:f1} MiB)",
+                   double(report.fullEvaluationBytes) / (1 << 20),
+                   double(report.memoryLimitBytes) / (1 << 20),
+                   unsigned(referenceSampleRows),
+                   double(report.sampledRowBytes) / (1 << 20))
+                   .str());
     progress(llvm::formatv("reference done in {0:f3} s", secondsSince(refStart))
                  .str());
     for (auto [i, t] : llvm::enumerate(reference)) {
       if (referencePrefix.empty())
         break;
+      // A sampled reference has its rows, NaN elsewhere.
       NpyArray array = NpyArray::zeros(DType::F64, t.shape);
-      std::memcpy(array.data.data(), t.data.data(), t.data.size() * 8);
+      if (t.isSampled()) {
+        for (int64_t e = 0, n = array.getNumElements(); e < n; ++e)
+          array.setFromDouble(e, NAN);
+        for (auto [k, row] : llvm::enumerate(t.rows))
+          std::memcpy(array.data.data() + row * t.rowLength * 8,
+                      t.data.data() + k * t.rowLength, t.rowLength * 8);
+      } else {
+        std::memcpy(array.data.data(), t.data.data(), t.data.size() * 8);
+      }
       std::string path = referencePrefix + "." + std::to_string(i) + ".npy";
       std::string error;
       if (!::attn::runtime::writeNpy(path, array, error))
