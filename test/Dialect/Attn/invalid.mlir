@@ -378,3 +378,11 @@ func.func @attention_scale_overflows_f16(%q: tensor<4x8xf16>) {
   %0 = attn.attention %q, %q, %q scale(70000.0) : (tensor<4x8xf16>, tensor<4x8xf16>, tensor<4x8xf16>) -> tensor<4x8xf16>
   return
 }
+
+// -----
+// einops rejects names that start or end with an underscore.
+func.func @rearrange_underscore_name(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{invalid pattern "x _ -> _ x" at column 2: Invalid axis identifier: _}}
+  %0 = attn.rearrange %x "x _ -> _ x" : tensor<2x3xf32> -> tensor<3x2xf32>
+  return
+}
