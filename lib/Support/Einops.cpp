@@ -180,6 +180,13 @@ bool parseSide(std::string_view text, size_t offset, EinopsExpr &expr,
         return false;
       continue;
     }
+    // einops takes any Python identifier, Unicode ones included; telling
+    // those from other non-ASCII text needs Unicode tables we do not carry.
+    if (static_cast<unsigned char>(c) >= 0x80)
+      return fail(error, column,
+                  "Unknown character " + quoteChar(c) +
+                      ": axis names must be ASCII identifiers (einops also "
+                      "accepts other Python identifiers)");
     return fail(error, column, "Unknown character " + quoteChar(c));
   }
   if (group)

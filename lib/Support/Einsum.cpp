@@ -304,6 +304,7 @@ attn::solveEinsum(const EinsumEquation &equation,
     const auto &term = equation.inputs[t];
     const auto &shape = shapes[t];
     std::vector<std::string> expanded;
+    std::map<std::string, int64_t> sizesHere;
     size_t dim = 0;
     for (const std::string &label : term) {
       if (isEllipsis(label)) {
@@ -317,11 +318,20 @@ attn::solveEinsum(const EinsumEquation &equation,
         continue;
       }
       int64_t size = shape[dim++];
+      // A repeated label (a diagonal) needs one size within its operand.
+      auto [here, first] = sizesHere.try_emplace(label, size);
+      if (!first && here->second != size)
+        return failNoColumn(error, "label '" + label +
+                                       "' is repeated in operand " +
+                                       std::to_string(t) + " with sizes " +
+                                       std::to_string(here->second) + " and " +
+                                       std::to_string(size));
+      // Across operands a size of 1 broadcasts, as in torch and numpy.
       auto it = plan.sizes.find(label);
-      if (it == plan.sizes.end()) {
+      if (it == plan.sizes.end() || (it->second == 1 && size != 1)) {
         plan.sizes[label] = size;
         sizeSource[label] = t;
-      } else if (it->second != size) {
+      } else if (it->second != size && size != 1) {
         return failNoColumn(error, "label '" + label + "' is " +
                                        std::to_string(it->second) +
                                        " in operand " +
@@ -356,12 +366,21 @@ std::optional<SolvedEinsum>
 attn::parseAndSolveEinsum(std::string_view equation,
                           const std::vector<std::vector<int64_t>> &shapes,
                           PatternError &error) {
+  bool hasSpace = std::any_of(equation.begin(), equation.end(), isSpace);
   std::optional<EinsumEquation> parsed = parseEinsum(equation, error);
-  if (!parsed)
-    return std::nullopt;
+  if (!parsed) {
+    // A compact reading that does not even parse (`, first_tensor ->
+    // first_tensor`: '_' is no letter) may still be einops' spelling.
+    PatternError spacedError;
+    if (!hasSpace)
+      return std::nullopt;
+    parsed = parseEinsum(equation, spacedError, EinsumSpelling::Spaced);
+    if (!parsed)
+      return std::nullopt;
+    error = spacedError;
+  }
   if (std::optional<EinsumPlan> plan = solveEinsum(*parsed, shapes, error))
     return SolvedEinsum{std::move(*parsed), std::move(*plan)};
-  bool hasSpace = std::any_of(equation.begin(), equation.end(), isSpace);
   if (parsed->spaced || !hasSpace)
     return std::nullopt;
   PatternError spacedError;

@@ -11,6 +11,9 @@
 // RUN: attn-run %s --entry=implicit_trace --check | FileCheck %s
 // RUN: attn-run %s --entry=scalar_operand --check | FileCheck %s
 // RUN: attn-run %s --entry=scalars --check | FileCheck %s
+// RUN: attn-run %s --entry=scalar_operand_spaced --check | FileCheck %s
+// RUN: attn-run %s --entry=label_broadcast --check | FileCheck %s
+// RUN: attn-run %s --entry=label_broadcast_matmul --check | FileCheck %s
 // RUN: attn-run %s --entry=private_labels --check | FileCheck %s
 // RUN: attn-run %s --entry=private_labels_bf16 --check | FileCheck %s
 // RUN: attn-run %s --entry=ellipsis_diagonal --check | FileCheck %s
@@ -53,6 +56,23 @@ func.func @scalar_operand(%s: tensor<f32>, %a: tensor<2x3xf32>) -> tensor<3x2xf3
 func.func @scalars(%s: tensor<f32>, %t: tensor<f32>) -> tensor<f32> {
   %r = attn.einsum ",->" (%s, %t) : (tensor<f32>, tensor<f32>) -> tensor<f32>
   return %r : tensor<f32>
+}
+// Found by test/differential: no whitespace inside any term, and '_' is no
+// letter of the compact spelling, so this is einops' spaced one.
+func.func @scalar_operand_spaced(%s: tensor<f32>, %a: tensor<0xf32>) -> tensor<0xf32> {
+  %r = attn.einsum ", first_tensor -> first_tensor" (%s, %a) : (tensor<f32>, tensor<0xf32>) -> tensor<0xf32>
+  return %r : tensor<0xf32>
+}
+// Found by test/differential: as in torch.einsum, a labelled dim of size 1
+// broadcasts against the same label's size in another operand (k is 1 in
+// the first operand and 5 in the third, head 2 and 1).
+func.func @label_broadcast(%a: tensor<5x5x1x2xf32>, %b: tensor<5x5xf32>, %c: tensor<5x1xf32>) -> tensor<5x2x5x5xf32> {
+  %r = attn.einsum "n ... k head, ... n n, k head ... -> ... head n k" (%a, %b, %c) : (tensor<5x5x1x2xf32>, tensor<5x5xf32>, tensor<5x1xf32>) -> tensor<5x2x5x5xf32>
+  return %r : tensor<5x2x5x5xf32>
+}
+func.func @label_broadcast_matmul(%a: tensor<2x1xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %r = attn.einsum "ij,jk->ik" (%a, %b) : (tensor<2x1xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return %r : tensor<2x4xf32>
 }
 func.func @private_labels(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<3x5xf32> {
   %r = attn.einsum " one  two  ,  three four->two  four  " (%a, %b) : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<3x5xf32>

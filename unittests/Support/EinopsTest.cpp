@@ -204,6 +204,14 @@ TEST(EinopsParse, EllipsisGluedToAName) {
                    "Expression may contain dots only inside ellipsis (...)", 0);
 }
 
+TEST(EinopsParse, AsciiNamesOnly) {
+  // einops accepts Unicode identifiers ("\xC3\xA9" is e-acute); we do not.
+  expectParseError("\xC3\xA9 w -> w \xC3\xA9",
+                   "Unknown character '\\xc3': axis names must be ASCII "
+                   "identifiers (einops also accepts other Python identifiers)",
+                   0);
+}
+
 TEST(EinopsParse, ZeroIsNoAxis) {
   const char *message = "Non-unitary anonymous axes are not supported in "
                         "rearrange (exception is length 1)";

@@ -348,7 +348,27 @@ TEST(EinsumSolve, Diagonal) {
   EinsumPlan plan = solveOk("ii->i", {{3, 3}});
   EXPECT_EQ(plan.outputShape, (Shape{3}));
   expectSolveError("ii->i", {{3, 4}},
-                   "label 'i' is 3 in operand 0 but 4 in operand 0");
+                   "label 'i' is repeated in operand 0 with sizes 3 and 4");
+  // A diagonal does not broadcast within its operand (torch and numpy).
+  expectSolveError("ii->i", {{1, 3}},
+                   "label 'i' is repeated in operand 0 with sizes 1 and 3");
+}
+
+TEST(EinsumSolve, SizeOneLabelsBroadcast) {
+  // As in torch.einsum and numpy.einsum: across operands, a labelled dim of
+  // size 1 broadcasts against any size (0 included).
+  EinsumPlan plan = solveOk("ij,jk->ik", {{2, 1}, {3, 4}});
+  EXPECT_EQ(plan.sizes.at("j"), 3);
+  EXPECT_EQ(plan.outputShape, (Shape{2, 4}));
+  plan = solveOk("ij,ij->ij", {{2, 1}, {1, 3}});
+  EXPECT_EQ(plan.outputShape, (Shape{2, 3}));
+  plan = solveOk("i,i->i", {{1}, {0}});
+  EXPECT_EQ(plan.outputShape, (Shape{0}));
+  plan = solveOk("n ... k head, ... n n, k head ... -> ... head n k",
+                 {{5, 5, 1, 2}, {5, 5}, {5, 1}});
+  EXPECT_EQ(plan.outputShape, (Shape{5, 2, 5, 5}));
+  expectSolveError("i,i->i", {{2}, {3}},
+                   "label 'i' is 2 in operand 0 but 3 in operand 1");
 }
 
 TEST(EinsumSolve, NoReduction) {
@@ -446,6 +466,11 @@ TEST(EinsumSolve, AmbiguousSpelling) {
   EXPECT_FALSE(parseAndSolveEinsum("ab ->", {{2, 3, 4}}, error));
   EXPECT_EQ(error.message,
             "operand 0 has rank 3 but its term 'ab' names 2 axes");
+  // The compact reading does not even parse ('_' is no letter).
+  solved = parseAndSolveEinsum(", first_tensor -> first_tensor", {{}, {0}},
+                               error);
+  ASSERT_TRUE(solved.has_value()) << error.message;
+  EXPECT_TRUE(solved->equation.spaced);
   // Without any whitespace there is nothing to reinterpret.
   EXPECT_FALSE(parseAndSolveEinsum("ab->", {{6}}, error));
 }

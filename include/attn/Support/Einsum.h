@@ -68,10 +68,12 @@ struct EinsumPlan {
 };
 
 /// Solves `equation` for the operand shapes. Fails on an operand count or
-/// rank mismatch, on a label bound to two different sizes, and on ellipsis
-/// dims that do not broadcast (sizes must be equal or 1, aligned from the
-/// right). A label repeated inside one term (a diagonal, `ii->i`) needs equal
-/// sizes. Errors name the operand and the label.
+/// rank mismatch, on a label bound to two sizes that do not broadcast, and
+/// on ellipsis dims that do not broadcast: as in torch and numpy, a size of
+/// 1 in one operand broadcasts against any size in another (ellipsis dims
+/// aligned from the right); the plan has the broadcast size. A label
+/// repeated inside one term (a diagonal, `ii->i`) needs equal sizes there.
+/// Errors name the operand and the label.
 std::optional<EinsumPlan>
 solveEinsum(const EinsumEquation &equation,
             const std::vector<std::vector<int64_t>> &shapes,

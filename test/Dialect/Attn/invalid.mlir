@@ -58,9 +58,17 @@ func.func @rearrange_size_not_integer(%x: tensor<2x6xf32>) {
 }
 
 // -----
-func.func @rearrange_size_not_positive(%x: tensor<2x6xf32>) {
-  // expected-error @+1 {{size of axis 'h' must be positive, got 0}}
-  %0 = attn.rearrange %x "b (h d) -> b h d" {h = 0} : tensor<2x6xf32> -> tensor<2x3x2xf32>
+func.func @rearrange_size_negative(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{size of axis 'h' must not be negative, got -3}}
+  %0 = attn.rearrange %x "b (h d) -> b h d" {h = -3} : tensor<2x6xf32> -> tensor<2x3x2xf32>
+  return
+}
+
+// -----
+// A size of 0 must agree with the shape like any other: 6 is not 0 x d.
+func.func @rearrange_size_zero(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{pattern "b (h d) -> b h d": Shape mismatch, can't divide axis of length 6 in chunks of 0}}
+  %0 = attn.rearrange %x "b (h d) -> b h d" {h = 0} : tensor<2x6xf32> -> tensor<2x0x2xf32>
   return
 }
 

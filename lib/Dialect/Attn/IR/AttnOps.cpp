@@ -15,6 +15,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <cctype>
 #include <cmath>
 
 using namespace mlir;
@@ -188,9 +189,11 @@ LogicalResult RearrangeOp::verify() {
       if (!intAttr)
         return emitOpError() << "size of axis '" << entry.getName().getValue()
                              << "' must be an integer";
-      if (intAttr.getInt() <= 0)
+      // 0 is a size (einops accepts it where it is consistent).
+      if (intAttr.getInt() < 0)
         return emitOpError() << "size of axis '" << entry.getName().getValue()
-                             << "' must be positive, got " << intAttr.getInt();
+                             << "' must not be negative, got "
+                             << intAttr.getInt();
       sizes[entry.getName().str()] = intAttr.getInt();
     }
   }
@@ -298,6 +301,14 @@ OpFoldResult EinsumOp::fold(FoldAdaptor) {
 LogicalResult EinsumOp::verify() {
   ::attn::PatternError err;
   auto equation = ::attn::parseEinsum(getEquation(), err);
+  // An equation that does not parse in the spelling its whitespace suggests
+  // may parse in the other one (`index ->`, `, first_tensor -> x`): the
+  // solver below tries both.
+  ::attn::PatternError spacedErr;
+  if (!equation &&
+      llvm::any_of(getEquation(), [](char c) { return std::isspace(c); }))
+    equation = ::attn::parseEinsum(getEquation(), spacedErr,
+                                   ::attn::EinsumSpelling::Spaced);
   if (!equation) {
     InFlightDiagnostic diag = emitOpError();
     appendPatternError(diag, "invalid equation", getEquation(), err);

@@ -40,8 +40,8 @@ def Attn_RearrangeOp : Attn_Op<"rearrange", [Pure]> {
     3. Each left-hand group has at most one axis of unknown size, and the
        input dimension is divisible by the product of the known sizes; a size
        in `sizes` must agree with the input.
-    4. Every key of `sizes` is an axis of the pattern, with a positive integer
-       value.
+    4. Every key of `sizes` is an axis of the pattern, with a non-negative
+       integer value (0 where the input has no elements, as einops allows).
     5. The result type is the solved shape with the input's element type.
 
     Example:
@@ -102,8 +102,9 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
     1. The equation parses (valid labels, at most one ellipsis per term,
        output labels appear in some input and at most once).
     2. There is at least one input, one per equation term.
-    3. Every input's rank matches its term; a label has one size everywhere;
-       ellipsis dimensions broadcast.
+    3. Every input's rank matches its term; a label has one size everywhere
+       except where it is 1, which broadcasts (ellipsis dimensions too, as
+       in torch); a label repeated in one input has one size there.
     4. All inputs and the result have the same floating-point element type.
     5. The result type has the solved output shape.
     6. `scale` is finite and representable in the element type (as an
