@@ -144,3 +144,38 @@ func.func @outer_product(%a: tensor<2x5xf32>, %b: tensor<2x3xf32>) -> tensor<2x5
   %0 = attn.einsum "b w, b c -> b w c" (%a, %b) : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x5x3xf32>
   return %0 : tensor<2x5x3xf32>
 }
+
+// -----
+
+// A label summed in one operand only is summed there first (as torch does):
+// "ab,cd->bd" is two row sums and an outer product, a*b + c*d + b*d work
+// instead of a*b*c*d, and no contraction with a reduction that runs along
+// one operand only reaches attn-tile-and-vectorize.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[SUMMED:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func @private_labels
+// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<4x5xf32>)
+// CHECK: %[[SA:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[SUMMED]]], iterator_types = ["reduction", "parallel"]} ins(%[[A]] : tensor<2x3xf32>) outs(%{{.*}} : tensor<3xf32>)
+// CHECK: %[[SB:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[SUMMED]]], iterator_types = ["reduction", "parallel"]} ins(%[[B]] : tensor<4x5xf32>) outs(%{{.*}} : tensor<5xf32>)
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[SA]], %[[SB]] : tensor<3xf32>, tensor<5xf32>) outs(%{{.*}} : tensor<3x5xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: linalg.yield
+// CHECK: return %[[R]]
+func.func @private_labels(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<3x5xf32> {
+  %0 = attn.einsum "ab,cd->bd" (%a, %b) : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// -----
+
+// One operand: a trace is a reduction of the diagonal into a 0-d tensor.
+// CHECK-DAG: #[[DIAG:.*]] = affine_map<(d0) -> (d0, d0)>
+// CHECK-DAG: #[[SCALAR:.*]] = affine_map<(d0) -> ()>
+// CHECK-LABEL: func @trace
+// CHECK: %[[FILL:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<f32>)
+// CHECK: linalg.generic {indexing_maps = [#[[DIAG]], #[[SCALAR]]], iterator_types = ["reduction"]} ins(%{{.*}} : tensor<5x5xf32>) outs(%[[FILL]] : tensor<f32>)
+func.func @trace(%a: tensor<5x5xf32>) -> tensor<f32> {
+  %0 = attn.einsum "ii->" (%a) : (tensor<5x5xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
+}
