@@ -112,8 +112,9 @@ attn::findMalformedLinalgDimensionList(std::string_view text) {
         op = candidate;
     if (op.empty())
       continue;
-    // The keyword belongs to this op if it comes before the op's line ends
-    // outside brackets (its ins/outs span lines only inside parentheses).
+    // The keyword belongs to this op if it comes before anything that ends
+    // the op's custom form outside brackets: a region, the next op's `=`.
+    // (Its ins(...) and outs(...) may span lines.)
     size_t depth = 0;
     size_t j = skipSpace(text, i + op.size());
     if (op == "linalg.reduce" && j < e && text[j] == '{') {
@@ -140,7 +141,7 @@ attn::findMalformedLinalgDimensionList(std::string_view text) {
       else if ((d == ')' || d == ']' || (d == '>' && text[j - 1] != '-')) &&
                depth > 0)
         --depth;
-      else if ((d == '\n' || d == '{' || d == '}') && depth == 0)
+      else if ((d == '=' || d == '{' || d == '}') && depth == 0)
         break;
       std::string_view keyword;
       if (startsWordAt(text, j, "dimensions"))

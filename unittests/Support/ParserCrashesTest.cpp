@@ -51,6 +51,10 @@ TEST(ParserCrashes, FindsMalformedLists) {
                 "array<i64: 1>",
                 55},
            Case{"linalg.broadcast ins(%a : t) outs(%b : t) dimensions =", 54},
+           // Found by fuzz/mutate_ir.py: the list on the op's second line.
+           Case{"linalg.broadcast ins(%a : t)\n    outs(%b : t) dimensions = "
+                "[0, 1.0e-45, 2]\n%c = arith.addf",
+                59},
        })
     EXPECT_EQ(findSite(c.text), c.offset) << c.text;
 }
@@ -67,6 +71,11 @@ TEST(ParserCrashes, IgnoresOtherForms) {
            // The keyword missing: the parser reports it, without crashing.
            "linalg.broadcast ins(%a : t) outs(%b : t) [1]\n"
            "foo {dimensions = 7}",
+           // The next op's keyword is not this op's list.
+           "linalg.broadcast ins(%a : t) outs(%b : t) dimensions = [0]\n"
+           "%1 = foo {dimensions = 1.5}",
+           "%0 = linalg.broadcast ins(%a : t) outs(%b : t) [0]\n"
+           "%1 = foo {dimensions = 1.5}",
            // A keyword inside the op's parentheses is not the list.
            "linalg.broadcast ins(%dimensions : t) outs(%b : t) dimensions = "
            "[0]",
