@@ -1,6 +1,8 @@
 # Install rules and the CMake package (find_package(AttnOpt CONFIG)): headers,
 # TableGen sources, generated .inc files, libraries, tools and
-# lib/cmake/attn-opt/AttnOpt{Config,ConfigVersion,Targets}.cmake.
+# lib/cmake/AttnOpt/AttnOpt{Config,ConfigVersion,Targets}.cmake: a directory
+# named after the package, so that find_package(AttnOpt) finds it with only
+# CMAKE_PREFIX_PATH (CMake searches <prefix>/lib/cmake/<name>*/).
 #
 # Included from the top-level CMakeLists.txt after every library and tool
 # exists. add_mlir_library already installs each library into an export set
@@ -15,7 +17,7 @@ include(GNUInstallDirs)
 set(ATTN_INSTALL_COMPONENT attn-opt-dev)
 set(ATTN_INSTALL_LIBDIR "lib${LLVM_LIBDIR_SUFFIX}")
 set(ATTN_INSTALL_INCLUDEDIR "include")
-set(ATTN_INSTALL_PACKAGEDIR "${ATTN_INSTALL_LIBDIR}/cmake/attn-opt")
+set(ATTN_INSTALL_PACKAGEDIR "${ATTN_INSTALL_LIBDIR}/cmake/AttnOpt")
 
 # Every library of ours: the add_mlir_library ones (recorded by AddMLIR in
 # MLIR_EXPORTS; obj.* object libraries excluded) and the plain ones.

@@ -83,9 +83,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   if (eq->inputs.empty())
     fatal("no operands", text);
+  // An empty term is a 0-d operand.
   for (const auto &term : eq->inputs)
-    if (term.empty() ||
-        std::count_if(term.begin(), term.end(), isEllipsis) > 1)
+    if (std::count_if(term.begin(), term.end(), isEllipsis) > 1)
       fatal("bad input term", text);
   checkPrintRoundTrip(*eq, text);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds attn-opt and runs every test: lit (IR + end-to-end), GoogleTest unit
-# tests, a short fuzz run of each parser, and the Python tests when present.
+# tests, a short fuzz run of each parser, a short mutation fuzz of the tools,
+# the differential tests, and the Python tests when present.
 # Ends with one summary line "N passed, M failed".
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -58,6 +59,34 @@ for f in "$BUILD"/bin/attn-*-fuzzer; do
   rm -rf "$corpus"
 done
 record fuzz "$f_pass" "$f_fail"
+
+PYTHON="${ATTN_OPT_VENV:-$ROOT/.venv}/bin/python"
+
+# Mutation fuzzing of attn-opt and attn-run over the lit corpus: no mutant
+# may end in a signal, an internal compiler error or a hang
+# (ATTN_MUTANTS mutants, fixed seed; fuzz/mutate_ir.py --help for longer runs).
+m_log="$BUILD/mutate-ir.log"
+if "$PYTHON" "$ROOT/fuzz/mutate_ir.py" --build "$BUILD" \
+     --runs "${ATTN_MUTANTS:-150}" --seed 1 > "$m_log" 2>&1; then
+  tail -n 1 "$m_log"
+  record mutate-ir 1 0
+else
+  tail -n 40 "$m_log"
+  record mutate-ir 0 1
+fi
+
+# Differential tests against torch, einops and numpy: random einsum,
+# rearrange and attention programs, fixed seed (ATTN_DIFF_PROGRAMS of them;
+# test/differential/difftest.py --programs 3000 for a long run).
+d_log="$BUILD/differential.log"
+"$PYTHON" "$ROOT/test/differential/difftest.py" --build "$BUILD" \
+  --programs "${ATTN_DIFF_PROGRAMS:-260}" --seed 1 > "$d_log" 2>&1
+grep -E '^FAIL' "$d_log" | head -n 20
+tail -n 1 "$d_log"
+d_pass=$(tail -n 1 "$d_log" | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
+d_fail=$(tail -n 1 "$d_log" | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
+[ -z "$d_pass" ] && d_fail=1
+record differential "${d_pass:-0}" "${d_fail:-0}"
 
 # Python package tests, in the project's virtual environment (scripts/setup.sh).
 if [ -d "$ROOT/python/tests" ]; then

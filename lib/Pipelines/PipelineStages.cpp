@@ -7,6 +7,7 @@
 #include "PipelineStages.h"
 
 #include "attn/Dialect/Attn/Transforms/Passes.h"
+#include "attn/Transforms/Passes.h"
 
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -37,7 +38,9 @@ void mlir::attn::addTensorStages(
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  // Upstream's elementwise fusion with a guard against the fusions it gets
+  // wrong (see attn-fuse-elementwise-ops).
+  pm.addPass(createFuseElementwiseOpsPass());
   pm.addPass(createCanonicalizerPass());
 }
 

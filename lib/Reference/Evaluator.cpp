@@ -4,6 +4,16 @@
 // follow the op specifications in AttnOps.td and upstream's documentation;
 // deliberately shares no code with the lowering it is used to check.
 //
+// Every value is computed over a window (a box of indices) rather than
+// whole: a backward pass derives, from the windows of the results wanted,
+// the window of each value that they depend on, op by op (an einsum row
+// needs one row of its lhs and all of its rhs; a softmax needs its whole
+// axis). The forward pass then computes exactly those windows, frees each
+// value after its last use and keeps splats as one element. With whole
+// results wanted this is the plain evaluation; with one result row wanted it
+// is the exact computation of that row, which is how graphs too large for
+// memory are checked.
+//
 //===----------------------------------------------------------------------===//
 
 #include "attn/Reference/Evaluator.h"
@@ -17,10 +27,18 @@
 #include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <limits>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
 
 using namespace mlir;
 using namespace mlir::attn;
@@ -192,15 +210,229 @@ FailureOr<double> evalScalar(Operation *op, ArrayRef<double> args) {
 }
 
 /// Reads element values out of a dense constant; booleans become 0/1.
-LogicalResult readDenseAttr(Operation *op, Attribute attr, RefTensor &out) {
+//===----------------------------------------------------------------------===//
+// Windows and windowed tensors
+//===----------------------------------------------------------------------===//
+
+/// An index range [lo, lo + size) of one dimension.
+struct IndexRange {
+  int64_t lo = 0, size = 0;
+  int64_t hi() const { return lo + size; }
+  bool operator==(const IndexRange &other) const {
+    return lo == other.lo && size == other.size;
+  }
+  bool operator!=(const IndexRange &other) const { return !(*this == other); }
+};
+
+/// A box of a tensor's indices, one range per dimension.
+struct Window {
+  std::vector<IndexRange> dims;
+
+  static Window full(ArrayRef<int64_t> shape) {
+    Window w;
+    for (int64_t size : shape)
+      w.dims.push_back({0, size});
+    return w;
+  }
+  std::vector<int64_t> sizes() const {
+    std::vector<int64_t> result;
+    for (const IndexRange &r : dims)
+      result.push_back(r.size);
+    return result;
+  }
+  std::vector<int64_t> origin() const {
+    std::vector<int64_t> result;
+    for (const IndexRange &r : dims)
+      result.push_back(r.lo);
+    return result;
+  }
+  int64_t getNumElements() const { return getProduct(sizes()); }
+  bool operator==(const Window &other) const { return dims == other.dims; }
+  bool operator!=(const Window &other) const { return !(*this == other); }
+};
+
+/// Grows `into` to the smallest window that holds both it and `w`.
+void unite(std::optional<Window> &into, const Window &w) {
+  if (!into) {
+    into = w;
+    return;
+  }
+  for (auto [a, b] : llvm::zip(into->dims, w.dims)) {
+    if (b.size == 0)
+      continue;
+    if (a.size == 0) {
+      a = b;
+      continue;
+    }
+    int64_t lo = std::min(a.lo, b.lo), hi = std::max(a.hi(), b.hi());
+    a = {lo, hi - lo};
+  }
+}
+
+/// The values of one window of a tensor value: C-ordered elements widened
+/// to double, or a single element when every element is the same (splat).
+struct Tensor {
+  std::vector<int64_t> shape;  // the window's extents
+  std::vector<int64_t> origin; // the window's first index in the value
+  std::vector<double> data;
+  bool splat = false;
+
+  int64_t getNumElements() const { return getProduct(shape); }
+  double at(int64_t i) const { return splat ? data[0] : data[i]; }
+  uint64_t getBytes() const {
+    return splat ? sizeof(double) : uint64_t(getNumElements()) * sizeof(double);
+  }
+  Window getWindow() const {
+    Window w;
+    for (auto [lo, size] : llvm::zip(origin, shape))
+      w.dims.push_back({lo, size});
+    return w;
+  }
+  /// Writes out a splat so the elements can be written one by one.
+  void materialize() {
+    if (!splat)
+      return;
+    double value = data.empty() ? 0.0 : data[0];
+    data.assign(getNumElements(), value);
+    splat = false;
+  }
+  static Tensor makeSplat(const Window &w, double value) {
+    Tensor t;
+    t.shape = w.sizes();
+    t.origin = w.origin();
+    t.data = {value};
+    t.splat = true;
+    return t;
+  }
+  static Tensor makeDense(const Window &w, double fill = 0.0) {
+    Tensor t;
+    t.shape = w.sizes();
+    t.origin = w.origin();
+    t.data.assign(w.getNumElements(), fill);
+    return t;
+  }
+};
+
+/// The part `w` (in the value's coordinates) of `t`, which holds it.
+Tensor crop(const Tensor &t, const Window &w) {
+  if (t.splat) {
+    Tensor out = Tensor::makeSplat(w, t.data.empty() ? 0.0 : t.data[0]);
+    return out;
+  }
+  Tensor out = Tensor::makeDense(w);
+  std::vector<int64_t> strides = getStrides(t.shape);
+  int64_t offset = 0;
+  for (size_t d = 0; d < w.dims.size(); ++d)
+    offset += (w.dims[d].lo - t.origin[d]) * strides[d];
+  gatherStrided(t.data.data(), out.shape, strides, offset, out.data.data());
+  return out;
+}
+
+/// Axes grouped into dimensions in row-major order (einops groups,
+/// reassociation groups). A dimension's window is a box of its axes only
+/// when it is aligned: every axis after the first one spanning more than
+/// one index is whole. The helpers below keep windows aligned, widening
+/// axes where needed (more is computed, never less).
+struct AxisGroups {
+  std::vector<int64_t> axisSizes;
+  std::vector<std::vector<int64_t>> groups;
+
+  int64_t getDimSize(size_t dim) const {
+    int64_t size = 1;
+    for (int64_t a : groups[dim])
+      size *= axisSizes[a];
+    return size;
+  }
+
+  /// The axis ranges that dimension `dim`'s range `r` covers, as the
+  /// smallest aligned box.
+  void split(size_t dim, IndexRange r, std::vector<std::optional<IndexRange>> &axes) const {
+    const std::vector<int64_t> &group = groups[dim];
+    if (r.size == 0 || getDimSize(dim) == 0) {
+      for (int64_t a : group)
+        axes[a] = IndexRange{0, axisSizes[a]};
+      return;
+    }
+    std::vector<int64_t> inner(group.size(), 1);
+    for (int64_t t = int64_t(group.size()) - 2; t >= 0; --t)
+      inner[t] = inner[t + 1] * axisSizes[group[t + 1]];
+    int64_t first = r.lo, last = r.hi() - 1;
+    bool spread = false;
+    for (size_t t = 0; t < group.size(); ++t) {
+      int64_t a = group[t];
+      if (spread) {
+        axes[a] = IndexRange{0, axisSizes[a]};
+        continue;
+      }
+      int64_t lo = first / inner[t] % axisSizes[a];
+      int64_t hi = last / inner[t] % axisSizes[a];
+      if (first / inner[t] != last / inner[t]) {
+        // Spans several indices of this axis: the rest is whole.
+        lo = first / inner[t] % axisSizes[a];
+        hi = last / inner[t] % axisSizes[a];
+        if (last / inner[t] - first / inner[t] >= axisSizes[a] || hi < lo)
+          axes[a] = IndexRange{0, axisSizes[a]};
+        else
+          axes[a] = IndexRange{lo, hi - lo + 1};
+        spread = true;
+        continue;
+      }
+      axes[a] = IndexRange{lo, 1};
+    }
+  }
+
+  /// Widens the axes of every group to aligned boxes; true if any changed.
+  bool align(std::vector<std::optional<IndexRange>> &axes) const {
+    bool changed = false;
+    for (const std::vector<int64_t> &group : groups) {
+      bool spread = false;
+      for (int64_t a : group) {
+        if (!axes[a])
+          axes[a] = IndexRange{0, axisSizes[a]};
+        if (spread && *axes[a] != IndexRange{0, axisSizes[a]}) {
+          axes[a] = IndexRange{0, axisSizes[a]};
+          changed = true;
+        }
+        if (axes[a]->size != 1)
+          spread = true;
+      }
+    }
+    return changed;
+  }
+
+  /// The range of dimension `dim` covered by (aligned) axis ranges.
+  IndexRange join(size_t dim, const std::vector<std::optional<IndexRange>> &axes) const {
+    const std::vector<int64_t> &group = groups[dim];
+    int64_t dimSize = getDimSize(dim);
+    if (dimSize == 0)
+      return {0, 0};
+    int64_t lo = 0, size = 1, inner = dimSize;
+    bool spread = false;
+    for (int64_t a : group) {
+      inner /= axisSizes[a];
+      IndexRange r = axes[a].value_or(IndexRange{0, axisSizes[a]});
+      lo += r.lo * inner;
+      if (!spread && r.size != 1) {
+        size = r.size * inner;
+        spread = true;
+      }
+    }
+    return {lo, size};
+  }
+};
+
+/// Reads element values out of a dense constant within `w`; booleans become
+/// 0/1; a splat stays one element.
+LogicalResult readDenseAttr(Operation *op, Attribute attr, const Window &w,
+                            Tensor &out) {
   if (auto floatAttr = dyn_cast<FloatAttr>(attr)) {
-    out.data = {floatAttr.getValueAsDouble()};
+    out = Tensor::makeSplat(w, floatAttr.getValueAsDouble());
     return success();
   }
   if (auto intAttr = dyn_cast<IntegerAttr>(attr)) {
-    out.data = {intAttr.getType().isInteger(1)
-                    ? double(intAttr.getValue().getZExtValue())
-                    : double(intAttr.getValue().getSExtValue())};
+    out = Tensor::makeSplat(w, intAttr.getType().isInteger(1)
+                                   ? double(intAttr.getValue().getZExtValue())
+                                   : double(intAttr.getValue().getSExtValue()));
     return success();
   }
   auto dense = dyn_cast<DenseElementsAttr>(attr);
@@ -208,8 +440,6 @@ LogicalResult readDenseAttr(Operation *op, Attribute attr, RefTensor &out) {
     return op->emitError("reference evaluator: unsupported constant "
                          "attribute (only dense and scalar values)");
   auto type = cast<ShapedType>(dense.getType());
-  out.shape.assign(type.getShape().begin(), type.getShape().end());
-  int64_t count = getProduct(out.shape);
   Type elementType = type.getElementType();
   auto toDouble = [&](const APInt &v) {
     return elementType.isInteger(1) ? double(v.getZExtValue())
@@ -219,41 +449,103 @@ LogicalResult readDenseAttr(Operation *op, Attribute attr, RefTensor &out) {
     double value = isa<FloatType>(elementType)
                        ? dense.getSplatValue<APFloat>().convertToDouble()
                        : toDouble(dense.getSplatValue<APInt>());
-    out.data.assign(count, value);
+    out = Tensor::makeSplat(w, value);
     return success();
   }
-  out.data.reserve(count);
+  std::vector<double> all;
+  int64_t count = type.getNumElements();
+  all.reserve(count);
   if (isa<FloatType>(elementType)) {
     for (APFloat v : dense.getValues<APFloat>())
-      out.data.push_back(v.convertToDouble());
+      all.push_back(v.convertToDouble());
   } else {
     for (APInt v : dense.getValues<APInt>())
-      out.data.push_back(toDouble(v));
+      all.push_back(toDouble(v));
   }
+  Tensor whole;
+  whole.shape.assign(type.getShape().begin(), type.getShape().end());
+  whole.origin.assign(whole.shape.size(), 0);
+  whole.data = std::move(all);
+  out = w == whole.getWindow() ? std::move(whole) : crop(whole, w);
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// The evaluator
+//===----------------------------------------------------------------------===//
+
 class Evaluator {
 public:
-  LogicalResult run(func::FuncOp func, ArrayRef<RefTensor> inputs,
-                    std::vector<RefTensor> &results);
+  Evaluator(func::FuncOp func, ArrayRef<ReferenceInput> inputs)
+      : func(func), inputs(inputs) {}
+
+  /// Checks the function and its inputs; call once first.
+  LogicalResult verify();
+  /// The backward pass: the window of every value that the results need,
+  /// `demands[i]` being the window wanted of result i (nullopt: not wanted).
+  LogicalResult plan(ArrayRef<std::optional<Window>> demands);
+  /// Peak bytes the forward pass of the current plan holds, by its count.
+  uint64_t estimatePeakBytes();
+  /// The forward pass of the current plan; `results[i]` is the demanded
+  /// window of result i (empty for results not wanted).
+  LogicalResult run(std::vector<Tensor> &results);
+
+  size_t getNumResults() { return returnOp.getNumOperands(); }
+  Value getResult(size_t i) { return returnOp.getOperand(i); }
 
 private:
-  /// The static shape of a tensor value, or failure with an error at `op`.
+  /// The static shape of a tensor value (or scalar), or failure with an
+  /// error at `op`.
   FailureOr<std::vector<int64_t>> getStaticShape(Operation *op, Value value);
-  const RefTensor &get(Value value) { return values.find(value)->second; }
+  std::vector<int64_t> shapeOf(Value value) {
+    if (auto type = dyn_cast<ShapedType>(value.getType()))
+      return std::vector<int64_t>(type.getShape().begin(),
+                                  type.getShape().end());
+    return {};
+  }
 
-  LogicalResult evalOp(Operation *op);
-  LogicalResult evalElementwise(Operation *op);
-  LogicalResult evalRearrange(RearrangeOp op);
-  LogicalResult evalEinsum(EinsumOp op);
-  LogicalResult evalSoftmax(SoftmaxOp op);
-  LogicalResult evalAttention(AttentionOp op);
-  LogicalResult evalExtractSlice(tensor::ExtractSliceOp op);
-  LogicalResult evalConcat(tensor::ConcatOp op);
-  LogicalResult evalLinalg(linalg::LinalgOp op);
+  /// Derives the windows of `op`'s operands from those of its results,
+  /// widening the results' windows where the op computes more than asked.
+  LogicalResult derive(Operation *op,
+                       SmallVectorImpl<std::optional<Window>> &resultWindows,
+                       SmallVectorImpl<std::optional<Window>> &operandWindows);
+  /// Whether `op`'s results are splats whenever its operands are, as the
+  /// forward pass keeps them (used by the memory estimate).
+  bool keepsSplats(Operation *op);
 
-  llvm::DenseMap<Value, RefTensor> values;
+  /// Operand `i` of `op`, cropped to the window `op` reads.
+  const Tensor &getOperand(Operation *op, unsigned i);
+  /// Operand `i` by value, moved out when this is its last use.
+  Tensor takeOperand(Operation *op, unsigned i);
+
+  LogicalResult evalOp(Operation *op, ArrayRef<Window> resultWindows,
+                       SmallVectorImpl<Tensor> &results);
+  LogicalResult evalElementwise(Operation *op, const Window &w, Tensor &out);
+  LogicalResult evalRearrange(RearrangeOp op, const Window &w, Tensor &out);
+  LogicalResult evalEinsum(EinsumOp op, const Window &w, Tensor &out);
+  LogicalResult evalSoftmax(SoftmaxOp op, const Window &w, Tensor &out);
+  LogicalResult evalAttention(AttentionOp op, const Window &w, Tensor &out);
+  LogicalResult evalExtractSlice(tensor::ExtractSliceOp op, const Window &w,
+                                 Tensor &out);
+  LogicalResult evalConcat(tensor::ConcatOp op, const Window &w, Tensor &out);
+  LogicalResult evalLinalg(linalg::LinalgOp op, ArrayRef<Window> resultWindows,
+                           SmallVectorImpl<Tensor> &results);
+
+  func::FuncOp func;
+  ArrayRef<ReferenceInput> inputs;
+  func::ReturnOp returnOp;
+
+  // The plan.
+  llvm::DenseMap<Value, Window> windows;
+  llvm::DenseMap<Operation *, SmallVector<std::optional<Window>>> reads;
+  std::vector<Operation *> schedule;
+  llvm::DenseMap<Value, size_t> lastUse;
+
+  // The forward pass.
+  llvm::DenseMap<Value, Tensor> values;
+  /// Crops of operands for the op being evaluated.
+  std::vector<std::unique_ptr<Tensor>> scratch;
+  size_t current = 0;
 };
 
 } // namespace
@@ -277,133 +569,662 @@ FailureOr<std::vector<int64_t>> Evaluator::getStaticShape(Operation *op,
   return std::vector<int64_t>(type.getShape().begin(), type.getShape().end());
 }
 
-LogicalResult Evaluator::run(func::FuncOp func, ArrayRef<RefTensor> inputs,
-                             std::vector<RefTensor> &results) {
+LogicalResult Evaluator::verify() {
   if (func.isExternal())
-    return func.emitError("reference evaluator: function has no body");
+    return mlir::emitError(func.getLoc(), "reference evaluator: function has no body");
+  if (func.getBody().getBlocks().size() != 1)
+    return mlir::emitError(func.getLoc(), "reference evaluator: only single-block functions "
+                          "are supported");
   Block &entry = func.getBody().front();
   if (entry.getNumArguments() != inputs.size())
-    return func.emitError("reference evaluator: expected ")
+    return mlir::emitError(func.getLoc(), "reference evaluator: expected ")
            << entry.getNumArguments() << " inputs, got " << inputs.size();
   for (auto [arg, input] : llvm::zip(entry.getArguments(), inputs)) {
     FailureOr<std::vector<int64_t>> shape = getStaticShape(func, arg);
     if (failed(shape))
       return failure();
-    if (*shape != input.shape ||
-        int64_t(input.data.size()) != input.getNumElements())
-      return func.emitError("reference evaluator: input ")
+    if (*shape != input.shape || !input.read)
+      return mlir::emitError(func.getLoc(), "reference evaluator: input ")
              << arg.getArgNumber() << " does not match its type "
              << arg.getType();
-    values[arg] = input;
   }
-  if (func.getBody().getBlocks().size() != 1)
-    return func.emitError("reference evaluator: only single-block functions "
-                          "are supported");
-  for (Operation &op : entry) {
-    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
-      for (Value v : ret.getOperands())
-        results.push_back(get(v));
-      return success();
+  returnOp = dyn_cast<func::ReturnOp>(entry.getTerminator());
+  if (!returnOp)
+    return mlir::emitError(func.getLoc(), "reference evaluator: function has no func.return");
+  for (Operation &op : entry.without_terminator()) {
+    for (Value operand : op.getOperands()) {
+      if (operand.getParentBlock() != &entry)
+        return op.emitError("reference evaluator: operand defined outside "
+                            "the evaluated function body");
     }
-    if (failed(evalOp(&op)))
-      return failure();
+    for (Value result : op.getResults())
+      if (failed(getStaticShape(&op, result)))
+        return failure();
   }
-  return func.emitError("reference evaluator: function has no func.return");
+  return success();
 }
 
-LogicalResult Evaluator::evalOp(Operation *op) {
-  for (Value operand : op->getOperands())
-    if (!values.count(operand))
-      return op->emitError("reference evaluator: operand defined outside the "
-                           "evaluated function body");
+LogicalResult Evaluator::plan(ArrayRef<std::optional<Window>> demands) {
+  windows.clear();
+  reads.clear();
+  schedule.clear();
+  lastUse.clear();
+  Block &entry = func.getBody().front();
+  llvm::DenseMap<Value, std::optional<Window>> need;
+  for (auto [value, demand] : llvm::zip(returnOp.getOperands(), demands))
+    if (demand)
+      unite(need[value], *demand);
+
+  for (Operation &op : llvm::reverse(entry.without_terminator())) {
+    SmallVector<std::optional<Window>> resultWindows;
+    bool needed = false;
+    for (Value result : op.getResults()) {
+      auto it = need.find(result);
+      resultWindows.push_back(it == need.end() ? std::nullopt : it->second);
+      needed |= resultWindows.back().has_value();
+    }
+    if (!needed)
+      continue;
+    SmallVector<std::optional<Window>> operandWindows(op.getNumOperands());
+    if (failed(derive(&op, resultWindows, operandWindows)))
+      return failure();
+    for (auto [result, w] : llvm::zip(op.getResults(), resultWindows))
+      windows[result] = w ? *w : Window::full(shapeOf(result));
+    for (auto [operand, w] : llvm::zip(op.getOperands(), operandWindows))
+      if (w)
+        unite(need[operand], *w);
+    // Values captured by a region (a scalar used in a linalg body) are read
+    // whole.
+    op.walk([&](Operation *nested) {
+      if (nested == &op)
+        return;
+      for (Value operand : nested->getOperands())
+        if (operand.getParentBlock() == &entry)
+          unite(need[operand], Window::full(shapeOf(operand)));
+    });
+    reads[&op] = std::move(operandWindows);
+    schedule.push_back(&op);
+  }
+  std::reverse(schedule.begin(), schedule.end());
+  for (BlockArgument arg : entry.getArguments())
+    if (auto it = need.find(arg); it != need.end() && it->second)
+      windows[arg] = *it->second;
+
+  // Last uses, for freeing; results live to the end.
+  for (size_t index = 0; index < schedule.size(); ++index) {
+    Operation *op = schedule[index];
+    for (Value operand : op->getOperands())
+      lastUse[operand] = index;
+    op->walk([&](Operation *nested) {
+      for (Value operand : nested->getOperands())
+        if (operand.getParentBlock() == &entry)
+          lastUse[operand] = std::max(lastUse.lookup(operand), index);
+    });
+  }
+  for (Value result : returnOp.getOperands())
+    lastUse[result] = std::numeric_limits<size_t>::max();
+  return success();
+}
+
+bool Evaluator::keepsSplats(Operation *op) {
+  if (isa<tensor::EmptyOp, linalg::FillOp, tensor::ExpandShapeOp,
+          tensor::CollapseShapeOp, RearrangeOp, tensor::ExtractSliceOp>(op))
+    return true;
   if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
-    RefTensor out;
-    if (failed(readDenseAttr(op, constant.getValue(), out)))
-      return failure();
-    values[constant.getResult()] = std::move(out);
-    return success();
+    auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+    return !dense || dense.isSplat();
   }
-  if (auto empty = dyn_cast<tensor::EmptyOp>(op)) {
-    FailureOr<std::vector<int64_t>> shape = getStaticShape(op, empty);
-    if (failed(shape))
-      return failure();
-    RefTensor out;
-    out.shape = *shape;
-    out.data.assign(getProduct(*shape), 0.0);
-    values[empty.getResult()] = std::move(out);
-    return success();
+  return op->getNumResults() == 1 &&
+         (isa<arith::ArithDialect, math::MathDialect>(op->getDialect()));
+}
+
+uint64_t Evaluator::estimatePeakBytes() {
+  // Splat-ness as the forward pass will find it.
+  llvm::DenseSet<Value> splats;
+  auto bytesOf = [&](Value v) -> uint64_t {
+    if (splats.count(v))
+      return sizeof(double);
+    auto it = windows.find(v);
+    if (it == windows.end())
+      return 0;
+    return uint64_t(it->second.getNumElements()) * sizeof(double);
+  };
+  uint64_t live = 0;
+  Block &entry = func.getBody().front();
+  for (BlockArgument arg : entry.getArguments())
+    live += bytesOf(arg);
+  uint64_t peak = live;
+  for (auto [index, op] : llvm::enumerate(schedule)) {
+    bool allSplat = true;
+    uint64_t crops = 0;
+    for (auto [operand, w] : llvm::zip(op->getOperands(), reads[op])) {
+      if (!w)
+        continue;
+      allSplat &= splats.count(operand) > 0 ||
+                  (isa<arith::ConstantOp>(op) ? true : false);
+      if (!splats.count(operand) && windows.lookup(operand) != *w)
+        crops += uint64_t(w->getNumElements()) * sizeof(double);
+    }
+    if (keepsSplats(op) && (allSplat || isa<arith::ConstantOp,
+                                            tensor::EmptyOp, linalg::FillOp>(
+                                               op))) {
+      bool splat = true;
+      if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+        auto dense = dyn_cast<DenseElementsAttr>(constant.getValue());
+        splat = !dense || dense.isSplat();
+      }
+      if (splat)
+        for (Value result : op->getResults())
+          splats.insert(result);
+    }
+    uint64_t produced = 0;
+    for (Value result : op->getResults())
+      produced += bytesOf(result);
+    // Elementwise ops and softmax take over the storage of a dense operand
+    // that dies with them (evalElementwise, takeOperand).
+    Value reused;
+    if (op->getNumResults() == 1 && !splats.count(op->getResult(0)) &&
+        (isa<SoftmaxOp>(op) ||
+         isa<arith::ArithDialect, math::MathDialect>(op->getDialect())))
+      for (auto [operand, w] : llvm::zip(op->getOperands(), reads[op]))
+        if (w && lastUse.lookup(operand) == index && !splats.count(operand) &&
+            windows.lookup(operand) == windows.lookup(op->getResult(0)) &&
+            llvm::count(op->getOperands(), operand) == 1) {
+          reused = operand;
+          break;
+        }
+    if (reused)
+      produced -= std::min(produced, bytesOf(reused));
+    peak = std::max(peak, live + crops + produced);
+    live += produced;
+    for (Value operand : op->getOperands())
+      if (lastUse.lookup(operand) == index && operand != reused)
+        live -= std::min(live, bytesOf(operand));
   }
-  // Reshapes keep the C-order element sequence; only the shape changes.
+  return peak;
+}
+
+const Tensor &Evaluator::getOperand(Operation *op, unsigned i) {
+  Value operand = op->getOperand(i);
+  const Tensor &stored = values.find(operand)->second;
+  const std::optional<Window> &w = reads[op][i];
+  if (!w || stored.getWindow() == *w)
+    return stored;
+  scratch.push_back(std::make_unique<Tensor>(crop(stored, *w)));
+  return *scratch.back();
+}
+
+Tensor Evaluator::takeOperand(Operation *op, unsigned i) {
+  Value operand = op->getOperand(i);
+  auto it = values.find(operand);
+  const std::optional<Window> &w = reads[op][i];
+  bool dies = lastUse.lookup(operand) == current &&
+              llvm::count(op->getOperands(), operand) == 1;
+  if (w && it->second.getWindow() != *w)
+    return crop(it->second, *w);
+  if (dies) {
+    Tensor moved = std::move(it->second);
+    values.erase(it);
+    return moved;
+  }
+  return it->second;
+}
+
+LogicalResult Evaluator::run(std::vector<Tensor> &results) {
+  values.clear();
+  Block &entry = func.getBody().front();
+  for (auto [arg, input] : llvm::zip(entry.getArguments(), inputs)) {
+    auto it = windows.find(arg);
+    if (it == windows.end())
+      continue;
+    const Window &w = it->second;
+    Tensor t = Tensor::makeDense(w);
+    // Copy the window row by row through the reader.
+    size_t rank = w.dims.size();
+    if (rank == 0) {
+      input.read(0, 1, t.data.data());
+    } else if (t.getNumElements() > 0) {
+      std::vector<int64_t> strides = getStrides(input.shape);
+      int64_t inner = w.dims[rank - 1].size;
+      std::vector<int64_t> index(rank, 0);
+      for (int64_t out = 0, n = t.getNumElements(); out < n; out += inner) {
+        int64_t begin = 0;
+        for (size_t d = 0; d < rank; ++d)
+          begin += (w.dims[d].lo + index[d]) * strides[d];
+        input.read(begin, inner, t.data.data() + out);
+        for (int64_t d = int64_t(rank) - 2; d >= 0; --d) {
+          if (++index[d] < w.dims[d].size)
+            break;
+          index[d] = 0;
+        }
+      }
+    }
+    values[arg] = std::move(t);
+  }
+
+  for (auto [index, op] : llvm::enumerate(schedule)) {
+    current = index;
+    SmallVector<Window> resultWindows;
+    for (Value result : op->getResults())
+      resultWindows.push_back(windows.find(result)->second);
+    SmallVector<Tensor> produced;
+    LogicalResult status = evalOp(op, resultWindows, produced);
+    scratch.clear();
+    if (failed(status))
+      return failure();
+    for (Value operand : op->getOperands())
+      if (lastUse.lookup(operand) == index)
+        values.erase(operand);
+    for (auto [result, t] : llvm::zip(op->getResults(), produced))
+      values[result] = std::move(t);
+  }
+  results.clear();
+  for (Value v : returnOp.getOperands()) {
+    auto it = values.find(v);
+    results.push_back(it == values.end() ? Tensor() : it->second);
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Windows each op reads
+//===----------------------------------------------------------------------===//
+
+/// The axis ranges of a rearrange plan for the result window `w`, aligned.
+static std::vector<std::optional<IndexRange>>
+rearrangeAxes(const ::attn::RearrangePlan &plan, const Window &w) {
+  AxisGroups in{plan.elementarySizes, plan.inputGroups};
+  AxisGroups out{plan.elementarySizes, plan.outputGroups};
+  std::vector<std::optional<IndexRange>> axes(plan.elementarySizes.size());
+  for (size_t j = 0; j < plan.outputGroups.size(); ++j)
+    if (!plan.outputGroups[j].empty())
+      out.split(j, w.dims[j], axes);
+  // Aligning one side can unalign the other; both only ever widen.
+  for (bool changed = true; changed;) {
+    bool inChanged = in.align(axes);
+    bool outChanged = out.align(axes);
+    changed = inChanged || outChanged;
+  }
+  return axes;
+}
+
+/// The reassociation of an expand/collapse as axis groups: the axes are the
+/// dims of the larger-rank side.
+static AxisGroups reshapeGroups(Operation *op) {
+  AxisGroups groups;
+  SmallVector<ReassociationIndices> reassociation;
+  ShapedType axesType;
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+    reassociation = expand.getReassociationIndices();
+    axesType = expand.getResultType();
+  } else {
+    auto collapse = cast<tensor::CollapseShapeOp>(op);
+    reassociation = collapse.getReassociationIndices();
+    axesType = collapse.getSrcType();
+  }
+  groups.axisSizes.assign(axesType.getShape().begin(),
+                          axesType.getShape().end());
+  for (const ReassociationIndices &group : reassociation)
+    groups.groups.emplace_back(group.begin(), group.end());
+  return groups;
+}
+
+LogicalResult
+Evaluator::derive(Operation *op,
+                  SmallVectorImpl<std::optional<Window>> &resultWindows,
+                  SmallVectorImpl<std::optional<Window>> &operandWindows) {
+  auto fullOf = [&](Value v) { return Window::full(shapeOf(v)); };
+  for (auto [result, w] : llvm::zip(op->getResults(), resultWindows))
+    if (!w && op->getNumResults() > 1)
+      w = fullOf(result); // multi-result ops compute every result
+  if (op->getNumResults() == 1 && !resultWindows[0])
+    resultWindows[0] = fullOf(op->getResult(0));
+
+  if (isa<arith::ConstantOp, tensor::EmptyOp>(op))
+    return success();
+
   if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op)) {
-    FailureOr<std::vector<int64_t>> shape =
-        getStaticShape(op, op->getResult(0));
-    if (failed(shape))
-      return failure();
-    RefTensor out = get(op->getOperand(0));
-    out.shape = *shape;
-    values[op->getResult(0)] = std::move(out);
+    AxisGroups groups = reshapeGroups(op);
+    std::vector<std::optional<IndexRange>> axes(groups.axisSizes.size());
+    Window &w = *resultWindows[0];
+    bool expand = isa<tensor::ExpandShapeOp>(op);
+    if (expand) {
+      for (size_t a = 0; a < axes.size(); ++a)
+        axes[a] = w.dims[a];
+    } else {
+      for (size_t j = 0; j < groups.groups.size(); ++j)
+        groups.split(j, w.dims[j], axes);
+    }
+    groups.align(axes);
+    Window grouped, flat;
+    for (size_t j = 0; j < groups.groups.size(); ++j)
+      grouped.dims.push_back(groups.join(j, axes));
+    for (const std::optional<IndexRange> &r : axes)
+      flat.dims.push_back(*r);
+    resultWindows[0] = expand ? flat : grouped;
+    operandWindows[0] = expand ? grouped : flat;
     return success();
   }
-  if (auto rearrange = dyn_cast<RearrangeOp>(op))
-    return evalRearrange(rearrange);
-  if (auto einsum = dyn_cast<EinsumOp>(op))
-    return evalEinsum(einsum);
-  if (auto softmax = dyn_cast<SoftmaxOp>(op))
-    return evalSoftmax(softmax);
-  if (auto attention = dyn_cast<AttentionOp>(op))
-    return evalAttention(attention);
-  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
-    return evalExtractSlice(slice);
-  if (auto concat = dyn_cast<tensor::ConcatOp>(op))
-    return evalConcat(concat);
-  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op))
-    return evalLinalg(linalgOp);
+
+  if (auto rearrange = dyn_cast<RearrangeOp>(op)) {
+    std::optional<::attn::RearrangePlan> plan = rearrange.getPlan();
+    if (!plan)
+      return op->emitError("reference evaluator: rearrange pattern does not "
+                           "solve for the input shape");
+    std::vector<std::optional<IndexRange>> axes =
+        rearrangeAxes(*plan, *resultWindows[0]);
+    AxisGroups in{plan->elementarySizes, plan->inputGroups};
+    AxisGroups out{plan->elementarySizes, plan->outputGroups};
+    Window input, result;
+    for (size_t i = 0; i < plan->inputGroups.size(); ++i)
+      input.dims.push_back(in.join(i, axes));
+    for (size_t j = 0; j < plan->outputGroups.size(); ++j)
+      result.dims.push_back(out.join(j, axes));
+    resultWindows[0] = result;
+    operandWindows[0] = input;
+    return success();
+  }
+
+  if (auto einsum = dyn_cast<EinsumOp>(op)) {
+    std::optional<::attn::EinsumPlan> plan = einsum.getPlan();
+    if (!plan)
+      return op->emitError("reference evaluator: einsum equation does not "
+                           "solve for the operand shapes");
+    std::map<std::string, IndexRange> labels;
+    for (const auto &[label, size] : plan->sizes)
+      labels[label] = {0, size};
+    const Window &w = *resultWindows[0];
+    for (auto [d, label] : llvm::enumerate(plan->output))
+      labels[label] = w.dims[d];
+    for (auto [t, input] : llvm::enumerate(einsum.getInputs())) {
+      std::vector<int64_t> shape = shapeOf(input);
+      Window in;
+      for (auto [d, label] : llvm::enumerate(plan->inputs[t]))
+        in.dims.push_back(shape[d] == 1 && plan->sizes.at(label) != 1
+                              ? IndexRange{0, 1}
+                              : labels.at(label));
+      operandWindows[t] = in;
+    }
+    return success();
+  }
+
+  if (auto softmax = dyn_cast<SoftmaxOp>(op)) {
+    Window &w = *resultWindows[0];
+    int64_t axis = softmax.getNormalizedAxis();
+    w.dims[axis] = {0, shapeOf(softmax.getResult())[axis]};
+    operandWindows[0] = w;
+    return success();
+  }
+
+  if (auto attention = dyn_cast<AttentionOp>(op)) {
+    const Window &w = *resultWindows[0];
+    size_t rank = w.dims.size();
+    auto window = [&](Value v, bool rowsFromQuery, bool colsFromResult) {
+      std::vector<int64_t> shape = shapeOf(v);
+      Window out;
+      for (size_t d = 0; d + 2 < rank; ++d)
+        out.dims.push_back(shape[d] == 1 ? IndexRange{0, 1} : w.dims[d]);
+      auto dim = [&](size_t d, bool fromResult) {
+        if (shape[d] == 1 || !fromResult)
+          return IndexRange{0, shape[d]};
+        return w.dims[d];
+      };
+      out.dims.push_back(dim(rank - 2, rowsFromQuery));
+      out.dims.push_back(dim(rank - 1, colsFromResult));
+      return out;
+    };
+    operandWindows[0] = window(attention.getQuery(), true, false);
+    operandWindows[1] = window(attention.getKey(), false, false);
+    operandWindows[2] = window(attention.getValue(), false, true);
+    unsigned next = 3;
+    if (attention.getMask())
+      operandWindows[next++] = window(attention.getMask(), true, false);
+    if (attention.getWeight())
+      operandWindows[next++] = fullOf(attention.getWeight());
+    return success();
+  }
+
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+    ArrayRef<int64_t> offsets = slice.getStaticOffsets();
+    ArrayRef<int64_t> sizes = slice.getStaticSizes();
+    ArrayRef<int64_t> steps = slice.getStaticStrides();
+    for (ArrayRef<int64_t> list : {offsets, sizes, steps})
+      for (int64_t value : list)
+        if (ShapedType::isDynamic(value))
+          return op->emitError("reference evaluator: dynamic slice "
+                               "parameters are not supported");
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    const Window &w = *resultWindows[0];
+    Window source;
+    size_t r = 0;
+    for (size_t s = 0; s < offsets.size(); ++s) {
+      if (dropped.test(s)) {
+        source.dims.push_back({offsets[s], 1});
+        continue;
+      }
+      IndexRange res = w.dims[r++];
+      if (res.size == 0)
+        source.dims.push_back({offsets[s], 0});
+      else
+        source.dims.push_back({offsets[s] + res.lo * steps[s],
+                               (res.size - 1) * steps[s] + 1});
+    }
+    operandWindows[0] = source;
+    return success();
+  }
+
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+    int64_t dim = concat.getDim();
+    const Window &w = *resultWindows[0];
+    int64_t start = 0;
+    for (auto [t, input] : llvm::enumerate(concat.getInputs())) {
+      int64_t size = shapeOf(input)[dim];
+      int64_t lo = std::max(w.dims[dim].lo, start);
+      int64_t hi = std::min(w.dims[dim].hi(), start + size);
+      if (hi > lo) {
+        Window in = w;
+        in.dims[dim] = {lo - start, hi - lo};
+        operandWindows[t] = in;
+      }
+      start += size;
+    }
+    return success();
+  }
+
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+    if (!linalgOp.hasPureTensorSemantics())
+      return op->emitError("reference evaluator: linalg op on buffers");
+    SmallVector<int64_t> loopSizes = linalgOp.getStaticLoopRanges();
+    for (int64_t size : loopSizes)
+      if (ShapedType::isDynamic(size))
+        return op->emitError("reference evaluator: dynamic loop range");
+    SmallVector<AffineMap> maps = linalgOp.getIndexingMapsArray();
+    unsigned numInputs = linalgOp.getNumDpsInputs();
+    std::vector<std::optional<IndexRange>> loops(loopSizes.size());
+    for (auto [r, w] : llvm::enumerate(resultWindows)) {
+      AffineMap map = maps[numInputs + r];
+      for (unsigned i = 0; i < map.getNumResults(); ++i) {
+        auto dimExpr = dyn_cast<AffineDimExpr>(map.getResult(i));
+        if (!dimExpr)
+          continue;
+        std::optional<Window> one = Window{{w->dims[i]}};
+        std::optional<Window> into =
+            loops[dimExpr.getPosition()]
+                ? std::optional<Window>(Window{{*loops[dimExpr.getPosition()]}})
+                : std::nullopt;
+        unite(into, *one);
+        loops[dimExpr.getPosition()] = into->dims[0];
+      }
+    }
+    for (auto [l, r] : llvm::enumerate(loops))
+      if (!r)
+        r = IndexRange{0, loopSizes[l]};
+    auto windowOf = [&](AffineMap map) -> FailureOr<Window> {
+      Window out;
+      for (AffineExpr expr : map.getResults()) {
+        if (auto dimExpr = dyn_cast<AffineDimExpr>(expr)) {
+          out.dims.push_back(*loops[dimExpr.getPosition()]);
+          continue;
+        }
+        auto constant = dyn_cast<AffineConstantExpr>(expr);
+        if (!constant || constant.getValue() != 0)
+          return op->emitError("reference evaluator: unsupported indexing "
+                               "map ")
+                 << AffineMapAttr::get(map);
+        out.dims.push_back({0, 1});
+      }
+      return out;
+    };
+    for (unsigned n = 0; n < op->getNumOperands(); ++n) {
+      FailureOr<Window> w = windowOf(maps[n]);
+      if (failed(w))
+        return failure();
+      if (w->dims.size() != shapeOf(op->getOperand(n)).size())
+        return op->emitError("reference evaluator: indexing map rank "
+                             "mismatch");
+      operandWindows[n] = *w;
+    }
+    for (unsigned r = 0; r < op->getNumResults(); ++r)
+      resultWindows[r] = operandWindows[numInputs + r];
+    return success();
+  }
+
   if (op->getNumResults() == 1 &&
-      (op->getDialect() == op->getContext()->getLoadedDialect("arith") ||
-       op->getDialect() == op->getContext()->getLoadedDialect("math")))
-    return evalElementwise(op);
+      isa<arith::ArithDialect, math::MathDialect>(op->getDialect())) {
+    const Window &w = *resultWindows[0];
+    for (auto [n, operand] : llvm::enumerate(op->getOperands())) {
+      std::vector<int64_t> shape = shapeOf(operand);
+      operandWindows[n] = shape.empty() ? Window() : w;
+    }
+    return success();
+  }
   return op->emitError("reference evaluator does not support '")
          << op->getName() << "'";
 }
 
-LogicalResult Evaluator::evalElementwise(Operation *op) {
-  FailureOr<std::vector<int64_t>> shape = getStaticShape(op, op->getResult(0));
-  if (failed(shape))
-    return failure();
-  int64_t count = getProduct(*shape);
-  SmallVector<const RefTensor *> operands;
-  for (Value operand : op->getOperands()) {
-    const RefTensor &t = get(operand);
+//===----------------------------------------------------------------------===//
+// Ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult Evaluator::evalOp(Operation *op, ArrayRef<Window> resultWindows,
+                                SmallVectorImpl<Tensor> &results) {
+  if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+    results.emplace_back();
+    return readDenseAttr(op, constant.getValue(), resultWindows[0],
+                         results.back());
+  }
+  if (isa<tensor::EmptyOp>(op)) {
+    results.push_back(Tensor::makeSplat(resultWindows[0], 0.0));
+    return success();
+  }
+  if (isa<tensor::ExpandShapeOp, tensor::CollapseShapeOp>(op)) {
+    // Aligned windows hold the same elements in the same order.
+    Tensor t = takeOperand(op, 0);
+    t.shape = resultWindows[0].sizes();
+    t.origin = resultWindows[0].origin();
+    results.push_back(std::move(t));
+    return success();
+  }
+  if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+    const Tensor &value = getOperand(op, 0);
+    results.push_back(Tensor::makeSplat(resultWindows[0], value.at(0)));
+    return success();
+  }
+  results.emplace_back();
+  if (auto rearrange = dyn_cast<RearrangeOp>(op))
+    return evalRearrange(rearrange, resultWindows[0], results.back());
+  if (auto einsum = dyn_cast<EinsumOp>(op))
+    return evalEinsum(einsum, resultWindows[0], results.back());
+  if (auto softmax = dyn_cast<SoftmaxOp>(op))
+    return evalSoftmax(softmax, resultWindows[0], results.back());
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return evalAttention(attention, resultWindows[0], results.back());
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
+    return evalExtractSlice(slice, resultWindows[0], results.back());
+  if (auto concat = dyn_cast<tensor::ConcatOp>(op))
+    return evalConcat(concat, resultWindows[0], results.back());
+  if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
+    results.clear();
+    return evalLinalg(linalgOp, resultWindows, results);
+  }
+  if (op->getNumResults() == 1 &&
+      isa<arith::ArithDialect, math::MathDialect>(op->getDialect()))
+    return evalElementwise(op, resultWindows[0], results.back());
+  return op->emitError("reference evaluator does not support '")
+         << op->getName() << "'";
+}
+
+LogicalResult Evaluator::evalElementwise(Operation *op, const Window &w,
+                                         Tensor &out) {
+  int64_t count = w.getNumElements();
+  SmallVector<const Tensor *> operands;
+  bool allSplat = true;
+  // The result may take the storage of an operand that dies here.
+  std::optional<unsigned> reuse;
+  for (unsigned i = 0; i < op->getNumOperands(); ++i) {
+    Value operand = op->getOperand(i);
+    std::vector<int64_t> shape = shapeOf(operand);
     // A scalar operand (arith.select's condition) applies to every element.
-    if (t.shape != *shape && !t.shape.empty())
+    if (!shape.empty() && shape != shapeOf(op->getResult(0)))
       return op->emitError("reference evaluator: operand shapes differ");
+    const Tensor &t = getOperand(op, i);
+    allSplat &= t.splat || shape.empty();
+    if (!reuse && !t.splat && !shape.empty() &&
+        lastUse.lookup(operand) == current &&
+        llvm::count(op->getOperands(), operand) == 1 &&
+        &t == &values.find(operand)->second)
+      reuse = i;
     operands.push_back(&t);
   }
-  RefTensor out;
-  out.shape = *shape;
-  out.data.resize(count);
   SmallVector<double, 4> args(operands.size());
-  for (int64_t i = 0; i < count; ++i) {
+  if (allSplat) {
     for (auto [k, t] : llvm::enumerate(operands))
-      args[k] = t->shape.empty() ? t->data[0] : t->data[i];
+      args[k] = t->at(0);
     FailureOr<double> v = evalScalar(op, args);
     if (failed(v))
       return op->emitError("reference evaluator does not support '")
              << op->getName() << "'";
-    out.data[i] = *v;
+    out = Tensor::makeSplat(w, *v);
+    return success();
   }
-  values[op->getResult(0)] = std::move(out);
+  Tensor result;
+  if (reuse) {
+    // In place: element i of the operand is read before it is written.
+    Tensor &dying = values.find(op->getOperand(*reuse))->second;
+    result = std::move(dying);
+    operands[*reuse] = &result;
+  } else {
+    result = Tensor::makeDense(w);
+  }
+  for (int64_t i = 0; i < count; ++i) {
+    for (auto [k, t] : llvm::enumerate(operands))
+      args[k] = t->shape.empty() ? t->at(0) : t->at(i);
+    FailureOr<double> v = evalScalar(op, args);
+    if (failed(v))
+      return op->emitError("reference evaluator does not support '")
+             << op->getName() << "'";
+    result.data[i] = *v;
+  }
+  result.shape = w.sizes();
+  result.origin = w.origin();
+  out = std::move(result);
   return success();
 }
 
-LogicalResult Evaluator::evalRearrange(RearrangeOp op) {
+LogicalResult Evaluator::evalRearrange(RearrangeOp op, const Window &w,
+                                       Tensor &out) {
   std::optional<::attn::RearrangePlan> plan = op.getPlan();
   if (!plan)
     return op.emitError("reference evaluator: rearrange pattern does not "
                         "solve for the input shape");
-  const RefTensor &input = get(op.getInput());
-  // Stride of every elementary axis in the input: each input dimension is
-  // split row-major into its group of axes.
+  const Tensor &input = getOperand(op, 0);
+  if (input.splat) {
+    out = Tensor::makeSplat(w, input.at(0));
+    return success();
+  }
+  std::vector<std::optional<IndexRange>> axes = rearrangeAxes(*plan, w);
+  // Stride of every elementary axis in the input window: each input
+  // dimension is split row-major into its group of axes.
   std::vector<int64_t> inputStrides = getStrides(input.shape);
   std::vector<int64_t> axisStrides(plan->elementarySizes.size(), 0);
   for (size_t dim = 0; dim < plan->inputGroups.size(); ++dim) {
@@ -411,27 +1232,25 @@ LogicalResult Evaluator::evalRearrange(RearrangeOp op) {
     const std::vector<int64_t> &group = plan->inputGroups[dim];
     for (auto it = group.rbegin(); it != group.rend(); ++it) {
       axisStrides[*it] = stride;
-      stride *= plan->elementarySizes[*it];
+      stride *= axes[*it]->size;
     }
   }
   // The output is the elementary axes in output order, read row-major; the
   // regrouping on the right is a free reshape.
   std::vector<int64_t> sizes, strides;
   for (int64_t axis : plan->outputAxisOrder()) {
-    sizes.push_back(plan->elementarySizes[axis]);
+    sizes.push_back(axes[axis]->size);
     strides.push_back(axisStrides[axis]);
   }
-  RefTensor out;
-  out.shape = plan->outputShape;
-  out.data.resize(getProduct(out.shape));
-  if (getProduct(sizes) != int64_t(out.data.size()))
+  out = Tensor::makeDense(w);
+  if (getProduct(sizes) != out.getNumElements())
     return op.emitError("reference evaluator: inconsistent rearrange plan");
   gatherStrided(input.data.data(), sizes, strides, 0, out.data.data());
-  values[op.getResult()] = std::move(out);
   return success();
 }
 
-LogicalResult Evaluator::evalEinsum(EinsumOp op) {
+LogicalResult Evaluator::evalEinsum(EinsumOp op, const Window &w,
+                                    Tensor &out) {
   std::optional<::attn::EinsumPlan> plan = op.getPlan();
   if (!plan)
     return op.emitError("reference evaluator: einsum equation does not solve "
@@ -445,39 +1264,47 @@ LogicalResult Evaluator::evalEinsum(EinsumOp op) {
   if (labels.empty())
     labels.push_back(""); // all-scalar einsum: one trip
   size_t numLabels = labels.size();
+  // Sizes within the window: the output's window for output labels, the
+  // whole label for summed ones.
   std::vector<int64_t> sizes;
-  for (const std::string &label : labels)
-    sizes.push_back(label.empty() ? 1 : plan->sizes.at(label));
+  for (const std::string &label : labels) {
+    auto pos = llvm::find(plan->output, label);
+    if (pos != plan->output.end())
+      sizes.push_back(w.dims[pos - plan->output.begin()].size);
+    else
+      sizes.push_back(label.empty() ? 1 : plan->sizes.at(label));
+  }
 
   // strides[o][l]: step in operand o (the output is o == numInputs) when
   // label l advances. A repeated label (diagonal) adds its dims' strides; a
-  // broadcast ellipsis dim of size 1 has stride 0.
+  // broadcast dim of size 1 has stride 0.
   std::vector<std::vector<int64_t>> strides(
       numInputs + 1, std::vector<int64_t>(numLabels, 0));
   auto addStrides = [&](size_t o, const std::vector<std::string> &term,
+                        const std::vector<int64_t> &fullShape,
                         const std::vector<int64_t> &shape) {
     std::vector<int64_t> dimStrides = getStrides(shape);
     for (size_t d = 0; d < term.size(); ++d) {
       auto it = llvm::find(labels, term[d]);
       if (it == labels.end())
         continue;
-      size_t l = it - labels.begin();
-      if (shape[d] == 1 && sizes[l] != 1)
+      if (fullShape[d] == 1 && plan->sizes.at(term[d]) != 1)
         continue;
-      strides[o][l] += dimStrides[d];
+      strides[o][it - labels.begin()] += dimStrides[d];
     }
   };
-  std::vector<const RefTensor *> inputs;
+  std::vector<const Tensor *> inputs;
   for (size_t o = 0; o < numInputs; ++o) {
-    inputs.push_back(&get(op.getInputs()[o]));
+    inputs.push_back(&getOperand(op, o));
     if (inputs.back()->shape.size() != plan->inputs[o].size())
       return op.emitError("reference evaluator: einsum plan rank mismatch");
-    addStrides(o, plan->inputs[o], inputs.back()->shape);
+    if (inputs.back()->splat)
+      const_cast<Tensor *>(inputs.back())->materialize();
+    addStrides(o, plan->inputs[o], shapeOf(op.getInputs()[o]),
+               inputs.back()->shape);
   }
-  RefTensor out;
-  out.shape = plan->outputShape;
-  out.data.assign(getProduct(out.shape), 0.0);
-  addStrides(numInputs, plan->output, out.shape);
+  out = Tensor::makeDense(w);
+  addStrides(numInputs, plan->output, plan->outputShape, out.shape);
 
   if (getProduct(sizes) != 0) {
     std::vector<int64_t> index(numLabels, 0);
@@ -528,16 +1355,24 @@ LogicalResult Evaluator::evalEinsum(EinsumOp op) {
   if (scale != 1.0)
     for (double &v : out.data)
       v *= scale;
-  values[op.getResult()] = std::move(out);
   return success();
 }
 
 /// Softmax of `count` elements at `data[i * stride]`, in place; a slice whose
-/// maximum is -inf (every key masked) becomes 0, as the op specifies.
+/// maximum is -inf (every key masked) becomes 0, as the op specifies, and a
+/// slice holding a NaN becomes NaN, as torch.softmax gives (std::max would
+/// skip a NaN after the first element and make an all-NaN slice zeros).
 static void softmaxSlice(double *data, int64_t count, int64_t stride) {
   double maxValue = -kInf;
-  for (int64_t i = 0; i < count; ++i)
-    maxValue = std::max(maxValue, data[i * stride]);
+  for (int64_t i = 0; i < count; ++i) {
+    double x = data[i * stride];
+    if (std::isnan(x)) {
+      for (int64_t j = 0; j < count; ++j)
+        data[j * stride] = std::nan("");
+      return;
+    }
+    maxValue = std::max(maxValue, x);
+  }
   if (maxValue == -kInf) {
     for (int64_t i = 0; i < count; ++i)
       data[i * stride] = 0;
@@ -553,8 +1388,10 @@ static void softmaxSlice(double *data, int64_t count, int64_t stride) {
     data[i * stride] /= sum;
 }
 
-LogicalResult Evaluator::evalSoftmax(SoftmaxOp op) {
-  RefTensor out = get(op.getInput());
+LogicalResult Evaluator::evalSoftmax(SoftmaxOp op, const Window &w,
+                                     Tensor &out) {
+  out = takeOperand(op, 0);
+  out.materialize();
   int64_t axis = op.getNormalizedAxis();
   if (axis < 0 || axis >= int64_t(out.shape.size()))
     return op.emitError("reference evaluator: softmax axis out of range");
@@ -564,14 +1401,17 @@ LogicalResult Evaluator::evalSoftmax(SoftmaxOp op) {
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t i = 0; i < inner; ++i)
       softmaxSlice(out.data.data() + o * size * inner + i, size, inner);
-  values[op.getResult()] = std::move(out);
   return success();
 }
 
-LogicalResult Evaluator::evalAttention(AttentionOp op) {
-  const RefTensor &q = get(op.getQuery());
-  const RefTensor &k = get(op.getKey());
-  const RefTensor &v = get(op.getValue());
+LogicalResult Evaluator::evalAttention(AttentionOp op, const Window &w,
+                                       Tensor &out) {
+  const Tensor &q = getOperand(op, 0);
+  const Tensor &k = getOperand(op, 1);
+  const Tensor &v = getOperand(op, 2);
+  for (const Tensor *t : {&q, &k, &v})
+    if (t->splat)
+      const_cast<Tensor *>(t)->materialize();
   size_t rank = q.shape.size();
   if (rank < 2 || k.shape.size() != rank || v.shape.size() != rank)
     return op.emitError("reference evaluator: attention operand ranks differ");
@@ -579,38 +1419,48 @@ LogicalResult Evaluator::evalAttention(AttentionOp op) {
   int64_t batch = getProduct(batchShape);
   int64_t sq = q.shape[rank - 2], d = q.shape[rank - 1];
   int64_t sk = k.shape[rank - 2], dv = v.shape[rank - 1];
+  // Row i of the window is query row qOrigin + i of the op.
+  int64_t qOrigin = q.origin[rank - 2];
   if (k.shape[rank - 1] != d || v.shape[rank - 2] != sk)
     return op.emitError("reference evaluator: attention shapes disagree");
 
-  const RefTensor *mask = op.getMask() ? &get(op.getMask()) : nullptr;
-  bool boolMask = op.getMask() && cast<ShapedType>(op.getMask().getType())
-                                      .getElementType()
-                                      .isInteger(1);
+  unsigned next = 3;
+  const Tensor *mask = nullptr;
   std::vector<int64_t> maskStrides;
-  if (mask) {
+  bool boolMask = false;
+  if (Value maskValue = op.getMask()) {
+    mask = &getOperand(op, next++);
+    boolMask =
+        cast<ShapedType>(maskValue.getType()).getElementType().isInteger(1);
     if (mask->shape.size() != rank)
       return op.emitError("reference evaluator: mask rank differs");
     maskStrides = getStrides(mask->shape);
     // Size-1 mask dims broadcast.
+    std::vector<int64_t> maskType = shapeOf(maskValue);
     for (size_t i = 0; i < rank; ++i)
-      if (mask->shape[i] == 1)
+      if (maskType[i] == 1 || mask->splat)
         maskStrides[i] = 0;
   }
   std::vector<double> weight(d, 1.0);
   if (op.getWeight()) {
-    const RefTensor &w = get(op.getWeight());
-    if (int64_t(w.data.size()) != d)
+    const Tensor &wt = getOperand(op, next++);
+    if (wt.getNumElements() != d)
       return op.emitError("reference evaluator: weight size differs from D");
-    weight = w.data;
+    for (int64_t c = 0; c < d; ++c)
+      weight[c] = wt.at(c);
   }
   double scale = op.getScale().convertToDouble();
   ScoreKind kind = op.getScore();
   bool causal = op.getCausal();
 
-  RefTensor out;
-  out.shape = q.shape;
-  out.shape[rank - 1] = dv;
-  out.data.assign(getProduct(out.shape), 0.0);
+  out = Tensor::makeDense(w);
+  if (out.shape != std::vector<int64_t>(
+                       [&] {
+                         std::vector<int64_t> s = q.shape;
+                         s[rank - 1] = dv;
+                         return s;
+                       }()))
+    return op.emitError("reference evaluator: attention window mismatch");
   std::vector<int64_t> batchIndex(batchShape.size(), 0);
   std::vector<double> row(sk);
   for (int64_t b = 0; b < batch; ++b) {
@@ -642,22 +1492,25 @@ LogicalResult Evaluator::evalAttention(AttentionOp op) {
         }
         s = kind == ScoreKind::Gaussian ? -scale / 2 * s : scale * s;
         if (mask) {
-          double m = mask->data[maskBase + i * maskStrides[rank - 2] +
-                                j * maskStrides[rank - 1]];
+          double m = mask->at(maskBase + i * maskStrides[rank - 2] +
+                              j * maskStrides[rank - 1]);
           if (boolMask)
             s = m != 0 ? s : -kInf;
           else
             s += m;
         }
-        if (causal && j > i)
+        if (causal && j > qOrigin + i)
           s = -kInf;
         row[j] = s;
       }
       softmaxSlice(row.data(), sk, 1);
+      // Every key contributes p * v, masked ones too (0 * v): a NaN or
+      // infinite value of a masked key makes the row NaN, exactly as in the
+      // unfused softmax(s) @ v of the same graph, so --check gives one
+      // answer for both forms.
       for (int64_t j = 0; j < sk; ++j)
-        if (row[j] != 0)
-          for (int64_t c = 0; c < dv; ++c)
-            ob[i * dv + c] += row[j] * vb[j * dv + c];
+        for (int64_t c = 0; c < dv; ++c)
+          ob[i * dv + c] += row[j] * vb[j * dv + c];
     }
     for (int64_t i = int64_t(batchIndex.size()) - 1; i >= 0; --i) {
       if (++batchIndex[i] < batchShape[i])
@@ -665,112 +1518,117 @@ LogicalResult Evaluator::evalAttention(AttentionOp op) {
       batchIndex[i] = 0;
     }
   }
-  values[op.getResult()] = std::move(out);
   return success();
 }
 
-LogicalResult Evaluator::evalExtractSlice(tensor::ExtractSliceOp op) {
-  const RefTensor &input = get(op.getSource());
-  ArrayRef<int64_t> offsets = op.getStaticOffsets();
-  ArrayRef<int64_t> sizes = op.getStaticSizes();
-  ArrayRef<int64_t> steps = op.getStaticStrides();
-  for (ArrayRef<int64_t> list : {offsets, sizes, steps})
-    for (int64_t value : list)
-      if (ShapedType::isDynamic(value))
-        return op.emitError("reference evaluator: dynamic slice parameters "
-                            "are not supported");
-  if (offsets.size() != input.shape.size())
-    return op.emitError("reference evaluator: slice rank mismatch");
-  std::vector<int64_t> inputStrides = getStrides(input.shape);
-  std::vector<int64_t> strides;
-  int64_t base = 0;
-  for (size_t i = 0; i < offsets.size(); ++i) {
-    base += offsets[i] * inputStrides[i];
-    strides.push_back(steps[i] * inputStrides[i]);
+LogicalResult Evaluator::evalExtractSlice(tensor::ExtractSliceOp op,
+                                          const Window &w, Tensor &out) {
+  const Tensor &input = getOperand(op, 0);
+  if (input.splat) {
+    out = Tensor::makeSplat(w, input.at(0));
+    return success();
   }
-  FailureOr<std::vector<int64_t>> shape = getStaticShape(op, op.getResult());
-  if (failed(shape))
-    return failure();
-  RefTensor out;
-  out.shape = *shape; // rank-reduced when unit dims are dropped
-  out.data.resize(getProduct(sizes));
-  gatherStrided(input.data.data(), sizes, strides, base, out.data.data());
-  values[op.getResult()] = std::move(out);
+  ArrayRef<int64_t> steps = op.getStaticStrides();
+  llvm::SmallBitVector dropped = op.getDroppedDims();
+  std::vector<int64_t> inputStrides = getStrides(input.shape);
+  std::vector<int64_t> sizes, strides;
+  size_t r = 0;
+  for (size_t s = 0; s < input.shape.size(); ++s) {
+    sizes.push_back(dropped.test(s) ? 1 : w.dims[r++].size);
+    strides.push_back(steps[s] * inputStrides[s]);
+  }
+  out = Tensor::makeDense(w); // rank-reduced when unit dims are dropped
+  gatherStrided(input.data.data(), sizes, strides, 0, out.data.data());
   return success();
 }
 
-LogicalResult Evaluator::evalConcat(tensor::ConcatOp op) {
-  FailureOr<std::vector<int64_t>> shape = getStaticShape(op, op.getResult());
-  if (failed(shape))
-    return failure();
+LogicalResult Evaluator::evalConcat(tensor::ConcatOp op, const Window &w,
+                                    Tensor &out) {
   int64_t dim = op.getDim();
-  RefTensor out;
-  out.shape = *shape;
-  out.data.reserve(getProduct(*shape));
-  int64_t outer = getProduct(ArrayRef<int64_t>(*shape).take_front(dim));
+  out = Tensor::makeDense(w);
+  std::vector<const Tensor *> pieces;
+  for (unsigned t = 0; t < op->getNumOperands(); ++t) {
+    if (!reads[op][t])
+      continue;
+    const Tensor &piece = getOperand(op, t);
+    const_cast<Tensor &>(piece).materialize();
+    pieces.push_back(&piece);
+  }
+  int64_t outer = getProduct(ArrayRef<int64_t>(out.shape).take_front(dim));
+  double *dst = out.data.data();
   for (int64_t o = 0; o < outer; ++o) {
-    for (Value input : op.getInputs()) {
-      const RefTensor &t = get(input);
-      int64_t block = getProduct(ArrayRef<int64_t>(t.shape).drop_front(dim));
-      out.data.insert(out.data.end(), t.data.begin() + o * block,
-                      t.data.begin() + (o + 1) * block);
+    for (const Tensor *t : pieces) {
+      int64_t block = getProduct(ArrayRef<int64_t>(t->shape).drop_front(dim));
+      std::copy(t->data.begin() + o * block, t->data.begin() + (o + 1) * block,
+                dst);
+      dst += block;
     }
   }
-  values[op.getResult()] = std::move(out);
   return success();
 }
 
-LogicalResult Evaluator::evalLinalg(linalg::LinalgOp op) {
-  if (!op.hasPureTensorSemantics())
-    return op.emitError("reference evaluator: linalg op on buffers");
-  SmallVector<int64_t> loopSizes = op.getStaticLoopRanges();
-  for (int64_t size : loopSizes)
-    if (ShapedType::isDynamic(size))
-      return op.emitError("reference evaluator: dynamic loop range");
-  size_t numLoops = loopSizes.size();
+LogicalResult Evaluator::evalLinalg(linalg::LinalgOp op,
+                                    ArrayRef<Window> resultWindows,
+                                    SmallVectorImpl<Tensor> &results) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   size_t numOperands = op->getNumOperands();
-  // Every operand is addressed by a per-loop stride; only projected
-  // permutations (and constant-0 broadcasts) are needed by the ops we model.
+  unsigned numInputs = op.getNumDpsInputs();
+  // The loops' window: each loop's range is the one of the operand dims it
+  // indexes (derive() made them agree).
+  SmallVector<int64_t> loopSizes = op.getStaticLoopRanges();
+  size_t numLoops = loopSizes.size();
+  std::vector<int64_t> loopOrigin(numLoops, 0), loopSize(loopSizes.begin(),
+                                                         loopSizes.end());
+  for (unsigned n = 0; n < numOperands; ++n) {
+    const Window &w = *reads[op][n];
+    for (unsigned r = 0; r < maps[n].getNumResults(); ++r)
+      if (auto dimExpr = dyn_cast<AffineDimExpr>(maps[n].getResult(r))) {
+        loopOrigin[dimExpr.getPosition()] = w.dims[r].lo;
+        loopSize[dimExpr.getPosition()] = w.dims[r].size;
+      }
+  }
+  // Every operand is addressed by a per-loop stride within its window.
   std::vector<std::vector<int64_t>> strides(numOperands,
                                             std::vector<int64_t>(numLoops, 0));
-  std::vector<const RefTensor *> operands;
-  std::vector<RefTensor> outputs;
-  for (OpOperand &operand : op->getOpOperands()) {
-    const RefTensor &t = get(operand.get());
+  std::vector<const Tensor *> operands;
+  for (unsigned n = 0; n < numOperands; ++n) {
+    const Tensor &t = getOperand(op, n);
     operands.push_back(&t);
-    unsigned n = operand.getOperandNumber();
-    AffineMap map = maps[n];
-    if (map.getNumResults() != t.shape.size())
-      return op.emitError("reference evaluator: indexing map rank mismatch");
     std::vector<int64_t> dimStrides = getStrides(t.shape);
-    for (unsigned r = 0; r < map.getNumResults(); ++r) {
-      AffineExpr expr = map.getResult(r);
-      if (auto dimExpr = dyn_cast<AffineDimExpr>(expr)) {
-        strides[n][dimExpr.getPosition()] += dimStrides[r];
-        continue;
-      }
-      auto constant = dyn_cast<AffineConstantExpr>(expr);
-      if (!constant || constant.getValue() != 0)
-        return op.emitError("reference evaluator: unsupported indexing map ")
-               << AffineMapAttr::get(map);
-    }
+    for (unsigned r = 0; r < maps[n].getNumResults(); ++r)
+      if (auto dimExpr = dyn_cast<AffineDimExpr>(maps[n].getResult(r)))
+        if (!t.splat)
+          strides[n][dimExpr.getPosition()] += dimStrides[r];
   }
-  unsigned numInputs = op.getNumDpsInputs();
-  for (OpOperand &init : op.getDpsInitsMutable())
-    outputs.push_back(get(init.get()));
+  std::vector<Tensor> outputs;
+  for (unsigned r = 0; r < op.getNumDpsInits(); ++r) {
+    outputs.push_back(takeOperand(op, numInputs + r));
+    outputs.back().materialize();
+    for (unsigned l = 0; l < numLoops; ++l)
+      if (outputs.back().getNumElements() == 1)
+        strides[numInputs + r][l] = strides[numInputs + r][l];
+  }
+  // Outputs were materialized: recompute their strides.
+  for (unsigned r = 0; r < op.getNumDpsInits(); ++r) {
+    unsigned n = numInputs + r;
+    std::fill(strides[n].begin(), strides[n].end(), 0);
+    std::vector<int64_t> dimStrides = getStrides(outputs[r].shape);
+    for (unsigned i = 0; i < maps[n].getNumResults(); ++i)
+      if (auto dimExpr = dyn_cast<AffineDimExpr>(maps[n].getResult(i)))
+        strides[n][dimExpr.getPosition()] += dimStrides[i];
+  }
   Block *body = op.getBlock();
   if (!body)
     return op.emitError("reference evaluator: linalg op without a body");
 
-  int64_t total = getProduct(loopSizes);
+  int64_t total = getProduct(loopSize);
   std::vector<int64_t> index(numLoops, 0);
   std::vector<int64_t> offsets(numOperands, 0);
   llvm::DenseMap<Value, double> scalars;
   for (int64_t iter = 0; iter < total; ++iter) {
     scalars.clear();
     for (unsigned n = 0; n < numOperands; ++n) {
-      double value = n < numInputs ? operands[n]->data[offsets[n]]
+      double value = n < numInputs ? operands[n]->at(offsets[n])
                                    : outputs[n - numInputs].data[offsets[n]];
       scalars[body->getArgument(n)] = value;
     }
@@ -781,12 +1639,13 @@ LogicalResult Evaluator::evalLinalg(linalg::LinalgOp op) {
         break;
       }
       if (auto indexOp = dyn_cast<linalg::IndexOp>(inner)) {
-        scalars[indexOp.getResult()] = double(index[indexOp.getDim()]);
+        scalars[indexOp.getResult()] =
+            double(loopOrigin[indexOp.getDim()] + index[indexOp.getDim()]);
         continue;
       }
       if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
-        RefTensor c;
-        if (failed(readDenseAttr(&inner, constant.getValue(), c)) ||
+        Tensor c;
+        if (failed(readDenseAttr(&inner, constant.getValue(), Window(), c)) ||
             c.data.size() != 1)
           return inner.emitError("reference evaluator: unsupported constant");
         scalars[constant.getResult()] = c.data[0];
@@ -800,10 +1659,10 @@ LogicalResult Evaluator::evalLinalg(linalg::LinalgOp op) {
           continue;
         }
         auto outer = values.find(v);
-        if (outer == values.end() || outer->second.data.size() != 1)
+        if (outer == values.end() || outer->second.getNumElements() != 1)
           return inner.emitError("reference evaluator: unsupported value "
                                  "captured by a linalg body");
-        args.push_back(outer->second.data[0]);
+        args.push_back(outer->second.at(0));
       }
       FailureOr<double> result = evalScalar(&inner, args);
       if (failed(result) || inner.getNumResults() != 1)
@@ -814,21 +1673,193 @@ LogicalResult Evaluator::evalLinalg(linalg::LinalgOp op) {
     for (int64_t l = int64_t(numLoops) - 1; l >= 0; --l) {
       for (unsigned n = 0; n < numOperands; ++n)
         offsets[n] += strides[n][l];
-      if (++index[l] < loopSizes[l])
+      if (++index[l] < loopSize[l])
         break;
       for (unsigned n = 0; n < numOperands; ++n)
-        offsets[n] -= strides[n][l] * loopSizes[l];
+        offsets[n] -= strides[n][l] * loopSize[l];
       index[l] = 0;
     }
   }
-  for (auto [result, output] : llvm::zip(op->getResults(), outputs))
-    values[result] = std::move(output);
+  for (auto [w, output] : llvm::zip(resultWindows, outputs)) {
+    output.shape = w.sizes();
+    output.origin = w.origin();
+    results.push_back(std::move(output));
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Driver
+//===----------------------------------------------------------------------===//
+
+/// Half of MemAvailable, or 4 GiB when it cannot be read.
+static uint64_t getDefaultMemoryLimit() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line)) {
+    std::istringstream fields(line);
+    std::string key;
+    uint64_t kib = 0;
+    if (fields >> key >> kib && key == "MemAvailable:")
+      return kib * 1024 / 2;
+  }
+  return uint64_t(4) << 30;
+}
+
+/// `count` distinct row indices out of `numRows`, the first and last always
+/// among them, ascending.
+static std::vector<int64_t> chooseRows(int64_t numRows, unsigned count,
+                                       uint64_t seed) {
+  if (numRows <= int64_t(count)) {
+    std::vector<int64_t> all(numRows);
+    for (int64_t i = 0; i < numRows; ++i)
+      all[i] = i;
+    return all;
+  }
+  std::set<int64_t> rows = {0, numRows - 1};
+  std::mt19937_64 rng(seed);
+  while (rows.size() < count)
+    rows.insert(int64_t(rng() % uint64_t(numRows)));
+  return std::vector<int64_t>(rows.begin(), rows.end());
+}
+
+/// The window of row `row` (a flat index over all dims but the last) of a
+/// value of `shape`.
+static Window rowWindow(ArrayRef<int64_t> shape, int64_t row) {
+  Window w = Window::full(shape);
+  if (shape.empty())
+    return w;
+  size_t fixed = shape.size() == 1 ? 1 : shape.size() - 1;
+  for (int64_t d = int64_t(fixed) - 1; d >= 0; --d) {
+    w.dims[d] = {row % shape[d], 1};
+    row /= shape[d];
+  }
+  return w;
+}
+
+/// `bytes` for messages: GiB, MiB or KiB with one or two decimals.
+static std::string formatBytes(uint64_t bytes) {
+  char text[32];
+  if (bytes >= (uint64_t(1) << 30))
+    std::snprintf(text, sizeof(text), "%.2f GiB", double(bytes) / (1 << 30));
+  else if (bytes >= (uint64_t(1) << 20))
+    std::snprintf(text, sizeof(text), "%.1f MiB", double(bytes) / (1 << 20));
+  else
+    std::snprintf(text, sizeof(text), "%.1f KiB", double(bytes) / (1 << 10));
+  return text;
+}
+
+LogicalResult mlir::attn::evaluateReference(func::FuncOp func,
+                                            ArrayRef<ReferenceInput> inputs,
+                                            const ReferenceOptions &options,
+                                            std::vector<ReferenceResult> &results,
+                                            ReferenceReport *report) {
+  Evaluator evaluator(func, inputs);
+  if (failed(evaluator.verify()))
+    return failure();
+  uint64_t limit = options.memoryLimitBytes ? options.memoryLimitBytes
+                                            : getDefaultMemoryLimit();
+  size_t numResults = evaluator.getNumResults();
+  std::vector<std::vector<int64_t>> shapes;
+  for (size_t i = 0; i < numResults; ++i) {
+    auto type = dyn_cast<ShapedType>(evaluator.getResult(i).getType());
+    shapes.push_back(type ? std::vector<int64_t>(type.getShape().begin(),
+                                                 type.getShape().end())
+                          : std::vector<int64_t>());
+  }
+  std::vector<std::optional<Window>> whole;
+  for (const std::vector<int64_t> &shape : shapes)
+    whole.push_back(Window::full(shape));
+  if (failed(evaluator.plan(whole)))
+    return failure();
+  uint64_t fullBytes = evaluator.estimatePeakBytes();
+  ReferenceReport localReport;
+  ReferenceReport &r = report ? *report : localReport;
+  r.fullEvaluationBytes = fullBytes;
+  r.memoryLimitBytes = limit;
+  r.sampled = false;
+
+  auto rowLengthOf = [](ArrayRef<int64_t> shape) -> int64_t {
+    return shape.size() >= 2 ? shape.back() : 1;
+  };
+  if (fullBytes <= limit) {
+    std::vector<Tensor> values;
+    if (failed(evaluator.run(values)))
+      return failure();
+    for (auto [shape, t] : llvm::zip(shapes, values)) {
+      ReferenceResult result;
+      result.shape = shape;
+      result.rowLength = rowLengthOf(shape);
+      t.materialize();
+      result.data = std::move(t.data);
+      results.push_back(std::move(result));
+    }
+    return success();
+  }
+  if (options.sampleRows == 0)
+    return mlir::emitError(func.getLoc(),
+                           "reference evaluator: evaluating the function "
+                           "needs ")
+           << formatBytes(fullBytes) << ", more than its "
+           << formatBytes(limit) << " limit";
+
+  // Row by row: each sampled row of each result from just what it needs.
+  r.sampled = true;
+  for (size_t i = 0; i < numResults; ++i) {
+    ReferenceResult result;
+    result.shape = shapes[i];
+    result.rowLength = rowLengthOf(shapes[i]);
+    result.sampled = true;
+    int64_t numRows = result.rowLength ? getProduct(shapes[i]) / result.rowLength
+                                       : 0;
+    if (shapes[i].size() >= 2 && result.rowLength == 0)
+      numRows = getProduct(ArrayRef<int64_t>(shapes[i]).drop_back());
+    for (int64_t row : chooseRows(numRows, options.sampleRows,
+                                  options.seed + i)) {
+      std::vector<std::optional<Window>> demands(numResults);
+      demands[i] = rowWindow(shapes[i], row);
+      if (failed(evaluator.plan(demands)))
+        return failure();
+      uint64_t rowBytes = evaluator.estimatePeakBytes();
+      r.sampledRowBytes = std::max(r.sampledRowBytes, rowBytes);
+      if (rowBytes > limit)
+        return mlir::emitError(func.getLoc(),
+                               "reference evaluator: even one row of "
+                               "result ")
+               << i << " needs " << formatBytes(rowBytes) << ", more than "
+               << "its " << formatBytes(limit) << " limit";
+      std::vector<Tensor> values;
+      if (failed(evaluator.run(values)))
+        return failure();
+      Tensor &t = values[i];
+      t.materialize();
+      result.rows.push_back(row);
+      result.data.insert(result.data.end(), t.data.begin(), t.data.end());
+    }
+    results.push_back(std::move(result));
+  }
   return success();
 }
 
 LogicalResult mlir::attn::evaluateReference(func::FuncOp func,
                                             ArrayRef<RefTensor> inputs,
                                             std::vector<RefTensor> &results) {
-  Evaluator evaluator;
-  return evaluator.run(func, inputs, results);
+  std::vector<ReferenceInput> readers;
+  for (const RefTensor &t : inputs) {
+    ReferenceInput input;
+    input.shape = t.shape;
+    const std::vector<double> *data = &t.data;
+    input.read = [data](int64_t begin, int64_t count, double *out) {
+      std::copy(data->begin() + begin, data->begin() + begin + count, out);
+    };
+    readers.push_back(std::move(input));
+  }
+  ReferenceOptions options;
+  options.memoryLimitBytes = std::numeric_limits<uint64_t>::max();
+  std::vector<ReferenceResult> evaluated;
+  if (failed(evaluateReference(func, readers, options, evaluated)))
+    return failure();
+  for (ReferenceResult &result : evaluated)
+    results.push_back(RefTensor{result.shape, std::move(result.data)});
+  return success();
 }

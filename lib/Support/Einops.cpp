@@ -103,6 +103,13 @@ bool parseSide(std::string_view text, size_t offset, EinopsExpr &expr,
       }
       axis.kind = EinopsAxis::Kind::Unit;
     } else if (isIdentifier(word)) {
+      // einops: "axis name should should not start or end with underscore"
+      // (`_`, `_pre` and `post_` are Python identifiers all the same).
+      if (word.front() == '_' || word.back() == '_')
+        return fail(error, column,
+                    "Invalid axis identifier: " + std::string(word) +
+                        "\naxis name should should not start or end with "
+                        "underscore");
       std::string name(word);
       if (!seen.insert(name).second)
         return fail(error, column,
@@ -134,7 +141,9 @@ bool parseSide(std::string_view text, size_t offset, EinopsExpr &expr,
   while (i < text.size()) {
     char c = text[i];
     size_t column = offset + i;
-    if (std::isspace(static_cast<unsigned char>(c))) {
+    // einops separates axes by spaces only: a tab or a newline is an
+    // unknown character.
+    if (c == ' ') {
       ++i;
       continue;
     }
@@ -171,6 +180,13 @@ bool parseSide(std::string_view text, size_t offset, EinopsExpr &expr,
         return false;
       continue;
     }
+    // einops takes any Python identifier, Unicode ones included; telling
+    // those from other non-ASCII text needs Unicode tables we do not carry.
+    if (static_cast<unsigned char>(c) >= 0x80)
+      return fail(error, column,
+                  "Unknown character " + quoteChar(c) +
+                      ": axis names must be ASCII identifiers (einops also "
+                      "accepts other Python identifiers)");
     return fail(error, column, "Unknown character " + quoteChar(c));
   }
   if (group)

@@ -121,7 +121,8 @@ bool isEllipsis(const std::string &label) { return label == kEinsumEllipsis; }
 } // namespace
 
 std::optional<EinsumEquation> attn::parseEinsum(std::string_view equation,
-                                                PatternError &error) {
+                                                PatternError &error,
+                                                EinsumSpelling spelling) {
   size_t arrow = equation.find("->");
   if (arrow != std::string_view::npos) {
     size_t second = equation.find("->", arrow + 2);
@@ -152,6 +153,8 @@ std::optional<EinsumEquation> attn::parseEinsum(std::string_view equation,
     result.spaced |= hasInnerSpace(term.text);
   if (outputTerm)
     result.spaced |= hasInnerSpace(outputTerm->text);
+  if (spelling != EinsumSpelling::Auto)
+    result.spaced = spelling == EinsumSpelling::Spaced;
 
   bool inputHasEllipsis = false;
   std::map<std::string, int> labelCount;
@@ -160,14 +163,7 @@ std::optional<EinsumEquation> attn::parseEinsum(std::string_view equation,
     auto labels = tokenizeTerm(inputTerms[t], result.spaced, what, error);
     if (!labels)
       return std::nullopt;
-    if (labels->empty()) {
-      // Point at the term's first non-space character, or where it ends.
-      size_t column = inputTerms[t].offset;
-      while (column < inputTerms[t].offset + inputTerms[t].text.size() &&
-             isSpace(equation[column]))
-        ++column;
-      return fail(error, column, "empty term for operand " + std::to_string(t));
-    }
+    // An empty term is a 0-d operand, as in torch and numpy (",ij->ij").
     std::vector<std::string> term;
     for (Label &label : *labels) {
       if (isEllipsis(label.name))
@@ -308,6 +304,7 @@ attn::solveEinsum(const EinsumEquation &equation,
     const auto &term = equation.inputs[t];
     const auto &shape = shapes[t];
     std::vector<std::string> expanded;
+    std::map<std::string, int64_t> sizesHere;
     size_t dim = 0;
     for (const std::string &label : term) {
       if (isEllipsis(label)) {
@@ -321,11 +318,20 @@ attn::solveEinsum(const EinsumEquation &equation,
         continue;
       }
       int64_t size = shape[dim++];
+      // A repeated label (a diagonal) needs one size within its operand.
+      auto [here, first] = sizesHere.try_emplace(label, size);
+      if (!first && here->second != size)
+        return failNoColumn(error, "label '" + label +
+                                       "' is repeated in operand " +
+                                       std::to_string(t) + " with sizes " +
+                                       std::to_string(here->second) + " and " +
+                                       std::to_string(size));
+      // Across operands a size of 1 broadcasts, as in torch and numpy.
       auto it = plan.sizes.find(label);
-      if (it == plan.sizes.end()) {
+      if (it == plan.sizes.end() || (it->second == 1 && size != 1)) {
         plan.sizes[label] = size;
         sizeSource[label] = t;
-      } else if (it->second != size) {
+      } else if (it->second != size && size != 1) {
         return failNoColumn(error, "label '" + label + "' is " +
                                        std::to_string(it->second) +
                                        " in operand " +
@@ -354,6 +360,38 @@ attn::solveEinsum(const EinsumEquation &equation,
     plan.outputShape.push_back(it->second);
   }
   return plan;
+}
+
+std::optional<SolvedEinsum>
+attn::parseAndSolveEinsum(std::string_view equation,
+                          const std::vector<std::vector<int64_t>> &shapes,
+                          PatternError &error) {
+  bool hasSpace = std::any_of(equation.begin(), equation.end(), isSpace);
+  std::optional<EinsumEquation> parsed = parseEinsum(equation, error);
+  if (!parsed) {
+    // A compact reading that does not even parse (`, first_tensor ->
+    // first_tensor`: '_' is no letter) may still be einops' spelling.
+    PatternError spacedError;
+    if (!hasSpace)
+      return std::nullopt;
+    parsed = parseEinsum(equation, spacedError, EinsumSpelling::Spaced);
+    if (!parsed)
+      return std::nullopt;
+    error = spacedError;
+  }
+  if (std::optional<EinsumPlan> plan = solveEinsum(*parsed, shapes, error))
+    return SolvedEinsum{std::move(*parsed), std::move(*plan)};
+  if (parsed->spaced || !hasSpace)
+    return std::nullopt;
+  PatternError spacedError;
+  std::optional<EinsumEquation> spaced =
+      parseEinsum(equation, spacedError, EinsumSpelling::Spaced);
+  if (!spaced)
+    return std::nullopt;
+  if (std::optional<EinsumPlan> plan = solveEinsum(*spaced, shapes,
+                                                   spacedError))
+    return SolvedEinsum{std::move(*spaced), std::move(*plan)};
+  return std::nullopt;
 }
 
 std::string attn::printEinsum(const EinsumEquation &equation) {

@@ -85,6 +85,13 @@ static std::optional<ContractionPlan> planContraction(linalg::LinalgOp op) {
     return std::nullopt;
   plan.rhsIndex = inRhs ? 1 : 0;
   unsigned lhsIndex = 1 - plan.rhsIndex;
+  // Every reduction must run along both inputs (a K dimension): one summed
+  // in a single input ("ab,cd->bd" sums a in the lhs alone) leaves that
+  // input a scalar in the register tile, which vector.contract rejects.
+  for (auto [dim, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
+    if (iterator == utils::IteratorType::reduction &&
+        (!maps[0].isFunctionOfDim(dim) || !maps[1].isFunctionOfDim(dim)))
+      return std::nullopt;
   // The innermost such dimension, skipping size-1 ones ("b n c, o c -> b n
   // o" with n = 1): a unit M would make every register tile one row.
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();

@@ -544,3 +544,30 @@ func.func @odd_columns(%q: memref<49x32xf32>, %kt: memref<32x49xf32>, %s: memref
   }
   return
 }
+
+// -----
+
+// A reduction that runs along one input only ("ab,cd->bd" sums a in the lhs
+// and c in the rhs) is no matrix product for the micro-kernel: the register
+// tile would hold a scalar lhs, which vector.contract rejects. It is left to
+// the loop lowering.
+// CHECK-LABEL: func.func @private_reductions
+// CHECK-NOT:     vector.contract
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "reduction", "reduction"]
+// FMA-LABEL: func.func @private_reductions
+// FMA-NOT:     vector.fma
+// FMA:         return
+func.func @private_reductions(%a: memref<2x3xf32>, %b: memref<4x5xf32>, %c: memref<3x5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d2, d0)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d3, d1)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1)>],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b : memref<2x3xf32>, memref<4x5xf32>) outs(%c : memref<3x5xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}

@@ -13,6 +13,9 @@
 #include "attn/Reference/Evaluator.h"
 #include "attn/Runtime/Cuda.h"
 #include "attn/Runtime/Npy.h"
+#include "attn/Support/CrashGuard.h"
+#include "attn/Support/Nesting.h"
+#include "attn/Support/ParserCrashes.h"
 #ifdef ATTN_HAVE_PIPELINES
 #include "attn/Pipelines/Pipelines.h"
 #endif
@@ -33,6 +36,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -83,13 +87,25 @@ static cl::opt<std::string>
                  cl::value_desc("prefix"), cl::cat(category));
 static cl::opt<std::string> referencePrefix(
     "output-reference",
-    cl::desc("Write reference result N to PREFIX.N.npy (f64); implies the "
+    cl::desc("Write reference result N to PREFIX.N.npy (f64; NaN outside "
+             "the sampled rows of a sampled reference); implies the "
              "reference is evaluated"),
     cl::value_desc("prefix"), cl::cat(category));
 static cl::opt<bool> check("check",
                            cl::desc("Compare the results with the f64 "
                                     "reference evaluator; exit 1 on mismatch"),
                            cl::cat(category));
+static cl::opt<std::string> referenceMemoryLimit(
+    "reference-memory-limit",
+    cl::desc("Memory the f64 reference may use, in bytes with an optional "
+             "K/M/G suffix (default: half of the available memory); beyond "
+             "it, sampled rows are checked"),
+    cl::value_desc("size"), cl::cat(category));
+static cl::opt<unsigned> referenceSampleRows(
+    "reference-sample-rows",
+    cl::desc("Rows of each result the reference computes when the whole "
+             "evaluation does not fit (0: fail instead)"),
+    cl::init(16), cl::value_desc("N"), cl::cat(category));
 static cl::opt<double>
     atolOpt("atol", cl::desc("Absolute tolerance (default: by element type)"),
             cl::init(-1), cl::cat(category));
@@ -138,6 +154,9 @@ static cl::opt<std::string> gpuPipelineOptions(
 static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after each pass"),
                                      cl::cat(category));
+/// A deliberate crash after parsing, to test the crash guard from lit.
+static cl::opt<bool> debugCrash("attn-debug-crash", cl::Hidden,
+                                cl::desc("Crash on purpose after parsing"));
 
 namespace {
 
@@ -464,30 +483,42 @@ std::pair<double, double> getDefaultTolerance(DType dtype) {
   return {0, 0};
 }
 
-/// Compares one result with its reference; prints the verdict line.
+/// Compares one result with its reference (all of it, or the sampled rows
+/// the reference holds); prints the verdict line.
 bool checkResult(size_t index, const NpyArray &actual,
-                 const mlir::attn::RefTensor &expected) {
+                 const mlir::attn::ReferenceResult &expected) {
   auto [defaultAtol, defaultRtol] = getDefaultTolerance(actual.dtype);
   double atol = atolOpt >= 0 ? double(atolOpt) : defaultAtol;
   double rtol = rtolOpt >= 0 ? double(rtolOpt) : defaultRtol;
   double maxAbsError = 0, maxReference = 0;
-  bool sizeMismatch =
-      int64_t(expected.data.size()) != actual.getNumElements() ||
-      expected.shape != actual.shape;
+  bool sizeMismatch = expected.shape != actual.shape;
+  int64_t rowLength = expected.rowLength;
+  int64_t numRows =
+      rowLength ? actual.getNumElements() / rowLength : 0;
+  std::vector<int64_t> rows = expected.rows;
+  if (!expected.isSampled())
+    for (int64_t r = 0; r < numRows; ++r)
+      rows.push_back(r);
+  if (!sizeMismatch &&
+      int64_t(expected.data.size()) != int64_t(rows.size()) * rowLength)
+    sizeMismatch = true;
   if (!sizeMismatch) {
-    for (int64_t i = 0, e = actual.getNumElements(); i < e; ++i) {
-      double a = actual.getAsDouble(i), r = expected.data[i];
-      if (std::isfinite(r))
-        maxReference = std::max(maxReference, std::fabs(r));
-      double error;
-      if ((std::isnan(a) && std::isnan(r)) ||
-          (std::isinf(a) && std::isinf(r) && (a > 0) == (r > 0)))
-        error = 0;
-      else if (!std::isfinite(a) || !std::isfinite(r))
-        error = INFINITY;
-      else
-        error = std::fabs(a - r);
-      maxAbsError = std::max(maxAbsError, error);
+    for (auto [k, row] : llvm::enumerate(rows)) {
+      for (int64_t c = 0; c < rowLength; ++c) {
+        double a = actual.getAsDouble(row * rowLength + c);
+        double r = expected.data[k * rowLength + c];
+        if (std::isfinite(r))
+          maxReference = std::max(maxReference, std::fabs(r));
+        double error;
+        if ((std::isnan(a) && std::isnan(r)) ||
+            (std::isinf(a) && std::isinf(r) && (a > 0) == (r > 0)))
+          error = 0;
+        else if (!std::isfinite(a) || !std::isfinite(r))
+          error = INFINITY;
+        else
+          error = std::fabs(a - r);
+        maxAbsError = std::max(maxAbsError, error);
+      }
     }
   }
   double maxRelError =
@@ -495,6 +526,9 @@ bool checkResult(size_t index, const NpyArray &actual,
                        : (maxAbsError > 0 ? INFINITY : 0.0);
   bool ok = !sizeMismatch && maxAbsError <= atol + rtol * maxReference;
   llvm::outs() << "output " << index << ": ";
+  if (expected.isSampled())
+    llvm::outs() << "sampled " << rows.size() << " of " << numRows
+                 << " rows, ";
   if (sizeMismatch)
     llvm::outs() << "shape " << formatShape(actual.shape)
                  << " differs from the reference "
@@ -550,6 +584,8 @@ LogicalResult lowerModule(ModuleOp module, bool &deviceMemory) {
 
 int runMain(int argc, char **argv) {
   llvm::InitLLVM initLLVM(argc, argv);
+  llvm::setBugReportMsg("attn-run crashed; the stack below belongs in the "
+                        "report.\n");
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   registerAllPasses();
@@ -590,6 +626,49 @@ int runMain(int argc, char **argv) {
   if (emitKind != EmitKind::None && outputFile.empty())
     return fail("--emit needs -o <file>");
 
+  auto compileStart = Clock::now();
+  progress("parsing " + inputFilename);
+  std::string openError;
+  std::unique_ptr<llvm::MemoryBuffer> file =
+      openInputFile(inputFilename, &openError);
+  if (!file)
+    return fail(openError);
+  // Input MLIR's parser would crash on is refused with a located error.
+  auto printErrorAt = [&](size_t offset, const llvm::Twine &message) {
+    llvm::SourceMgr errorSourceMgr;
+    errorSourceMgr.AddNewSourceBuffer(
+        llvm::MemoryBuffer::getMemBuffer(file->getBuffer(),
+                                         file->getBufferIdentifier(),
+                                         /*RequiresNullTerminator=*/false),
+        llvm::SMLoc());
+    errorSourceMgr.PrintMessage(
+        llvm::errs(),
+        llvm::SMLoc::getFromPointer(
+            errorSourceMgr.getMemoryBuffer(1)->getBufferStart() + offset),
+        llvm::SourceMgr::DK_Error, message);
+    return 1;
+  };
+  if (std::optional<size_t> offset =
+          ::attn::findExcessiveNesting(file->getBuffer()))
+    return printErrorAt(*offset, "input is nested more than " +
+                                     llvm::Twine(::attn::kMaxNestingDepth) +
+                                     " levels deep; attn-run refuses it "
+                                     "rather than overflow the stack");
+  if (std::optional<::attn::ParserCrashSite> site =
+          ::attn::findMalformedLinalgDimensionList(file->getBuffer()))
+    return printErrorAt(site->offset, site->message);
+
+  // Any crash from here on, on any thread (compiler, JIT, compiled code),
+  // becomes `error: internal compiler error` and exit code 1. No thread has
+  // been started yet.
+  ::attn::CrashGuardInfo guard;
+  guard.toolName = "attn-run";
+  for (int i = 0; i < argc; ++i)
+    guard.commandLine += (i ? " " : "") + std::string(argv[i]);
+  guard.input = file->getBuffer();
+  if (std::optional<int> exitCode = ::attn::runUnderCrashGuard(guard))
+    return *exitCode;
+
   DialectRegistry registry;
   mlir::attn::registerAttnDialect(registry);
   registerAllDialects(registry);
@@ -602,17 +681,12 @@ int runMain(int argc, char **argv) {
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler diagnosticHandler(sourceMgr, &context);
 
-  auto compileStart = Clock::now();
-  progress("parsing " + inputFilename);
-  std::string openError;
-  std::unique_ptr<llvm::MemoryBuffer> file =
-      openInputFile(inputFilename, &openError);
-  if (!file)
-    return fail(openError);
   sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
     return fail("could not parse '" + inputFilename + "'");
+  if (debugCrash)
+    *static_cast<volatile int *>(nullptr) = 0;
   double parseSeconds = secondsSince(compileStart);
 
   // Find the entry point.
@@ -724,32 +798,74 @@ int runMain(int argc, char **argv) {
   }
 
   // The reference runs on a clone so that nothing the pipeline does to the
-  // module can leak into what it is compared with.
-  std::vector<mlir::attn::RefTensor> reference;
+  // module can leak into what it is compared with. It reads the inputs in
+  // place, as doubles, only where it needs them.
+  std::vector<mlir::attn::ReferenceResult> reference;
   if (check || !referencePrefix.empty()) {
     progress("reference");
     auto refStart = Clock::now();
     OwningOpRef<ModuleOp> refModule(cast<ModuleOp>((*module)->clone()));
     func::FuncOp refEntry = refModule->lookupSymbol<func::FuncOp>(name);
-    std::vector<mlir::attn::RefTensor> refInputs;
+    std::vector<mlir::attn::ReferenceInput> refInputs;
     for (const NpyArray &array : inputs) {
-      mlir::attn::RefTensor t;
-      t.shape = array.shape;
-      t.data.resize(array.getNumElements());
-      for (int64_t e = 0, n = array.getNumElements(); e < n; ++e)
-        t.data[e] = array.getAsDouble(e);
-      refInputs.push_back(std::move(t));
+      mlir::attn::ReferenceInput input;
+      input.shape = array.shape;
+      const NpyArray *source = &array;
+      input.read = [source](int64_t begin, int64_t count, double *out) {
+        for (int64_t e = 0; e < count; ++e)
+          out[e] = source->getAsDouble(begin + e);
+      };
+      refInputs.push_back(std::move(input));
     }
-    if (!refEntry ||
-        failed(mlir::attn::evaluateReference(refEntry, refInputs, reference)))
+    mlir::attn::ReferenceOptions options;
+    if (!referenceMemoryLimit.empty()) {
+      llvm::StringRef text(referenceMemoryLimit);
+      uint64_t unit = 1;
+      if (text.consume_back("K") || text.consume_back("k"))
+        unit = 1 << 10;
+      else if (text.consume_back("M") || text.consume_back("m"))
+        unit = 1 << 20;
+      else if (text.consume_back("G") || text.consume_back("g"))
+        unit = 1 << 30;
+      uint64_t count = 0;
+      if (text.getAsInteger(10, count) || count == 0)
+        return fail("--reference-memory-limit expects a positive size such "
+                    "as 512M, got '" + referenceMemoryLimit + "'");
+      options.memoryLimitBytes = count * unit;
+    }
+    options.sampleRows = referenceSampleRows;
+    options.seed = seed;
+    mlir::attn::ReferenceReport report;
+    if (!refEntry || failed(mlir::attn::evaluateReference(
+                         refEntry, refInputs, options, reference, &report)))
       return fail("reference evaluation failed");
+    if (report.sampled)
+      progress(llvm::formatv(
+                   "the whole reference would need {0:f1} MiB, more than "
+                   "its {1:f1} MiB limit: checking {2} sampled rows of each "
+                   "output, each computed exactly from what it depends on "
+                   "(at most {3:f1} MiB)",
+                   double(report.fullEvaluationBytes) / (1 << 20),
+                   double(report.memoryLimitBytes) / (1 << 20),
+                   unsigned(referenceSampleRows),
+                   double(report.sampledRowBytes) / (1 << 20))
+                   .str());
     progress(llvm::formatv("reference done in {0:f3} s", secondsSince(refStart))
                  .str());
     for (auto [i, t] : llvm::enumerate(reference)) {
       if (referencePrefix.empty())
         break;
+      // A sampled reference has its rows, NaN elsewhere.
       NpyArray array = NpyArray::zeros(DType::F64, t.shape);
-      std::memcpy(array.data.data(), t.data.data(), t.data.size() * 8);
+      if (t.isSampled()) {
+        for (int64_t e = 0, n = array.getNumElements(); e < n; ++e)
+          array.setFromDouble(e, NAN);
+        for (auto [k, row] : llvm::enumerate(t.rows))
+          std::memcpy(array.data.data() + row * t.rowLength * 8,
+                      t.data.data() + k * t.rowLength, t.rowLength * 8);
+      } else {
+        std::memcpy(array.data.data(), t.data.data(), t.data.size() * 8);
+      }
       std::string path = referencePrefix + "." + std::to_string(i) + ".npy";
       std::string error;
       if (!::attn::runtime::writeNpy(path, array, error))

@@ -166,11 +166,57 @@ TEST(EinopsParse, EllipsisAndUnits) {
 TEST(EinopsParse, LongIdentifiersAndWhitespace) {
   PatternError error;
   auto pattern =
-      parseRearrangePattern("  batch\tseq_len (head_1 _d)->batch head_1 "
-                            "seq_len _d ",
+      parseRearrangePattern("  batch  seq_len (head_1 d_2)->batch head_1 "
+                            "seq_len d_2 ",
                             error);
   ASSERT_TRUE(pattern) << error.message;
-  EXPECT_EQ(pattern->lhs.dims[2].axes[1].name, "_d");
+  EXPECT_EQ(pattern->lhs.dims[2].axes[1].name, "d_2");
+  // Python keywords are names too (einops only warns).
+  EXPECT_TRUE(parseRearrangePattern("for class -> class for", error));
+}
+
+// einops 0.8.2's grammar, checked against the package itself (the
+// differential tests do so on random patterns): what it rejects, we do.
+TEST(EinopsParse, UnderscoresAtTheEnds) {
+  const char *reason = "\naxis name should should not start or end with "
+                       "underscore";
+  expectParseError("x _ -> _ x",
+                   std::string("Invalid axis identifier: _") + reason, 2);
+  expectParseError("_pre a -> a _pre",
+                   std::string("Invalid axis identifier: _pre") + reason, 0);
+  expectParseError("endWithUnderscore_ -> endWithUnderscore_",
+                   std::string("Invalid axis identifier: endWithUnderscore_") +
+                       reason,
+                   0);
+  PatternError error;
+  EXPECT_TRUE(parseRearrangePattern("in_dim -> in_dim", error));
+}
+
+TEST(EinopsParse, OnlySpacesSeparate) {
+  expectParseError("a\tb -> a b", "Unknown character '\\x09'", 1);
+  expectParseError("a\n-> a", "Unknown character '\\x0a'", 1);
+}
+
+TEST(EinopsParse, EllipsisGluedToAName) {
+  expectParseError("...pre -> ...pre",
+                   "Expression may contain dots only inside ellipsis (...)", 0);
+  expectParseError("a... -> a...",
+                   "Expression may contain dots only inside ellipsis (...)", 0);
+}
+
+TEST(EinopsParse, AsciiNamesOnly) {
+  // einops accepts Unicode identifiers ("\xC3\xA9" is e-acute); we do not.
+  expectParseError("\xC3\xA9 w -> w \xC3\xA9",
+                   "Unknown character '\\xc3': axis names must be ASCII "
+                   "identifiers (einops also accepts other Python identifiers)",
+                   0);
+}
+
+TEST(EinopsParse, ZeroIsNoAxis) {
+  const char *message = "Non-unitary anonymous axes are not supported in "
+                        "rearrange (exception is length 1)";
+  expectParseError("a 0 -> a", message, 2);
+  expectParseError("a 00 -> a", message, 2);
 }
 
 TEST(EinopsParse, ScalarPattern) {

@@ -144,12 +144,52 @@ TEST(EinsumParse, ScalarOutput) {
   EXPECT_TRUE(eq.output.empty());
 }
 
-TEST(EinsumParse, EmptyTerm) {
-  expectParseError("", "empty term for operand 0", 0);
-  expectParseError(",ij->i", "empty term for operand 0", 0);
-  expectParseError("ij,,jk->ik", "empty term for operand 1", 3);
-  expectParseError("ij,  ->i", "empty term for operand 1", 5);
-  expectParseError("->", "empty term for operand 0", 0);
+TEST(EinsumParse, EmptyTermIsScalarOperand) {
+  // As in torch and numpy: an empty term is a 0-d operand.
+  EinsumEquation eq = parseOk("");
+  EXPECT_EQ(eq.inputs, Terms({{}}));
+  EXPECT_FALSE(eq.explicitOutput);
+  EXPECT_TRUE(eq.output.empty());
+  eq = parseOk(",ij->i");
+  EXPECT_EQ(eq.inputs, Terms({{}, {"i", "j"}}));
+  eq = parseOk("ij,,jk->ik");
+  EXPECT_EQ(eq.inputs, Terms({{"i", "j"}, {}, {"j", "k"}}));
+  eq = parseOk("ij,  ->i");
+  EXPECT_EQ(eq.inputs, Terms({{"i", "j"}, {}}));
+  eq = parseOk("->");
+  EXPECT_EQ(eq.inputs, Terms({{}}));
+  EXPECT_TRUE(eq.explicitOutput);
+  eq = parseOk("a b, -> b");
+  EXPECT_TRUE(eq.spaced);
+  EXPECT_EQ(eq.inputs, Terms({{"a", "b"}, {}}));
+
+  PatternError error;
+  std::optional<EinsumPlan> plan = solveEinsum(parseOk(",ij->ij"),
+                                               {{}, {2, 3}}, error);
+  ASSERT_TRUE(plan.has_value()) << error.message;
+  EXPECT_EQ(plan->outputShape, Shape({2, 3}));
+  plan = solveEinsum(parseOk("->"), {{}}, error);
+  ASSERT_TRUE(plan.has_value()) << error.message;
+  EXPECT_TRUE(plan->outputShape.empty());
+  EXPECT_FALSE(solveEinsum(parseOk(",ij->ij"), {{1}, {2, 3}}, error));
+}
+
+TEST(EinsumSolve, OneOperand) {
+  PatternError error;
+  struct Case {
+    std::string_view equation;
+    Shape shape, output;
+  };
+  for (Case c : {Case{"ii->", {5, 5}, {}}, Case{"ii->i", {5, 5}, {5}},
+                 Case{"ij->", {2, 3}, {}}, Case{"ij->ji", {2, 3}, {3, 2}},
+                 Case{"...->...", {5, 4, 3}, {5, 4, 3}},
+                 Case{"i ... i -> i ...", {5, 3, 2, 5}, {5, 3, 2}},
+                 Case{"ii", {4, 4}, {}}, Case{"ij", {2, 3}, {2, 3}}}) {
+    auto plan = solveEinsum(parseOk(c.equation), {c.shape}, error);
+    ASSERT_TRUE(plan.has_value()) << c.equation << ": " << error.message;
+    EXPECT_EQ(plan->outputShape, c.output) << c.equation;
+  }
+  EXPECT_FALSE(solveEinsum(parseOk("ii->i"), {{2, 3}}, error));
 }
 
 TEST(EinsumParse, InvalidCharacter) {
@@ -308,7 +348,27 @@ TEST(EinsumSolve, Diagonal) {
   EinsumPlan plan = solveOk("ii->i", {{3, 3}});
   EXPECT_EQ(plan.outputShape, (Shape{3}));
   expectSolveError("ii->i", {{3, 4}},
-                   "label 'i' is 3 in operand 0 but 4 in operand 0");
+                   "label 'i' is repeated in operand 0 with sizes 3 and 4");
+  // A diagonal does not broadcast within its operand (torch and numpy).
+  expectSolveError("ii->i", {{1, 3}},
+                   "label 'i' is repeated in operand 0 with sizes 1 and 3");
+}
+
+TEST(EinsumSolve, SizeOneLabelsBroadcast) {
+  // As in torch.einsum and numpy.einsum: across operands, a labelled dim of
+  // size 1 broadcasts against any size (0 included).
+  EinsumPlan plan = solveOk("ij,jk->ik", {{2, 1}, {3, 4}});
+  EXPECT_EQ(plan.sizes.at("j"), 3);
+  EXPECT_EQ(plan.outputShape, (Shape{2, 4}));
+  plan = solveOk("ij,ij->ij", {{2, 1}, {1, 3}});
+  EXPECT_EQ(plan.outputShape, (Shape{2, 3}));
+  plan = solveOk("i,i->i", {{1}, {0}});
+  EXPECT_EQ(plan.outputShape, (Shape{0}));
+  plan = solveOk("n ... k head, ... n n, k head ... -> ... head n k",
+                 {{5, 5, 1, 2}, {5, 5}, {5, 1}});
+  EXPECT_EQ(plan.outputShape, (Shape{5, 2, 5, 5}));
+  expectSolveError("i,i->i", {{2}, {3}},
+                   "label 'i' is 2 in operand 0 but 3 in operand 1");
 }
 
 TEST(EinsumSolve, NoReduction) {
@@ -382,6 +442,37 @@ TEST(EinsumPermute, Failures) {
   EXPECT_FALSE(permuteEinsumOperand(eq, 0, {0, 2}));
   EXPECT_FALSE(permuteEinsumOperand(eq, 2, {0, 1}));
   EXPECT_TRUE(permuteEinsumOperand(eq, 0, {1, 0}));
+}
+
+TEST(EinsumSolve, AmbiguousSpelling) {
+  // No whitespace inside a term, but some elsewhere: compact if that solves,
+  // else einops' spaced reading with one word per label.
+  PatternError error;
+  auto solved = parseAndSolveEinsum("index ->", {{10}}, error);
+  ASSERT_TRUE(solved.has_value()) << error.message;
+  EXPECT_TRUE(solved->equation.spaced);
+  EXPECT_EQ(solved->plan.inputs, Terms({{"index"}}));
+  solved = parseAndSolveEinsum("index ->", {{1, 2, 3, 4, 5}}, error);
+  ASSERT_TRUE(solved.has_value()) << error.message;
+  EXPECT_FALSE(solved->equation.spaced);
+  solved = parseAndSolveEinsum("ij, jk -> ik", {{2, 3}, {3, 4}}, error);
+  ASSERT_TRUE(solved.has_value()) << error.message;
+  EXPECT_FALSE(solved->equation.spaced);
+  solved = parseAndSolveEinsum("one two, two three -> one three",
+                               {{2, 3}, {3, 4}}, error);
+  ASSERT_TRUE(solved.has_value()) << error.message;
+  EXPECT_TRUE(solved->equation.spaced);
+  // Neither reading solves: the compact reading's error.
+  EXPECT_FALSE(parseAndSolveEinsum("ab ->", {{2, 3, 4}}, error));
+  EXPECT_EQ(error.message,
+            "operand 0 has rank 3 but its term 'ab' names 2 axes");
+  // The compact reading does not even parse ('_' is no letter).
+  solved = parseAndSolveEinsum(", first_tensor -> first_tensor", {{}, {0}},
+                               error);
+  ASSERT_TRUE(solved.has_value()) << error.message;
+  EXPECT_TRUE(solved->equation.spaced);
+  // Without any whitespace there is nothing to reinterpret.
+  EXPECT_FALSE(parseAndSolveEinsum("ab->", {{6}}, error));
 }
 
 } // namespace

@@ -40,12 +40,18 @@ struct EinsumEquation {
   size_t getNumInputs() const { return inputs.size(); }
 };
 
-/// Parses `equation`, checking what can be checked without shapes: at least
-/// one operand term, valid labels, at most one ellipsis per term, output
+/// Parses `equation`, checking what can be checked without shapes: valid
+/// labels (an empty term is a 0-d operand), at most one ellipsis per term,
+/// output
 /// labels that appear in some input and not twice in the output, an output
 /// ellipsis only if an input has one. Errors carry a column.
-std::optional<EinsumEquation> parseEinsum(std::string_view equation,
-                                          PatternError &error);
+/// How the labels of an equation are spelled. `Auto` picks spaced when some
+/// term has whitespace between two labels, compact otherwise.
+enum class EinsumSpelling { Auto, Compact, Spaced };
+
+std::optional<EinsumEquation>
+parseEinsum(std::string_view equation, PatternError &error,
+            EinsumSpelling spelling = EinsumSpelling::Auto);
 
 /// An equation solved against operand shapes. Ellipses are expanded into
 /// fresh labels ("...0", "...1", ... numbered from the left of the broadcast
@@ -62,14 +68,33 @@ struct EinsumPlan {
 };
 
 /// Solves `equation` for the operand shapes. Fails on an operand count or
-/// rank mismatch, on a label bound to two different sizes, and on ellipsis
-/// dims that do not broadcast (sizes must be equal or 1, aligned from the
-/// right). A label repeated inside one term (a diagonal, `ii->i`) needs equal
-/// sizes. Errors name the operand and the label.
+/// rank mismatch, on a label bound to two sizes that do not broadcast, and
+/// on ellipsis dims that do not broadcast: as in torch and numpy, a size of
+/// 1 in one operand broadcasts against any size in another (ellipsis dims
+/// aligned from the right); the plan has the broadcast size. A label
+/// repeated inside one term (a diagonal, `ii->i`) needs equal sizes there.
+/// Errors name the operand and the label.
 std::optional<EinsumPlan>
 solveEinsum(const EinsumEquation &equation,
             const std::vector<std::vector<int64_t>> &shapes,
             PatternError &error);
+
+/// An equation read and solved for given operand shapes.
+struct SolvedEinsum {
+  EinsumEquation equation;
+  EinsumPlan plan;
+};
+
+/// Parses `equation` and solves it for `shapes`. Without whitespace inside
+/// any term the spelling is ambiguous when the equation has whitespace
+/// elsewhere: einops writes a one-word term as `index ->`, torch reads that
+/// as five labels. Such an equation is read as compact first and, when that
+/// does not solve for the shapes, as spaced; the error reported is the
+/// compact reading's.
+std::optional<SolvedEinsum>
+parseAndSolveEinsum(std::string_view equation,
+                    const std::vector<std::vector<int64_t>> &shapes,
+                    PatternError &error);
 
 /// Prints an equation in canonical form: compact spelling if every label is a
 /// single letter and the input was compact, spaced spelling otherwise; always

@@ -143,6 +143,36 @@ def ApproximateMathPass : Pass<"attn-approximate-math"> {
   ];
 }
 
+def FuseElementwiseOpsPass : Pass<"attn-fuse-elementwise-ops"> {
+  let summary = "Fuse elementwise linalg.generic producers into their "
+                "consumers, refusing fusions that would change the result";
+  let description = [{
+    Upstream's elementwise fusion (`linalg::populateElementwiseOpsFusionPatterns`
+    with reshape folding by expansion, as `linalg-fuse-elementwise-ops`,
+    which upstream marks as a test pass) with a control function of our
+    own: a producer is fused into its only user unless fusing would change
+    the result.
+
+    Upstream's fusion is wrong for an all-parallel producer whose body
+    reads its own `outs` value (`out + a * b` over a filled init, or any
+    read-modify-write) when the consumer visits each of the producer's
+    elements more than once: the consumer has loops that do not index the
+    fused operand (a reduction over another axis, or a broadcast). The
+    fused op keeps the producer's init as one of its own outputs and
+    updates it on every visit, so the value the consumer reads accumulates:
+    `einsum("b c h w, b w, b c -> b h")` came out `h + 1` times too large
+    in column `h`. Such a fusion is refused: only producers whose body
+    ignores its `outs`, or whose fused operand the consumer indexes with a
+    permutation of all its loops (each element visited once), are fused.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def OmpDynamicSchedulePass : Pass<"attn-omp-dynamic-schedule"> {
   let summary = "Give omp.wsloop ops over a few thousand tiles or fewer a "
                 "dynamic schedule";

@@ -71,6 +71,37 @@ createGeneric(OpBuilder &b, Location loc, ValueRange inputs, Value init,
   return op.getResult(0);
 }
 
+/// Reshapes a static tensor to or from 1-D with a single reassociation
+/// group, which is valid for every static shape, zero-size ones included (a
+/// rank-0 tensor is the empty group).
+static Value reshapeThroughFlat(OpBuilder &b, Location loc, Value value,
+                                ArrayRef<int64_t> shape) {
+  auto srcType = cast<RankedTensorType>(value.getType());
+  Type elementType = srcType.getElementType();
+  auto allDims = [](int64_t rank) {
+    SmallVector<ReassociationIndices> groups;
+    if (rank > 0)
+      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(0, rank)));
+    return groups;
+  };
+  auto flatType =
+      RankedTensorType::get({srcType.getNumElements()}, elementType);
+  Value flat = value;
+  if (srcType.getRank() == 0)
+    flat = tensor::ExpandShapeOp::create(b, loc, flatType, value,
+                                         allDims(0));
+  else if (srcType.getRank() > 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, flatType, value,
+                                           allDims(srcType.getRank()));
+  auto dstType = RankedTensorType::get(shape, elementType);
+  if (dstType.getRank() == 0)
+    return tensor::CollapseShapeOp::create(b, loc, dstType, flat, allDims(0));
+  if (dstType.getRank() == 1)
+    return flat;
+  return tensor::ExpandShapeOp::create(b, loc, dstType, flat,
+                                       allDims(dstType.getRank()));
+}
+
 /// Reshapes a static tensor to `shape` (same element count and order).
 /// A pure merge or split becomes one collapse/expand_shape; anything else
 /// goes through a 1-D tensor, which is always expressible.
@@ -100,9 +131,7 @@ static Value reshapeTo(OpBuilder &b, Location loc, Value value,
   if (squeezed == squeeze(shape) && squeezed.size() < shape.size() &&
       squeezed.size() < static_cast<size_t>(srcType.getRank()))
     return reshapeTo(b, loc, reshapeTo(b, loc, value, squeezed), shape);
-  int64_t numElements = srcType.getNumElements();
-  Value flat = reshapeTo(b, loc, value, {numElements});
-  return reshapeTo(b, loc, flat, shape);
+  return reshapeThroughFlat(b, loc, value, shape);
 }
 
 /// Applies `fn` elementwise to `value`, producing a tensor of `elementType`.
@@ -469,7 +498,14 @@ static Value emitGenericContraction(OpBuilder &b, Location loc,
   for (size_t i = 0; i < loops.size(); ++i)
     iterators.push_back(i < outLabels.size() ? utils::IteratorType::parallel
                                              : utils::IteratorType::reduction);
-  Value init = createFilled(b, loc, shapeOf(outLabels, sizes), computeType, 0);
+  // Without a summed label (an outer or elementwise product) every output
+  // element is one product: the op is elementwise and must not read its
+  // init, or elementwise fusion would treat it as a read-modify-write.
+  bool reduces = loops.size() > outLabels.size();
+  SmallVector<int64_t> outShape = shapeOf(outLabels, sizes);
+  Value init = reduces ? createFilled(b, loc, outShape, computeType, 0)
+                       : tensor::EmptyOp::create(b, loc, outShape, computeType)
+                             .getResult();
   return createGeneric(
       b, loc, inputs, init, maps, iterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
@@ -477,8 +513,55 @@ static Value emitGenericContraction(OpBuilder &b, Location loc,
         for (Value arg : args.drop_front().drop_back())
           product = arith::MulFOp::create(
               nb, nl, product, convertFloat(nb, nl, arg, computeType));
+        if (!reduces)
+          return product;
         return arith::AddFOp::create(nb, nl, args.back(), product);
       });
+}
+
+/// Term `t` of `terms` with its private labels summed out: those that
+/// appear once in it and in no other term nor the output. Returns the term
+/// unchanged when it has none.
+static Term sumOutPrivateLabels(OpBuilder &b, Location loc,
+                                ArrayRef<Term> terms, size_t t,
+                                ArrayRef<std::string> outLabels,
+                                const SizeMap &sizes, Type computeType) {
+  const Term &term = terms[t];
+  auto isPrivate = [&](const std::string &label) {
+    if (contains(outLabels, label) || llvm::count(term.labels, label) != 1)
+      return false;
+    for (size_t other = 0; other < terms.size(); ++other)
+      if (other != t && contains(terms[other].labels, label))
+        return false;
+    return true;
+  };
+  Labels kept;
+  for (const std::string &label : term.labels)
+    if (!isPrivate(label))
+      kept.push_back(label);
+  if (kept.size() == term.labels.size())
+    return term;
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> keptExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (auto [dim, label] : llvm::enumerate(term.labels)) {
+    bool keep = !isPrivate(label);
+    iterators.push_back(keep ? utils::IteratorType::parallel
+                             : utils::IteratorType::reduction);
+    if (keep)
+      keptExprs.push_back(getAffineDimExpr(dim, ctx));
+  }
+  unsigned rank = term.labels.size();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap reduced = AffineMap::get(rank, 0, keptExprs, ctx);
+  Value init = createFilled(b, loc, shapeOf(kept, sizes), computeType, 0);
+  Value sum = createGeneric(
+      b, loc, term.value, init, {id, reduced}, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
+        return arith::AddFOp::create(
+            nb, nl, args[1], convertFloat(nb, nl, args[0], computeType));
+      });
+  return Term{sum, kept};
 }
 
 /// Emits a contraction of any number of terms, in `computeType`.
@@ -725,6 +808,14 @@ struct EinsumToLinalg : OpRewritePattern<EinsumOp> {
       terms.push_back(std::move(term));
     }
     Labels outLabels(plan->output.begin(), plan->output.end());
+    // A label summed in one operand only ("ab,cd->bd" sums a in the first
+    // and c in the second) is summed there first, as torch.einsum does:
+    // a*b + c*d + b*d work instead of a*b*c*d, and the contraction left is
+    // a product whose reductions all run along both operands.
+    if (terms.size() >= 2)
+      for (size_t t = 0; t < terms.size(); ++t)
+        terms[t] = sumOutPrivateLabels(rewriter, loc, terms, t, outLabels,
+                                       plan->sizes, computeType);
     Value result;
     // Diagonals are handled by the generic op only; a pairwise split of them
     // would have to carry the repeated label through intermediates.

@@ -226,16 +226,20 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                   .getResult()[0];
     }
     // A boolean mask as 0 / -inf once, O(mask): the per-block masking is
-    // then an add on f32 tiles, which vectorises (a vector of i1 would load
-    // bits, not the mask's bytes). s + 0 = s and s + -inf = -inf for every
-    // finite score, as select(m, s, -inf) gives.
+    // then a compare and select on f32 tiles, which vectorises (a vector of
+    // i1 would load bits, not the mask's bytes). -inf replaces the score
+    // (keepOrDrop) rather than being added: NaN + -inf is NaN, and a masked
+    // key must be ignored whatever it holds.
+    bool keepOrDrop = false;
     if (mask && additiveMasks &&
-        cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1))
+        cast<RankedTensorType>(mask.getType()).getElementType().isInteger(1)) {
+      keepOrDrop = true;
       mask = mapToAcc(mask, [&](OpBuilder &gb, Location gl, Value keep) {
         Value zero = createFloatConstant(gb, gl, accType, 0.0);
         Value drop = createFloatConstant(gb, gl, accType, negInf);
         return arith::SelectOp::create(gb, gl, keep, zero, drop).getResult();
       });
+    }
     // The scale multiplies each query block once rather than every block of
     // scores (f32, or f16/bf16 widened to f32: a product in the input type
     // would be rounded to it first).
@@ -394,7 +398,8 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                     mask ? args[1] : Value(),
                     causal
                         ? function_ref<Value(OpBuilder &, Location)>(isFuture)
-                        : nullptr);
+                        : nullptr,
+                    keepOrDrop);
               });
 
         // The running values are updated in place (outs = the iter_args,
@@ -532,7 +537,9 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
         }
       }
 
-      // out = acc / l, 0 for rows with every key masked (l == 0).
+      // out = acc / l; for rows with every key masked (l == 0) acc itself,
+      // the sum of 0 * v: 0, or NaN where a value read is NaN or infinite,
+      // as in the unfused softmax(s) @ v.
       Value out = createGeneric2D(
           rewriter, loc, ValueRange{carried[2], carried[1]}, {ij, rowOf},
           createTile(rewriter, loc, qSize, rewriter.getIndexAttr(dv),
@@ -543,7 +550,7 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
                 gb, gl, arith::CmpFPredicate::OEQ, args[1], zeroF);
             Value quotient = arith::DivFOp::create(gb, gl, args[0], args[1]);
             Value result =
-                arith::SelectOp::create(gb, gl, isZero, zeroF, quotient);
+                arith::SelectOp::create(gb, gl, isZero, args[0], quotient);
             return convertFloat(gb, gl, result, elementType);
           });
 

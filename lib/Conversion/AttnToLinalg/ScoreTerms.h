@@ -40,22 +40,32 @@ inline Value createScoreTerm(OpBuilder &b, Location loc, ScoreKind kind,
 /// One score after its scale and masks, in `type`: `score * factor`; then
 /// a boolean `mask` element keeps it or gives -inf, an additive one is
 /// added; then -inf where `isFuture` (null without the causal mask) builds a
-/// true flag for a key after the query. `mask` may be null.
+/// true flag for a key after the query. `mask` may be null. With
+/// `keepOrDrop`, a floating-point mask is a boolean one made 0 / -inf: -inf
+/// replaces the score rather than being added to it, so a masked key is
+/// ignored whatever its score (NaN + -inf would be NaN, and so would the
+/// whole row), as with select(mask, s, -inf).
 inline Value
 createMaskedScore(OpBuilder &b, Location loc, Type type, Value score,
                   double factor, Value mask,
-                  function_ref<Value(OpBuilder &, Location)> isFuture) {
+                  function_ref<Value(OpBuilder &, Location)> isFuture,
+                  bool keepOrDrop = false) {
   if (factor != 1.0)
     score = arith::MulFOp::create(b, loc, score,
                                   createFloatConstant(b, loc, type, factor));
   Value minusInf = createFloatConstant(
       b, loc, type, -std::numeric_limits<double>::infinity());
   if (mask) {
-    if (mask.getType().isInteger(1))
+    if (mask.getType().isInteger(1)) {
       score = arith::SelectOp::create(b, loc, mask, score, minusInf);
-    else
+    } else if (keepOrDrop) {
+      Value drop = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
+                                         mask, minusInf);
+      score = arith::SelectOp::create(b, loc, drop, minusInf, score);
+    } else {
       score = arith::AddFOp::create(b, loc, score,
                                     convertFloat(b, loc, mask, type));
+    }
   }
   if (isFuture)
     score = arith::SelectOp::create(b, loc, isFuture(b, loc), minusInf, score);

@@ -87,13 +87,14 @@ func.func @chain_right(%a: tensor<9x7xf32>, %b: tensor<7x8xf32>, %c: tensor<8x2x
 
 // -----
 
-// A diagonal indexes the operand twice with one loop.
+// A diagonal indexes the operand twice with one loop; nothing is summed, so
+// the body is the product alone.
 // CHECK-DAG: #[[DIAG:.*]] = affine_map<(d0) -> (d0, d0)>
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0) -> (d0)>
 // CHECK-LABEL: func @diagonal
 // CHECK: linalg.generic {indexing_maps = [#[[DIAG]], #[[ID]], #[[ID]]], iterator_types = ["parallel"]}
 // CHECK: %[[P:.*]] = arith.mulf
-// CHECK: arith.addf %{{.*}}, %[[P]]
+// CHECK-NEXT: linalg.yield %[[P]]
 func.func @diagonal(%a: tensor<3x3xf32>, %b: tensor<3xf32>) -> tensor<3xf32> {
   %0 = attn.einsum "ii,i->i" (%a, %b) : (tensor<3x3xf32>, tensor<3xf32>) -> tensor<3xf32>
   return %0 : tensor<3xf32>
@@ -123,4 +124,58 @@ func.func @broadcast(%a: tensor<2x1x3x4xf32>, %b: tensor<5x4x6xf32>) -> tensor<2
 func.func @outer(%a: tensor<3xf32>, %b: tensor<4xf32>) -> tensor<3x4xf32> {
   %0 = attn.einsum "i,j->ij" (%a, %b) : (tensor<3xf32>, tensor<4xf32>) -> tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+// An outer product sums over nothing: every output element is one product,
+// so the generic is elementwise (no zero fill, no read of its init) and
+// elementwise fusion cannot mistake it for an accumulation.
+// CHECK-LABEL: func @outer_product
+// CHECK-SAME: (%[[A:.*]]: tensor<2x5xf32>, %[[B:.*]]: tensor<2x3xf32>)
+// CHECK-NOT: linalg.fill
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<2x5x3xf32>
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[A]], %[[B]] : tensor<2x5xf32>, tensor<2x3xf32>) outs(%[[E]] : tensor<2x5x3xf32>)
+// CHECK-NEXT: ^bb0(%[[X:.*]]: f32, %[[Y:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[M:.*]] = arith.mulf %[[X]], %[[Y]] : f32
+// CHECK-NEXT: linalg.yield %[[M]] : f32
+// CHECK: return %[[R]]
+func.func @outer_product(%a: tensor<2x5xf32>, %b: tensor<2x3xf32>) -> tensor<2x5x3xf32> {
+  %0 = attn.einsum "b w, b c -> b w c" (%a, %b) : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x5x3xf32>
+  return %0 : tensor<2x5x3xf32>
+}
+
+// -----
+
+// A label summed in one operand only is summed there first (as torch does):
+// "ab,cd->bd" is two row sums and an outer product, a*b + c*d + b*d work
+// instead of a*b*c*d, and no contraction with a reduction that runs along
+// one operand only reaches attn-tile-and-vectorize.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[SUMMED:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func @private_labels
+// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<4x5xf32>)
+// CHECK: %[[SA:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[SUMMED]]], iterator_types = ["reduction", "parallel"]} ins(%[[A]] : tensor<2x3xf32>) outs(%{{.*}} : tensor<3xf32>)
+// CHECK: %[[SB:.*]] = linalg.generic {indexing_maps = [#[[IN]], #[[SUMMED]]], iterator_types = ["reduction", "parallel"]} ins(%[[B]] : tensor<4x5xf32>) outs(%{{.*}} : tensor<5xf32>)
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[SA]], %[[SB]] : tensor<3xf32>, tensor<5xf32>) outs(%{{.*}} : tensor<3x5xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.mulf
+// CHECK-NEXT: linalg.yield
+// CHECK: return %[[R]]
+func.func @private_labels(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<3x5xf32> {
+  %0 = attn.einsum "ab,cd->bd" (%a, %b) : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<3x5xf32>
+  return %0 : tensor<3x5xf32>
+}
+
+// -----
+
+// One operand: a trace is a reduction of the diagonal into a 0-d tensor.
+// CHECK-DAG: #[[DIAG:.*]] = affine_map<(d0) -> (d0, d0)>
+// CHECK-DAG: #[[SCALAR:.*]] = affine_map<(d0) -> ()>
+// CHECK-LABEL: func @trace
+// CHECK: %[[FILL:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<f32>)
+// CHECK: linalg.generic {indexing_maps = [#[[DIAG]], #[[SCALAR]]], iterator_types = ["reduction"]} ins(%{{.*}} : tensor<5x5xf32>) outs(%[[FILL]] : tensor<f32>)
+func.func @trace(%a: tensor<5x5xf32>) -> tensor<f32> {
+  %0 = attn.einsum "ii->" (%a) : (tensor<5x5xf32>) -> tensor<f32>
+  return %0 : tensor<f32>
 }

@@ -131,7 +131,9 @@ func.func @causal_f16(%q: tensor<1x2x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v
 //       CHECK:   linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<6x2xf32>, tensor<2x8xf32>)
 //       CHECK:   tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%{{.*}}, %[[C64]], 0] [1, 6, 8]
 // With additive-masks, the boolean mask becomes 0 / -inf once, before the
-// loop nest, and each key block adds its slice to the scores.
+// loop nest, and each key block applies its slice to the scores: -inf
+// replaces a score (a NaN or +inf score of a masked key plus -inf would be
+// NaN), 0 keeps it.
 // AMASK-LABEL: func.func @odd_masked
 //  AMASK-SAME: %[[MASK:[^:]*]]: tensor<3x1x50xi1>
 //   AMASK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
@@ -144,7 +146,10 @@ func.func @causal_f16(%q: tensor<1x2x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v
 //       AMASK:   scf.for %[[KS:[^ ]*]] =
 //       AMASK:     %[[MT:.*]] = tensor.extract_slice %[[ADD]][%{{.*}}, 0, %[[KS]]] [1, 1, 16] [1, 1, 1] : tensor<3x1x50xf32> to tensor<1x16xf32>
 //       AMASK:     linalg.generic {{.*}} ins(%{{.*}}, %[[MT]] : tensor<32x16xf32>, tensor<1x16xf32>)
-//       AMASK:       arith.addf
+//  AMASK-NEXT:       ^bb0(%[[S:.*]]: f32, %[[MV:.*]]: f32, %{{.*}}: f32):
+//  AMASK-NEXT:         %[[DROP:.*]] = arith.cmpf oeq, %[[MV]], %[[NEGINF]] : f32
+//  AMASK-NEXT:         %[[R:.*]] = arith.select %[[DROP]], %[[NEGINF]], %[[S]] : f32
+//  AMASK-NEXT:         linalg.yield %[[R]] : f32
 // UNFUSED-LABEL: func.func @odd_masked
 //       UNFUSED: tensor<3x70x50xf32>
 func.func @odd_masked(%q: tensor<3x70x16xf32>, %k: tensor<3x50x16xf32>, %v: tensor<3x50x8xf32>, %m: tensor<3x1x50xi1>) -> tensor<3x70x8xf32> {

@@ -89,3 +89,25 @@ func.func @dynamic(%x: tensor<?x4xf32>) -> tensor<?x4xf32> {
   %0 = attn.softmax %x axis(1) : tensor<?x4xf32>
   return %0 : tensor<?x4xf32>
 }
+
+// -----
+
+// Zero-size tensors reshape through one collapse/expand group each way
+// (reassociation by factors does not exist when a dimension is 0).
+// CHECK-LABEL: func @empty_merge
+// CHECK: %[[C:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : tensor<0x3x4xf32> into tensor<0xf32>
+// CHECK: return %[[C]]
+func.func @empty_merge(%x: tensor<0x3x4xf32>) -> tensor<0xf32> {
+  %r = attn.rearrange %x "a b c -> (a b c)" : tensor<0x3x4xf32> -> tensor<0xf32>
+  return %r : tensor<0xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @empty_split
+// CHECK: %[[E:.*]] = tensor.expand_shape %{{.*}} {{\[\[}}0, 1, 2]] output_shape [0, 3, 4] : tensor<0xf32> into tensor<0x3x4xf32>
+// CHECK: return %[[E]]
+func.func @empty_split(%x: tensor<0xf32>) -> tensor<0x3x4xf32> {
+  %r = attn.rearrange %x "(a b c) -> a b c" {b = 3, c = 4} : tensor<0xf32> -> tensor<0x3x4xf32>
+  return %r : tensor<0x3x4xf32>
+}

@@ -241,6 +241,26 @@ func.func @no_fold_shared_operand_scale(%q: tensor<2x3xf32>, %k: tensor<3x4xf32>
 
 // -----
 
+// Not folded: (q * 1e30) . (k * 1e30) is finite for small q and k, but a
+// scale of 1e60 overflows f32; and dividing by a tiny splat is no scale
+// either (1 / 1e-40 = 1e40).
+// CHECK-LABEL: func @no_fold_overflowing_scale
+// CHECK-COUNT-2: arith.mulf
+// CHECK: %[[E:.*]] = attn.einsum "ij,jk->ik" (%{{.*}}, %{{.*}}) :
+// CHECK: arith.divf %[[E]]
+func.func @no_fold_overflowing_scale(%q: tensor<2x3xf32>, %k: tensor<3x4xf32>) -> tensor<2x4xf32> {
+  %c = arith.constant dense<1.0e30> : tensor<2x3xf32>
+  %d = arith.constant dense<1.0e30> : tensor<3x4xf32>
+  %t = arith.constant dense<1.0e-40> : tensor<2x4xf32>
+  %qs = arith.mulf %q, %c : tensor<2x3xf32>
+  %ks = arith.mulf %k, %d : tensor<3x4xf32>
+  %0 = attn.einsum "ij,jk->ik" (%qs, %ks) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  %1 = arith.divf %0, %t : tensor<2x4xf32>
+  return %1 : tensor<2x4xf32>
+}
+
+// -----
+
 // A constant causal mask (torch.triu(ones, 1) applied with masked_fill, as
 // the fuser hands it over: negated and broadcast over batch and heads)
 // becomes the causal flag: no mask tensor at run time.
@@ -354,4 +374,28 @@ func.func @causal_not_split(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: te
   %m = arith.addf %pad, %b : tensor<2x3x3xf32>
   %o = attn.attention %q, %k, %v mask(%m) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
   return %o : tensor<2x3x4xf32>
+}
+
+// -----
+
+// A one-operand einsum that keeps every label in place is the identity.
+// CHECK-LABEL: func @fold_identity_einsum
+// CHECK-SAME: (%[[A:.*]]: tensor<2x3xf32>, %[[B:.*]]: tensor<5x4x3xf32>)
+// CHECK-NEXT: return %[[A]], %[[B]]
+func.func @fold_identity_einsum(%a: tensor<2x3xf32>, %b: tensor<5x4x3xf32>) -> (tensor<2x3xf32>, tensor<5x4x3xf32>) {
+  %0 = attn.einsum "ij->ij" (%a) : (tensor<2x3xf32>) -> tensor<2x3xf32>
+  %1 = attn.einsum "... -> ..." (%b) : (tensor<5x4x3xf32>) -> tensor<5x4x3xf32>
+  return %0, %1 : tensor<2x3xf32>, tensor<5x4x3xf32>
+}
+
+// -----
+
+// Not the identity: a transpose, a scale, a diagonal.
+// CHECK-LABEL: func @no_fold_one_operand_einsum
+// CHECK-COUNT-3: attn.einsum
+func.func @no_fold_one_operand_einsum(%a: tensor<3x3xf32>) -> (tensor<3x3xf32>, tensor<3x3xf32>, tensor<3xf32>) {
+  %0 = attn.einsum "ij->ji" (%a) : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %1 = attn.einsum "ij->ij" (%a) scale(2.0) : (tensor<3x3xf32>) -> tensor<3x3xf32>
+  %2 = attn.einsum "ii->i" (%a) : (tensor<3x3xf32>) -> tensor<3xf32>
+  return %0, %1, %2 : tensor<3x3xf32>, tensor<3x3xf32>, tensor<3xf32>
 }

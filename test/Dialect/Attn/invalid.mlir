@@ -58,9 +58,17 @@ func.func @rearrange_size_not_integer(%x: tensor<2x6xf32>) {
 }
 
 // -----
-func.func @rearrange_size_not_positive(%x: tensor<2x6xf32>) {
-  // expected-error @+1 {{size of axis 'h' must be positive, got 0}}
-  %0 = attn.rearrange %x "b (h d) -> b h d" {h = 0} : tensor<2x6xf32> -> tensor<2x3x2xf32>
+func.func @rearrange_size_negative(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{size of axis 'h' must not be negative, got -3}}
+  %0 = attn.rearrange %x "b (h d) -> b h d" {h = -3} : tensor<2x6xf32> -> tensor<2x3x2xf32>
+  return
+}
+
+// -----
+// A size of 0 must agree with the shape like any other: 6 is not 0 x d.
+func.func @rearrange_size_zero(%x: tensor<2x6xf32>) {
+  // expected-error @+1 {{pattern "b (h d) -> b h d": Shape mismatch, can't divide axis of length 6 in chunks of 0}}
+  %0 = attn.rearrange %x "b (h d) -> b h d" {h = 0} : tensor<2x6xf32> -> tensor<2x0x2xf32>
   return
 }
 
@@ -142,9 +150,16 @@ func.func @einsum_output_label_unknown(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>)
 }
 
 // -----
-func.func @einsum_one_input(%a: tensor<2x3xf32>) {
-  // expected-error @+1 {{requires at least two inputs, got 1}}
-  %0 = attn.einsum "ij->ji" (%a) : (tensor<2x3xf32>) -> tensor<3x2xf32>
+func.func @einsum_no_input() {
+  // expected-error @+1 {{requires at least one input}}
+  %0 = attn.einsum "->" () : () -> tensor<f32>
+  return
+}
+
+// -----
+func.func @einsum_operand_count(%a: tensor<2x3xf32>) {
+  // expected-error @+1 {{equation "ij,jk->ik": einsum expects 2 operands but got 1}}
+  %0 = attn.einsum "ij,jk->ik" (%a) : (tensor<2x3xf32>) -> tensor<2x3xf32>
   return
 }
 
@@ -208,6 +223,13 @@ func.func @einsum_result_shape(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
 func.func @einsum_scale_inf(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
   // expected-error @+1 {{scale must be finite}}
   %0 = attn.einsum "ij,jk->ik" (%a, %b) scale(0x7FF0000000000000) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+func.func @einsum_scale_overflows(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) {
+  // expected-error @+1 {{scale 3.500000e+38 overflows 'f32' (largest finite value 3.402823e+38)}}
+  %0 = attn.einsum "ij,jk->ik" (%a, %b) scale(3.5e38) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
   return
 }
 
@@ -348,5 +370,27 @@ func.func @attention_additive_no_weight(%q: tensor<4x8xf32>) {
 func.func @attention_scale_nan(%q: tensor<4x8xf32>) {
   // expected-error @+1 {{scale must be finite}}
   %0 = attn.attention %q, %q, %q scale(0x7FF8000000000000) : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+func.func @attention_scale_overflows(%q: tensor<4x8xf32>) {
+  // expected-error @+1 {{scale 3.500000e+38 overflows 'f32'}}
+  %0 = attn.attention %q, %q, %q scale(3.5e38) : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return
+}
+
+// -----
+func.func @attention_scale_overflows_f16(%q: tensor<4x8xf16>) {
+  // expected-error @+1 {{scale 7.000000e+04 overflows 'f16' (largest finite value 6.550400e+04)}}
+  %0 = attn.attention %q, %q, %q scale(70000.0) : (tensor<4x8xf16>, tensor<4x8xf16>, tensor<4x8xf16>) -> tensor<4x8xf16>
+  return
+}
+
+// -----
+// einops rejects names that start or end with an underscore.
+func.func @rearrange_underscore_name(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{invalid pattern "x _ -> _ x" at column 2: Invalid axis identifier: _}}
+  %0 = attn.rearrange %x "x _ -> _ x" : tensor<2x3xf32> -> tensor<3x2xf32>
   return
 }

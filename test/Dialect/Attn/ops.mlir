@@ -66,6 +66,19 @@ func.func @einsum_compact_scaled(%p: tensor<1x2x3x4xf32>, %v: tensor<1x2x4x5xf32
   return %0 : tensor<1x2x3x5xf32>
 }
 
+// One operand, 0-d operands and results, and einops' one-word terms
+// (`index ->` has one label when the operand has rank 1).
+// CHECK-LABEL: func @einsum_one_operand
+// CHECK: attn.einsum "ii->" (%{{.*}}) : (tensor<5x5xf32>) -> tensor<f32>
+// CHECK: attn.einsum ",ij->ji" (%{{.*}}, %{{.*}}) : (tensor<f32>, tensor<2x3xf32>) -> tensor<3x2xf32>
+// CHECK: attn.einsum "index ->" (%{{.*}}) : (tensor<10xf32>) -> tensor<f32>
+func.func @einsum_one_operand(%a: tensor<5x5xf32>, %s: tensor<f32>, %b: tensor<2x3xf32>, %c: tensor<10xf32>) -> (tensor<f32>, tensor<3x2xf32>, tensor<f32>) {
+  %0 = attn.einsum "ii->" (%a) : (tensor<5x5xf32>) -> tensor<f32>
+  %1 = attn.einsum ",ij->ji" (%s, %b) : (tensor<f32>, tensor<2x3xf32>) -> tensor<3x2xf32>
+  %2 = attn.einsum "index ->" (%c) : (tensor<10xf32>) -> tensor<f32>
+  return %0, %1, %2 : tensor<f32>, tensor<3x2xf32>, tensor<f32>
+}
+
 // CHECK-LABEL: func @einsum_implicit
 // CHECK: attn.einsum "ij,jk" (%{{.*}}, %{{.*}}) : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
 func.func @einsum_implicit(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<2x4xf32> {

@@ -187,8 +187,7 @@ struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
 
   LogicalResult matchAndRewrite(EinsumOp op,
                                 PatternRewriter &rewriter) const override {
-    ::attn::PatternError err;
-    auto equation = ::attn::parseEinsum(op.getEquation(), err);
+    auto equation = op.getParsedEquation();
     if (!equation)
       return failure();
     bool feedsEllipsis = false;
@@ -292,6 +291,9 @@ struct FoldScaledEinsumResult : OpRewritePattern<ArithOp> {
     auto einsum = scaled ? scaled->base.getDefiningOp<EinsumOp>() : EinsumOp();
     if (!einsum || !einsum->hasOneUse())
       return rewriter.notifyMatchFailure(op, "not an einsum times a splat");
+    if (!isRepresentableScale(einsum.getScaleValue() * scaled->factor,
+                              einsum.getType().getElementType()))
+      return rewriter.notifyMatchFailure(op, "the combined scale overflows");
     auto replacement = createRescaledEinsum(rewriter, op.getLoc(), einsum,
                                             einsum.getInputs(), scaled->factor);
     rewriter.replaceOp(op, replacement.getResult());
@@ -321,6 +323,10 @@ struct FoldScaledEinsumOperand : OpRewritePattern<EinsumOp> {
     }
     if (factor == 1.0 && llvm::equal(inputs, op.getInputs()))
       return rewriter.notifyMatchFailure(op, "no scaled operand");
+    // (q * 1e30) . (k * 1e30) may be finite where a scale of 1e60 is not.
+    if (!isRepresentableScale(op.getScaleValue() * factor,
+                              op.getType().getElementType()))
+      return rewriter.notifyMatchFailure(op, "the combined scale overflows");
     rewriter.replaceOp(
         op, createRescaledEinsum(rewriter, op.getLoc(), op, inputs, factor)
                 .getResult());

@@ -15,6 +15,7 @@
 
 #include "llvm/ADT/STLExtras.h"
 
+#include <cctype>
 #include <cmath>
 
 using namespace mlir;
@@ -48,6 +49,33 @@ static std::string formatShape(ArrayRef<int64_t> shape) {
   llvm::raw_string_ostream os(s);
   llvm::interleave(shape, os, "x");
   return s;
+}
+
+bool mlir::attn::isRepresentableScale(double scale, Type elementType) {
+  if (!std::isfinite(scale))
+    return false;
+  auto floatType = dyn_cast<FloatType>(elementType);
+  if (!floatType)
+    return true; // the verifier rejects the element type itself
+  APFloat value(scale);
+  bool losesInfo = false;
+  APFloat::opStatus status = value.convert(
+      floatType.getFloatSemantics(), APFloat::rmNearestTiesToEven, &losesInfo);
+  return !(status & APFloat::opOverflow) && value.isFinite();
+}
+
+/// The message for a scale that isRepresentableScale rejects.
+static InFlightDiagnostic emitScaleError(Operation *op, double scale,
+                                         Type elementType) {
+  InFlightDiagnostic diag = op->emitOpError();
+  if (!std::isfinite(scale))
+    return std::move(diag << "scale must be finite");
+  return std::move(diag << "scale " << scale << " overflows " << elementType
+                        << " (largest finite value "
+                        << APFloat::getLargest(
+                               cast<FloatType>(elementType).getFloatSemantics())
+                               .convertToDouble()
+                        << ")");
 }
 
 //===----------------------------------------------------------------------===//
@@ -161,9 +189,11 @@ LogicalResult RearrangeOp::verify() {
       if (!intAttr)
         return emitOpError() << "size of axis '" << entry.getName().getValue()
                              << "' must be an integer";
-      if (intAttr.getInt() <= 0)
+      // 0 is a size (einops accepts it where it is consistent).
+      if (intAttr.getInt() < 0)
         return emitOpError() << "size of axis '" << entry.getName().getValue()
-                             << "' must be positive, got " << intAttr.getInt();
+                             << "' must not be negative, got "
+                             << intAttr.getInt();
       sizes[entry.getName().str()] = intAttr.getInt();
     }
   }
@@ -210,19 +240,36 @@ OpFoldResult RearrangeOp::fold(FoldAdaptor) {
 // EinsumOp
 //===----------------------------------------------------------------------===//
 
-std::optional<::attn::EinsumPlan> EinsumOp::getPlan() {
-  ::attn::PatternError err;
-  auto equation = ::attn::parseEinsum(getEquation(), err);
-  if (!equation)
-    return std::nullopt;
+/// The static operand shapes of `op`, or nullopt if one is dynamic.
+static std::optional<std::vector<std::vector<int64_t>>>
+getStaticShapes(ValueRange inputs) {
   std::vector<std::vector<int64_t>> shapes;
-  for (Value input : getInputs()) {
+  for (Value input : inputs) {
     auto type = cast<RankedTensorType>(input.getType());
     if (!type.hasStaticShape())
       return std::nullopt;
     shapes.push_back(toVector(type.getShape()));
   }
-  return ::attn::solveEinsum(*equation, shapes, err);
+  return shapes;
+}
+
+std::optional<::attn::EinsumPlan> EinsumOp::getPlan() {
+  ::attn::PatternError err;
+  auto shapes = getStaticShapes(getInputs());
+  if (!shapes)
+    return std::nullopt;
+  auto solved = ::attn::parseAndSolveEinsum(getEquation(), *shapes, err);
+  if (!solved)
+    return std::nullopt;
+  return std::move(solved->plan);
+}
+
+std::optional<::attn::EinsumEquation> EinsumOp::getParsedEquation() {
+  ::attn::PatternError err;
+  if (auto shapes = getStaticShapes(getInputs()))
+    if (auto solved = ::attn::parseAndSolveEinsum(getEquation(), *shapes, err))
+      return std::move(solved->equation);
+  return ::attn::parseEinsum(getEquation(), err);
 }
 
 std::optional<::attn::EinsumPlan> EinsumOp::getPlanWithoutBroadcast() {
@@ -239,17 +286,36 @@ std::optional<::attn::EinsumPlan> EinsumOp::getPlanWithoutBroadcast() {
   return plan;
 }
 
+OpFoldResult EinsumOp::fold(FoldAdaptor) {
+  // One operand, unscaled, every label kept in place ("ij->ij", "...->..."):
+  // the identity.
+  if (getInputs().size() != 1 || getScaleValue() != 1.0 ||
+      getInputs()[0].getType() != getType())
+    return {};
+  std::optional<::attn::EinsumPlan> plan = getPlan();
+  if (!plan || plan->inputs[0] != plan->output)
+    return {};
+  return getInputs()[0];
+}
+
 LogicalResult EinsumOp::verify() {
   ::attn::PatternError err;
   auto equation = ::attn::parseEinsum(getEquation(), err);
+  // An equation that does not parse in the spelling its whitespace suggests
+  // may parse in the other one (`index ->`, `, first_tensor -> x`): the
+  // solver below tries both.
+  ::attn::PatternError spacedErr;
+  if (!equation &&
+      llvm::any_of(getEquation(), [](char c) { return std::isspace(c); }))
+    equation = ::attn::parseEinsum(getEquation(), spacedErr,
+                                   ::attn::EinsumSpelling::Spaced);
   if (!equation) {
     InFlightDiagnostic diag = emitOpError();
     appendPatternError(diag, "invalid equation", getEquation(), err);
     return diag;
   }
-  if (getInputs().size() < 2)
-    return emitOpError() << "requires at least two inputs, got "
-                         << getInputs().size();
+  if (getInputs().empty())
+    return emitOpError() << "requires at least one input";
 
   Type elementType = getResult().getType().getElementType();
   if (!isa<FloatType>(elementType))
@@ -268,7 +334,10 @@ LogicalResult EinsumOp::verify() {
     shapes.push_back(toVector(type.getShape()));
   }
 
-  auto plan = ::attn::solveEinsum(*equation, shapes, err);
+  auto solved = ::attn::parseAndSolveEinsum(getEquation(), shapes, err);
+  std::optional<::attn::EinsumPlan> plan;
+  if (solved)
+    plan = std::move(solved->plan);
   if (!plan) {
     InFlightDiagnostic diag = emitOpError();
     appendPatternError(diag, "equation", getEquation(), err);
@@ -280,8 +349,8 @@ LogicalResult EinsumOp::verify() {
                          << " does not match the shape "
                          << formatShape(plan->outputShape)
                          << " that the equation produces";
-  if (getScale() && !std::isfinite(getScale()->convertToDouble()))
-    return emitOpError() << "scale must be finite";
+  if (!isRepresentableScale(getScaleValue(), elementType))
+    return emitScaleError(*this, getScaleValue(), elementType);
   return success();
 }
 
@@ -394,8 +463,9 @@ LogicalResult AttentionOp::verify() {
   }
 
   // 6. Scale.
-  if (!std::isfinite(getScale().convertToDouble()))
-    return emitOpError() << "scale must be finite";
+  double scale = getScale().convertToDouble();
+  if (!isRepresentableScale(scale, elementType))
+    return emitScaleError(*this, scale, elementType);
   return success();
 }
 

@@ -721,8 +721,10 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
       cast<RankedTensorType>(m.weight.getType()).getElementType() !=
           sType.getElementType())
     return Failure{"the additive weight differs in element type"};
-  if (!std::isfinite(m.kind == ScoreKind::Gaussian ? -2 * m.factor : m.factor))
-    return Failure{"the score's scale is not finite"};
+  if (!isRepresentableScale(
+          m.kind == ScoreKind::Gaussian ? -2 * m.factor : m.factor,
+          sType.getElementType()))
+    return Failure{"the score's scale is not finite in the element type"};
   return std::nullopt;
 }
 

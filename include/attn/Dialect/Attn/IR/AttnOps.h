@@ -26,4 +26,13 @@
 #define GET_OP_CLASSES
 #include "attn/Dialect/Attn/IR/AttnOps.h.inc"
 
+namespace mlir::attn {
+/// True if `scale` is a valid `scale` of an attn.einsum or attn.attention
+/// on `elementType`: finite and not overflowing the type, as an
+/// arith.constant of that type would have to be (`scale(3.5e38)` on f32
+/// rounds to +inf). Rewrites that combine scales check it before building
+/// the op.
+bool isRepresentableScale(double scale, Type elementType);
+} // namespace mlir::attn
+
 #endif // ATTN_DIALECT_ATTN_IR_ATTNOPS_H

@@ -40,8 +40,8 @@ def Attn_RearrangeOp : Attn_Op<"rearrange", [Pure]> {
     3. Each left-hand group has at most one axis of unknown size, and the
        input dimension is divisible by the product of the known sizes; a size
        in `sizes` must agree with the input.
-    4. Every key of `sizes` is an axis of the pattern, with a positive integer
-       value.
+    4. Every key of `sizes` is an axis of the pattern, with a non-negative
+       integer value (0 where the input has no elements, as einops allows).
     5. The result type is the solved shape with the input's element type.
 
     Example:
@@ -84,9 +84,12 @@ def Attn_RearrangeOp : Attn_Op<"rearrange", [Pure]> {
 //===----------------------------------------------------------------------===//
 
 def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
-  let summary = "Einstein summation over two or more operands";
+  let summary = "Einstein summation over one or more operands";
   let description = [{
-    Computes `scale * torch.einsum(equation, *inputs)`. The equation is
+    Computes `scale * torch.einsum(equation, *inputs)` for one or more
+    inputs: with one, a trace (`ii->`), diagonal (`ii->i`), sum (`ij->`),
+    transpose (`ij->ji`) or identity; an empty term is a 0-d input. The
+    equation is
     written either in torch's compact spelling (`bhid,bhjd->bhij`, one letter
     per axis) or einops' spaced spelling (`b h i d, b h j d -> b h i j`, one
     word per axis). Without `->` the output is implicit: the ellipsis, then
@@ -98,11 +101,15 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
     Constraints:
     1. The equation parses (valid labels, at most one ellipsis per term,
        output labels appear in some input and at most once).
-    2. There are at least two inputs, one per equation term.
-    3. Every input's rank matches its term; a label has one size everywhere;
-       ellipsis dimensions broadcast.
+    2. There is at least one input, one per equation term.
+    3. Every input's rank matches its term; a label has one size everywhere
+       except where it is 1, which broadcasts (ellipsis dimensions too, as
+       in torch); a label repeated in one input has one size there.
     4. All inputs and the result have the same floating-point element type.
     5. The result type has the solved output shape.
+    6. `scale` is finite and representable in the element type (as an
+       `arith.constant` of that type must be: `scale(3.5e38)` on f32 would
+       round to +inf).
 
     Example:
     ```mlir
@@ -124,6 +131,10 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   let extraClassDeclaration = [{
     /// Parses and solves the equation for the operand types; emits nothing.
     std::optional<::attn::EinsumPlan> getPlan();
+    /// The equation as read for the operand types (the spelling of an
+    /// ambiguous equation such as `index ->` depends on them), or as
+    /// written when they are not static; emits nothing.
+    std::optional<::attn::EinsumEquation> getParsedEquation();
     /// getPlan() when no operand broadcasts a size-1 dimension against a
     /// larger one (every label has one size in every operand), else nullopt.
     std::optional<::attn::EinsumPlan> getPlanWithoutBroadcast();
@@ -134,6 +145,7 @@ def Attn_EinsumOp : Attn_Op<"einsum", [Pure]> {
   }];
 
   let hasVerifier = 1;
+  let hasFolder = 1;
   let hasCanonicalizer = 1;
 }
 
@@ -207,6 +219,16 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     that flash tiling works on. The causal mask is aligned top-left
     (`j <= i` is kept), as PyTorch's `is_causal`.
 
+    Non-finite values: a key masked by a boolean mask or by `causal` gets
+    probability 0 whatever its score (a NaN or infinite key is ignored, as
+    with PyTorch's `masked_fill`); an additive mask is added (NaN + -inf is
+    NaN, as in PyTorch). The sum over keys is IEEE arithmetic over all of
+    them, as the unfused `softmax(s) @ v` computes it: a NaN or infinite
+    value of a masked key makes the row NaN (0 * NaN), also in a row whose
+    keys are all masked, which is 0 otherwise. One exception: the lowering
+    skips blocks of keys that `causal` masks for every query of a block,
+    so values there are never read.
+
     Constraints:
     1. `query : [B..., Sq, D]`, `key : [B..., Sk, D]`, `value : [B..., Sk,
        Dv]`, all of the same rank >= 2 with equal batch dimensions `B...`.
@@ -218,7 +240,7 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     5. `weight` is a 1-D tensor of `D` elements of the query's element type;
        it is required for `additive`, optional for `gaussian` and not allowed
        for `dot`.
-    6. `scale` is finite.
+    6. `scale` is finite and representable in the element type.
 
     Example:
     ```mlir
