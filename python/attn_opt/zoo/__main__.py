@@ -57,6 +57,8 @@ def main(argv: List[str] = None) -> int:
     p.add_argument("--out", default="", help="append one JSON row per model to this file; resumes")
     p.add_argument("--table", default="", help="print the per-family summary of a JSONL file and exit")
     p.add_argument("--limit", type=int, default=0, help="at most this many models")
+    p.add_argument("--capture-only", action="store_true",
+                   help="stop after capture, translation and recognition (no compile, no timing)")
     args = p.parse_args(argv)
     if args.table:
         rows = [json.loads(line) for line in open(args.table) if line.strip()]
@@ -76,7 +78,7 @@ def main(argv: List[str] = None) -> int:
         todo = todo[:args.limit]
     rows = []
     for e in todo:
-        r = run_entry(e, small=args.small or args.ci, runs=args.runs)
+        r = run_entry(e, small=args.small or args.ci, runs=args.runs, capture_only=args.capture_only)
         rows.append(r.as_dict())
         print(_row_line(r), flush=True)
         if args.out:

@@ -161,8 +161,11 @@ def _median_ms(fn: Any, runs: int) -> float:
     return statistics.median(times) * 1e3
 
 
-def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e-4) -> Row:
-    """Builds, compiles and checks one entry; never raises."""
+def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e-4,
+              capture_only: bool = False) -> Row:
+    """Builds, compiles and checks one entry; never raises. With
+    ``capture_only`` it stops after translation and recognition (a census of
+    unsupported ops and fusion, minutes for the whole corpus)."""
     import attn_opt
     from ..capture import lower
     from ..explain import direct_attentions, remarks_of
@@ -175,8 +178,9 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
         row.note = f"build failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
         return row
     try:
-        with torch.no_grad():
-            model(*example)
+        if not capture_only:
+            with torch.no_grad():
+                model(*example)
     except Exception as exc:  # noqa: BLE001 - the model's own bug
         row.excluded = True
         row.note = f"the model fails in eager PyTorch: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
@@ -196,6 +200,8 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
         misses = [r for r in remarks if not r.fused]
         if row.fused < row.attentions:
             row.note = f"near miss: {misses[0]}" if misses else "an attention without a remark"
+        if capture_only:
+            return row
         start = time.perf_counter()
         compiled = attn_opt.compile(model, example)
         row.compile_s = time.perf_counter() - start
