@@ -60,6 +60,9 @@ class Emitter:
         # that a reshape that splits their dimensions can rebuild them in
         # the new shape (see `_resplit`).
         self.recipes: Dict[str, Tuple[Any, ...]] = {}
+        # Multiply-adds of the einsums and attentions emitted (x2 = FLOPs),
+        # for the runtime's choice of threads.
+        self.flops = 0
         self.loc: Optional[str] = None
         self.op_name = "?"
         self.source: Optional[str] = None
@@ -700,6 +703,12 @@ class Emitter:
     def einsum(self, equation: str, operands: Sequence[Value], shape: Sequence[int], dtype: str,
                scale: Optional[float] = None) -> Tensor:
         ts = [self.tensor(o) for o in operands]
+        terms = _einsum_terms(equation)
+        if terms is not None:
+            sizes: Dict[str, int] = {}
+            for labels, t in zip(terms[0], ts):
+                sizes.update(zip(labels, t.shape))
+            self.flops += 2 * int(np.prod(list(sizes.values()) or [1]))
         name = self.fresh("e")
         ty = tensor_type(shape, dtype)
         attr = f" scale({scale:.9e})" if scale is not None else ""
@@ -814,6 +823,7 @@ class Emitter:
         """One ``attn.attention`` (the fused form; canonicalisation turns a
         constant causal mask into the causal flag)."""
         tq, tk, tv = self.tensor(q), self.tensor(k), self.tensor(v)
+        self.flops += 2 * int(np.prod(tq.shape[:-1])) * int(tk.shape[-2]) * (int(tq.shape[-1]) + int(tv.shape[-1]))
         operands = f"{tq.name}, {tk.name}, {tv.name}"
         types = [tq.type, tk.type, tv.type]
         mask_text = ""

@@ -175,6 +175,28 @@ def _tune_allocator() -> None:
         mallopt(_M_TRIM_THRESHOLD, 512 << 20)
 
 
+# A graph this small is run on one thread: its parallel loops are too short
+# to pay for waking OpenMP's workers (on a loaded 2-core machine a d2l
+# attention of 0.1 ms took 20 ms with two threads), which PyTorch avoids the
+# same way (a grain size per op).
+SINGLE_THREAD_FLOPS = 8_000_000
+
+_libomp: Optional[ctypes.CDLL] = None
+
+
+def _openmp() -> Optional[ctypes.CDLL]:
+    """LLVM's OpenMP runtime, which the compiled libraries use (loaded with
+    the first of them)."""
+    global _libomp
+    if _libomp is None:
+        try:
+            _libomp = ctypes.CDLL("libomp.so.5")
+            _libomp.omp_set_num_threads.argtypes = [ctypes.c_int]
+        except OSError:
+            return None
+    return _libomp
+
+
 # Compiled kernels load whole 64-byte vectors from their arguments; an
 # argument that does not start on a cache line makes every load straddle two
 # lines, so such arguments are copied first.
@@ -194,6 +216,7 @@ class Library:
         self.arg_specs = [(a.shape, a.dtype) for a in lowered.args]
         self.results = lowered.results
         self.arg_types = [_descriptor(len(shape)) for shape, _ in self.arg_specs]
+        self.single_thread = lowered.flops < SINGLE_THREAD_FLOPS and "OMP_NUM_THREADS" not in os.environ
         out_types = [_descriptor(len(shape)) for shape, _ in self.results]
         if len(out_types) == 1:
             self.result_type: Optional[type] = out_types[0]
@@ -221,7 +244,16 @@ class Library:
                 stride *= tensor.shape[i]
             descriptors.append(d)
         result = self.result_type()
-        self.function(ctypes.byref(result), *[ctypes.byref(d) for d in descriptors])
+        omp = _openmp() if self.single_thread else None
+        if omp is not None:
+            threads = omp.omp_get_max_threads()
+            omp.omp_set_num_threads(1)
+            try:
+                self.function(ctypes.byref(result), *[ctypes.byref(d) for d in descriptors])
+            finally:
+                omp.omp_set_num_threads(threads)
+        else:
+            self.function(ctypes.byref(result), *[ctypes.byref(d) for d in descriptors])
         outs = [result] if len(self.results) == 1 else [getattr(result, f"r{i}") for i in range(len(self.results))]
         arrays = []
         freed = set()

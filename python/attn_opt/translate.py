@@ -56,6 +56,8 @@ class Lowered:
     # Buffers whose values the IR depends on (a changed one recompiles).
     embedded_buffers: List[str] = field(default_factory=list)
     unsupported: List[UnsupportedOperationError] = field(default_factory=list)
+    # FLOPs of the contractions and attentions (a cost estimate).
+    flops: int = 0
 
 
 @dataclass
@@ -315,7 +317,7 @@ class Translator:
         lines.append("}")
         lowered = Lowered("\n".join(lines) + "\n", list(self.args), [(r.shape, r.dtype) for r in results],
                           mapping, embedded_buffers=sorted(self.used_buffers),
-                          unsupported=list(self.unsupported))
+                          unsupported=list(self.unsupported), flops=e.flops)
         self._build_prepare(lowered)
         return lowered
 
