@@ -10,6 +10,7 @@
 
 #include "FloatUtils.h"
 #include "ScoreTerms.h"
+#include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -255,8 +256,19 @@ struct FlashAttentionLowering : OpRewritePattern<AttentionOp> {
       for (int64_t b = 0; b < numBatch; ++b)
         upperBounds.push_back(rewriter.getIndexAttr(qType.getDimSize(b)));
       upperBounds.push_back(rewriter.getIndexAttr(numBlocks));
+      // The mapping marks the loops as a flash nest for the passes after
+      // bufferisation (see FlashNestAttr). A nest of one iteration gets
+      // none: canonicalisation then inlines its body, whose steps run as
+      // whole-tensor ops, each spread over the threads, as one block of
+      // work should (a mapped loop would be kept, on one thread).
+      int64_t iterations = numBlocks;
+      for (int64_t b = 0; b < numBatch; ++b)
+        iterations *= qType.getDimSize(b);
+      std::optional<ArrayAttr> mapping;
+      if (iterations > 1)
+        mapping = getFlashNestMapping(ctx, upperBounds.size());
       auto forall = scf::ForallOp::create(rewriter, loc, upperBounds,
-                                          ValueRange{dest}, std::nullopt);
+                                          ValueRange{dest}, mapping);
 
       OpBuilder::InsertionGuard guard(rewriter);
       rewriter.setInsertionPointToStart(forall.getBody());

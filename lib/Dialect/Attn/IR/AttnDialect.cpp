@@ -1,10 +1,11 @@
 //===- AttnDialect.cpp - attn dialect registration ------------------------===//
 //
-// Registers the attn dialect's operations.
+// Registers the attn dialect's operations and attributes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "attn/Dialect/Attn/IR/AttnDialect.h"
+#include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 using namespace mlir;
@@ -17,4 +18,5 @@ void AttnDialect::initialize() {
 #define GET_OP_LIST
 #include "attn/Dialect/Attn/IR/AttnOps.cpp.inc"
       >();
+  registerAttributes();
 }
