@@ -22,6 +22,7 @@ void mlir::attn::registerAttnPasses() {
   registerAttnConversionPasses();
   registerAttnTransformsPasses();
   registerAttnCodegenPasses();
+  registerTileAndVectorizePipeline();
   registerCpuPipeline();
   registerGpuPipeline();
 }

@@ -46,81 +46,6 @@
 
 using namespace mlir;
 
-namespace {
-/// Rewrites memref.copy between non-identity layouts (strided slices, as a
-/// head split of a sliced qkv projection or a partial flash tile produces)
-/// into linalg.copy, which becomes loops. Left alone, memref-to-llvm turns
-/// such a copy into a call to MLIR's `memrefCopy` runtime function, which
-/// ahead-of-time libraries must not depend on (only libc, libm and libomp).
-/// Contiguous copies stay memref.copy: they become llvm.memcpy.
-struct LowerStridedCopiesPass
-    : public PassWrapper<LowerStridedCopiesPass, OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerStridedCopiesPass)
-
-  StringRef getArgument() const final { return "attn-lower-strided-copies"; }
-  StringRef getDescription() const final {
-    return "Rewrite memref.copy of non-identity layouts into linalg.copy";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<linalg::LinalgDialect>();
-  }
-
-  void runOnOperation() override {
-    SmallVector<memref::CopyOp> copies;
-    getOperation().walk([&](memref::CopyOp copy) {
-      auto source = cast<MemRefType>(copy.getSource().getType());
-      auto target = cast<MemRefType>(copy.getTarget().getType());
-      if (!source.getLayout().isIdentity() || !target.getLayout().isIdentity())
-        copies.push_back(copy);
-    });
-    for (memref::CopyOp copy : copies) {
-      OpBuilder builder(copy);
-      linalg::CopyOp::create(builder, copy.getLoc(),
-                             ValueRange{copy.getSource()},
-                             ValueRange{copy.getTarget()});
-      copy.erase();
-    }
-  }
-};
-
-/// Lowers the linalg ops inside scf.forall bodies (the per-tile work of the
-/// flash attention loop nest) to sequential scf.for loops. The forall is the
-/// parallel loop: lowering its body to scf.parallel as well would give nested
-/// OpenMP regions, each a fork/join that nested-off OpenMP runs serially.
-struct LowerForallBodiesToLoopsPass
-    : public PassWrapper<LowerForallBodiesToLoopsPass,
-                         OperationPass<ModuleOp>> {
-  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(LowerForallBodiesToLoopsPass)
-
-  StringRef getArgument() const final {
-    return "attn-lower-forall-bodies-to-loops";
-  }
-  StringRef getDescription() const final {
-    return "Lower linalg ops inside scf.forall to sequential scf.for loops";
-  }
-  void getDependentDialects(DialectRegistry &registry) const override {
-    registry.insert<scf::SCFDialect>();
-  }
-
-  void runOnOperation() override {
-    SmallVector<linalg::LinalgOp> ops;
-    getOperation().walk([&](linalg::LinalgOp op) {
-      if (op->getParentOfType<scf::ForallOp>() && op.hasPureBufferSemantics())
-        ops.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (linalg::LinalgOp op : ops) {
-      rewriter.setInsertionPoint(op);
-      if (failed(linalg::linalgOpToLoops(rewriter, op))) {
-        op->emitOpError("could not be lowered to loops");
-        return signalPassFailure();
-      }
-      rewriter.eraseOp(op);
-    }
-  }
-};
-} // namespace
-
 void mlir::attn::buildCpuPipeline(OpPassManager &pm,
                                   const CpuPipelineOptions &options) {
   // Keys transposed once, so each block product's rhs has N innermost and
@@ -138,23 +63,22 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   // while aliasing an argument; lower those clones to alloc + copy.
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(std::make_unique<LowerStridedCopiesPass>());
+  pm.addPass(createLowerStridedCopiesPass());
 
   // Buffers -> loops. Every linalg op becomes one scf.parallel over its
   // parallel dimensions (reductions stay sequential inside), which
   // convert-scf-to-openmp turns into one omp.wsloop; its static schedule
   // hands each thread one contiguous chunk of the iteration space.
   //
-  // --- attn-tile-and-vectorize (owned by the codegen work) ---------------
-  // Contractions become scf.forall output tiles around register-tiled,
-  // FMA-vectorised micro-kernels; what it leaves (partial tiles, other
-  // linalg ops) is lowered to loops below.
+  // attn-tile-and-vectorize: contractions become scf.forall output tiles
+  // around register-tiled, FMA-vectorised micro-kernels; what it leaves
+  // (partial tiles, other linalg ops) is lowered to loops below.
   if (options.vectorize)
-    pm.addNestedPass<func::FuncOp>(attn::createTileAndVectorizePass());
-  // --- end attn-tile-and-vectorize ------------------------------------------
+    buildTileAndVectorizePipeline(pm.nest<func::FuncOp>(),
+                                  TileAndVectorizeOptions());
   // The flash loop nest's scf.forall is the parallel loop; its per-tile work
   // runs sequentially inside it.
-  pm.addPass(std::make_unique<LowerForallBodiesToLoopsPass>());
+  pm.addPass(createLowerForallBodiesToLoopsPass());
   pm.addPass(createForallToParallelLoopPass());
   pm.addPass(createConvertLinalgToParallelLoopsPass());
   pm.addPass(createCanonicalizerPass());

@@ -1,7 +1,7 @@
 //===- PipelineStages.h - stages shared by the CPU and GPU pipelines -*- C++ -*-===//
 //
 // The CPU and GPU pipelines start and end alike: recognise and lower attn on
-// tensors, bufferize, and give public functions a C interface. These builders
+// tensors, then bufferize. These builders
 // keep the two pipelines from drifting apart.
 //
 //===----------------------------------------------------------------------===//
@@ -12,8 +12,6 @@
 #include "attn/Conversion/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
-
-#include <memory>
 
 namespace mlir::attn {
 
@@ -29,11 +27,6 @@ void addTensorStages(
 /// One-shot bufferization with identity layouts at function boundaries, so
 /// signatures are plain memrefs that C callers can build.
 void addBufferizeStage(OpPassManager &pm);
-
-/// Marks every public function definition with `llvm.emit_c_interface`, so
-/// func-to-llvm also emits a `_mlir_ciface_` wrapper taking memref
-/// descriptors by pointer: the ABI of C callers, the JIT and mlir-runner.
-std::unique_ptr<Pass> createEmitCInterfacePass();
 
 } // namespace mlir::attn
 

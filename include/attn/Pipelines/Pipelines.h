@@ -13,6 +13,66 @@
 
 namespace mlir::attn {
 
+/// Options of `attn-tile-and-vectorize`, the CPU tiling and vectorisation
+/// passes on buffers (the options of attn-cpu-strategy plus which optional
+/// steps run).
+struct TileAndVectorizeOptions
+    : public PassPipelineOptions<TileAndVectorizeOptions> {
+  PassOptions::Option<int64_t> parallelTileM{
+      *this, "parallel-tile-m",
+      llvm::cl::desc("Rows of the innermost M dimension per scf.forall "
+                     "iteration"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> parallelTileN{
+      *this, "parallel-tile-n",
+      llvm::cl::desc("Columns of N per scf.forall iteration"),
+      llvm::cl::init(256)};
+  PassOptions::Option<int64_t> minParallelTiles{
+      *this, "min-parallel-tiles",
+      llvm::cl::desc("Narrow, then shorten the parallel tiles of a "
+                     "contraction until it has at least this many"),
+      llvm::cl::init(8)};
+  PassOptions::Option<int64_t> registerTileM{
+      *this, "register-tile-m",
+      llvm::cl::desc("Rows of the micro-kernel's accumulator tile"),
+      llvm::cl::init(8)};
+  PassOptions::Option<int64_t> registerTileN{
+      *this, "register-tile-n",
+      llvm::cl::desc("Columns of the micro-kernel's accumulator tile"),
+      llvm::cl::init(32)};
+  PassOptions::Option<int64_t> reductionTile{
+      *this, "reduction-tile",
+      llvm::cl::desc("Reduction steps per block inside an output tile (0: "
+                     "the whole reduction)"),
+      llvm::cl::init(128)};
+  PassOptions::Option<bool> packRhs{
+      *this, "pack-rhs",
+      llvm::cl::desc("Run attn-pack-rhs (padded rhs blocks when the rhs row "
+                     "stride is a multiple of 4 KiB)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> transposeRhs{
+      *this, "transpose-rhs",
+      llvm::cl::desc("Run attn-make-rhs-row-major (N-innermost copies of "
+                     "reduction-innermost rhs operands)"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> lowerVectors{
+      *this, "lower-vectors",
+      llvm::cl::desc("Run attn-lower-vectors (vector.contract to FMAs, "
+                     "transfers to 1-D loads/stores)"),
+      llvm::cl::init(true)};
+};
+
+/// The CPU tiling and vectorisation passes, in order, on a func.func pass
+/// manager (bufferized IR): row and transpose vectorisation, the strategy,
+/// tiling by its config, register-tile vectorisation, accumulator hoisting
+/// and vector lowering.
+void buildTileAndVectorizePipeline(OpPassManager &pm,
+                                   const TileAndVectorizeOptions &options);
+
+/// Registers `attn-tile-and-vectorize` with the global pass pipeline
+/// registry.
+void registerTileAndVectorizePipeline();
+
 /// Options of the CPU pipeline (`attn-opt --attn-cpu-pipeline="..."`).
 struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
   PassOptions::Option<bool> openmp{

@@ -1,6 +1,7 @@
 //===- Passes.td - code generation passes on upstream dialects -*- tablegen -*-===//
 //
-// Declares the attn passes that optimise upstream linalg/vector IR for CPUs.
+// Declares the attn passes that optimise upstream linalg/vector IR: CPU
+// tiling and vectorisation, math, OpenMP schedules and pipeline steps.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,89 +10,127 @@
 
 include "mlir/Pass/PassBase.td"
 
-def TileAndVectorizePass
-    : Pass<"attn-tile-and-vectorize", "::mlir::func::FuncOp"> {
-  let summary = "Tile matmul-like linalg ops on buffers and vectorise their "
-                "register tiles into FMAs";
+//===----------------------------------------------------------------------===//
+// CPU code generation on buffers. `attn-tile-and-vectorize` (a pipeline,
+// lib/Pipelines/TileAndVectorizePipeline.cpp) runs them in this order.
+//===----------------------------------------------------------------------===//
+
+def SplitFusedFactorsPass
+    : Pass<"attn-split-fused-factors", "::mlir::func::FuncOp"> {
+  let summary = "Compute the fused factors of a contraction into temporaries";
   let description = [{
-    Runs after one-shot bufferization. First, two preparatory rewrites:
-    a `linalg.generic` into which linalg elementwise fusion merged a
-    producer (`out + (x * g) * w`, a LayerNorm scale feeding a linear) has
-    each non-trivial factor computed into a temporary first, which makes it
-    a plain contraction again; and all-parallel `linalg.transpose`,
-    `linalg.broadcast`, `linalg.fill` and `linalg.generic` ops outside an
-    `scf.forall`
-    whose operands keep the innermost loop dimension innermost and
-    contiguous (attention's head split/merge, bias broadcasts and adds;
-    rows of at least 8 elements, no i1 buffers), and reductions of each row
-    of one input (LayerNorm's statistics), become an `scf.forall` over
-    rows, each row one vector per operand (rows longer than 1024 elements
-    in equal chunks of at most 1024).
-
-    Contractions with several consecutive reduction dimensions that every
-    operand stores contiguously (an out-projection with the head merge
-    "b n (h d)" folded in: "b n h d, o h d -> b n o") have them collapsed
-    into one (`linalg::collapseOpIterationDims`), so the register tile has a
-    single reduction loop.
-
-    Every linalg op on buffers that is a
-    contraction (`linalg.matmul`, `linalg.batch_matmul`, or a
-    `linalg.generic` accepted by `linalg::isaContractionOpInterface`) with
-    the same float element type everywhere, whose result's innermost
-    dimension is a parallel dimension of one operand (the "rhs", N), is
-    rewritten as a BLIS-like loop nest:
-
-    1. When the rhs is stored with a reduction dimension innermost (`Q Kᵀ`,
-       `x Wᵀ` with nn.Linear weights), it is first copied into a temporary
-       buffer with N innermost (`linalg.transpose`), so that every step of
-       the micro-kernel loads contiguous rhs rows.
-    2. Ops that are not already inside an `scf.forall` (the flash-attention
-       loop nest supplies its own) are tiled with `scf.forall` over the
-       parallel dimensions: `parallel-tile-m` rows of the innermost M
-       dimension by `parallel-tile-n` columns of N, 1 along every other
-       parallel dimension. The forall becomes one OpenMP work-sharing loop.
-    3. A reduction longer than `reduction-tile` is blocked by an `scf.for`
-       inside each output tile, so the rhs rows a register tile streams stay
-       in L1/L2 whatever K is (a 2048^3 matmul: 67 -> 120 GFLOP/s on the
-       2-core development machine). With `pack-rhs`, when the rhs rows are
-       a multiple of 4 KiB apart (so that all rows a register tile streams
-       map to one L1 set), each output tile's block of the rhs is copied,
-       one vector row per step, into a buffer with rows 16 elements longer,
-       which the register tiles read instead (2048^3: -> 145 GFLOP/s).
-    4. Each tile is tiled again with `scf.for` into register tiles of
-       `register-tile-m` x `register-tile-n` (1 along other parallel
-       dimensions) and 1 along every reduction dimension, reductions
-       innermost. The M and N loops are peeled so that all but the last
-       tile have static shapes. The register tile's rows come from the
-       innermost M dimension of size > 1 (nn.Linear on [b, 1, c]).
-    5. Static register tiles become transfer_reads, one `vector.contract`
-       with the op's indexing maps and a transfer_write; the accumulator's
-       transfer_read/transfer_write
-       pair is hoisted out of the reduction loop, so it lives in registers.
-       With `lower-vectors`, the contractions are lowered to outer products
-       and FMAs and the transfers to 1-D loads and stores. Partial tiles
-       (the peeled remainders) are vectorised as whole register tiles whose
-       transfers are out of bounds along the partial dimension: zero-padded
-       reads, guarded rows and masked column loads/stores.
-
-    Last, static elementwise and row-reduction linalg ops (at most 2-D,
-    float operands read row-contiguously) inside an `scf.forall` — the
-    flash-attention nest's scale/mask, row max, exp, row sum and rescaling
-    steps — are vectorised one row per `scf.for` iteration: a per-row
-    operand is a broadcast scalar, a row reduction one horizontal
-    `vector.reduction`. Dynamic ones keep their loops.
-
-    Other ops are left alone. The result is numerically the same sum in
-    the same order (reduction dimensions are visited in order).
+    A `linalg.generic` on buffers whose body is `out + f(args...) *
+    g(args...)` with more than two inputs (linalg elementwise fusion merges
+    a LayerNorm's scale, or any other producer, into the matmul that reads
+    it: `out + (x * g) * w`) is no contraction for
+    `linalg::isaContractionOpInterface`, so it would run as scalar loops.
+    Each factor that is not a plain input is computed into a temporary over
+    the loop dimensions its inputs use, by an all-parallel generic, and the
+    contraction reads the temporaries: the same values in the same order of
+    summation. Factors that would need a temporary larger than the largest
+    input (`(x * w) * s` mixing both sides) are left alone.
   }];
-  let dependentDialects = [
-    "::mlir::affine::AffineDialect",
-    "::mlir::arith::ArithDialect",
-    "::mlir::linalg::LinalgDialect",
-    "::mlir::memref::MemRefDialect",
-    "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect",
-  ];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def WidenContractionInputsPass
+    : Pass<"attn-widen-contraction-inputs", "::mlir::func::FuncOp"> {
+  let summary = "Widen the f16/bf16 inputs of an f32 contraction into f32 "
+                "buffers";
+  let description = [{
+    A contraction of f16/bf16 operands into an f32 result (what an
+    `attn.einsum` on bf16 tensors lowers to) has no vector micro-kernel: its
+    body extends every element as it goes, and it ran as scalar loops (a
+    bf16 512^3 matmul: 3.3 against 194 GFLOP/s in f32). Its narrow inputs
+    are widened into f32 buffers first, O(inputs) work that
+    `attn-vectorize-rows` turns into vector loads and extensions, and the
+    contraction, now on f32 operands, takes the register-tiled path. The
+    widening is exact, and the products and sums were done in f32 before
+    too. Contractions inside a flash nest are left alone (the flash
+    lowering widens its operands itself).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def CollapseReductionDimsPass
+    : Pass<"attn-collapse-reduction-dims", "::mlir::func::FuncOp"> {
+  let summary = "Collapse consecutive, contiguous reduction dimensions of a "
+                "contraction into one";
+  let description = [{
+    An out-projection with the head merge "b n (h d)" folded in is
+    "b n h d, o h d -> b n o": two reduction loops, which would become two
+    nested loops around the register tile with the accumulator going
+    through memory in between. When every operand stores the reduction
+    dimensions contiguously they are collapsed into one
+    (`linalg::collapseOpIterationDims`).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def VectorizeRowsPass : Pass<"attn-vectorize-rows", "::mlir::func::FuncOp"> {
+  let summary = "Vectorise row-wise linalg ops on buffers one row at a time";
+  let description = [{
+    All-parallel `linalg.transpose`, `linalg.broadcast`, `linalg.fill` and
+    `linalg.generic` ops outside a flash nest whose operands keep the
+    innermost loop dimension innermost and contiguous (attention's head
+    split/merge, bias broadcasts and adds; rows of at least 8 elements, no
+    i1 buffers), and reductions of each row of one input (LayerNorm's
+    statistics), become an `scf.forall` over rows, each row one vector per
+    operand (rows longer than 1024 elements in equal chunks of at most
+    1024).
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def VectorizeTransposesPass
+    : Pass<"attn-vectorize-transposes", "::mlir::func::FuncOp"> {
+  let summary = "Transpose the innermost dimension in 16 x 16 register "
+                "blocks";
+  let description = [{
+    A transpose that moves the innermost dimension (the flash lowering's
+    Kᵀ, a "b n h d -> b h d n" layout change) is a strided gather element by
+    element. It becomes 16 x 16 blocks instead (an `scf.forall` over them,
+    an `scf.for` inside a flash nest): 16 rows of the source read as
+    vectors, transposed in registers (`vector.transpose`, lowered to
+    AVX-512 shuffles by `attn-lower-vectors`) and written as 16 rows of the
+    result. Edge blocks use masked transfers (Swin's window attention: 25
+    -> 34 GFLOP/s).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def CpuStrategyPass : Pass<"attn-cpu-strategy", "::mlir::func::FuncOp"> {
+  let summary = "Choose the CPU tile sizes of every contraction and record "
+                "them as attn.lowering_config";
+  let description = [{
+    Every linalg op on buffers that is a contraction (`linalg.matmul`,
+    `linalg.batch_matmul`, or a `linalg.generic` accepted by
+    `linalg::isaContractionOpInterface`) with the same float element type
+    everywhere, whose result's innermost dimension is a parallel dimension
+    of one operand (the "rhs", N), gets an `attn.lowering_config` with
+    three levels, per loop dimension:
+
+    - `parallel` (absent inside a flash nest, which distributes its own
+      work): `parallel-tile-m` rows of the innermost M dimension by
+      `parallel-tile-n` columns of N, 1 along every other parallel
+      dimension; narrowed (down to two register tiles) and then shortened
+      (down to one) while the op has fewer than `min-parallel-tiles` tiles,
+      so that small GEMMs still feed every thread (Swin's 49-row GEMMs:
+      49x1536x768 90-141 -> 177-190 GFLOP/s).
+    - `reduction`: `reduction-tile` for each static reduction longer than
+      that, so the rhs rows a register tile streams stay in L1/L2 whatever K
+      is (a 2048^3 matmul: 67 -> 120 GFLOP/s).
+    - `registers`: `register-tile-m` x `register-tile-n`, 1 along every
+      other dimension. The register tile's rows come from the innermost M
+      dimension of size > 1 (nn.Linear on [b, 1, c]).
+
+    The passes that follow read the config and contain no heuristics.
+  }];
   let options = [
     Option<"parallelTileM", "parallel-tile-m", "int64_t", /*default=*/"64",
            "Rows of the innermost M dimension per scf.forall iteration">,
@@ -110,16 +149,218 @@ def TileAndVectorizePass
     Option<"reductionTile", "reduction-tile", "int64_t", /*default=*/"128",
            "Reduction steps per block inside an output tile (0: the whole "
            "reduction); only reductions longer than this are blocked">,
-    Option<"packRhs", "pack-rhs", "bool", /*default=*/"true",
-           "Copy each output tile's rhs block into a contiguous buffer with "
-           "padded rows before the register tiles read it, when the rhs "
-           "row stride is a multiple of 4 KiB">,
-    Option<"transposeRhs", "transpose-rhs", "bool", /*default=*/"true",
-           "Copy an rhs stored reduction-innermost into an N-innermost "
-           "temporary first">,
-    Option<"lowerVectors", "lower-vectors", "bool", /*default=*/"true",
-           "Lower vector.contract to FMAs and transfers to 1-D loads/stores">,
   ];
+  let dependentDialects = ["::mlir::attn::AttnDialect"];
+}
+
+def MakeRhsRowMajorPass
+    : Pass<"attn-make-rhs-row-major", "::mlir::func::FuncOp"> {
+  let summary = "Copy a configured contraction's reduction-innermost rhs "
+                "into an N-innermost temporary";
+  let description = [{
+    When the rhs of a contraction with an `attn.lowering_config` is stored
+    with a reduction dimension innermost (`Q Kᵀ`, `x Wᵀ` with nn.Linear
+    weights), it is copied into a temporary buffer with N innermost
+    (`linalg.transpose`), so that every step of the micro-kernel loads
+    contiguous rhs rows; named ops are generalised to carry the new
+    indexing map.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+def TileParallelPass : Pass<"attn-tile-parallel", "::mlir::func::FuncOp"> {
+  let summary = "Tile ops with scf.forall by their lowering config's "
+                "parallel level";
+  let description = [{
+    Each op whose `attn.lowering_config` has a `parallel` level is tiled
+    with `scf.forall` by those sizes; the forall becomes one OpenMP
+    work-sharing loop. The tiled op keeps the config without that level.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def TileReductionPass : Pass<"attn-tile-reduction", "::mlir::func::FuncOp"> {
+  let summary = "Block reductions with scf.for by their lowering config's "
+                "reduction level";
+  let description = [{
+    Each op whose `attn.lowering_config` has a `reduction` level gets its
+    reduction dimensions blocked by `scf.for` loops of those sizes (inside
+    its output tile when `attn-tile-parallel` ran first). The tiled op
+    keeps the config without that level.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def PackRhsPass : Pass<"attn-pack-rhs", "::mlir::func::FuncOp"> {
+  let summary = "Copy each output tile's rhs block into a buffer with padded "
+                "rows when its rows share one L1 set";
+  let description = [{
+    For a configured contraction inside an output tile (an `scf.forall`
+    that is not a flash nest), when its 2-D rhs rows are a multiple of 4 KiB
+    apart (1024, 2048, 3072 f32 columns: all rows a register tile streams
+    map to one L1 set, and every register tile misses L1), the tile's rhs
+    block is copied, one vector row per step (masked for partial blocks),
+    into a buffer whose rows are 16 elements longer, allocated once per
+    output tile, and the contraction reads it instead (2048^3: 120 -> 145
+    GFLOP/s). Other strides spread over the sets, and the copy, repeated
+    for every output tile that shares the block, costs more than it saves
+    (no gain at 512, 768 or 1536 columns).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def TileRegistersPass : Pass<"attn-tile-registers", "::mlir::func::FuncOp"> {
+  let summary = "Tile configured contractions into peeled register tiles";
+  let description = [{
+    Each contraction whose `attn.lowering_config` has a `registers` level is
+    tiled again with `scf.for` into register tiles of those sizes,
+    reductions innermost. The N and then the M loop are peeled so that all
+    but the last tile have static shapes; all register tiles, full and
+    partial, get the config `<vector = registers>` that
+    `attn-vectorize-register-tiles` reads. An N range longer than 16 but no
+    multiple of 16 (a flash block of 49 keys) is split at the multiple (48
+    + 1) first, because LLVM builds a `vector<17xf32>` element by element
+    through the stack; each piece gets its own register tiles.
+  }];
+  let dependentDialects = ["::mlir::attn::AttnDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def VectorizeRegisterTilesPass
+    : Pass<"attn-vectorize-register-tiles", "::mlir::func::FuncOp"> {
+  let summary = "Rewrite register tiles as one vector.contract between "
+                "transfers";
+  let description = [{
+    Each op with a `vector` level in its `attn.lowering_config` (the
+    register tiles of `attn-tile-registers`) becomes transfer_reads of its
+    whole operands, one `vector.contract` with the op's own indexing maps,
+    and a transfer_write (`linalg::vectorize` only emits vector.contract for
+    named ops; for generic contractions with unit reduction steps it emits
+    mulf/addf, which LLVM may not fuse into FMAs without fast-math flags).
+    A partial tile (the peeled remainder of the M or N loop, of dynamic
+    size at most the register tile's) is computed as a whole register tile:
+    its transfers are out of bounds along that dimension, reading zeros and
+    writing only the rows and columns that exist. Run canonicalisation
+    first, so the full tiles' sizes are static.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def VectorizeFlashStepsPass
+    : Pass<"attn-vectorize-flash-steps", "::mlir::func::FuncOp"> {
+  let summary = "Vectorise the softmax steps of a flash nest row by row";
+  let description = [{
+    Static elementwise and row-reduction linalg ops (at most 2-D, float
+    operands read row-contiguously) inside a flash nest (an `scf.forall`
+    mapped with `#attn.flash_nest`): the scale/mask, row max, exp, row sum
+    and rescaling steps, are vectorised one row per `scf.for` iteration: a
+    per-row operand is a broadcast scalar, a row reduction one horizontal
+    `vector.reduction`. Rows longer than 16 but no multiple of 16 are split
+    at the multiple first. Dynamic ones keep their loops.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def DropVectorUnitDimsPass
+    : Pass<"attn-drop-vector-unit-dims", "::mlir::func::FuncOp"> {
+  let summary = "Drop unit dimensions from vectors and canonicalise";
+  let description = [{
+    Unit dimensions (batch, the reduction step of a register tile) leave the
+    vectors (upstream's cast-away-leading-one-dim, reduction-to-contract and
+    drop-unit-dim-with-shape-cast patterns, with canonicalisation), so each
+    register tile's accumulator is a plain [M x N] vector that
+    `attn-hoist-accumulators` can carry through its reduction loop.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
+def HoistAccumulatorsPass
+    : Pass<"attn-hoist-accumulators", "::mlir::func::FuncOp"> {
+  let summary = "Carry register tile accumulators through their reduction "
+                "loop in vectors";
+  let description = [{
+    A loop that holds exactly one transfer_write, a transfer_read of the
+    same memref at the same loop-invariant indices with the same type and
+    map, and nothing else that touches memory except reads of other
+    buffers, gets the pair hoisted: the accumulator becomes a loop-carried
+    vector (registers). Upstream `linalg::hoistRedundantVectorTransfers`
+    gives up as soon as the memref has any view user anywhere (the partial
+    tiles' subviews), so the register tiles, whose operands never alias the
+    accumulator, are matched here directly. Hoisting compares index
+    values: run `cse` and `loop-invariant-code-motion` first.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def LowerVectorsPass : Pass<"attn-lower-vectors", "::mlir::func::FuncOp"> {
+  let summary = "Lower vector.contract to FMAs and transfers to 1-D loads "
+                "and stores";
+  let description = [{
+    `vector.contract` becomes outer products and then `vector.fma`,
+    multi-dimensional transfers 1-D loads and stores (masked where out of
+    bounds), 16 x 16 transposes AVX-512 shuffle sequences, all unrolled.
+    No canonicalisation here: it would fold the accumulator's row inserts
+    into a from_elements of every scalar. The result is numerically the
+    same sum in the same order.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// Steps of the CPU and GPU pipelines.
+//===----------------------------------------------------------------------===//
+
+def LowerStridedCopiesPass
+    : Pass<"attn-lower-strided-copies", "::mlir::ModuleOp"> {
+  let summary = "Rewrite memref.copy of non-identity layouts into "
+                "linalg.copy";
+  let description = [{
+    memref-to-llvm turns a copy between strided layouts (a head split of a
+    sliced qkv projection, a partial flash tile) into a call to MLIR's
+    `memrefCopy` runtime function, which ahead-of-time libraries must not
+    depend on (only libc, libm and libomp). Such copies become `linalg.copy`,
+    which becomes loops; contiguous copies stay `memref.copy`, which becomes
+    `llvm.memcpy`.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def LowerForallBodiesToLoopsPass
+    : Pass<"attn-lower-forall-bodies-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower linalg ops inside scf.forall to sequential scf.for "
+                "loops";
+  let description = [{
+    The per-tile work of every `scf.forall` (the flash nest's steps, the
+    partial tiles of GEMM output tiles) becomes sequential loops. The forall
+    is the parallel loop: lowering its body to `scf.parallel` as well would
+    give nested OpenMP regions, each a fork/join that nested-off OpenMP
+    runs serially.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect"];
+}
+
+def EmitCInterfacePass : Pass<"attn-emit-c-interface", "::mlir::ModuleOp"> {
+  let summary = "Mark public functions with llvm.emit_c_interface";
+  let description = [{
+    func-to-llvm then also emits a `_mlir_ciface_` wrapper for every public
+    function definition, taking memref descriptors by pointer: the ABI of C
+    callers, the JIT and mlir-runner.
+  }];
 }
 
 def ApproximateMathPass : Pass<"attn-approximate-math"> {

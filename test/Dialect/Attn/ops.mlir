@@ -160,3 +160,19 @@ func.func @attention_explicit_dot(%q: tensor<4x8xf32>, %k: tensor<4x8xf32>, %v: 
   %0 = attn.attention %q, %k, %v scale(2.0) score(dot) : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// Code generation attributes: the flash nest's mapping and a strategy's
+// lowering config.
+// CHECK-LABEL: func @codegen_attributes
+// CHECK:         linalg.matmul {attn.lowering_config = #attn.lowering_config<parallel = [64, 256, 0], reduction = [0, 0, 128], registers = [8, 32, 1]>}
+// CHECK:         linalg.matmul {attn.lowering_config = #attn.lowering_config<vector = [8, 32, 1]>}
+// CHECK:         } {mapping = [#attn.flash_nest<0>, #attn.flash_nest<1>]}
+func.func @codegen_attributes(%a: memref<8x4xf32>, %b: memref<4x32xf32>, %c: memref<8x32xf32>) {
+  linalg.matmul {attn.lowering_config = #attn.lowering_config<parallel = [64, 256, 0], reduction = [0, 0, 128], registers = [8, 32, 1]>}
+      ins(%a, %b : memref<8x4xf32>, memref<4x32xf32>) outs(%c : memref<8x32xf32>)
+  scf.forall (%i, %j) in (2, 3) {
+    linalg.matmul {attn.lowering_config = #attn.lowering_config<vector = [8, 32, 1]>}
+        ins(%a, %b : memref<8x4xf32>, memref<4x32xf32>) outs(%c : memref<8x32xf32>)
+  } {mapping = [#attn.flash_nest<0>, #attn.flash_nest<1>]}
+  return
+}

@@ -17,6 +17,26 @@ class Attn_Attr<string name, string attrMnemonic, list<Trait> traits = []>
   let mnemonic = attrMnemonic;
 }
 
+// Tile sizes printed and parsed as `[8, 32, 1]`; absent when empty.
+def Attn_SizesParameter : OptionalArrayRefParameter<"int64_t"> {
+  let printer = [{
+    $_printer << '[';
+    ::llvm::interleaveComma($_self, $_printer);
+    $_printer << ']';
+  }];
+  let parser = [{
+    [&]() -> ::mlir::FailureOr<::llvm::SmallVector<int64_t>> {
+      ::llvm::SmallVector<int64_t> sizes;
+      if ($_parser.parseCommaSeparatedList(
+              ::mlir::AsmParser::Delimiter::Square, [&] {
+                return $_parser.parseInteger(sizes.emplace_back());
+              }))
+        return ::mlir::failure();
+      return sizes;
+    }()
+  }];
+}
+
 def Attn_FlashNestAttr : Attn_Attr<"FlashNest", "flash_nest",
     [DeclareAttrInterfaceMethods<DeviceMappingAttrInterface>]> {
   let summary = "marks loop `dim` of an scf.forall as part of a flash nest";
@@ -60,10 +80,10 @@ def Attn_LoweringConfigAttr : Attn_Attr<"LoweringConfig", "lowering_config"> {
     `linalg.matmul`.
   }];
   let parameters = (ins
-    OptionalArrayRefParameter<"int64_t">:$parallel,
-    OptionalArrayRefParameter<"int64_t">:$reduction,
-    OptionalArrayRefParameter<"int64_t">:$registers,
-    OptionalArrayRefParameter<"int64_t">:$vector
+    Attn_SizesParameter:$parallel,
+    Attn_SizesParameter:$reduction,
+    Attn_SizesParameter:$registers,
+    Attn_SizesParameter:$vector
   );
   let assemblyFormat = "`<` struct(params) `>`";
   let extraClassDeclaration = [{

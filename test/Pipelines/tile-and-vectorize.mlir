@@ -88,8 +88,8 @@ func.func @linear(%x: memref<4x16xf32>, %w: memref<64x16xf32>, %y: memref<4x64xf
 
 // -----
 
-// Inside an existing scf.forall (the flash-attention nest) no second forall
-// is created: the tile is register-tiled in place.
+// Inside a flash-attention nest (an scf.forall mapped with #attn.flash_nest)
+// no second forall is created: the tile is register-tiled in place.
 // CHECK-LABEL: func.func @in_forall(
 // CHECK:         scf.forall (%[[B:.*]]) in (2) {
 // CHECK-NOT:       scf.forall
@@ -104,7 +104,7 @@ func.func @in_forall(%a: memref<2x8x4xf32>, %b: memref<2x4x32xf32>, %c: memref<2
     %sc = memref.subview %c[%i, 0, 0] [1, 8, 32] [1, 1, 1] : memref<2x8x32xf32> to memref<8x32xf32, strided<[32, 1], offset: ?>>
     linalg.matmul ins(%sa, %sb : memref<8x4xf32, strided<[4, 1], offset: ?>>, memref<4x32xf32, strided<[32, 1], offset: ?>>)
                   outs(%sc : memref<8x32xf32, strided<[32, 1], offset: ?>>)
-  }
+  } {mapping = [#attn.flash_nest<0>]}
   return
 }
 
@@ -271,7 +271,7 @@ func.func @bias_add(%y: memref<3x5x32xf32>, %b: memref<32xf32>, %t: memref<3x5x3
 
 // -----
 
-// Inside an scf.forall (the flash-attention nest), static elementwise and
+// Inside a flash-attention nest, static elementwise and
 // row-reduction generics are vectorised one row at a time: a per-row operand
 // (the running max) is a broadcast scalar, the row max one horizontal
 // reduction. A generic reading an i1 buffer keeps its loops (a vector of i1
@@ -325,7 +325,7 @@ func.func @softmax_steps(%s: memref<4x64x64xf32>, %m: memref<4x64xf32>, %p: memr
       %r = arith.select %k, %x, %z : f32
       linalg.yield %r : f32
     }
-  }
+  } {mapping = [#attn.flash_nest<0>]}
   return
 }
 
@@ -541,7 +541,7 @@ func.func @odd_columns(%q: memref<49x32xf32>, %kt: memref<32x49xf32>, %s: memref
       %0 = arith.maximumf %in, %out : f32
       linalg.yield %0 : f32
     }
-  }
+  } {mapping = [#attn.flash_nest<0>]}
   return
 }
 
