@@ -104,8 +104,9 @@ def attention_mlir(h: int, n: int, d: int, causal: bool) -> str:
     ty = f"tensor<1x{h}x{n}x{d}xf32>"
     flag = " causal" if causal else ""
     return (f"func.func @attention(%q: {ty}, %k: {ty}, %v: {ty}) -> {ty} {{\n"
-            f"  %o = attn.attention %q, %k, %v scale({d ** -0.5}){flag}\n"
-            f"      : ({ty}, {ty}, {ty}) -> {ty}\n"
+            f"  %init = tensor.empty() : {ty}\n"
+            f"  %o = attn.attention ins(%q, %k, %v : {ty}, {ty}, {ty})\n"
+            f"      outs(%init : {ty}) scale({d ** -0.5}){flag} -> {ty}\n"
             f"  return %o : {ty}\n}}\n")
 
 

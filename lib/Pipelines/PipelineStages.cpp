@@ -21,17 +21,34 @@ void mlir::attn::addTensorStages(
     llvm::function_ref<void(OpPassManager &)> beforeLowering) {
   // Canonical form first (transposes in einsum equations, scalar factors in
   // einsum scales), so that attention chains in any layout are recognised as
-  // attn.attention; canonicalize again to merge the permutations fusion
-  // inserts into neighbouring rearranges.
+  // attn.attention (which reads every layout through its maps).
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFuseAttentionPass());
   pm.addPass(createCanonicalizerPass());
+  // Target-specific rewrites of attn ops (the GPU's tensor-core kernels)
+  // come first; what they leave is lowered below.
   if (beforeLowering)
     beforeLowering(pm);
-  // attn -> linalg on tensors, cleaned up and fused while still in SSA form,
-  // where producer/consumer fusion is a local rewrite. attn.attention becomes
-  // flash-tiled scf.forall/scf.for loops with O(Sq + Sk) memory.
-  pm.addPass(createConvertAttnToLinalgPass(toLinalg));
+  // attn.attention -> the flash nest on tensors: the operand layouts the
+  // target reads fastest (the CPU's), query blocks x key blocks of
+  // attn.online_attention steps with O(Sq + Sk) memory, each step then
+  // decomposed into linalg.
+  if (toLinalg.flash) {
+    if (toLinalg.transposeKeys) {
+      pm.addPass(createWidenAttentionOperandsPass());
+      pm.addPass(createTransposeAttentionKeysPass());
+    }
+    if (toLinalg.additiveMasks)
+      pm.addPass(createMakeAttentionMasksAdditivePass());
+    TileAttentionPassOptions tiles;
+    tiles.qTile = toLinalg.qTile;
+    tiles.kvTile = toLinalg.kvTile;
+    pm.addPass(createTileAttentionPass(tiles));
+  }
+  pm.addPass(createDecomposeAttentionPass());
+  // The rest of attn -> linalg on tensors, cleaned up and fused while still
+  // in SSA form, where producer/consumer fusion is a local rewrite.
+  pm.addPass(createConvertAttnToLinalgPass());
   // Model graphs also carry arith/math ops on whole tensors (bias adds,
   // GELU, residuals); bufferization only understands them as linalg ops.
   pm.addPass(createConvertElementwiseToLinalgPass());

@@ -129,6 +129,22 @@ FailureOr<double> evalScalar(Operation *op, ArrayRef<double> args) {
           .Case([&](arith::XOrIOp) -> double {
             return double(int64_t(arg(0)) ^ int64_t(arg(1)));
           })
+          .Case<arith::FPToSIOp, arith::FPToUIOp>(
+              [&](Operation *) { return std::trunc(arg(0)); })
+          .Case<arith::MinSIOp, arith::MinUIOp>(
+              [&](Operation *) { return std::min(arg(0), arg(1)); })
+          .Case<arith::MaxSIOp, arith::MaxUIOp>(
+              [&](Operation *) { return std::max(arg(0), arg(1)); })
+          .Case<arith::DivSIOp, arith::DivUIOp>([&](Operation *) -> double {
+            return double(int64_t(arg(0)) / int64_t(arg(1)));
+          })
+          .Case<arith::RemSIOp, arith::RemUIOp>([&](Operation *) -> double {
+            return double(int64_t(arg(0)) % int64_t(arg(1)));
+          })
+          .Case([&](math::AbsIOp) { return std::fabs(arg(0)); })
+          .Case([&](math::FloorOp) { return std::floor(arg(0)); })
+          .Case([&](math::CeilOp) { return std::ceil(arg(0)); })
+          .Case([&](math::Log2Op) { return std::log2(arg(0)); })
           .Case([&](arith::AddIOp) { return arg(0) + arg(1); })
           .Case([&](arith::SubIOp) { return arg(0) - arg(1); })
           .Case([&](arith::MulIOp) { return arg(0) * arg(1); })
@@ -474,6 +490,8 @@ LogicalResult readDenseAttr(Operation *op, Attribute attr, const Window &w,
 // The evaluator
 //===----------------------------------------------------------------------===//
 
+struct AttentionInputs;
+
 class Evaluator {
 public:
   Evaluator(func::FuncOp func, ArrayRef<ReferenceInput> inputs)
@@ -524,7 +542,15 @@ private:
   LogicalResult evalRearrange(RearrangeOp op, const Window &w, Tensor &out);
   LogicalResult evalEinsum(EinsumOp op, const Window &w, Tensor &out);
   LogicalResult evalSoftmax(SoftmaxOp op, const Window &w, Tensor &out);
-  LogicalResult evalAttention(AttentionOp op, const Window &w, Tensor &out);
+  LogicalResult evalAttention(AttentionOp op, ArrayRef<Window> resultWindows,
+                              SmallVectorImpl<Tensor> &results);
+  LogicalResult evalOnlineAttention(OnlineAttentionOp op,
+                                    ArrayRef<Window> resultWindows,
+                                    SmallVectorImpl<Tensor> &results);
+  template <typename OpTy>
+  LogicalResult evalScoreRow(OpTy op, ArrayRef<int64_t> batch, int64_t i,
+                             std::vector<double> &row);
+  FailureOr<double> evalRegion(Block &block, ArrayRef<double> args);
   LogicalResult evalExtractSlice(tensor::ExtractSliceOp op, const Window &w,
                                  Tensor &out);
   LogicalResult evalConcat(tensor::ConcatOp op, const Window &w, Tensor &out);
@@ -545,6 +571,8 @@ private:
   llvm::DenseMap<Value, Tensor> values;
   /// Crops of operands for the op being evaluated.
   std::vector<std::unique_ptr<Tensor>> scratch;
+  /// The inputs of the attention op being evaluated (evalScoreRow).
+  const AttentionInputs *currentAttention = nullptr;
   size_t current = 0;
 };
 
@@ -869,6 +897,79 @@ static AxisGroups reshapeGroups(Operation *op) {
   return groups;
 }
 
+/// The box of an attention op's iteration domain that its result windows
+/// cover: batch dimensions, queries and value features from the
+/// destinations' maps, the feature and key dimensions whole (every score
+/// reads all of them).
+template <typename OpTy>
+static FailureOr<std::vector<IndexRange>>
+getAttentionDomain(OpTy op, ArrayRef<std::optional<Window>> resultWindows) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, ShapedType::isDynamic))
+    return op.emitError("reference evaluator: dynamic attention shape");
+  std::vector<std::optional<IndexRange>> domain(ranges.size());
+  for (auto [init, w] : llvm::zip(op.getDpsInitsMutable(), resultWindows)) {
+    if (!w)
+      continue;
+    AffineMap map = op.getMatchingIndexingMap(&init);
+    for (auto [r, expr] : llvm::enumerate(map.getResults()))
+      if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
+        std::optional<Window> into;
+        if (domain[dim.getPosition()])
+          into = Window{{*domain[dim.getPosition()]}};
+        unite(into, Window{{w->dims[r]}});
+        domain[dim.getPosition()] = into->dims[0];
+      }
+  }
+  std::vector<IndexRange> result;
+  for (auto [d, range] : llvm::enumerate(domain)) {
+    bool whole = !range || int64_t(d) == op.getHeadDim() ||
+                 int64_t(d) == op.getKeyDim();
+    result.push_back(whole ? IndexRange{0, ranges[d]} : *range);
+  }
+  return result;
+}
+
+/// The window of an attention operand read through `map` over `domain`
+/// (constant-0 results read index 0).
+static Window getMappedWindow(AffineMap map, ArrayRef<IndexRange> domain) {
+  Window w;
+  for (AffineExpr expr : map.getResults()) {
+    if (auto dim = dyn_cast<AffineDimExpr>(expr))
+      w.dims.push_back(domain[dim.getPosition()]);
+    else
+      w.dims.push_back({0, 1});
+  }
+  return w;
+}
+
+template <typename OpTy>
+static LogicalResult
+deriveAttentionWindows(OpTy op,
+                       SmallVectorImpl<std::optional<Window>> &resultWindows,
+                       SmallVectorImpl<std::optional<Window>> &operandWindows) {
+  FailureOr<std::vector<IndexRange>> domain =
+      getAttentionDomain(op, resultWindows);
+  if (failed(domain))
+    return failure();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (auto [map, entry] : llvm::zip(maps, getAttentionOperands(op))) {
+    auto [role, operand] = entry;
+    // The block mask counts blocks, not queries and keys: read whole.
+    operandWindows[operand->getOperandNumber()] =
+        role == AttentionRole::BlockMask
+            ? Window::full(cast<ShapedType>(operand->get().getType())
+                               .getShape())
+            : getMappedWindow(map, *domain);
+  }
+  unsigned firstOffset = op.getOffsets().getBeginOperandIndex();
+  for (unsigned i = 0; i < op.getOffsets().size(); ++i)
+    operandWindows[firstOffset + i] = Window();
+  for (auto [r, init] : llvm::enumerate(op.getDpsInitsMutable()))
+    resultWindows[r] = operandWindows[init.getOperandNumber()];
+  return success();
+}
+
 LogicalResult
 Evaluator::derive(Operation *op,
                   SmallVectorImpl<std::optional<Window>> &resultWindows,
@@ -956,33 +1057,10 @@ Evaluator::derive(Operation *op,
     return success();
   }
 
-  if (auto attention = dyn_cast<AttentionOp>(op)) {
-    const Window &w = *resultWindows[0];
-    size_t rank = w.dims.size();
-    auto window = [&](Value v, bool rowsFromQuery, bool colsFromResult) {
-      std::vector<int64_t> shape = shapeOf(v);
-      Window out;
-      for (size_t d = 0; d + 2 < rank; ++d)
-        out.dims.push_back(shape[d] == 1 ? IndexRange{0, 1} : w.dims[d]);
-      auto dim = [&](size_t d, bool fromResult) {
-        if (shape[d] == 1 || !fromResult)
-          return IndexRange{0, shape[d]};
-        return w.dims[d];
-      };
-      out.dims.push_back(dim(rank - 2, rowsFromQuery));
-      out.dims.push_back(dim(rank - 1, colsFromResult));
-      return out;
-    };
-    operandWindows[0] = window(attention.getQuery(), true, false);
-    operandWindows[1] = window(attention.getKey(), false, false);
-    operandWindows[2] = window(attention.getValue(), false, true);
-    unsigned next = 3;
-    if (attention.getMask())
-      operandWindows[next++] = window(attention.getMask(), true, false);
-    if (attention.getWeight())
-      operandWindows[next++] = fullOf(attention.getWeight());
-    return success();
-  }
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return deriveAttentionWindows(attention, resultWindows, operandWindows);
+  if (auto online = dyn_cast<OnlineAttentionOp>(op))
+    return deriveAttentionWindows(online, resultWindows, operandWindows);
 
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
     ArrayRef<int64_t> offsets = slice.getStaticOffsets();
@@ -1130,6 +1208,10 @@ LogicalResult Evaluator::evalOp(Operation *op, ArrayRef<Window> resultWindows,
     results.push_back(Tensor::makeSplat(resultWindows[0], value.at(0)));
     return success();
   }
+  if (auto attention = dyn_cast<AttentionOp>(op))
+    return evalAttention(attention, resultWindows, results);
+  if (auto online = dyn_cast<OnlineAttentionOp>(op))
+    return evalOnlineAttention(online, resultWindows, results);
   results.emplace_back();
   if (auto rearrange = dyn_cast<RearrangeOp>(op))
     return evalRearrange(rearrange, resultWindows[0], results.back());
@@ -1137,8 +1219,6 @@ LogicalResult Evaluator::evalOp(Operation *op, ArrayRef<Window> resultWindows,
     return evalEinsum(einsum, resultWindows[0], results.back());
   if (auto softmax = dyn_cast<SoftmaxOp>(op))
     return evalSoftmax(softmax, resultWindows[0], results.back());
-  if (auto attention = dyn_cast<AttentionOp>(op))
-    return evalAttention(attention, resultWindows[0], results.back());
   if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op))
     return evalExtractSlice(slice, resultWindows[0], results.back());
   if (auto concat = dyn_cast<tensor::ConcatOp>(op))
@@ -1404,120 +1484,416 @@ LogicalResult Evaluator::evalSoftmax(SoftmaxOp op, const Window &w,
   return success();
 }
 
-LogicalResult Evaluator::evalAttention(AttentionOp op, const Window &w,
-                                       Tensor &out) {
-  const Tensor &q = getOperand(op, 0);
-  const Tensor &k = getOperand(op, 1);
-  const Tensor &v = getOperand(op, 2);
-  for (const Tensor *t : {&q, &k, &v})
-    if (t->splat)
-      const_cast<Tensor *>(t)->materialize();
-  size_t rank = q.shape.size();
-  if (rank < 2 || k.shape.size() != rank || v.shape.size() != rank)
-    return op.emitError("reference evaluator: attention operand ranks differ");
-  ArrayRef<int64_t> batchShape = ArrayRef<int64_t>(q.shape).drop_back(2);
-  int64_t batch = getProduct(batchShape);
-  int64_t sq = q.shape[rank - 2], d = q.shape[rank - 1];
-  int64_t sk = k.shape[rank - 2], dv = v.shape[rank - 1];
-  // Row i of the window is query row qOrigin + i of the op.
-  int64_t qOrigin = q.origin[rank - 2];
-  if (k.shape[rank - 1] != d || v.shape[rank - 2] != sk)
-    return op.emitError("reference evaluator: attention shapes disagree");
+namespace {
+/// An attention operand's window read at points of the iteration domain
+/// (global coordinates) through the operand's indexing map.
+struct MappedOperand {
+  const Tensor *tensor = nullptr;
+  /// Per domain dimension, the step in the window's data.
+  std::vector<int64_t> strides;
+  /// The data offset of domain point 0 (the window's origin subtracted).
+  int64_t base = 0;
 
-  unsigned next = 3;
-  const Tensor *mask = nullptr;
-  std::vector<int64_t> maskStrides;
-  bool boolMask = false;
-  if (Value maskValue = op.getMask()) {
-    mask = &getOperand(op, next++);
-    boolMask =
-        cast<ShapedType>(maskValue.getType()).getElementType().isInteger(1);
-    if (mask->shape.size() != rank)
-      return op.emitError("reference evaluator: mask rank differs");
-    maskStrides = getStrides(mask->shape);
-    // Size-1 mask dims broadcast.
-    std::vector<int64_t> maskType = shapeOf(maskValue);
-    for (size_t i = 0; i < rank; ++i)
-      if (maskType[i] == 1 || mask->splat)
-        maskStrides[i] = 0;
+  MappedOperand() = default;
+  MappedOperand(const Tensor &t, AffineMap map) : tensor(&t) {
+    strides.assign(map.getNumDims(), 0);
+    if (t.splat)
+      return;
+    std::vector<int64_t> dimStrides = getStrides(t.shape);
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      if (auto dim = dyn_cast<AffineDimExpr>(map.getResult(r))) {
+        strides[dim.getPosition()] += dimStrides[r];
+        base -= t.origin[r] * dimStrides[r];
+      }
   }
-  std::vector<double> weight(d, 1.0);
-  if (op.getWeight()) {
-    const Tensor &wt = getOperand(op, next++);
-    if (wt.getNumElements() != d)
-      return op.emitError("reference evaluator: weight size differs from D");
-    for (int64_t c = 0; c < d; ++c)
-      weight[c] = wt.at(c);
+  int64_t offsetOf(ArrayRef<int64_t> point) const {
+    int64_t offset = base;
+    for (size_t d = 0; d < strides.size(); ++d)
+      offset += point[d] * strides[d];
+    return offset;
   }
+  double at(ArrayRef<int64_t> point) const {
+    return tensor->at(offsetOf(point));
+  }
+};
+
+/// The inputs of an attention op for the window being evaluated.
+struct AttentionInputs {
+  MappedOperand q, k, v;
+  std::optional<MappedOperand> mask, weight, lengths, blocks;
+  /// The destinations as inputs (attn.online_attention's running values).
+  std::optional<MappedOperand> accIn, maxIn, sumIn;
+  std::vector<int64_t> offsets;
+};
+} // namespace
+
+/// The ops of a score_mod region on one score: block arguments bound to
+/// `args`, tensors defined outside (read whole, see plan()) read with
+/// tensor.extract.
+FailureOr<double> Evaluator::evalRegion(Block &block, ArrayRef<double> args) {
+  llvm::DenseMap<Value, double> scalars;
+  for (auto [arg, value] : llvm::zip(block.getArguments(), args))
+    scalars[arg] = value;
+  for (Operation &inner : block) {
+    if (auto yield = dyn_cast<YieldOp>(inner))
+      return scalars.lookup(yield.getValues()[0]);
+    if (auto constant = dyn_cast<arith::ConstantOp>(inner)) {
+      Tensor c;
+      if (failed(readDenseAttr(&inner, constant.getValue(), Window(), c)) ||
+          c.data.size() != 1)
+        return inner.emitError("reference evaluator: unsupported constant");
+      scalars[constant.getResult()] = c.data[0];
+      continue;
+    }
+    auto scalarOf = [&](Value v) -> std::optional<double> {
+      auto it = scalars.find(v);
+      if (it != scalars.end())
+        return it->second;
+      auto outer = values.find(v);
+      if (outer != values.end() && outer->second.getNumElements() == 1)
+        return outer->second.at(0);
+      return std::nullopt;
+    };
+    if (auto extract = dyn_cast<tensor::ExtractOp>(inner)) {
+      auto outer = values.find(extract.getTensor());
+      if (outer == values.end())
+        return inner.emitError("reference evaluator: score_mod reads a "
+                               "tensor it cannot see");
+      const Tensor &t = outer->second;
+      std::vector<int64_t> strides = getStrides(t.shape);
+      int64_t offset = 0;
+      for (auto [d, index] : llvm::enumerate(extract.getIndices())) {
+        std::optional<double> i = scalarOf(index);
+        int64_t local = i ? int64_t(*i) - t.origin[d] : -1;
+        if (!i || local < 0 || local >= t.shape[d])
+          return inner.emitError("reference evaluator: tensor.extract index "
+                                 "out of bounds in score_mod");
+        offset += local * strides[d];
+      }
+      scalars[extract.getResult()] = t.at(offset);
+      continue;
+    }
+    SmallVector<double, 4> operands;
+    for (Value v : inner.getOperands()) {
+      std::optional<double> value = scalarOf(v);
+      if (!value)
+        return inner.emitError("reference evaluator: unsupported value in "
+                               "score_mod");
+      operands.push_back(*value);
+    }
+    FailureOr<double> result = evalScalar(&inner, operands);
+    if (failed(result) || inner.getNumResults() != 1)
+      return inner.emitError("reference evaluator does not support '")
+             << inner.getName() << "' in score_mod";
+    scalars[inner.getResult(0)] = *result;
+  }
+  return block.getParentOp()->emitError(
+      "reference evaluator: score_mod has no attn.yield");
+}
+
+/// Reads the inputs of an attention op (its operands cropped to the
+/// windows plan() chose) through their maps.
+template <typename OpTy>
+static AttentionInputs
+readAttentionInputs(OpTy op,
+                    function_ref<const Tensor &(unsigned)> getOperand) {
+  AttentionInputs in;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (auto [map, entry] : llvm::zip(maps, getAttentionOperands(op))) {
+    auto [role, operand] = entry;
+    MappedOperand mapped(getOperand(operand->getOperandNumber()), map);
+    switch (role) {
+    case AttentionRole::Query:
+      in.q = mapped;
+      break;
+    case AttentionRole::Key:
+      in.k = mapped;
+      break;
+    case AttentionRole::Value:
+      in.v = mapped;
+      break;
+    case AttentionRole::Mask:
+      in.mask = mapped;
+      break;
+    case AttentionRole::Weight:
+      in.weight = mapped;
+      break;
+    case AttentionRole::KeyLengths:
+      in.lengths = mapped;
+      break;
+    case AttentionRole::BlockMask:
+      in.blocks = mapped;
+      break;
+    case AttentionRole::Acc:
+      in.accIn = mapped;
+      break;
+    case AttentionRole::Max:
+      in.maxIn = mapped;
+      break;
+    case AttentionRole::Sum:
+      in.sumIn = mapped;
+      break;
+    default:
+      break;
+    }
+  }
+  unsigned firstOffset = op.getOffsets().getBeginOperandIndex();
+  for (unsigned i = 0; i < op.getOffsets().size(); ++i)
+    in.offsets.push_back(int64_t(getOperand(firstOffset + i).at(0)));
+  return in;
+}
+
+/// The masked scores of one query row of an attention op, straight from its
+/// specification in AttnOps.td: `batch` and `i` are domain coordinates.
+template <typename OpTy>
+LogicalResult Evaluator::evalScoreRow(OpTy op, ArrayRef<int64_t> batch,
+                                      int64_t i, std::vector<double> &row) {
+  const AttentionInputs &in = *currentAttention;
+  int64_t nb = op.getNumBatchDims();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t d = ranges[nb + 1], sk = ranges[nb + 2];
+  bool boolMask = op.getMask() && cast<ShapedType>(op.getMask().getType())
+                                      .getElementType()
+                                      .isInteger(1);
+  bool keepOrDrop = op.getKeepOrDrop();
+  // Global positions: the offsets, when the op is a tile.
+  const std::vector<int64_t> &offsets = in.offsets;
+  int64_t positions = offsets.empty() ? nb : int64_t(offsets.size()) - 2;
+  int64_t outer = positions - nb;
+  auto globalOf = [&](int64_t p) -> int64_t {
+    return offsets.empty() ? 0 : offsets[p];
+  };
+  std::vector<double> regionArgs(positions + 3);
+  for (int64_t p = 0; p < positions; ++p)
+    regionArgs[1 + p] =
+        p < outer ? globalOf(p) : globalOf(p) + batch[p - outer];
+  int64_t gi = globalOf(positions) + i;
+  regionArgs[1 + positions] = gi;
+  std::vector<int64_t> point(nb + 4, 0);
+  for (int64_t b = 0; b < nb; ++b)
+    point[b] = batch[b];
+  point[nb] = i;
   double scale = op.getScale().convertToDouble();
   ScoreKind kind = op.getScore();
-  bool causal = op.getCausal();
+  std::optional<std::pair<int64_t, int64_t>> window = op.getWindowBounds();
+  row.assign(sk, 0);
+  for (int64_t j = 0; j < sk; ++j) {
+    point[nb + 2] = j;
+    int64_t gj = globalOf(positions + 1) + j;
+    double s = 0;
+    for (int64_t c = 0; c < d; ++c) {
+      point[nb + 1] = c;
+      double x = in.q.at(point), y = in.k.at(point);
+      double w = in.weight ? in.weight->at(point) : 1.0;
+      switch (kind) {
+      case ScoreKind::Dot:
+        s += x * y;
+        break;
+      case ScoreKind::Additive:
+        s += w * std::tanh(x + y);
+        break;
+      case ScoreKind::Gaussian: {
+        double t = (x - y) * w;
+        s += t * t;
+        break;
+      }
+      }
+    }
+    point[nb + 1] = 0;
+    s = kind == ScoreKind::Gaussian ? -scale / 2 * s : scale * s;
+    if (op.hasScoreMod()) {
+      regionArgs[0] = s;
+      regionArgs[2 + positions] = double(gj);
+      FailureOr<double> modified =
+          evalRegion(op.getScoreMod().front(), regionArgs);
+      if (failed(modified))
+        return failure();
+      s = *modified;
+    }
+    if (in.mask) {
+      double m = in.mask->at(point);
+      // A boolean mask (or its 0 / -inf form) replaces the score: a masked
+      // key is ignored whatever its score; an additive one is added.
+      if (boolMask)
+        s = m != 0 ? s : -kInf;
+      else if (keepOrDrop)
+        s = m == -kInf ? -kInf : s;
+      else
+        s += m;
+    }
+    if (op.getCausal() && gj > gi)
+      s = -kInf;
+    if (window && (gj < gi - window->first || gj > gi + window->second))
+      s = -kInf;
+    if (in.lengths && gj >= int64_t(in.lengths->at(point)))
+      s = -kInf;
+    if (in.blocks) {
+      ArrayRef<int64_t> sizes = *op.getBlockSizes();
+      // The block mask's M and K2 dimensions count blocks.
+      std::vector<int64_t> blockPoint(point);
+      blockPoint[nb] = gi / sizes[0];
+      blockPoint[nb + 2] = gj / sizes[1];
+      if (in.blocks->at(blockPoint) == 0)
+        s = -kInf;
+    }
+    row[j] = s;
+  }
+  return success();
+}
 
-  out = Tensor::makeDense(w);
-  if (out.shape != std::vector<int64_t>(
-                       [&] {
-                         std::vector<int64_t> s = q.shape;
-                         s[rank - 1] = dv;
-                         return s;
-                       }()))
-    return op.emitError("reference evaluator: attention window mismatch");
-  std::vector<int64_t> batchIndex(batchShape.size(), 0);
-  std::vector<double> row(sk);
-  for (int64_t b = 0; b < batch; ++b) {
-    int64_t maskBase = 0;
-    for (size_t i = 0; i < batchIndex.size(); ++i)
-      maskBase += batchIndex[i] * (mask ? maskStrides[i] : 0);
-    const double *qb = q.data.data() + b * sq * d;
-    const double *kb = k.data.data() + b * sk * d;
-    const double *vb = v.data.data() + b * sk * dv;
-    double *ob = out.data.data() + b * sq * dv;
-    for (int64_t i = 0; i < sq; ++i) {
-      for (int64_t j = 0; j < sk; ++j) {
-        double s = 0;
-        for (int64_t c = 0; c < d; ++c) {
-          double x = qb[i * d + c], y = kb[j * d + c];
-          switch (kind) {
-          case ScoreKind::Dot:
-            s += x * y;
-            break;
-          case ScoreKind::Additive:
-            s += weight[c] * std::tanh(x + y);
-            break;
-          case ScoreKind::Gaussian: {
-            double t = (x - y) * weight[c];
-            s += t * t;
-            break;
-          }
-          }
-        }
-        s = kind == ScoreKind::Gaussian ? -scale / 2 * s : scale * s;
-        if (mask) {
-          double m = mask->at(maskBase + i * maskStrides[rank - 2] +
-                              j * maskStrides[rank - 1]);
-          if (boolMask)
-            s = m != 0 ? s : -kInf;
-          else
-            s += m;
-        }
-        if (causal && j > qOrigin + i)
-          s = -kInf;
-        row[j] = s;
+/// Calls `fn(batch)` for every batch index (domain coordinates) of the
+/// first `nb` ranges.
+static void forEachBatch(ArrayRef<IndexRange> ranges, int64_t nb,
+                         function_ref<void(ArrayRef<int64_t>)> fn) {
+  std::vector<int64_t> batch(nb, 0);
+  int64_t count = 1;
+  for (int64_t b = 0; b < nb; ++b) {
+    batch[b] = ranges[b].lo;
+    count *= ranges[b].size;
+  }
+  for (int64_t n = 0; n < count; ++n) {
+    fn(batch);
+    for (int64_t b = nb - 1; b >= 0; --b) {
+      if (++batch[b] < ranges[b].hi())
+        break;
+      batch[b] = ranges[b].lo;
+    }
+  }
+}
+
+/// The maximum of `row`, NaN if it holds one (as arith.maximumf gives).
+static double rowMaximum(ArrayRef<double> row, double start) {
+  double maxValue = start;
+  for (double s : row) {
+    if (std::isnan(s))
+      return s;
+    maxValue = std::max(maxValue, s);
+  }
+  return maxValue;
+}
+
+LogicalResult Evaluator::evalAttention(AttentionOp op,
+                                       ArrayRef<Window> resultWindows,
+                                       SmallVectorImpl<Tensor> &results) {
+  SmallVector<std::optional<Window>> wanted(resultWindows.begin(),
+                                            resultWindows.end());
+  FailureOr<std::vector<IndexRange>> domain = getAttentionDomain(op, wanted);
+  if (failed(domain))
+    return failure();
+  int64_t nb = op.getNumBatchDims();
+  IndexRange rows = (*domain)[nb], features = (*domain)[nb + 3];
+  int64_t sk = (*domain)[nb + 2].size;
+  AttentionInputs in = readAttentionInputs(
+      op, [&](unsigned i) -> const Tensor & { return getOperand(op, i); });
+  currentAttention = &in;
+  Tensor out = Tensor::makeDense(resultWindows[0]);
+  MappedOperand outAt(out, op.getMatchingIndexingMap(&op.getOutputMutable()));
+  std::optional<Tensor> lse;
+  MappedOperand lseAt;
+  if (op.getLse()) {
+    lse = Tensor::makeDense(resultWindows[1]);
+    lseAt = MappedOperand(*lse, op.getMatchingIndexingMap(
+                                    &op.getLseMutable()[0]));
+  }
+  std::vector<double> row;
+  LogicalResult status = success();
+  forEachBatch(*domain, nb, [&](ArrayRef<int64_t> batch) {
+    std::vector<int64_t> point(batch.begin(), batch.end());
+    point.resize(nb + 4, 0);
+    for (int64_t i = rows.lo; i < rows.hi() && succeeded(status); ++i) {
+      status = evalScoreRow(op, batch, i, row);
+      point[nb] = i;
+      if (lse) {
+        double maxValue = rowMaximum(row, -kInf), sum = 0;
+        for (double s : row)
+          sum += maxValue == -kInf ? 0 : std::exp(s - maxValue);
+        lse->data[lseAt.offsetOf(point)] =
+            maxValue == -kInf ? -kInf : maxValue + std::log(sum);
       }
       softmaxSlice(row.data(), sk, 1);
       // Every key contributes p * v, masked ones too (0 * v): a NaN or
       // infinite value of a masked key makes the row NaN, exactly as in the
       // unfused softmax(s) @ v of the same graph, so --check gives one
       // answer for both forms.
-      for (int64_t j = 0; j < sk; ++j)
-        for (int64_t c = 0; c < dv; ++c)
-          ob[i * dv + c] += row[j] * vb[j * dv + c];
+      for (int64_t n = features.lo; n < features.hi(); ++n) {
+        point[nb + 3] = n;
+        double acc = 0;
+        for (int64_t j = 0; j < sk; ++j) {
+          point[nb + 2] = j;
+          acc += row[j] * in.v.at(point);
+        }
+        point[nb + 2] = 0;
+        out.data[outAt.offsetOf(point)] = acc;
+      }
+      point[nb + 3] = 0;
     }
-    for (int64_t i = int64_t(batchIndex.size()) - 1; i >= 0; --i) {
-      if (++batchIndex[i] < batchShape[i])
-        break;
-      batchIndex[i] = 0;
+  });
+  currentAttention = nullptr;
+  if (failed(status))
+    return failure();
+  results.push_back(std::move(out));
+  if (lse)
+    results.push_back(std::move(*lse));
+  return success();
+}
+
+LogicalResult Evaluator::evalOnlineAttention(OnlineAttentionOp op,
+                                             ArrayRef<Window> resultWindows,
+                                             SmallVectorImpl<Tensor> &results) {
+  SmallVector<std::optional<Window>> wanted(resultWindows.begin(),
+                                            resultWindows.end());
+  FailureOr<std::vector<IndexRange>> domain = getAttentionDomain(op, wanted);
+  if (failed(domain))
+    return failure();
+  int64_t nb = op.getNumBatchDims();
+  IndexRange rows = (*domain)[nb], features = (*domain)[nb + 3];
+  int64_t sk = (*domain)[nb + 2].size;
+  AttentionInputs in = readAttentionInputs(
+      op, [&](unsigned i) -> const Tensor & { return getOperand(op, i); });
+  currentAttention = &in;
+  Tensor acc = Tensor::makeDense(resultWindows[0]);
+  Tensor max = Tensor::makeDense(resultWindows[1]);
+  Tensor sum = Tensor::makeDense(resultWindows[2]);
+  MappedOperand accAt(acc, op.getMatchingIndexingMap(&op.getAccMutable()));
+  MappedOperand maxAt(max, op.getMatchingIndexingMap(&op.getMaxMutable()));
+  MappedOperand sumAt(sum, op.getMatchingIndexingMap(&op.getSumMutable()));
+  std::vector<double> row;
+  LogicalResult status = success();
+  forEachBatch(*domain, nb, [&](ArrayRef<int64_t> batch) {
+    std::vector<int64_t> point(batch.begin(), batch.end());
+    point.resize(nb + 4, 0);
+    for (int64_t i = rows.lo; i < rows.hi() && succeeded(status); ++i) {
+      status = evalScoreRow(op, batch, i, row);
+      point[nb] = i;
+      double m = in.maxIn->at(point);
+      double mNew = rowMaximum(row, m);
+      double alpha = m == -kInf ? 0 : std::exp(m - mNew);
+      double l = alpha * in.sumIn->at(point);
+      for (double &s : row) {
+        s = mNew == -kInf ? 0 : std::exp(s - mNew);
+        l += s;
+      }
+      max.data[maxAt.offsetOf(point)] = mNew;
+      sum.data[sumAt.offsetOf(point)] = l;
+      for (int64_t n = features.lo; n < features.hi(); ++n) {
+        point[nb + 3] = n;
+        double value = alpha * in.accIn->at(point);
+        for (int64_t j = 0; j < sk; ++j) {
+          point[nb + 2] = j;
+          value += row[j] * in.v.at(point);
+        }
+        point[nb + 2] = 0;
+        acc.data[accAt.offsetOf(point)] = value;
+      }
+      point[nb + 3] = 0;
     }
-  }
+  });
+  currentAttention = nullptr;
+  if (failed(status))
+    return failure();
+  results.push_back(std::move(acc));
+  results.push_back(std::move(max));
+  results.push_back(std::move(sum));
   return success();
 }
 

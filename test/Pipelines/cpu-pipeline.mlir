@@ -43,6 +43,8 @@
 // SERIAL-NOT: omp.
 // SERIAL-NOT: _mlir_ciface
 func.func @attention(%q: tensor<2x5x4xf32>, %k: tensor<2x6x4xf32>, %v: tensor<2x6x3xf32>) -> tensor<2x5x3xf32> {
-  %0 = attn.attention %q, %k, %v scale(0.5) causal : (tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) -> tensor<2x5x3xf32>
+  %init_0 = tensor.empty() : tensor<2x5x3xf32>
+  %0 = attn.attention ins(%q, %k, %v : tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>)
+      outs(%init_0 : tensor<2x5x3xf32>) scale(0.5) causal -> tensor<2x5x3xf32>
   return %0 : tensor<2x5x3xf32>
 }

@@ -21,7 +21,9 @@ func.func private @printMemrefF32(tensor<*xf32>)
 // CHECK-NEXT: [0, 0],
 // CHECK-NEXT: [0.90465{{[0-9]*}}, 2.1907{{[0-9]*}}]]]
 func.func @attention(%q: tensor<1x3x2xf32>, %k: tensor<1x4x2xf32>, %v: tensor<1x4x2xf32>, %m: tensor<1x3x4xi1>) -> tensor<1x3x2xf32> {
-  %0 = attn.attention %q, %k, %v mask(%m) scale(0.5) causal : (tensor<1x3x2xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>, tensor<1x3x4xi1>) -> tensor<1x3x2xf32>
+  %init_0 = tensor.empty() : tensor<1x3x2xf32>
+  %0 = attn.attention ins(%q, %k, %v : tensor<1x3x2xf32>, tensor<1x4x2xf32>, tensor<1x4x2xf32>) mask(%m : tensor<1x3x4xi1>)
+      outs(%init_0 : tensor<1x3x2xf32>) scale(0.5) causal -> tensor<1x3x2xf32>
   return %0 : tensor<1x3x2xf32>
 }
 

@@ -125,7 +125,9 @@ func.func private @gen_2x2x24x8_f32(%seed: f32) -> tensor<2x2x24x8xf32> {
 }
 
 func.func @flash_cross(%q: tensor<2x2x16x8xf32>, %k: tensor<2x2x24x8xf32>, %v: tensor<2x2x24x8xf32>) -> tensor<2x2x16x8xf32> {
-  %o = attn.attention %q, %k, %v scale(0.35) : (tensor<2x2x16x8xf32>, tensor<2x2x24x8xf32>, tensor<2x2x24x8xf32>) -> tensor<2x2x16x8xf32>
+  %o_init = tensor.empty() : tensor<2x2x16x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x2x16x8xf32>, tensor<2x2x24x8xf32>, tensor<2x2x24x8xf32>)
+      outs(%o_init : tensor<2x2x16x8xf32>) scale(0.35) -> tensor<2x2x16x8xf32>
   return %o : tensor<2x2x16x8xf32>
 }
 
@@ -179,7 +181,9 @@ func.func private @gen_1x2x16x8_f32(%seed: f32) -> tensor<1x2x16x8xf32> {
 }
 
 func.func @flash_causal(%q: tensor<1x2x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
-  %o = attn.attention %q, %k, %v scale(0.35) causal : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+  %o_init = tensor.empty() : tensor<1x2x16x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>)
+      outs(%o_init : tensor<1x2x16x8xf32>) scale(0.35) causal -> tensor<1x2x16x8xf32>
   return %o : tensor<1x2x16x8xf32>
 }
 
@@ -243,7 +247,9 @@ func.func private @gen_2x1x16x8_f32(%seed: f32) -> tensor<2x1x16x8xf32> {
 }
 
 func.func @flash_padding(%q: tensor<2x1x16x8xf32>, %k: tensor<2x1x16x8xf32>, %v: tensor<2x1x16x8xf32>, %m: tensor<2x1x16x16xi1>) -> tensor<2x1x16x8xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) scale(0.35) : (tensor<2x1x16x8xf32>, tensor<2x1x16x8xf32>, tensor<2x1x16x8xf32>, tensor<2x1x16x16xi1>) -> tensor<2x1x16x8xf32>
+  %o_init = tensor.empty() : tensor<2x1x16x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x1x16x8xf32>, tensor<2x1x16x8xf32>, tensor<2x1x16x8xf32>) mask(%m : tensor<2x1x16x16xi1>)
+      outs(%o_init : tensor<2x1x16x8xf32>) scale(0.35) -> tensor<2x1x16x8xf32>
   return %o : tensor<2x1x16x8xf32>
 }
 
@@ -374,7 +380,9 @@ func.func private @gen_1x2x13x5_f32(%seed: f32) -> tensor<1x2x13x5xf32> {
 }
 
 func.func @flash_odd(%q: tensor<1x2x7x8xf32>, %k: tensor<1x2x13x8xf32>, %v: tensor<1x2x13x5xf32>) -> tensor<1x2x7x5xf32> {
-  %o = attn.attention %q, %k, %v scale(0.35) : (tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>) -> tensor<1x2x7x5xf32>
+  %o_init = tensor.empty() : tensor<1x2x7x5xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>)
+      outs(%o_init : tensor<1x2x7x5xf32>) scale(0.35) -> tensor<1x2x7x5xf32>
   return %o : tensor<1x2x7x5xf32>
 }
 
@@ -399,7 +407,9 @@ func.func @run_odd() {
 }
 
 func.func @flash_odd_causal_mask(%q: tensor<1x2x7x8xf32>, %k: tensor<1x2x13x8xf32>, %v: tensor<1x2x13x5xf32>, %m: tensor<1x2x7x13xi1>) -> tensor<1x2x7x5xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) scale(0.35) causal : (tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>, tensor<1x2x7x13xi1>) -> tensor<1x2x7x5xf32>
+  %o_init = tensor.empty() : tensor<1x2x7x5xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>) mask(%m : tensor<1x2x7x13xi1>)
+      outs(%o_init : tensor<1x2x7x5xf32>) scale(0.35) causal -> tensor<1x2x7x5xf32>
   return %o : tensor<1x2x7x5xf32>
 }
 
@@ -482,7 +492,9 @@ func.func private @gen_1x2x16x8_f16(%seed: f32) -> tensor<1x2x16x8xf16> {
 }
 
 func.func @flash_f16_causal(%q: tensor<1x2x16x8xf16>, %k: tensor<1x2x16x8xf16>, %v: tensor<1x2x16x8xf16>) -> tensor<1x2x16x8xf16> {
-  %o = attn.attention %q, %k, %v scale(0.35) causal : (tensor<1x2x16x8xf16>, tensor<1x2x16x8xf16>, tensor<1x2x16x8xf16>) -> tensor<1x2x16x8xf16>
+  %o_init = tensor.empty() : tensor<1x2x16x8xf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x16x8xf16>, tensor<1x2x16x8xf16>, tensor<1x2x16x8xf16>)
+      outs(%o_init : tensor<1x2x16x8xf16>) scale(0.35) causal -> tensor<1x2x16x8xf16>
   return %o : tensor<1x2x16x8xf16>
 }
 
@@ -674,22 +686,30 @@ func.func @ref_finish(%s: tensor<1x2x7x13xf32>, %factor: f32, %m: tensor<1x2x7x1
 }
 
 func.func @flash_additive_mask(%q: tensor<1x2x7x8xf32>, %k: tensor<1x2x13x8xf32>, %v: tensor<1x2x13x5xf32>, %m: tensor<1x2x7x13xi1>, %w: tensor<8xf32>) -> tensor<1x2x7x5xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) weight(%w) scale(0.35) score(additive) : (tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>, tensor<1x2x7x13xi1>, tensor<8xf32>) -> tensor<1x2x7x5xf32>
+  %o_init = tensor.empty() : tensor<1x2x7x5xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>) mask(%m : tensor<1x2x7x13xi1>) weight(%w : tensor<8xf32>)
+      outs(%o_init : tensor<1x2x7x5xf32>) scale(0.35) score(additive) -> tensor<1x2x7x5xf32>
   return %o : tensor<1x2x7x5xf32>
 }
 
 func.func @flash_additive_causal(%q: tensor<1x2x7x8xf32>, %k: tensor<1x2x13x8xf32>, %v: tensor<1x2x13x5xf32>, %w: tensor<8xf32>) -> tensor<1x2x7x5xf32> {
-  %o = attn.attention %q, %k, %v weight(%w) scale(1.0) causal score(additive) : (tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>, tensor<8xf32>) -> tensor<1x2x7x5xf32>
+  %o_init = tensor.empty() : tensor<1x2x7x5xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>) weight(%w : tensor<8xf32>)
+      outs(%o_init : tensor<1x2x7x5xf32>) scale(1.0) score(additive) causal -> tensor<1x2x7x5xf32>
   return %o : tensor<1x2x7x5xf32>
 }
 
 func.func @flash_gaussian_mask(%q: tensor<1x2x7x8xf32>, %k: tensor<1x2x13x8xf32>, %v: tensor<1x2x13x5xf32>, %m: tensor<1x2x7x13xi1>) -> tensor<1x2x7x5xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) scale(0.1) score(gaussian) : (tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>, tensor<1x2x7x13xi1>) -> tensor<1x2x7x5xf32>
+  %o_init = tensor.empty() : tensor<1x2x7x5xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>) mask(%m : tensor<1x2x7x13xi1>)
+      outs(%o_init : tensor<1x2x7x5xf32>) scale(0.1) score(gaussian) -> tensor<1x2x7x5xf32>
   return %o : tensor<1x2x7x5xf32>
 }
 
 func.func @flash_gaussian_weight_causal_mask(%q: tensor<1x2x7x8xf32>, %k: tensor<1x2x13x8xf32>, %v: tensor<1x2x13x5xf32>, %m: tensor<1x2x7x13xi1>, %w: tensor<8xf32>) -> tensor<1x2x7x5xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) weight(%w) scale(0.4) causal score(gaussian) : (tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>, tensor<1x2x7x13xi1>, tensor<8xf32>) -> tensor<1x2x7x5xf32>
+  %o_init = tensor.empty() : tensor<1x2x7x5xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x7x8xf32>, tensor<1x2x13x8xf32>, tensor<1x2x13x5xf32>) mask(%m : tensor<1x2x7x13xi1>) weight(%w : tensor<8xf32>)
+      outs(%o_init : tensor<1x2x7x5xf32>) scale(0.4) score(gaussian) causal -> tensor<1x2x7x5xf32>
   return %o : tensor<1x2x7x5xf32>
 }
 

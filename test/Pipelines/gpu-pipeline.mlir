@@ -71,8 +71,8 @@
 // OPTS-SAME: .maxntid 64, 1, 1
 func.func @attention(%q: tensor<2x64x64xbf16>, %k: tensor<2x96x64xbf16>,
                      %v: tensor<2x96x64xbf16>) -> tensor<2x64x64xbf16> {
-  %0 = attn.attention %q, %k, %v scale(0.125) causal
-      : (tensor<2x64x64xbf16>, tensor<2x96x64xbf16>, tensor<2x96x64xbf16>)
-      -> tensor<2x64x64xbf16>
+  %init_0 = tensor.empty() : tensor<2x64x64xbf16>
+  %0 = attn.attention ins(%q, %k, %v : tensor<2x64x64xbf16>, tensor<2x96x64xbf16>, tensor<2x96x64xbf16>)
+      outs(%init_0 : tensor<2x64x64xbf16>) scale(0.125) causal -> tensor<2x64x64xbf16>
   return %0 : tensor<2x64x64xbf16>
 }

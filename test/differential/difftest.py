@@ -482,19 +482,20 @@ def gen_attention(rng: random.Random, index: int) -> Case:
     if not unfused:
         mtype = [mlir_type(x.shape, "i1" if x.dtype == bool else "f32")
                  for x in inputs[3:]]
-        operands = ", ".join(["%q", "%k", "%v"])
         opt = ""
+        rest = iter(mtype)
         if keep is not None or add is not None:
-            opt += " mask(%m)"
+            opt += f" mask(%m : {next(rest)})"
         if weight is not None:
-            opt += " weight(%w)"
-        opt += f" scale({scale})"
-        if causal:
-            opt += " causal"
+            opt += f" weight(%w : {next(rest)})"
+        attrs = f" scale({scale})"
         if kind != "dot":
-            opt += f" score({kind})"
-        lines.append(f"  %o = attn.attention {operands}{opt} : "
-                     f"({', '.join([qt, kt, vt] + mtype)}) -> {ot}")
+            attrs += f" score({kind})"
+        if causal:
+            attrs += " causal"
+        lines.append(f"  %init = tensor.empty() : {ot}")
+        lines.append(f"  %o = attn.attention ins(%q, %k, %v : {qt}, {kt}, "
+                     f"{vt}){opt} outs(%init : {ot}){attrs} -> {ot}")
     else:
         st = mlir_type(batch + [sq, sk])
         lines.append(f'  %s = attn.einsum "... i d, ... j d -> ... i j" '

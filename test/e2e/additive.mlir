@@ -9,19 +9,17 @@
 func.func @additive_bool_mask(%q: tensor<3x5x8xf32>, %k: tensor<3x10x8xf32>,
                               %v: tensor<3x10x6xf32>, %m: tensor<3x5x10xi1>,
                               %w: tensor<8xf32>) -> tensor<3x5x6xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) weight(%w) scale(1.0)
-      score(additive)
-      : (tensor<3x5x8xf32>, tensor<3x10x8xf32>, tensor<3x10x6xf32>,
-         tensor<3x5x10xi1>, tensor<8xf32>) -> tensor<3x5x6xf32>
+  %o_init = tensor.empty() : tensor<3x5x6xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<3x5x8xf32>, tensor<3x10x8xf32>, tensor<3x10x6xf32>) mask(%m : tensor<3x5x10xi1>) weight(%w : tensor<8xf32>)
+      outs(%o_init : tensor<3x5x6xf32>) scale(1.0) score(additive) -> tensor<3x5x6xf32>
   return %o : tensor<3x5x6xf32>
 }
 
 func.func @additive_float_mask(%q: tensor<3x5x8xf32>, %k: tensor<3x10x8xf32>,
                                %v: tensor<3x10x6xf32>, %m: tensor<3x1x10xf32>,
                                %w: tensor<8xf32>) -> tensor<3x5x6xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) weight(%w) scale(0.5)
-      score(additive)
-      : (tensor<3x5x8xf32>, tensor<3x10x8xf32>, tensor<3x10x6xf32>,
-         tensor<3x1x10xf32>, tensor<8xf32>) -> tensor<3x5x6xf32>
+  %o_init = tensor.empty() : tensor<3x5x6xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<3x5x8xf32>, tensor<3x10x8xf32>, tensor<3x10x6xf32>) mask(%m : tensor<3x1x10xf32>) weight(%w : tensor<8xf32>)
+      outs(%o_init : tensor<3x5x6xf32>) scale(0.5) score(additive) -> tensor<3x5x6xf32>
   return %o : tensor<3x5x6xf32>
 }

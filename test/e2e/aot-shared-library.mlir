@@ -19,8 +19,8 @@
 
 func.func @small_attention(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>,
                            %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
-  %o = attn.attention %q, %k, %v scale(0.25) causal
-      : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>)
-      -> tensor<2x8x16xf32>
+  %o_init = tensor.empty() : tensor<2x8x16xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>)
+      outs(%o_init : tensor<2x8x16xf32>) scale(0.25) causal -> tensor<2x8x16xf32>
   return %o : tensor<2x8x16xf32>
 }

@@ -27,9 +27,9 @@ func.func @strided(%qkv: tensor<1x100x96xf32>) -> tensor<1x100x32xf32> {
       : tensor<1x100x32xf32> -> tensor<1x2x100x16xf32>
   %v = attn.rearrange %v0 "b n (h d) -> b h n d" {h = 2}
       : tensor<1x100x32xf32> -> tensor<1x2x100x16xf32>
-  %o = attn.attention %q, %k, %v scale(0.25)
-      : (tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>)
-      -> tensor<1x2x100x16xf32>
+  %o_init = tensor.empty() : tensor<1x2x100x16xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>, tensor<1x2x100x16xf32>)
+      outs(%o_init : tensor<1x2x100x16xf32>) scale(0.25) -> tensor<1x2x100x16xf32>
   %r = attn.rearrange %o "b h n d -> b n (h d)"
       : tensor<1x2x100x16xf32> -> tensor<1x100x32xf32>
   return %r : tensor<1x100x32xf32>

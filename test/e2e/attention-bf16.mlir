@@ -13,9 +13,9 @@
 
 func.func @fused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
                  %v: tensor<2x4x33x16xbf16>) -> tensor<2x4x33x16xbf16> {
-  %o = attn.attention %q, %k, %v scale(0.25)
-      : (tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>)
-      -> tensor<2x4x33x16xbf16>
+  %o_init = tensor.empty() : tensor<2x4x33x16xbf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>, tensor<2x4x33x16xbf16>)
+      outs(%o_init : tensor<2x4x33x16xbf16>) scale(0.25) -> tensor<2x4x33x16xbf16>
   return %o : tensor<2x4x33x16xbf16>
 }
 
@@ -31,9 +31,9 @@ func.func @unfused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
 
 func.func @fused_blocks(%q: tensor<2x150x32xbf16>, %k: tensor<2x150x32xbf16>,
                         %v: tensor<2x150x32xbf16>) -> tensor<2x150x32xbf16> {
-  %o = attn.attention %q, %k, %v scale(0.17677669529663687)
-      : (tensor<2x150x32xbf16>, tensor<2x150x32xbf16>, tensor<2x150x32xbf16>)
-      -> tensor<2x150x32xbf16>
+  %o_init = tensor.empty() : tensor<2x150x32xbf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x150x32xbf16>, tensor<2x150x32xbf16>, tensor<2x150x32xbf16>)
+      outs(%o_init : tensor<2x150x32xbf16>) scale(0.17677669529663687) -> tensor<2x150x32xbf16>
   return %o : tensor<2x150x32xbf16>
 }
 

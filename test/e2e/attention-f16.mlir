@@ -8,9 +8,9 @@
 
 func.func @fused(%q: tensor<2x4x33x16xf16>, %k: tensor<2x4x33x16xf16>,
                  %v: tensor<2x4x33x16xf16>) -> tensor<2x4x33x16xf16> {
-  %o = attn.attention %q, %k, %v scale(0.25)
-      : (tensor<2x4x33x16xf16>, tensor<2x4x33x16xf16>, tensor<2x4x33x16xf16>)
-      -> tensor<2x4x33x16xf16>
+  %o_init = tensor.empty() : tensor<2x4x33x16xf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x4x33x16xf16>, tensor<2x4x33x16xf16>, tensor<2x4x33x16xf16>)
+      outs(%o_init : tensor<2x4x33x16xf16>) scale(0.25) -> tensor<2x4x33x16xf16>
   return %o : tensor<2x4x33x16xf16>
 }
 

@@ -4,7 +4,7 @@
 // flag (IR lines), so the --check runs compare that rewrite, end to end,
 // with the f64 reference of the graph as written.
 // RUN: attn-opt %s --canonicalize --attn-fuse-attention --canonicalize | FileCheck %s --check-prefix=IR
-// IR-COUNT-2: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(2.500000e-01) causal :
+// IR-COUNT-2: attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : {{.*}}) outs(%{{.*}} : tensor<2x9x16xf32>) scale(2.500000e-01) causal ->
 // IR-NOT: attn.softmax
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=fused --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused --check | FileCheck %s
@@ -14,9 +14,9 @@
 
 func.func @fused(%q: tensor<2x9x16xf32>, %k: tensor<2x9x16xf32>,
                  %v: tensor<2x9x16xf32>) -> tensor<2x9x16xf32> {
-  %o = attn.attention %q, %k, %v scale(0.25) causal
-      : (tensor<2x9x16xf32>, tensor<2x9x16xf32>, tensor<2x9x16xf32>)
-      -> tensor<2x9x16xf32>
+  %o_init = tensor.empty() : tensor<2x9x16xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x9x16xf32>, tensor<2x9x16xf32>, tensor<2x9x16xf32>)
+      outs(%o_init : tensor<2x9x16xf32>) scale(0.25) causal -> tensor<2x9x16xf32>
   return %o : tensor<2x9x16xf32>
 }
 

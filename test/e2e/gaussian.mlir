@@ -8,17 +8,17 @@
 
 func.func @nonparametric(%x: tensor<50x1xf32>, %xi: tensor<40x1xf32>,
                          %yi: tensor<40x1xf32>) -> tensor<50x1xf32> {
-  %o = attn.attention %x, %xi, %yi scale(1.0) score(gaussian)
-      : (tensor<50x1xf32>, tensor<40x1xf32>, tensor<40x1xf32>)
-      -> tensor<50x1xf32>
+  %o_init = tensor.empty() : tensor<50x1xf32>
+  %o = attn.attention ins(%x, %xi, %yi : tensor<50x1xf32>, tensor<40x1xf32>, tensor<40x1xf32>)
+      outs(%o_init : tensor<50x1xf32>) scale(1.0) score(gaussian) -> tensor<50x1xf32>
   return %o : tensor<50x1xf32>
 }
 
 func.func @parametric(%x: tensor<2x50x1xf32>, %xi: tensor<2x40x1xf32>,
                       %yi: tensor<2x40x1xf32>, %w: tensor<1xf32>)
     -> tensor<2x50x1xf32> {
-  %o = attn.attention %x, %xi, %yi weight(%w) scale(1.0) score(gaussian)
-      : (tensor<2x50x1xf32>, tensor<2x40x1xf32>, tensor<2x40x1xf32>,
-         tensor<1xf32>) -> tensor<2x50x1xf32>
+  %o_init = tensor.empty() : tensor<2x50x1xf32>
+  %o = attn.attention ins(%x, %xi, %yi : tensor<2x50x1xf32>, tensor<2x40x1xf32>, tensor<2x40x1xf32>) weight(%w : tensor<1xf32>)
+      outs(%o_init : tensor<2x50x1xf32>) scale(1.0) score(gaussian) -> tensor<2x50x1xf32>
   return %o : tensor<2x50x1xf32>
 }

@@ -16,9 +16,9 @@
 func.func @fused(%q: tensor<2x5x8xf32>, %k: tensor<2x70x8xf32>,
                  %v: tensor<2x70x8xf32>, %keep: tensor<2x5x70xi1>)
     -> tensor<2x5x8xf32> {
-  %o = attn.attention %q, %k, %v mask(%keep) scale(0.35)
-      : (tensor<2x5x8xf32>, tensor<2x70x8xf32>, tensor<2x70x8xf32>,
-         tensor<2x5x70xi1>) -> tensor<2x5x8xf32>
+  %o_init = tensor.empty() : tensor<2x5x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x5x8xf32>, tensor<2x70x8xf32>, tensor<2x70x8xf32>) mask(%keep : tensor<2x5x70xi1>)
+      outs(%o_init : tensor<2x5x8xf32>) scale(0.35) -> tensor<2x5x8xf32>
   return %o : tensor<2x5x8xf32>
 }
 

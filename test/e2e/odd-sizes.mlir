@@ -8,9 +8,9 @@
 
 func.func @fused(%q: tensor<1x7x7xf32>, %k: tensor<1x257x7xf32>,
                  %v: tensor<1x257x1xf32>) -> tensor<1x7x1xf32> {
-  %o = attn.attention %q, %k, %v scale(0.378) causal
-      : (tensor<1x7x7xf32>, tensor<1x257x7xf32>, tensor<1x257x1xf32>)
-      -> tensor<1x7x1xf32>
+  %o_init = tensor.empty() : tensor<1x7x1xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x7x7xf32>, tensor<1x257x7xf32>, tensor<1x257x1xf32>)
+      outs(%o_init : tensor<1x7x1xf32>) scale(0.378) causal -> tensor<1x7x1xf32>
   return %o : tensor<1x7x1xf32>
 }
 

@@ -9,9 +9,9 @@
 func.func @fused(%q: tensor<2x6x8xf32>, %k: tensor<2x7x8xf32>,
                  %v: tensor<2x7x4xf32>) -> tensor<2x6x4xf32> {
   %valid = arith.constant dense<[[[true, true, true, true, true, false, false]], [[false, false, false, false, false, false, false]]]> : tensor<2x1x7xi1>
-  %o = attn.attention %q, %k, %v mask(%valid) scale(0.35355339)
-      : (tensor<2x6x8xf32>, tensor<2x7x8xf32>, tensor<2x7x4xf32>,
-         tensor<2x1x7xi1>) -> tensor<2x6x4xf32>
+  %o_init = tensor.empty() : tensor<2x6x4xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x6x8xf32>, tensor<2x7x8xf32>, tensor<2x7x4xf32>) mask(%valid : tensor<2x1x7xi1>)
+      outs(%o_init : tensor<2x6x4xf32>) scale(0.35355339) -> tensor<2x6x4xf32>
   return %o : tensor<2x6x4xf32>
 }
 

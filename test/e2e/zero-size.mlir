@@ -64,31 +64,45 @@ func.func @softmax_axis0(%x: tensor<3x0xf32>) -> tensor<3x0xf32> {
   return %r : tensor<3x0xf32>
 }
 func.func @attention_sq0(%q: tensor<2x0x4xf32>, %k: tensor<2x5x4xf32>, %v: tensor<2x5x3xf32>) -> tensor<2x0x3xf32> {
-  %o = attn.attention %q, %k, %v scale(0.5) : (tensor<2x0x4xf32>, tensor<2x5x4xf32>, tensor<2x5x3xf32>) -> tensor<2x0x3xf32>
+  %o_init = tensor.empty() : tensor<2x0x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x0x4xf32>, tensor<2x5x4xf32>, tensor<2x5x3xf32>)
+      outs(%o_init : tensor<2x0x3xf32>) scale(0.5) -> tensor<2x0x3xf32>
   return %o : tensor<2x0x3xf32>
 }
 func.func @attention_sk0(%q: tensor<2x3x4xf32>, %k: tensor<2x0x4xf32>, %v: tensor<2x0x3xf32>) -> tensor<2x3x3xf32> {
-  %o = attn.attention %q, %k, %v scale(0.5) : (tensor<2x3x4xf32>, tensor<2x0x4xf32>, tensor<2x0x3xf32>) -> tensor<2x3x3xf32>
+  %o_init = tensor.empty() : tensor<2x3x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x0x4xf32>, tensor<2x0x3xf32>)
+      outs(%o_init : tensor<2x3x3xf32>) scale(0.5) -> tensor<2x3x3xf32>
   return %o : tensor<2x3x3xf32>
 }
 func.func @attention_d0(%q: tensor<2x3x0xf32>, %k: tensor<2x5x0xf32>, %v: tensor<2x5x3xf32>) -> tensor<2x3x3xf32> {
-  %o = attn.attention %q, %k, %v scale(0.5) causal : (tensor<2x3x0xf32>, tensor<2x5x0xf32>, tensor<2x5x3xf32>) -> tensor<2x3x3xf32>
+  %o_init = tensor.empty() : tensor<2x3x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x3x0xf32>, tensor<2x5x0xf32>, tensor<2x5x3xf32>)
+      outs(%o_init : tensor<2x3x3xf32>) scale(0.5) causal -> tensor<2x3x3xf32>
   return %o : tensor<2x3x3xf32>
 }
 func.func @attention_dv0(%q: tensor<2x3x4xf32>, %k: tensor<2x5x4xf32>, %v: tensor<2x5x0xf32>) -> tensor<2x3x0xf32> {
-  %o = attn.attention %q, %k, %v scale(0.5) : (tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x0xf32>) -> tensor<2x3x0xf32>
+  %o_init = tensor.empty() : tensor<2x3x0xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x5x4xf32>, tensor<2x5x0xf32>)
+      outs(%o_init : tensor<2x3x0xf32>) scale(0.5) -> tensor<2x3x0xf32>
   return %o : tensor<2x3x0xf32>
 }
 func.func @attention_b0(%q: tensor<0x3x4xf32>, %k: tensor<0x5x4xf32>, %v: tensor<0x5x3xf32>, %m: tensor<0x3x5xi1>) -> tensor<0x3x3xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) scale(0.5) : (tensor<0x3x4xf32>, tensor<0x5x4xf32>, tensor<0x5x3xf32>, tensor<0x3x5xi1>) -> tensor<0x3x3xf32>
+  %o_init = tensor.empty() : tensor<0x3x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<0x3x4xf32>, tensor<0x5x4xf32>, tensor<0x5x3xf32>) mask(%m : tensor<0x3x5xi1>)
+      outs(%o_init : tensor<0x3x3xf32>) scale(0.5) -> tensor<0x3x3xf32>
   return %o : tensor<0x3x3xf32>
 }
 func.func @attention_sk0_mask(%q: tensor<2x3x4xf32>, %k: tensor<2x0x4xf32>, %v: tensor<2x0x3xf32>, %m: tensor<2x3x0xi1>) -> tensor<2x3x3xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) scale(0.5) causal : (tensor<2x3x4xf32>, tensor<2x0x4xf32>, tensor<2x0x3xf32>, tensor<2x3x0xi1>) -> tensor<2x3x3xf32>
+  %o_init = tensor.empty() : tensor<2x3x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x0x4xf32>, tensor<2x0x3xf32>) mask(%m : tensor<2x3x0xi1>)
+      outs(%o_init : tensor<2x3x3xf32>) scale(0.5) causal -> tensor<2x3x3xf32>
   return %o : tensor<2x3x3xf32>
 }
 func.func @additive_d0(%q: tensor<2x3x0xf32>, %k: tensor<2x5x0xf32>, %v: tensor<2x5x3xf32>, %w: tensor<0xf32>) -> tensor<2x3x3xf32> {
-  %o = attn.attention %q, %k, %v weight(%w) scale(1.0) score(additive) : (tensor<2x3x0xf32>, tensor<2x5x0xf32>, tensor<2x5x3xf32>, tensor<0xf32>) -> tensor<2x3x3xf32>
+  %o_init = tensor.empty() : tensor<2x3x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x3x0xf32>, tensor<2x5x0xf32>, tensor<2x5x3xf32>) weight(%w : tensor<0xf32>)
+      outs(%o_init : tensor<2x3x3xf32>) scale(1.0) score(additive) -> tensor<2x3x3xf32>
   return %o : tensor<2x3x3xf32>
 }
 func.func @unfused_attention_sk0(%q: tensor<2x3x4xf32>, %k: tensor<2x0x4xf32>, %v: tensor<2x0x3xf32>) -> tensor<2x3x3xf32> {

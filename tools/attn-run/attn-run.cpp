@@ -440,19 +440,15 @@ FlopCount countFlops(func::FuncOp func) {
       return;
     }
     if (auto attention = dyn_cast<mlir::attn::AttentionOp>(op)) {
-      auto q = cast<RankedTensorType>(attention.getQuery().getType());
-      auto k = cast<RankedTensorType>(attention.getKey().getType());
-      auto v = cast<RankedTensorType>(attention.getValue().getType());
-      if (!q.hasStaticShape() || !k.hasStaticShape() || !v.hasStaticShape())
+      SmallVector<int64_t> ranges = attention.getStaticLoopRanges();
+      if (llvm::any_of(ranges, ShapedType::isDynamic))
         return;
-      int64_t rank = q.getRank();
+      int64_t nb = attention.getNumBatchDims();
       double batch = 1;
-      for (int64_t d = 0; d < rank - 2; ++d)
-        batch *= double(q.getDimSize(d));
-      double sq = double(q.getDimSize(rank - 2));
-      double sk = double(k.getDimSize(rank - 2));
-      double flops = 2 * batch * sq * sk *
-                     double(q.getDimSize(rank - 1) + v.getDimSize(rank - 1));
+      for (int64_t d = 0; d < nb; ++d)
+        batch *= double(ranges[d]);
+      double flops = 2 * batch * double(ranges[nb]) * double(ranges[nb + 2]) *
+                     double(ranges[nb + 1] + ranges[nb + 3]);
       count.attention += attention.getCausal() ? flops / 2 : flops;
     }
   });

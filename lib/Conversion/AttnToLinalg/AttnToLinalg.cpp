@@ -8,8 +8,8 @@
 
 #include "attn/Conversion/AttnToLinalg/AttnToLinalg.h"
 
-#include "FloatUtils.h"
-#include "ScoreTerms.h"
+#include "attn/Dialect/Attn/Utils/FloatUtils.h"
+#include "attn/Dialect/Attn/Transforms/Transforms.h"
 #include "attn/Conversion/Passes.h"
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
@@ -848,141 +848,6 @@ struct SoftmaxToLinalg : OpRewritePattern<SoftmaxOp> {
   }
 };
 
-/// attn.attention -> the unfused reference: scores, then one elementwise op
-/// for the scale, the mask and the causal mask, softmax over keys, then P*V.
-/// It materialises the Sq x Sk scores; the flash tiling that avoids that is a
-/// separate transformation.
-struct AttentionToLinalg : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
-
-  LogicalResult matchAndRewrite(AttentionOp op,
-                                PatternRewriter &rewriter) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = rewriter.getContext();
-    auto queryType = cast<RankedTensorType>(op.getQuery().getType());
-    auto keyType = cast<RankedTensorType>(op.getKey().getType());
-    auto valueType = cast<RankedTensorType>(op.getValue().getType());
-    Type elementType = op.getResult().getType().getElementType();
-    Type computeType = getComputeType(elementType);
-    int64_t rank = queryType.getRank();
-    int64_t numBatch = rank - 2;
-
-    SizeMap sizes;
-    Labels batch;
-    for (int64_t d = 0; d < numBatch; ++d) {
-      batch.push_back("b" + std::to_string(d));
-      sizes[batch.back()] = queryType.getDimSize(d);
-    }
-    sizes["i"] = queryType.getDimSize(numBatch);
-    sizes["j"] = keyType.getDimSize(numBatch);
-    sizes["d"] = queryType.getDimSize(numBatch + 1);
-    sizes["e"] = valueType.getDimSize(numBatch + 1);
-    auto withBatch = [&](std::initializer_list<const char *> rest) {
-      Labels labels = batch;
-      for (const char *label : rest)
-        labels.push_back(label);
-      return labels;
-    };
-    Labels qLabels = withBatch({"i", "d"}), kLabels = withBatch({"j", "d"}),
-           sLabels = withBatch({"i", "j"}), vLabels = withBatch({"j", "e"}),
-           oLabels = withBatch({"i", "e"});
-
-    // Scores, unscaled, in the compute type.
-    double factor = op.getScale().convertToDouble();
-    Value scores;
-    ScoreKind kind = op.getScore();
-    if (kind == ScoreKind::Dot) {
-      scores = emitContraction(rewriter, loc,
-                               {Term{op.getQuery(), qLabels},
-                                Term{op.getKey(), kLabels}},
-                               sLabels, sizes, computeType);
-    } else {
-      // sum_d f(q, k, w) over the loops (B..., i, j, d).
-      Labels loops = withBatch({"i", "j", "d"});
-      auto mapFor = [&](ArrayRef<std::string> labels) {
-        SmallVector<AffineExpr> exprs;
-        for (const std::string &label : labels)
-          exprs.push_back(getAffineDimExpr(
-              llvm::find(loops, label) - loops.begin(), ctx));
-        return AffineMap::get(loops.size(), 0, exprs, ctx);
-      };
-      SmallVector<Value> inputs = {op.getQuery(), op.getKey()};
-      SmallVector<AffineMap> maps = {mapFor(qLabels), mapFor(kLabels)};
-      Value weight = op.getWeight();
-      if (weight) {
-        inputs.push_back(weight);
-        maps.push_back(mapFor({"d"}));
-      }
-      maps.push_back(mapFor(sLabels));
-      SmallVector<utils::IteratorType> iterators(
-          loops.size(), utils::IteratorType::parallel);
-      iterators.back() = utils::IteratorType::reduction;
-      Value init =
-          createFilled(rewriter, loc, shapeOf(sLabels, sizes), computeType, 0);
-      scores = createGeneric(
-          rewriter, loc, inputs, init, maps, iterators,
-          [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-            Value q = convertFloat(nb, nl, args[0], computeType);
-            Value k = convertFloat(nb, nl, args[1], computeType);
-            Value w = weight ? convertFloat(nb, nl, args[2], computeType)
-                             : Value();
-            Value term = createScoreTerm(nb, nl, kind, q, k, w);
-            return arith::AddFOp::create(nb, nl, args.back(), term);
-          });
-      if (kind == ScoreKind::Gaussian)
-        factor = -factor / 2;
-    }
-
-    // Scale, mask and causal mask in one elementwise op.
-    Value mask = op.getMask();
-    bool causal = op.getCausal();
-    if (factor != 1.0 || mask || causal) {
-      SmallVector<int64_t> sShape = shapeOf(sLabels, sizes);
-      AffineMap id = rewriter.getMultiDimIdentityMap(rank);
-      SmallVector<Value> inputs = {scores};
-      SmallVector<AffineMap> maps = {id};
-      if (mask) {
-        // Size-1 mask dimensions broadcast: index them with 0.
-        auto maskShape = cast<RankedTensorType>(mask.getType()).getShape();
-        SmallVector<AffineExpr> exprs;
-        for (int64_t d = 0; d < rank; ++d)
-          exprs.push_back(maskShape[d] == 1 && sShape[d] != 1
-                              ? getAffineConstantExpr(0, ctx)
-                              : getAffineDimExpr(d, ctx));
-        inputs.push_back(mask);
-        maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
-      }
-      maps.push_back(id);
-      Value init = tensor::EmptyOp::create(rewriter, loc, sShape, computeType);
-      SmallVector<utils::IteratorType> iterators(
-          rank, utils::IteratorType::parallel);
-      scores = createGeneric(
-          rewriter, loc, inputs, init, maps, iterators,
-          [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-            auto isFuture = [&](OpBuilder &fb, Location fl) -> Value {
-              Value i = linalg::IndexOp::create(fb, fl, numBatch);
-              Value j = linalg::IndexOp::create(fb, fl, numBatch + 1);
-              return arith::CmpIOp::create(fb, fl, arith::CmpIPredicate::ugt,
-                                           j, i);
-            };
-            return createMaskedScore(
-                nb, nl, computeType, args[0], factor, mask ? args[1] : Value(),
-                causal ? function_ref<Value(OpBuilder &, Location)>(isFuture)
-                       : nullptr);
-          });
-    }
-
-    Value probs = emitSoftmax(rewriter, loc, scores, rank - 1, computeType);
-    Value out = emitContraction(
-        rewriter, loc,
-        {Term{probs, sLabels}, Term{op.getValue(), vLabels}}, oLabels, sizes,
-        computeType);
-    rewriter.replaceOp(op,
-                       scaleAndConvert(rewriter, loc, out, 1.0, elementType));
-    return success();
-  }
-};
-
 //===----------------------------------------------------------------------===//
 // Pass
 //===----------------------------------------------------------------------===//
@@ -1019,13 +884,44 @@ struct ConvertAttnToLinalgPass
       return signalPassFailure();
     }
 
+    // attn.attention: with `flash`, the CPU operand layouts the options ask
+    // for, then the flash nest; every attention op left (and every step of
+    // the nest) is decomposed into linalg.
+    IRRewriter rewriter(&getContext());
+    auto forEachAttention = [&](auto fn) {
+      SmallVector<AttentionOp> ops;
+      getOperation()->walk([&](AttentionOp op) { ops.push_back(op); });
+      for (AttentionOp op : ops)
+        (void)fn(op);
+    };
+    if (flash) {
+      if (transposeKeys) {
+        forEachAttention([&](AttentionOp op) {
+          return widenAttentionOperands(rewriter, op);
+        });
+        forEachAttention([&](AttentionOp op) {
+          return transposeAttentionKeys(rewriter, op);
+        });
+      }
+      if (additiveMasks)
+        forEachAttention([&](AttentionOp op) {
+          return makeAttentionMaskAdditive(rewriter, op);
+        });
+      forEachAttention([&](AttentionOp op) {
+        return tileAttention(rewriter, op, qTile, kvTile);
+      });
+    }
+    SmallVector<Operation *> attentions;
+    getOperation()->walk([&](Operation *op) {
+      if (isa<AttentionOp, OnlineAttentionOp>(op))
+        attentions.push_back(op);
+    });
+    for (Operation *op : attentions)
+      if (failed(decomposeAttention(rewriter, op)))
+        op->emitOpError("could not be decomposed");
+
     RewritePatternSet patterns(&getContext());
     populateAttnToLinalgPatterns(patterns);
-    // The flash pattern has the higher benefit; the unfused one still takes
-    // what it declines (score kinds other than dot).
-    if (flash)
-      populateFlashAttentionPatterns(patterns, qTile, kvTile, transposeKeys,
-                                     additiveMasks);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
 
@@ -1043,6 +939,6 @@ struct ConvertAttnToLinalgPass
 } // namespace
 
 void mlir::attn::populateAttnToLinalgPatterns(RewritePatternSet &patterns) {
-  patterns.add<RearrangeToLinalg, EinsumToLinalg, SoftmaxToLinalg,
-               AttentionToLinalg>(patterns.getContext());
+  patterns.add<RearrangeToLinalg, EinsumToLinalg, SoftmaxToLinalg>(
+      patterns.getContext());
 }

@@ -266,7 +266,8 @@ func.func @no_fold_overflowing_scale(%q: tensor<2x3xf32>, %k: tensor<3x4xf32>) -
 // becomes the causal flag: no mask tensor at run time.
 // CHECK-LABEL: func @causal_from_triu
 // CHECK-SAME: (%[[Q:.*]]: tensor<2x4x3x8xf32>, %[[K:.*]]: tensor<2x4x3x8xf32>, %[[V:.*]]: tensor<2x4x3x8xf32>)
-// CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] scale(1.250000e-01) causal : (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32>
+// CHECK-NEXT: %[[INIT:.*]] = tensor.empty() : tensor<2x4x3x8xf32>
+// CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>) outs(%[[INIT]] : tensor<2x4x3x8xf32>) scale(1.250000e-01) causal -> tensor<2x4x3x8xf32>
 // CHECK-NEXT: return %[[O]]
 func.func @causal_from_triu(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>, %v: tensor<2x4x3x8xf32>) -> tensor<2x4x3x8xf32> {
   %triu = arith.constant dense<[[false, true, true], [false, false, true], [false, false, false]]> : tensor<3x3xi1>
@@ -274,7 +275,9 @@ func.func @causal_from_triu(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>, %v
   %b = linalg.broadcast ins(%triu : tensor<3x3xi1>) outs(%e : tensor<2x4x3x3xi1>) dimensions = [0, 1]
   %true = arith.constant dense<true> : tensor<2x4x3x3xi1>
   %keep = arith.xori %b, %true : tensor<2x4x3x3xi1>
-  %o = attn.attention %q, %k, %v mask(%keep) scale(0.125) : (tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x3xi1>) -> tensor<2x4x3x8xf32>
+  %o_init = tensor.empty() : tensor<2x4x3x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>, tensor<2x4x3x8xf32>) mask(%keep : tensor<2x4x3x3xi1>)
+      outs(%o_init : tensor<2x4x3x8xf32>) scale(0.125) -> tensor<2x4x3x8xf32>
   return %o : tensor<2x4x3x8xf32>
 }
 
@@ -284,13 +287,17 @@ func.func @causal_from_triu(%q: tensor<2x4x3x8xf32>, %k: tensor<2x4x3x8xf32>, %v
 // causal row) with fewer queries than keys: aligned top-left, j <= i kept.
 // CHECK-LABEL: func @causal_additive
 // CHECK-NOT: arith.constant
-// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.000000e+00) causal
-// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.000000e+00) causal
+// CHECK: attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : {{.*}}) outs(%{{.*}} : {{.*}}) scale(1.000000e+00) causal
+// CHECK: attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : {{.*}}) outs(%{{.*}} : {{.*}}) scale(1.000000e+00) causal
 func.func @causal_additive(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
   %m = arith.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000]]> : tensor<2x3xf32>
-  %o = attn.attention %q, %k, %v mask(%m) scale(1.0) : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  %o_init = tensor.empty() : tensor<2x4xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) mask(%m : tensor<2x3xf32>)
+      outs(%o_init : tensor<2x4xf32>) scale(1.0) -> tensor<2x4xf32>
   %m2 = arith.constant dense<[[0.0, -1.0e9, -1.0e9], [0.0, 0.0, -1.0e9]]> : tensor<2x3xf32>
-  %o2 = attn.attention %q, %k, %v mask(%m2) scale(1.0) : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<2x3xf32>) -> tensor<2x4xf32>
+  %o2_init = tensor.empty() : tensor<2x4xf32>
+  %o2 = attn.attention ins(%q, %k, %v : tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) mask(%m2 : tensor<2x3xf32>)
+      outs(%o2_init : tensor<2x4xf32>) scale(1.0) -> tensor<2x4xf32>
   return %o, %o2 : tensor<2x4xf32>, tensor<2x4xf32>
 }
 
@@ -299,12 +306,14 @@ func.func @causal_additive(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<
 // A constant mask that keeps every key goes; the op keeps its causal flag.
 // CHECK-LABEL: func @keep_all_mask
 // CHECK-NOT: arith.constant
-// CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(1.000000e+00) causal :
+// CHECK: attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : {{.*}}) outs(%{{.*}} : {{.*}}) scale(1.000000e+00) causal ->
 // CHECK-NOT: mask
 // CHECK: return
 func.func @keep_all_mask(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<3x4xf32>) -> tensor<2x4xf32> {
   %m = arith.constant dense<true> : tensor<1x1xi1>
-  %o = attn.attention %q, %k, %v mask(%m) scale(1.0) causal : (tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>, tensor<1x1xi1>) -> tensor<2x4xf32>
+  %o_init = tensor.empty() : tensor<2x4xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x4xf32>, tensor<3x4xf32>, tensor<3x4xf32>) mask(%m : tensor<1x1xi1>)
+      outs(%o_init : tensor<2x4xf32>) scale(1.0) causal -> tensor<2x4xf32>
   return %o : tensor<2x4xf32>
 }
 
@@ -318,15 +327,23 @@ func.func @keep_all_mask(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<3x
 // CHECK-NOT: causal
 func.func @not_causal(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
   %strict = arith.constant dense<[[[false, false, false], [true, false, false], [true, true, false]], [[false, false, false], [true, false, false], [true, true, false]]]> : tensor<2x3x3xi1>
-  %o1 = attn.attention %q, %k, %v mask(%strict) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %o1_init = tensor.empty() : tensor<2x3x4xf32>
+  %o1 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%strict : tensor<2x3x3xi1>)
+      outs(%o1_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   %small = arith.constant dense<[[0.0, -1.0e8, -1.0e8], [0.0, 0.0, -1.0e8], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
   %e = tensor.empty() : tensor<2x3x3xf32>
   %b = linalg.broadcast ins(%small : tensor<3x3xf32>) outs(%e : tensor<2x3x3xf32>) dimensions = [0]
-  %o2 = attn.attention %q, %k, %v mask(%b) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %o2_init = tensor.empty() : tensor<2x3x4xf32>
+  %o2 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%b : tensor<2x3x3xf32>)
+      outs(%o2_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   %mixed = arith.constant dense<[[[true, false, false], [true, true, false], [true, true, true]], [[true, true, true], [true, true, true], [true, true, true]]]> : tensor<2x3x3xi1>
-  %o3 = attn.attention %q, %k, %v mask(%mixed) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %o3_init = tensor.empty() : tensor<2x3x4xf32>
+  %o3 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%mixed : tensor<2x3x3xi1>)
+      outs(%o3_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   %upper = arith.constant dense<[[[true, true, true], [false, true, true], [false, false, true]], [[true, true, true], [false, true, true], [false, false, true]]]> : tensor<2x3x3xi1>
-  %o4 = attn.attention %q, %k, %v mask(%upper) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %o4_init = tensor.empty() : tensor<2x3x4xf32>
+  %o4 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%upper : tensor<2x3x3xi1>)
+      outs(%o4_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   return %o1, %o2, %o3, %o4 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
 }
 
@@ -340,24 +357,30 @@ func.func @not_causal(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2
 // CHECK-SAME: (%[[Q:.*]]: tensor<2x3x4xf32>, %[[K:.*]]: tensor<2x3x4xf32>, %[[V:.*]]: tensor<2x3x4xf32>, %[[PAD:.*]]: tensor<2x3x3xf32>, %[[KEEP:.*]]: tensor<2x3x3xi1>, %[[DROP:.*]]: tensor<2x3x3xi1>)
 // CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<2x3x3xf32>
 // CHECK-DAG: %[[NINF:.*]] = arith.constant dense<0xFF800000> : tensor<2x3x3xf32>
-// CHECK-DAG: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[PAD]]) scale(1.000000e+00) causal
-// CHECK-DAG: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[KEEP]]) scale(1.000000e+00) causal
+// CHECK-DAG: attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[PAD]] : {{.*}}) outs(%{{.*}} : {{.*}}) scale(1.000000e+00) causal
+// CHECK-DAG: attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[KEEP]] : {{.*}}) outs(%{{.*}} : {{.*}}) scale(1.000000e+00) causal
 // CHECK-DAG: %[[FILLED:.*]] = arith.select %[[DROP]], %[[NINF]], %[[ZERO]] : tensor<2x3x3xi1>, tensor<2x3x3xf32>
-// CHECK-DAG: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[FILLED]]) scale(1.000000e+00) causal
+// CHECK-DAG: attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[FILLED]] : {{.*}}) outs(%{{.*}} : {{.*}}) scale(1.000000e+00) causal
 func.func @causal_split_off(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>, %pad: tensor<2x3x3xf32>, %keep: tensor<2x3x3xi1>, %drop: tensor<2x3x3xi1>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
   %add = arith.constant dense<[[0.0, 0xFF800000, 0xFF800000], [0.0, 0.0, 0xFF800000], [0.0, 0.0, 0.0]]> : tensor<3x3xf32>
   %e = tensor.empty() : tensor<2x3x3xf32>
   %addb = linalg.broadcast ins(%add : tensor<3x3xf32>) outs(%e : tensor<2x3x3xf32>) dimensions = [0]
   %m1 = arith.addf %pad, %addb : tensor<2x3x3xf32>
-  %o1 = attn.attention %q, %k, %v mask(%m1) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %o1_init = tensor.empty() : tensor<2x3x4xf32>
+  %o1 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%m1 : tensor<2x3x3xf32>)
+      outs(%o1_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   %tril = arith.constant dense<[[true, false, false], [true, true, false], [true, true, true]]> : tensor<3x3xi1>
   %eb = tensor.empty() : tensor<2x3x3xi1>
   %trilb = linalg.broadcast ins(%tril : tensor<3x3xi1>) outs(%eb : tensor<2x3x3xi1>) dimensions = [0]
   %m2 = arith.andi %trilb, %keep : tensor<2x3x3xi1>
-  %o2 = attn.attention %q, %k, %v mask(%m2) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xi1>) -> tensor<2x3x4xf32>
+  %o2_init = tensor.empty() : tensor<2x3x4xf32>
+  %o2 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%m2 : tensor<2x3x3xi1>)
+      outs(%o2_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   %ninf = arith.constant dense<0xFF800000> : tensor<2x3x3xf32>
   %m3 = arith.select %drop, %ninf, %addb : tensor<2x3x3xi1>, tensor<2x3x3xf32>
-  %o3 = attn.attention %q, %k, %v mask(%m3) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %o3_init = tensor.empty() : tensor<2x3x4xf32>
+  %o3 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%m3 : tensor<2x3x3xf32>)
+      outs(%o3_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   return %o1, %o2, %o3 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
 }
 
@@ -372,7 +395,9 @@ func.func @causal_not_split(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: te
   %e = tensor.empty() : tensor<2x3x3xf32>
   %b = linalg.broadcast ins(%upper : tensor<3x3xf32>) outs(%e : tensor<2x3x3xf32>) dimensions = [0]
   %m = arith.addf %pad, %b : tensor<2x3x3xf32>
-  %o = attn.attention %q, %k, %v mask(%m) scale(1.0) : (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x3xf32>) -> tensor<2x3x4xf32>
+  %o_init = tensor.empty() : tensor<2x3x4xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%m : tensor<2x3x3xf32>)
+      outs(%o_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   return %o : tensor<2x3x4xf32>
 }
 

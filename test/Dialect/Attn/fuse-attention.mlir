@@ -1,23 +1,29 @@
 // RUN: attn-opt %s --canonicalize --attn-fuse-attention --split-input-file | FileCheck %s
 // RUN: attn-opt %s --canonicalize --attn-fuse-attention="remarks=true" --split-input-file -o /dev/null 2>&1 \
 // RUN: | FileCheck %s --check-prefix=REMARK
-// attn-fuse-attention turns einsum -> [mask] -> softmax(key axis) -> einsum,
-// in any layout, into attn.attention, with attn.rearrange permutations where
-// the operands or the result are not in [B..., S, D] form; near misses stay
-// as they are and say why with remarks=true.
+// attn-fuse-attention turns einsum -> [score_mod] -> [mask] -> softmax(key
+// axis) -> einsum, in any layout, into attn.attention, which reads every
+// operand in its own layout through its indexing maps (no permutes); the
+// elementwise steps between the scores and the masks become its score_mod
+// region; near misses stay as they are and say why with remarks=true.
 
 // G1 as written (rearrange, einsum * d**-0.5, softmax, einsum, rearrange).
 // Canonicalisation leaves q, k and v in "b n h d" and folds the transposes
-// into the equations; fusion permutes them back to "b h n d".
+// into the equations; the attention reads them there: the domain is
+// (b, h, i, d, j, e), q/k/v map to (b, n, h, d) positions, the output is
+// "b h n d".
+// CHECK-DAG:   #[[QM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d1, d3)>
+// CHECK-DAG:   #[[KM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d4, d1, d3)>
+// CHECK-DAG:   #[[VM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d4, d1, d5)>
+// CHECK-DAG:   #[[OM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5)>
 // CHECK-LABEL: func.func @vit
 //  CHECK-SAME: (%[[X:.*]]: tensor<2x5x16xf32>)
 //       CHECK: %[[Q:.*]] = attn.rearrange %[[X]] "b n (h d) -> b n h d"
 //       CHECK: %[[K:.*]] = attn.rearrange %[[X]] "b n (h d) -> b n h d"
 //       CHECK: %[[V:.*]] = attn.rearrange %[[X]] "b n (h d) -> b n h d"
-//       CHECK: %[[QP:.*]] = attn.rearrange %[[Q]] "a0 a1 a2 a3 -> a0 a2 a1 a3" : tensor<2x5x2x8xf32> -> tensor<2x2x5x8xf32>
-//       CHECK: %[[KP:.*]] = attn.rearrange %[[K]] "a0 a1 a2 a3 -> a0 a2 a1 a3"
-//       CHECK: %[[VP:.*]] = attn.rearrange %[[V]] "a0 a1 a2 a3 -> a0 a2 a1 a3"
-//       CHECK: %[[O:.*]] = attn.attention %[[QP]], %[[KP]], %[[VP]] scale(0.3535533{{[0-9]*}}) : (tensor<2x2x5x8xf32>, tensor<2x2x5x8xf32>, tensor<2x2x5x8xf32>) -> tensor<2x2x5x8xf32>
+//   CHECK-NOT: attn.rearrange
+//       CHECK: %[[INIT:.*]] = tensor.empty() : tensor<2x2x5x8xf32>
+//       CHECK: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<2x5x2x8xf32>, tensor<2x5x2x8xf32>, tensor<2x5x2x8xf32>) outs(%[[INIT]] : tensor<2x2x5x8xf32>) scale(0.3535533{{[0-9]*}}) {indexing_maps = [#[[QM]], #[[KM]], #[[VM]], #[[OM]]]} -> tensor<2x2x5x8xf32>
 //       CHECK: %[[R:.*]] = attn.rearrange %[[O]] "b h n d -> b n (h d)"
 //       CHECK: return %[[R]]
 //   CHECK-NOT: attn.softmax
@@ -36,10 +42,11 @@ func.func @vit(%x: tensor<2x5x16xf32>) -> tensor<2x5x16xf32> {
 
 // -----
 
-// Compact equations already in attn.attention's layout: no rearrange.
+// Compact equations in the default layout: no indexing maps printed.
 // CHECK-LABEL: func.func @compact
 //  CHECK-SAME: (%[[Q:.*]]: tensor<2x4x8x16xf32>, %[[K:.*]]: tensor<2x4x8x16xf32>, %[[V:.*]]: tensor<2x4x8x16xf32>)
-//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] scale(2.500000e-01) : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32>
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty() : tensor<2x4x8x16xf32>
+//  CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) outs(%[[INIT]] : tensor<2x4x8x16xf32>) scale(2.500000e-01) -> tensor<2x4x8x16xf32>
 //  CHECK-NEXT: return %[[O]]
 func.func @compact(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tensor<2x4x8x16xf32>) -> tensor<2x4x8x16xf32> {
   %s = attn.einsum "bhid,bhjd->bhij" (%q, %k) scale(0.25) : (tensor<2x4x8x16xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x8x8xf32>
@@ -54,7 +61,7 @@ func.func @compact(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x8x16xf32>, %v: tenso
 // Boolean mask: select(mask, s, -inf) becomes the attention's i1 mask.
 // CHECK-LABEL: func.func @bool_mask
 //  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x8x16xf32>, %[[M:.*]]: tensor<2x8x8xi1>)
-//       CHECK: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[M]]) scale(1.250000e-01) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x8xi1>) -> tensor<2x8x16xf32>
+//       CHECK: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<2x8x16xf32>, tensor<2x8x16xf32>, tensor<2x8x16xf32>) mask(%[[M]] : tensor<2x8x8xi1>) outs(%{{.*}} : tensor<2x8x16xf32>) scale(1.250000e-01) -> tensor<2x8x16xf32>
 //  CHECK-NEXT: return %[[O]]
 func.func @bool_mask(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %m: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
@@ -74,7 +81,8 @@ func.func @bool_mask(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<
 //  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x8x16xf32>, %[[C:.*]]: tensor<2x8x8xi1>)
 //       CHECK: %[[TRUE:.*]] = arith.constant dense<true> : tensor<2x8x8xi1>
 //       CHECK: %[[KEEP:.*]] = arith.xori %[[C]], %[[TRUE]] : tensor<2x8x8xi1>
-//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[KEEP]]) scale(1.250000e-01)
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty()
+//  CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[KEEP]] : tensor<2x8x8xi1>) outs(%[[INIT]] : {{.*}}) scale(1.250000e-01)
 //  CHECK-NEXT: return %[[O]]
 func.func @masked_fill_form(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %c: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
@@ -95,7 +103,8 @@ func.func @masked_fill_form(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: 
 //       CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<2x8x8xf32>
 //  CHECK-NEXT: %[[FILL:.*]] = arith.constant dense<-1.000000e+09> : tensor<2x8x8xf32>
 //  CHECK-NEXT: %[[ADD:.*]] = arith.select %[[C]], %[[FILL]], %[[ZERO]] : tensor<2x8x8xi1>, tensor<2x8x8xf32>
-//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[ADD]]) scale(1.250000e-01) : ({{.*}}, tensor<2x8x8xf32>) -> tensor<2x8x16xf32>
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty()
+//  CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[ADD]] : tensor<2x8x8xf32>) outs(%[[INIT]] : tensor<2x8x16xf32>) scale(1.250000e-01) -> tensor<2x8x16xf32>
 func.func @finite_fill(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %c: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
   %fill = arith.constant dense<-1.0e9> : tensor<2x8x8xf32>
@@ -114,7 +123,8 @@ func.func @finite_fill(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tenso
 //  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x8x16xf32>, %[[V:.*]]: tensor<2x8x16xf32>, %[[B:.*]]: tensor<2x8x8xf32>, %[[M:.*]]: tensor<2x8x8xi1>)
 //       CHECK: %[[NINF:.*]] = arith.constant dense<0xFF800000> : tensor<2x8x8xf32>
 //       CHECK: %[[ADD:.*]] = arith.select %[[M]], %[[B]], %[[NINF]]
-//  CHECK-NEXT: attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[ADD]])
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty()
+//  CHECK-NEXT: attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[ADD]] : tensor<2x8x8xf32>)
 func.func @bias_then_select(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %b: tensor<2x8x8xf32>, %m: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
   %sb = arith.addf %s, %b : tensor<2x8x8xf32>
@@ -128,15 +138,23 @@ func.func @bias_then_select(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: 
 
 // -----
 
-// A fill of -100 is no mask (exp(-100 - max) need not vanish): not fused.
+// A fill of -100 is no mask (exp(-100 - max) need not vanish): the select
+// goes into the score region as it is, reading the condition in place.
 // CHECK-LABEL: func.func @small_fill
-//       CHECK: attn.softmax
+//  CHECK-SAME: %[[C:[^:]*]]: tensor<2x8x8xi1>)
+//       CHECK: attn.attention ins({{.*}}) outs(%{{.*}} : tensor<2x8x16xf32>) scale(1.250000e-01) score_mod {
+//  CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[B:.*]]: index, %[[I:.*]]: index, %[[J:.*]]: index):
+//  CHECK-NEXT:   %[[DROP:.*]] = tensor.extract %[[C]][%[[B]], %[[I]], %[[J]]] : tensor<2x8x8xi1>
+//  CHECK-NEXT:   %[[FILL:.*]] = arith.constant -1.000000e+02 : f32
+//  CHECK-NEXT:   %[[R:.*]] = arith.select %[[DROP]], %[[FILL]], %[[S]] : f32
+//  CHECK-NEXT:   attn.yield %[[R]] : f32
+//   CHECK-NOT: attn.softmax
 func.func @small_fill(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %c: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.125) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
   %fill = arith.constant dense<-100.0> : tensor<2x8x8xf32>
   %sm = arith.select %c, %fill, %s : tensor<2x8x8xi1>, tensor<2x8x8xf32>
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported mask form: arith.select must pick the scores on one side and a splat -inf (or a fill below -1e4) on the other, by a boolean tensor
   %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 0.125, score_mod (arith.select), softmax over key axis 'j', 'b i j, b j d -> b i d'
   %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
   return %o : tensor<2x8x16xf32>
 }
@@ -144,11 +162,12 @@ func.func @small_fill(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor
 // -----
 
 // Additive mask, added on either side, with the scores laid out [b, j, i]:
-// the mask is permuted like the scores.
+// the mask is read like the scores, through the map (b, j, i).
+// CHECK-DAG:   #[[MM:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d3, d1)>
 // CHECK-LABEL: func.func @additive_mask_transposed_scores
 //  CHECK-SAME: (%[[Q:.*]]: tensor<2x8x16xf32>, %[[K:.*]]: tensor<2x6x16xf32>, %[[V:.*]]: tensor<2x6x4xf32>, %[[M:.*]]: tensor<2x6x8xf32>)
-//  CHECK-NEXT: %[[MP:.*]] = attn.rearrange %[[M]] "a0 a1 a2 -> a0 a2 a1" : tensor<2x6x8xf32> -> tensor<2x8x6xf32>
-//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[MP]]) scale(1.000000e+00) : (tensor<2x8x16xf32>, tensor<2x6x16xf32>, tensor<2x6x4xf32>, tensor<2x8x6xf32>) -> tensor<2x8x4xf32>
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty() : tensor<2x8x4xf32>
+//  CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<2x8x16xf32>, tensor<2x6x16xf32>, tensor<2x6x4xf32>) mask(%[[M]] : tensor<2x6x8xf32>) outs(%[[INIT]] : tensor<2x8x4xf32>) scale(1.000000e+00) {indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}, #[[MM]], #{{.*}}]} -> tensor<2x8x4xf32>
 //  CHECK-NEXT: return %[[O]]
 func.func @additive_mask_transposed_scores(%q: tensor<2x8x16xf32>, %k: tensor<2x6x16xf32>, %v: tensor<2x6x4xf32>, %m: tensor<2x6x8xf32>) -> tensor<2x8x4xf32> {
   %s = attn.einsum "b i d, b j d -> b j i" (%q, %k) : (tensor<2x8x16xf32>, tensor<2x6x16xf32>) -> tensor<2x6x8xf32>
@@ -167,7 +186,8 @@ func.func @additive_mask_transposed_scores(%q: tensor<2x8x16xf32>, %k: tensor<2x
 // CHECK-LABEL: func.func @two_additive_masks
 //  CHECK-SAME: (%[[Q:.*]]: tensor<4x3x7x8xf32>, %[[K:.*]]: tensor<4x3x7x8xf32>, %[[V:.*]]: tensor<4x3x7x8xf32>, %[[BIAS:.*]]: tensor<4x3x7x7xf32>, %[[SHIFT:.*]]: tensor<4x3x7x7xf32>)
 //  CHECK-NEXT: %[[SUM:.*]] = arith.addf %[[BIAS]], %[[SHIFT]] : tensor<4x3x7x7xf32>
-//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[SUM]]) scale(2.500000e-01)
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty()
+//  CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[SUM]] : tensor<4x3x7x7xf32>) outs(%[[INIT]] : {{.*}}) scale(2.500000e-01)
 //  CHECK-NEXT: return %[[O]]
 func.func @two_additive_masks(%q: tensor<4x3x7x8xf32>, %k: tensor<4x3x7x8xf32>, %v: tensor<4x3x7x8xf32>, %bias: tensor<4x3x7x7xf32>, %shift: tensor<4x3x7x7xf32>) -> tensor<4x3x7x8xf32> {
   %s = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) scale(0.25) : (tensor<4x3x7x8xf32>, tensor<4x3x7x8xf32>) -> tensor<4x3x7x7xf32>
@@ -198,13 +218,15 @@ func.func @masked_scores_used_twice(%q: tensor<4x7x8xf32>, %k: tensor<4x7x8xf32>
 // -----
 
 // Cross-attention (Sq = 8, Sk = 12, Dv = 32), v given as [b, h, e, j] and
-// the result wanted as [b, i, h, e]: v and the result are permuted.
+// the result wanted as [b, i, h, e]: both read and written in place through
+// their maps (domain b, h, i, d, j, e).
+// CHECK-DAG:   #[[VM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d5, d4)>
+// CHECK-DAG:   #[[OM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d2, d1, d5)>
 // CHECK-LABEL: func.func @cross
 //  CHECK-SAME: (%[[Q:.*]]: tensor<2x4x8x16xf32>, %[[K:.*]]: tensor<2x4x12x16xf32>, %[[V:.*]]: tensor<2x4x32x12xf32>)
-//  CHECK-NEXT: %[[VP:.*]] = attn.rearrange %[[V]] "a0 a1 a2 a3 -> a0 a1 a3 a2" : tensor<2x4x32x12xf32> -> tensor<2x4x12x32xf32>
-//  CHECK-NEXT: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[VP]] scale(5.000000e-01) : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x12x32xf32>) -> tensor<2x4x8x32xf32>
-//  CHECK-NEXT: %[[R:.*]] = attn.rearrange %[[O]] "a0 a1 a2 a3 -> a0 a2 a1 a3" : tensor<2x4x8x32xf32> -> tensor<2x8x4x32xf32>
-//  CHECK-NEXT: return %[[R]]
+//  CHECK-NEXT: %[[INIT:.*]] = tensor.empty() : tensor<2x8x4x32xf32>
+//  CHECK-NEXT: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>, tensor<2x4x32x12xf32>) outs(%[[INIT]] : tensor<2x8x4x32xf32>) scale(5.000000e-01) {indexing_maps = [#{{.*}}, #{{.*}}, #[[VM]], #[[OM]]]} -> tensor<2x8x4x32xf32>
+//  CHECK-NEXT: return %[[O]]
 func.func @cross(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x12x16xf32>, %v: tensor<2x4x32x12xf32>) -> tensor<2x8x4x32xf32> {
   %s = attn.einsum "bhid,bhjd->bhij" (%q, %k) scale(0.5) : (tensor<2x4x8x16xf32>, tensor<2x4x12x16xf32>) -> tensor<2x4x8x12xf32>
   %p = attn.softmax %s axis(-1) : tensor<2x4x8x12xf32>
@@ -218,10 +240,9 @@ func.func @cross(%q: tensor<2x4x8x16xf32>, %k: tensor<2x4x12x16xf32>, %v: tensor
 // G2: a leading patch axis, 5-D heads from 'b p n (h d) -> b p h n d', and
 // scores as matmul(q, k.transpose(-1, -2)), i.e. an ellipsis einsum over
 // explicitly transposed k. After canonicalisation the transposes are in the
-// equations and q/k/v are "b p n h d"; fusion brings them to [b p h n d].
+// equations and q/k/v are "b p n h d", read there through the maps.
 // CHECK-LABEL: func.func @g2
-//   CHECK-DAG: attn.rearrange %{{.*}} "a0 a1 a2 a3 a4 -> a0 a1 a3 a2 a4" : tensor<2x3x5x2x4xf32> -> tensor<2x3x2x5x4xf32>
-//       CHECK: %[[O:.*]] = attn.attention %{{.*}}, %{{.*}}, %{{.*}} scale(5.000000e-01) : (tensor<2x3x2x5x4xf32>, tensor<2x3x2x5x4xf32>, tensor<2x3x2x5x4xf32>) -> tensor<2x3x2x5x4xf32>
+//       CHECK: %[[O:.*]] = attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x3x5x2x4xf32>, tensor<2x3x5x2x4xf32>, tensor<2x3x5x2x4xf32>) outs(%{{.*}} : tensor<2x3x2x5x4xf32>) scale(5.000000e-01) {indexing_maps = [{{.*}}]} -> tensor<2x3x2x5x4xf32>
 //       CHECK: attn.rearrange %[[O]] "b p h n d -> b p n (h d)"
 //   CHECK-NOT: attn.softmax
 func.func @g2(%x: tensor<2x3x5x8xf32>) -> tensor<2x3x5x8xf32> {
@@ -279,33 +300,40 @@ func.func @probs_used_elsewhere(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, 
 
 // -----
 
-// Near miss: a multiplicative mask is not a mask attn.attention knows.
+// A multiplicative mask is no mask, but an elementwise function of the
+// score: the score region, reading the factor in place.
 // CHECK-LABEL: func.func @multiplicative_mask
-//   CHECK-NOT: attn.attention
-//       CHECK: arith.mulf
-//       CHECK: attn.softmax
+//  CHECK-SAME: %[[M:[^:]*]]: tensor<2x8x8xf32>)
+//       CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) score_mod {
+//  CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[B:.*]]: index, %[[I:.*]]: index, %[[J:.*]]: index):
+//  CHECK-NEXT:   %[[F:.*]] = tensor.extract %[[M]][%[[B]], %[[I]], %[[J]]] : tensor<2x8x8xf32>
+//  CHECK-NEXT:   %[[R:.*]] = arith.mulf %[[S]], %[[F]] : f32
+//  CHECK-NEXT:   attn.yield %[[R]] : f32
+//   CHECK-NOT: attn.softmax
 func.func @multiplicative_mask(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %m: tensor<2x8x8xf32>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
   %sm = arith.mulf %s, %m : tensor<2x8x8xf32>
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported mask form: 'arith.mulf' between the scores and the softmax
   %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 1, score_mod (arith.mulf), softmax
   %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
   return %o : tensor<2x8x16xf32>
 }
 
 // -----
 
-// Near miss: select with 0 instead of -inf does not mask the key.
+// select with 0 instead of -inf does not mask the key: it is an elementwise
+// function of the score (the zero a scalar constant in the region).
 // CHECK-LABEL: func.func @select_zero
-//   CHECK-NOT: attn.attention
-//       CHECK: arith.select
-//       CHECK: attn.softmax
+//       CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) score_mod {
+//       CHECK:   %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+//       CHECK:   arith.select %{{.*}}, %{{.*}}, %[[ZERO]] : f32
+//   CHECK-NOT: attn.softmax
 func.func @select_zero(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>, %m: tensor<2x8x8xi1>) -> tensor<2x8x16xf32> {
   %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
   %zero = arith.constant dense<0.0> : tensor<2x8x8xf32>
   %sm = arith.select %m, %s, %zero : tensor<2x8x8xi1>, tensor<2x8x8xf32>
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported mask form: arith.select must pick the scores on one side and a splat -inf (or a fill below -1e4) on the other, by a boolean tensor
   %p = attn.softmax %sm axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 1, score_mod (arith.select), softmax
   %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
   return %o : tensor<2x8x16xf32>
 }
@@ -323,7 +351,7 @@ func.func @select_zero(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tenso
 //   CHECK-DAG: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : tensor<2x3x6xf32>
 //   CHECK-DAG: %[[WV:.*]] = attn.rearrange %[[W]] "1 a0 -> a0" : tensor<1x8xf32> -> tensor<8xf32>
 //   CHECK-DAG: %[[AM:.*]] = arith.select %[[M]], %[[ZERO]], %[[FILL]] : tensor<2x3x6xi1>, tensor<2x3x6xf32>
-//       CHECK: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] mask(%[[AM]]) weight(%[[WV]]) scale(1.000000e+00) score(additive)
+//       CHECK: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : {{.*}}) mask(%[[AM]] : tensor<2x3x6xf32>) weight(%[[WV]] : tensor<8xf32>) outs(%{{.*}} : tensor<2x3x4xf32>) scale(1.000000e+00) score(additive)
 //   CHECK-NOT: math.tanh
 //   CHECK-NOT: attn.softmax
 //       CHECK: return %[[O]]
@@ -356,7 +384,7 @@ func.func @additive_g7(%q: tensor<2x3x8xf32>, %k: tensor<2x6x8xf32>, %v: tensor<
 //   CHECK-DAG: %[[Q:.*]] = attn.rearrange %[[X]] "a0 -> a0 1" : tensor<5xf32> -> tensor<5x1xf32>
 //   CHECK-DAG: %[[K:.*]] = attn.rearrange %[[XI]] "a0 -> a0 1" : tensor<7xf32> -> tensor<7x1xf32>
 //   CHECK-DAG: %[[V:.*]] = attn.rearrange %[[Y]] "a0 -> a0 1" : tensor<7xf32> -> tensor<7x1xf32>
-//       CHECK: %[[O:.*]] = attn.attention %[[Q]], %[[K]], %[[V]] weight(%[[W]]) scale(1.000000e+00) score(gaussian) : (tensor<5x1xf32>, tensor<7x1xf32>, tensor<7x1xf32>, tensor<1xf32>) -> tensor<5x1xf32>
+//       CHECK: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<5x1xf32>, tensor<7x1xf32>, tensor<7x1xf32>) weight(%[[W]] : tensor<1xf32>) outs(%{{.*}} : tensor<5x1xf32>) scale(1.000000e+00) score(gaussian) -> tensor<5x1xf32>
 //       CHECK: %[[R:.*]] = attn.rearrange %[[O]] "a0 1 -> a0" : tensor<5x1xf32> -> tensor<5xf32>
 //   CHECK-NOT: attn.softmax
 //       CHECK: return %[[R]]
@@ -384,7 +412,7 @@ func.func @gaussian_g8(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: tensor<7xf32>)
 // written as one multiply by -0.25 (= -scale / 2 with scale 0.5).
 // CHECK-LABEL: func.func @gaussian_batched_masked
 //  CHECK-SAME: %[[M:[^:]*]]: tensor<2x5x7xi1>
-//       CHECK: %[[O:.*]] = attn.attention %{{.*}}, %{{.*}}, %{{.*}} mask(%[[M]]) scale(5.000000e-01) score(gaussian) : (tensor<2x5x1xf32>, tensor<2x7x1xf32>, tensor<2x7x3xf32>, tensor<2x5x7xi1>) -> tensor<2x5x3xf32>
+//       CHECK: %[[O:.*]] = attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<2x5x1xf32>, tensor<2x7x1xf32>, tensor<2x7x3xf32>) mask(%{{.*}} : tensor<2x5x7xi1>) outs(%{{.*}} : tensor<2x5x3xf32>) scale(5.000000e-01) score(gaussian) -> tensor<2x5x3xf32>
 //       CHECK: return %[[O]]
 func.func @gaussian_batched_masked(%x: tensor<2x5xf32>, %xi: tensor<2x7xf32>, %y: tensor<2x7x3xf32>, %m: tensor<2x5x7xi1>) -> tensor<2x5x3xf32> {
   %e0 = tensor.empty() : tensor<2x5x7xf32>
@@ -518,11 +546,110 @@ func.func @softmax_not_attention(%x: tensor<2x5xf32>) -> tensor<2x5xf32> {
 
 // -----
 
+// Gemma-style softcapping, 50 tanh(s / 50): canonicalisation folds the
+// division into the score einsum's scale (0.25 / 50), the rest is the score
+// region.
+// CHECK-LABEL: func.func @softcap
+//       CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(5.000000e-03) score_mod {
+//  CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %{{.*}}: index, %{{.*}}: index, %{{.*}}: index):
+//  CHECK-NEXT:   %[[T:.*]] = math.tanh %[[S]] : f32
+//  CHECK-NEXT:   %[[C:.*]] = arith.constant 5.000000e+01 : f32
+//  CHECK-NEXT:   %[[R:.*]] = arith.mulf %[[T]], %[[C]] : f32
+//  CHECK-NEXT:   attn.yield %[[R]] : f32
+//   CHECK-NOT: attn.softmax
+func.func @softcap(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) scale(0.25) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
+  %c = arith.constant dense<50.0> : tensor<2x8x8xf32>
+  %d = arith.divf %s, %c : tensor<2x8x8xf32>
+  %t = math.tanh %d : tensor<2x8x8xf32>
+  %capped = arith.mulf %t, %c : tensor<2x8x8xf32>
+  %p = attn.softmax %capped axis(-1) : tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b i d, b j d -> b i j' scale 0.005, score_mod (math.tanh, arith.mulf), softmax over key axis 'j'
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %o : tensor<2x8x16xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @softmax_of_data
 //       CHECK: attn.softmax
 func.func @softmax_of_data(%x: tensor<2x5xf32>, %v: tensor<5x3xf32>) -> tensor<2x3xf32> {
-  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the softmax's input is not a score einsum (Q Kᵀ, or an additive or Gaussian score) followed only by a scale and masks
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the softmax's input is not a score einsum (Q Kᵀ, or an additive or Gaussian score) followed only by elementwise ops and masks
   %p = attn.softmax %x axis(1) : tensor<2x5xf32>
   %o = attn.einsum "i j, j d -> i d" (%p, %v) : (tensor<2x5xf32>, tensor<5x3xf32>) -> tensor<2x3xf32>
   return %o : tensor<2x3xf32>
+}
+
+// -----
+
+// ALiBi (s - slope[h] * |i - j|, the distances a [Sq, Sk] table), then a
+// softcap: the bias is computed per score from the slopes and the table in
+// place, never as a [b, h, Sq, Sk] tensor.
+// CHECK-LABEL: func.func @alibi
+//  CHECK-SAME: %[[SLOPES:[^:]*]]: tensor<2xf32>, %[[DIST:[^:]*]]: tensor<8x8xf32>)
+//       CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) score_mod {
+//  CHECK-NEXT: ^bb0(%[[S:.*]]: f32, %[[B:.*]]: index, %[[H:.*]]: index, %[[I:.*]]: index, %[[J:.*]]: index):
+//  CHECK-NEXT:   %[[SLOPE:.*]] = tensor.extract %[[SLOPES]][%[[H]]] : tensor<2xf32>
+//  CHECK-NEXT:   %[[D:.*]] = tensor.extract %[[DIST]][%[[I]], %[[J]]] : tensor<8x8xf32>
+//  CHECK-NEXT:   %[[BIAS:.*]] = arith.mulf %[[SLOPE]], %[[D]] : f32
+//  CHECK-NEXT:   arith.subf %[[S]], %[[BIAS]] : f32
+//       CHECK:   math.tanh
+//       CHECK:   attn.yield
+//   CHECK-NOT: linalg.broadcast
+func.func @alibi(%q: tensor<1x2x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>, %slopes: tensor<2xf32>, %dist: tensor<8x8xf32>) -> tensor<1x2x8x16xf32> {
+  %s = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) : (tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x8xf32>
+  %e0 = tensor.empty() : tensor<1x2x8x8xf32>
+  %m = linalg.broadcast ins(%slopes : tensor<2xf32>) outs(%e0 : tensor<1x2x8x8xf32>) dimensions = [0, 2, 3]
+  %e1 = tensor.empty() : tensor<1x2x8x8xf32>
+  %dd = linalg.broadcast ins(%dist : tensor<8x8xf32>) outs(%e1 : tensor<1x2x8x8xf32>) dimensions = [0, 1]
+  %bias = arith.mulf %m, %dd : tensor<1x2x8x8xf32>
+  %sb = arith.subf %s, %bias : tensor<1x2x8x8xf32>
+  %c = arith.constant dense<30.0> : tensor<1x2x8x8xf32>
+  %x = arith.divf %sb, %c : tensor<1x2x8x8xf32>
+  %t = math.tanh %x : tensor<1x2x8x8xf32>
+  %y = arith.mulf %t, %c : tensor<1x2x8x8xf32>
+  %p = attn.softmax %y axis(-1) : tensor<1x2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b h i d, b h j d -> b h i j' scale 1, score_mod (arith.subf, arith.divf, math.tanh, arith.mulf), softmax
+  %o = attn.einsum "b h i j, b h j d -> b h i d" (%p, %v) : (tensor<1x2x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x8x16xf32>
+  return %o : tensor<1x2x8x16xf32>
+}
+
+// -----
+
+// GQA written with grouped query heads (b h g i d against b h j d): g is a
+// batch dimension the keys and values do not read, so each key head serves
+// its 4 query heads in place.
+// CHECK-DAG:   #[[QM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d4)>
+// CHECK-DAG:   #[[KM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d5, d4)>
+// CHECK-DAG:   #[[VM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d5, d6)>
+// CHECK-DAG:   #[[OM:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3, d6)>
+// CHECK-LABEL: func.func @gqa
+//       CHECK: attn.attention ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1x2x4x8x16xf32>, tensor<1x2x8x16xf32>, tensor<1x2x8x16xf32>) outs(%{{.*}} : tensor<1x2x4x8x16xf32>) scale(2.500000e-01) {indexing_maps = [#[[QM]], #[[KM]], #[[VM]], #[[OM]]]} -> tensor<1x2x4x8x16xf32>
+func.func @gqa(%q: tensor<1x2x4x8x16xf32>, %k: tensor<1x2x8x16xf32>, %v: tensor<1x2x8x16xf32>) -> tensor<1x2x4x8x16xf32> {
+  %s = attn.einsum "b h g i d, b h j d -> b h g i j" (%q, %k) scale(0.25) : (tensor<1x2x4x8x16xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x4x8x8xf32>
+  %p = attn.softmax %s axis(-1) : tensor<1x2x4x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: 'b h g i d, b h j d -> b h g i j' scale 0.25, softmax over key axis 'j', 'b h g i j, b h j d -> b h g i d'
+  %o = attn.einsum "b h g i j, b h j d -> b h g i d" (%p, %v) : (tensor<1x2x4x8x8xf32>, tensor<1x2x8x16xf32>) -> tensor<1x2x4x8x16xf32>
+  return %o : tensor<1x2x4x8x16xf32>
+}
+
+// -----
+
+// Near miss: a linalg.generic between the scores and the softmax is not
+// moved into the score region.
+// CHECK-LABEL: func.func @generic_between
+//   CHECK-NOT: attn.attention
+//       CHECK: attn.softmax
+func.func @generic_between(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x8xf32>
+  %e = tensor.empty() : tensor<2x8x8xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>], iterator_types = ["parallel", "parallel", "parallel"]} ins(%s : tensor<2x8x8xf32>) outs(%e : tensor<2x8x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %r = math.exp %x : f32
+    linalg.yield %r : f32
+  } -> tensor<2x8x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: unsupported op 'linalg.generic' between the scores and the softmax (only elementwise arith and math ops are moved into the score region)
+  %p = attn.softmax %g axis(-1) : tensor<2x8x8xf32>
+  %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %o : tensor<2x8x16xf32>
 }

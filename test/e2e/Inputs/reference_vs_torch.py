@@ -83,15 +83,21 @@ ATT = os.path.join(WORK, "att.mlir")
 with open(ATT, "w") as f:
     f.write("""
 func.func @dot(%q: tensor<2x5x4xf32>, %k: tensor<2x6x4xf32>, %v: tensor<2x6x3xf32>, %m: tensor<2x5x6xi1>) -> tensor<2x5x3xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) scale(0.5) causal : (tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>, tensor<2x5x6xi1>) -> tensor<2x5x3xf32>
+  %o_init = tensor.empty() : tensor<2x5x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) mask(%m : tensor<2x5x6xi1>)
+      outs(%o_init : tensor<2x5x3xf32>) scale(0.5) causal -> tensor<2x5x3xf32>
   return %o : tensor<2x5x3xf32>
 }
 func.func @additive(%q: tensor<2x5x4xf32>, %k: tensor<2x6x4xf32>, %v: tensor<2x6x3xf32>, %m: tensor<2x1x6xf32>, %w: tensor<4xf32>) -> tensor<2x5x3xf32> {
-  %o = attn.attention %q, %k, %v mask(%m) weight(%w) scale(1.5) score(additive) : (tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>, tensor<2x1x6xf32>, tensor<4xf32>) -> tensor<2x5x3xf32>
+  %o_init = tensor.empty() : tensor<2x5x3xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>) mask(%m : tensor<2x1x6xf32>) weight(%w : tensor<4xf32>)
+      outs(%o_init : tensor<2x5x3xf32>) scale(1.5) score(additive) -> tensor<2x5x3xf32>
   return %o : tensor<2x5x3xf32>
 }
 func.func @gaussian(%q: tensor<5x1xf32>, %k: tensor<6x1xf32>, %v: tensor<6x1xf32>) -> tensor<5x1xf32> {
-  %o = attn.attention %q, %k, %v scale(1.0) score(gaussian) : (tensor<5x1xf32>, tensor<6x1xf32>, tensor<6x1xf32>) -> tensor<5x1xf32>
+  %o_init = tensor.empty() : tensor<5x1xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<5x1xf32>, tensor<6x1xf32>, tensor<6x1xf32>)
+      outs(%o_init : tensor<5x1xf32>) scale(1.0) score(gaussian) -> tensor<5x1xf32>
   return %o : tensor<5x1xf32>
 }
 """)

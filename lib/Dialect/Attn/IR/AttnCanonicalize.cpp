@@ -442,18 +442,34 @@ struct FoldConstantMask : OpRewritePattern<AttentionOp> {
   LogicalResult matchAndRewrite(AttentionOp op,
                                 PatternRewriter &rewriter) const override {
     Value mask = op.getMask();
-    if (!mask)
+    // A tile (offsets) sees a window of the pattern, not the pattern; a
+    // keep_or_drop mask is only ever made by the lowering.
+    if (!mask || !op.getOffsets().empty() || op.getKeepOrDrop())
       return failure();
-    auto qType = cast<RankedTensorType>(op.getQuery().getType());
-    auto kType = cast<RankedTensorType>(op.getKey().getType());
-    int64_t sq = qType.getDimSize(qType.getRank() - 2);
-    int64_t sk = kType.getDimSize(kType.getRank() - 2);
+    // The constant's last two dimensions must be the queries and the keys.
+    // (A constant 0 there broadcasts a size-1 dimension.)
+    AffineMap maskMap = op.getMatchingIndexingMap(&op.getMaskMutable()[0]);
+    unsigned results = maskMap.getNumResults();
+    auto readsOrBroadcasts = [&](unsigned result, int64_t dim) {
+      AffineExpr expr = maskMap.getResult(result);
+      return expr == getAffineDimExpr(dim, op.getContext()) ||
+             expr == getAffineConstantExpr(0, op.getContext());
+    };
+    if (results < 2 || !readsOrBroadcasts(results - 2, op.getQueryDim()) ||
+        !readsOrBroadcasts(results - 1, op.getKeyDim()))
+      return failure();
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    int64_t sq = ranges[op.getQueryDim()], sk = ranges[op.getKeyDim()];
     auto replace = [&](Value newMask, bool causal) {
-      rewriter.replaceOpWithNewOp<AttentionOp>(
-          op, op.getType(), op.getQuery(), op.getKey(), op.getValue(), newMask,
-          op.getWeight(), op.getScaleAttr(),
-          causal || op.getCausal() ? rewriter.getUnitAttr() : UnitAttr(),
-          op.getScoreAttr());
+      AttentionParts parts = AttentionParts::fromOp(op);
+      AffineMap map = parts.getMap(AttentionRole::Mask);
+      if (newMask)
+        parts.setMask(newMask, map);
+      else
+        parts.dropMask();
+      parts.causal |= causal;
+      Operation *replacement = parts.create(rewriter, op.getLoc());
+      rewriter.replaceOp(op, replacement->getResults());
       return success();
     };
     MaskPattern pattern = classifyMaskValue(mask, sq, sk);

@@ -12,12 +12,15 @@
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
+#include "attn/Dialect/Attn/Utils/FloatUtils.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 #include "llvm/ADT/STLExtras.h"
@@ -64,6 +67,10 @@ struct Match {
   /// The select and arith.addf ops between the scores and the softmax,
   /// outermost first; they go away with the chain.
   SmallVector<Operation *> maskOps;
+  /// The elementwise steps between the scores and the masks, in block
+  /// order (the score region), and the last one's result.
+  SmallVector<Operation *> chainOps;
+  Value chainTop;
   SoftmaxOp softmax;
   EinsumOp output; // o = einsum(p, v)
 
@@ -195,6 +202,53 @@ static Value buildFusedMask(OpBuilder &b, Location loc,
   return arith::SelectOp::create(b, loc, condition, fill, sum);
 }
 
+/// Whether `op` computes elements of a tensor of `type`'s shape one by one:
+/// an arith/math op on tensors (the frontends write bias adds, softcaps and
+/// masks that way), which the score region can compute per score.
+static bool isElementwiseStep(Operation *op, RankedTensorType type) {
+  if (!op || op->getNumResults() != 1 || op->getNumRegions() != 0 ||
+      !OpTrait::hasElementwiseMappableTraits(op) ||
+      !isa_and_nonnull<arith::ArithDialect, math::MathDialect>(
+          op->getDialect()))
+    return false;
+  auto resultType = dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  return resultType && resultType.getShape() == type.getShape();
+}
+
+/// The two-operand einsum of `type`'s shape that `root` is an elementwise
+/// function of, if there is exactly one; `nearMiss` names an op other than
+/// an elementwise one that stands between such an einsum and `root`.
+static EinsumOp findScores(Value root, RankedTensorType type,
+                           std::string &nearMiss) {
+  SmallVector<Value> worklist = {root};
+  llvm::SmallPtrSet<Operation *, 16> seen;
+  EinsumOp found;
+  bool ambiguous = false;
+  while (!worklist.empty()) {
+    Operation *def = worklist.pop_back_val().getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    if (auto einsum = dyn_cast<EinsumOp>(def)) {
+      auto resultType = cast<RankedTensorType>(einsum.getType());
+      if (einsum.getInputs().size() == 2 &&
+          resultType.getShape() == type.getShape()) {
+        ambiguous |= found && found != einsum;
+        found = einsum;
+      }
+      continue;
+    }
+    if (!isElementwiseStep(def, type)) {
+      if (nearMiss.empty() && def->getNumResults() == 1 &&
+          llvm::any_of(def->getOperands(),
+                       [](Value v) { return v.getDefiningOp<EinsumOp>(); }))
+        nearMiss = def->getName().getStringRef().str();
+      continue;
+    }
+    llvm::append_range(worklist, def->getOperands());
+  }
+  return ambiguous ? EinsumOp() : found;
+}
+
 /// Matches the chain ending in `softmax`. Fills `match` on success.
 static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   match.softmax = softmax;
@@ -212,61 +266,100 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
     return Failure{"the P·V einsum has more than two operands"};
   match.output = output;
 
-  // The producer: scores, possibly masked: an outermost select mask, then
-  // additive masks down to the scores.
+  // The producer: the scores, then elementwise steps (the score region),
+  // additive masks and an outermost select mask.
+  auto scoreType = cast<RankedTensorType>(softmax.getInput().getType());
+  std::string nearMiss;
+  EinsumOp scores = findScores(softmax.getInput(), scoreType, nearMiss);
+  if (!scores) {
+    if (!nearMiss.empty())
+      return Failure{llvm::formatv("unsupported op '{0}' between the scores "
+                                   "and the softmax (only elementwise arith "
+                                   "and math ops are moved into the score "
+                                   "region)",
+                                   nearMiss)
+                         .str()};
+    return Failure{};
+  }
+  // Which values are functions of the scores.
+  llvm::DenseMap<Value, bool> dependent;
+  std::function<bool(Value)> depends = [&](Value v) -> bool {
+    if (v == scores.getResult())
+      return true;
+    auto it = dependent.find(v);
+    if (it != dependent.end())
+      return it->second;
+    Operation *def = v.getDefiningOp();
+    bool result = def && isElementwiseStep(def, scoreType) &&
+                  llvm::any_of(def->getOperands(), depends);
+    dependent[v] = result;
+    return result;
+  };
+
   Value x = softmax.getInput();
   if (auto select = x.getDefiningOp<arith::SelectOp>()) {
-    match.select = matchSelectMask(select);
-    if (!match.select) {
-      auto isScores = [](Value v) {
-        return v.getDefiningOp<EinsumOp>() || v.getDefiningOp<arith::AddFOp>();
-      };
-      if (isScores(select.getTrueValue()) || isScores(select.getFalseValue()))
-        return Failure{"unsupported mask form: arith.select must pick the "
-                       "scores on one side and a splat -inf (or a fill below "
-                       "-1e4) on the other, by a boolean tensor"};
-      return Failure{};
+    std::optional<SelectMask> mask = matchSelectMask(select);
+    if (mask && depends(mask->scores) && !depends(mask->condition)) {
+      match.select = mask;
+      match.maskOps.push_back(select);
+      x = mask->scores;
     }
-    match.maskOps.push_back(select);
-    x = match.select->scores;
   }
   // s + m, or (s + m1) + m2 ...: each addf has one side leading to the
   // scores and the other is an additive mask.
-  auto leadsToScores = [](Value v) {
-    Operation *def = v.getDefiningOp();
-    return def && (isa<arith::AddFOp>(def) ||
-                   (isa<EinsumOp>(def) &&
-                    cast<EinsumOp>(def).getInputs().size() == 2));
-  };
   while (auto add = x.getDefiningOp<arith::AddFOp>()) {
     Value scoresSide = add.getLhs(), maskSide = add.getRhs();
-    if (!leadsToScores(scoresSide))
+    if (!depends(scoresSide))
       std::swap(scoresSide, maskSide);
-    if (!leadsToScores(scoresSide))
-      return Failure{};
+    if (!depends(scoresSide) || depends(maskSide))
+      break;
     match.additiveMasks.push_back(maskSide);
     match.maskOps.push_back(add);
     x = scoresSide;
   }
-  EinsumOp scores = x.getDefiningOp<EinsumOp>();
-  if (!scores) {
-    // Something else sits between the scores and the softmax.
-    if (Operation *producer = x.getDefiningOp())
-      for (Value operand : producer->getOperands())
-        if (operand.getDefiningOp<EinsumOp>())
-          return Failure{llvm::formatv("unsupported mask form: '{0}' between "
-                                       "the scores and the softmax",
-                                       producer->getName().getStringRef())
+  // Whatever else stands between the scores and the masks is the score
+  // region: every op on a path from the scores to `x`, in block order.
+  if (x != scores.getResult()) {
+    SmallVector<Value> worklist = {x};
+    llvm::SetVector<Operation *> chain;
+    while (!worklist.empty()) {
+      Value v = worklist.pop_back_val();
+      if (v == scores.getResult() || !depends(v))
+        continue;
+      Operation *def = v.getDefiningOp();
+      if (def->getBlock() != softmax->getBlock())
+        return Failure{"the score region's ops are in another block"};
+      if (chain.insert(def))
+        llvm::append_range(worklist, def->getOperands());
+    }
+    match.chainOps = chain.takeVector();
+    llvm::sort(match.chainOps, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+    match.chainTop = x;
+    // Every step's result feeds only later steps (or the masks above).
+    llvm::SmallPtrSet<Operation *, 8> chainSet(match.chainOps.begin(),
+                                               match.chainOps.end());
+    for (Operation *op : match.chainOps)
+      for (Operation *user : op->getResult(0).getUsers())
+        if (!chainSet.contains(user) &&
+            !(op->getResult(0) == x &&
+              (user == softmax.getOperation() ||
+               llvm::is_contained(match.maskOps, user))))
+          return Failure{llvm::formatv("the score region's '{0}' is used "
+                                       "elsewhere",
+                                       op->getName().getStringRef())
                              .str()};
-    return Failure{};
   }
   match.scores = scores;
-  if (scores.getInputs().size() != 2)
-    return Failure{"the score einsum does not have two operands"};
   if (llvm::any_of(match.maskOps,
                    [](Operation *op) { return !op->getResult(0).hasOneUse(); }))
     return Failure{"the masked scores are used elsewhere"};
-  if (!scores.getResult().hasOneUse())
+  if (match.chainOps.empty()
+          ? !scores.getResult().hasOneUse()
+          : llvm::any_of(scores.getResult().getUsers(), [&](Operation *user) {
+              return !llvm::is_contained(match.chainOps, user);
+            }))
     return Failure{"the scores are used elsewhere"};
 
   auto sPlan = getStrictPlan(scores);
@@ -277,8 +370,11 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   const Labels kTerm(sPlan->inputs[1].begin(), sPlan->inputs[1].end());
   const Labels sTerm(sPlan->output.begin(), sPlan->output.end());
 
-  // Roles in the score einsum: batch (q, k, s), rows of q (q, s), rows of k
-  // (k, s), contracted (q, k). Anything else is not Q Kᵀ.
+  // Roles in the score einsum: batch (q, k, s), query-like (q, s), rows of
+  // k (k, s), contracted (q, k). The innermost query-like label of the
+  // scores is the query axis; the others are batch axes the keys do not
+  // have (grouped queries: GQA/MQA read each key head for several query
+  // heads). Anything else is not Q Kᵀ.
   Labels batch, qRows, kRows, contracted;
   for (const std::string &l : qTerm) {
     bool inK = llvm::is_contained(kTerm, l), inS = llvm::is_contained(sTerm, l);
@@ -298,9 +394,16 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
       return Failure{"the score einsum sums over a key-only axis"};
     kRows.push_back(l);
   }
-  if (qRows.size() != 1 || kRows.size() != 1 || contracted.size() != 1)
-    return Failure{"the score einsum is not a batched Q Kᵀ (one query axis, "
-                   "one key axis, one contracted axis)"};
+  if (qRows.empty() || kRows.size() != 1 || contracted.size() != 1)
+    return Failure{"the score einsum is not a batched Q Kᵀ (query axes, one "
+                   "key axis, one contracted axis)"};
+  std::string queryLabel;
+  for (const std::string &l : sTerm)
+    if (llvm::is_contained(qRows, l))
+      queryLabel = l;
+  for (const std::string &l : qRows)
+    if (l != queryLabel)
+      batch.push_back(l);
   // Batch labels in the order of the score layout.
   Labels orderedBatch;
   for (const std::string &l : sTerm)
@@ -347,17 +450,22 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
                                  "axis '{0}' alone",
                                  kRows[0])
                        .str()};
-  // v = [batch..., key, e] and o = [batch..., query, e] up to permutation.
-  Labels vWant = orderedBatch, oWant = orderedBatch;
-  vWant.append({kRows[0], fresh});
-  oWant.append({qRows[0], fresh});
+  // v = [some batch..., key, e] and o = [batch..., query, e], up to
+  // permutation.
+  Labels oWant = orderedBatch;
+  oWant.append({queryLabel, fresh});
   auto samePermutation = [](Labels a, Labels b) {
     llvm::sort(a);
     llvm::sort(b);
     return a == b;
   };
-  if (llvm::count(vTerm, fresh) != 1 || !samePermutation(vTerm, vWant) ||
-      !samePermutation(oTerm, oWant))
+  bool valueOk = llvm::count(vTerm, fresh) == 1 &&
+                 llvm::count(vTerm, kRows[0]) == 1 &&
+                 llvm::all_of(vTerm, [&](const std::string &l) {
+                   return l == fresh || l == kRows[0] ||
+                          llvm::is_contained(orderedBatch, l);
+                 });
+  if (!valueOk || !samePermutation(oTerm, oWant))
     return Failure{"the P·V einsum is not a batched P V with one value axis"};
   if (output.getScaleValue() != 1.0)
     return Failure{"the P·V einsum has a scale"};
@@ -375,7 +483,7 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   match.key = scores.getInputs()[1];
   match.value = output.getInputs()[1 - pIndex];
   match.batch = orderedBatch;
-  match.queryLabel = qRows[0];
+  match.queryLabel = queryLabel;
   match.keyLabel = kRows[0];
   match.depthLabel = contracted[0];
   match.valueLabel = fresh;
@@ -387,61 +495,131 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   return std::nullopt;
 }
 
-/// Permutes `value` (laid out as `from`) into the layout `to` with an
-/// attn.rearrange; returns `value` itself when the layouts agree.
-static Value permute(OpBuilder &b, Location loc, Value value,
-                     ArrayRef<std::string> from, ArrayRef<std::string> to) {
-  if (from == to)
-    return value;
-  // Axis names of our own: einsum labels may be ellipsis placeholders or
-  // letters that are not einops identifiers.
-  std::string lhs, rhs;
-  for (size_t i = 0; i < from.size(); ++i)
-    lhs += (i ? " a" : "a") + std::to_string(i);
-  for (size_t i = 0; i < to.size(); ++i) {
-    size_t source = llvm::find(from, to[i]) - from.begin();
-    rhs += (i ? " a" : "a") + std::to_string(source);
+/// The map of an operand laid out as `term` over the domain `domain` (both
+/// lists of labels).
+static AffineMap getTermMap(MLIRContext *ctx, ArrayRef<std::string> domain,
+                            ArrayRef<std::string> term) {
+  SmallVector<AffineExpr> exprs;
+  for (const std::string &label : term)
+    exprs.push_back(
+        getAffineDimExpr(llvm::find(domain, label) - domain.begin(), ctx));
+  return AffineMap::get(domain.size(), 0, exprs, ctx);
+}
+
+/// Builds the score region of `attention` from the matched elementwise
+/// steps: each step's scalar form, on the score (block argument 0) and on
+/// the elements of the other operands at this score's indices (splat
+/// constants as scalars, broadcasts read from their input).
+static void buildScoreRegion(OpBuilder &b, AttentionOp attention, Match &m) {
+  Location loc = attention.getLoc();
+  int64_t nb = m.batch.size();
+  Type compute = attention.getComputeType();
+  Region &region = attention.getScoreMod();
+  SmallVector<Type> argTypes = {compute};
+  argTypes.append(nb + 2, b.getIndexType());
+  Block *block = b.createBlock(&region, region.end(), argTypes,
+                               SmallVector<Location>(argTypes.size(), loc));
+  b.setInsertionPointToStart(block);
+  // The block argument of each label of the scores' layout.
+  auto indexOf = [&](const std::string &label) -> Value {
+    if (label == m.queryLabel)
+      return block->getArgument(1 + nb);
+    if (label == m.keyLabel)
+      return block->getArgument(2 + nb);
+    return block->getArgument(1 +
+                              (llvm::find(m.batch, label) - m.batch.begin()));
+  };
+  Type scoreType = getElementTypeOrSelf(m.scores.getType());
+  IRMapping mapping;
+  mapping.map(m.scores.getResult(),
+              convertFloat(b, loc, block->getArgument(0), scoreType));
+  auto scoresType = cast<RankedTensorType>(m.scores.getType());
+  std::function<Value(Value)> scalarOf = [&](Value tensor) -> Value {
+    if (Value mapped = mapping.lookupOrNull(tensor))
+      return mapped;
+    // An elementwise function of other operands (ALiBi's slope[h] * |i - j|
+    // from two broadcasts) is computed per score too, so the operands are
+    // read in place instead of a score-sized tensor.
+    if (Operation *def = tensor.getDefiningOp();
+        def && isElementwiseStep(def, scoresType)) {
+      for (Value operand : def->getOperands())
+        (void)scalarOf(operand);
+      Operation *scalar = b.clone(*def, mapping);
+      scalar->getResult(0).setType(getElementTypeOrSelf(tensor.getType()));
+      return scalar->getResult(0);
+    }
+    DenseElementsAttr attr;
+    if (matchPattern(tensor, m_Constant(&attr)) && attr.isSplat()) {
+      Value scalar = arith::ConstantOp::create(
+          b, loc, cast<TypedAttr>(attr.getSplatValue<Attribute>()));
+      mapping.map(tensor, scalar);
+      return scalar;
+    }
+    // A broadcast reads its input at the dimensions it keeps.
+    Value source = tensor;
+    SmallVector<Value> indices;
+    if (auto broadcast = tensor.getDefiningOp<linalg::BroadcastOp>()) {
+      source = broadcast.getInput();
+      for (auto [d, label] : llvm::enumerate(m.scoreTerm))
+        if (!llvm::is_contained(broadcast.getDimensions(),
+                                static_cast<int64_t>(d)))
+          indices.push_back(indexOf(label));
+    } else {
+      for (const std::string &label : m.scoreTerm)
+        indices.push_back(indexOf(label));
+    }
+    Value scalar = tensor::ExtractOp::create(b, loc, source, indices);
+    mapping.map(tensor, scalar);
+    return scalar;
+  };
+  for (Operation *op : m.chainOps) {
+    for (Value operand : op->getOperands())
+      (void)scalarOf(operand);
+    Operation *scalar = b.clone(*op, mapping);
+    scalar->getResult(0).setType(
+        getElementTypeOrSelf(op->getResult(0).getType()));
   }
-  return RearrangeOp::create(b, loc, value, lhs + " -> " + rhs,
-                             DictionaryAttr())
-      .getResult();
+  Value top = mapping.lookup(m.chainTop);
+  YieldOp::create(b, loc, ValueRange{convertFloat(b, loc, top, compute)});
 }
 
 /// Rewrites the matched chain; returns the new attn.attention.
 static AttentionOp fuse(RewriterBase &rewriter, Match &m) {
   Location loc = m.output.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
   rewriter.setInsertionPoint(m.output);
-  auto withBatch = [&](std::initializer_list<std::string> rest) {
-    Labels labels = m.batch;
-    labels.append(rest.begin(), rest.end());
-    return labels;
-  };
-  Value q = permute(rewriter, loc, m.query, m.queryTerm,
-                    withBatch({m.queryLabel, m.depthLabel}));
-  Value k = permute(rewriter, loc, m.key, m.keyTerm,
-                    withBatch({m.keyLabel, m.depthLabel}));
-  Value v = permute(rewriter, loc, m.value, m.valueTerm,
-                    withBatch({m.keyLabel, m.valueLabel}));
-  Value mask = buildFusedMask(rewriter, loc, m.select,
-                              llvm::to_vector(llvm::reverse(m.additiveMasks)));
-  if (mask)
-    mask = permute(rewriter, loc, mask, m.scoreTerm,
-                   withBatch({m.queryLabel, m.keyLabel}));
-  Labels canonicalOut = withBatch({m.queryLabel, m.valueLabel});
-  SmallVector<int64_t> outShape;
+  // The domain (B..., M, K1, K2, N) in the chain's own labels: every
+  // operand is read in its own layout.
+  Labels domain = m.batch;
+  domain.append({m.queryLabel, m.depthLabel, m.keyLabel, m.valueLabel});
+  AttentionParts parts;
+  parts.query = m.query;
+  parts.key = m.key;
+  parts.value = m.value;
+  parts.maps = {getTermMap(ctx, domain, m.queryTerm),
+                getTermMap(ctx, domain, m.keyTerm),
+                getTermMap(ctx, domain, m.valueTerm)};
+  if (Value mask =
+          buildFusedMask(rewriter, loc, m.select,
+                         llvm::to_vector(llvm::reverse(m.additiveMasks)))) {
+    parts.mask = mask;
+    parts.maps.push_back(getTermMap(ctx, domain, m.scoreTerm));
+  }
   auto oType = cast<RankedTensorType>(m.output.getType());
-  for (const std::string &label : canonicalOut)
-    outShape.push_back(oType.getDimSize(llvm::find(m.outputTerm, label) -
-                                        m.outputTerm.begin()));
-  auto fusedType = RankedTensorType::get(outShape, oType.getElementType());
-  auto attention = AttentionOp::create(
-      rewriter, loc, fusedType, q, k, v, mask, /*weight=*/Value(),
-      rewriter.getF64FloatAttr(m.scores.getScaleValue()));
-  Value result =
-      permute(rewriter, loc, attention.getResult(), canonicalOut, m.outputTerm);
-  rewriter.replaceOp(m.output, result);
+  parts.inits = {tensor::EmptyOp::create(rewriter, loc, oType.getShape(),
+                                         oType.getElementType())};
+  parts.maps.push_back(getTermMap(ctx, domain, m.outputTerm));
+  parts.scale = m.scores.getScaleValue();
+  auto attention = cast<AttentionOp>(parts.create(rewriter, loc));
+  if (!m.chainOps.empty()) {
+    OpBuilder::InsertionGuard guard(rewriter);
+    buildScoreRegion(rewriter, attention, m);
+  }
+  rewriter.replaceOp(m.output, attention.getResult());
   rewriter.eraseOp(m.softmax);
   for (Operation *op : m.maskOps)
+    rewriter.eraseOp(op);
+  for (Operation *op : llvm::reverse(m.chainOps))
     rewriter.eraseOp(op);
   rewriter.eraseOp(m.scores);
   return attention;
@@ -819,10 +997,18 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   SmallVector<int64_t> shape(oType.getShape());
   if (!m.hasValueAxis)
     shape.push_back(1);
-  auto attention = AttentionOp::create(
-      rewriter, loc, RankedTensorType::get(shape, oType.getElementType()), q, k,
-      v, mask, weight, rewriter.getF64FloatAttr(scale), UnitAttr(),
-      ScoreKindAttr::get(rewriter.getContext(), m.kind));
+  AttentionParts parts;
+  parts.query = q;
+  parts.key = k;
+  parts.value = v;
+  parts.mask = mask;
+  parts.weight = weight;
+  parts.inits = {
+      tensor::EmptyOp::create(rewriter, loc, shape, oType.getElementType())};
+  parts.maps.assign(parts.getRoles().size(), AffineMap());
+  parts.scale = scale;
+  parts.score = m.kind;
+  auto attention = cast<AttentionOp>(parts.create(rewriter, loc));
   Value result = attention.getResult();
   if (!m.hasValueAxis)
     result = RearrangeOp::create(rewriter, loc, result,
@@ -845,7 +1031,7 @@ static std::string unmatchedReason(SoftmaxOp softmax) {
     return "the probabilities are not used by exactly one two-operand einsum "
            "(P V)";
   return "the softmax's input is not a score einsum (Q Kᵀ, or an additive or "
-         "Gaussian score) followed only by a scale and masks";
+         "Gaussian score) followed only by elementwise ops and masks";
 }
 
 /// The masks of a fused chain, for its remark.
@@ -922,10 +1108,17 @@ struct FuseAttentionPass
       // Said in the user's own equations, before they are erased.
       char scale[32];
       std::snprintf(scale, sizeof(scale), "%g", match.scores.getScaleValue());
+      std::string region;
+      if (!match.chainOps.empty()) {
+        region = ", score_mod (";
+        for (auto [i, op] : llvm::enumerate(match.chainOps))
+          region += (i ? ", " : "") + op->getName().getStringRef().str();
+        region += ")";
+      }
       std::string description =
-          llvm::formatv("fused attention: '{0}' scale {1}{2}, softmax over "
-                        "key axis '{3}', '{4}'",
-                        match.scores.getEquation(), scale,
+          llvm::formatv("fused attention: '{0}' scale {1}{2}{3}, softmax over "
+                        "key axis '{4}', '{5}'",
+                        match.scores.getEquation(), scale, region,
                         describeMasks(match.select, match.additiveMasks.size()),
                         match.keyLabel, match.output.getEquation())
               .str();

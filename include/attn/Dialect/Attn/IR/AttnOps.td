@@ -10,8 +10,12 @@
 #define ATTN_DIALECT_ATTN_IR_ATTNOPS_TD
 
 include "attn/Dialect/Attn/IR/AttnDialect.td"
+include "mlir/Dialect/Linalg/IR/LinalgInterfaces.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/TilingInterface.td"
 
 //===----------------------------------------------------------------------===//
 // RearrangeOp
@@ -191,62 +195,154 @@ def Attn_SoftmaxOp : Attn_Op<"softmax", [Pure, SameOperandsAndResultType]> {
 }
 
 //===----------------------------------------------------------------------===//
-// AttentionOp
+// AttentionOp and OnlineAttentionOp
 //===----------------------------------------------------------------------===//
 
-def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
-  let summary = "fused attention: softmax(score(q, k) + mask) @ v";
+// What attn.attention and attn.online_attention share: the inputs, the
+// structured masks, the score function and its region, the positions of a
+// tile, and the iteration domain read through indexing maps. They differ in
+// their destinations (the normalised output and an optional log-sum-exp,
+// or the running accumulator, maximum and sum).
+class Attn_AttentionBase<string mnemonic, list<Trait> traits = []>
+    : Attn_Op<mnemonic, traits # [Pure, AttrSizedOperandSegments,
+        DestinationStyleOpInterface,
+        DeclareOpInterfaceMethods<TilingInterface,
+          ["getLoopIteratorTypes", "getIterationDomain",
+           "getTiledImplementation", "getResultTilePosition",
+           "generateResultTileValue"]>,
+        DeclareOpInterfaceMethods<AggregatedOpInterface,
+          ["decomposeOperation"]>,
+]> {
+  code commonExtraClassDeclaration = [{
+    /// The number of batch dimensions B... of the iteration domain
+    /// (B..., M, K1, K2, N).
+    int64_t getNumBatchDims();
+    /// Positions of M, K1, K2 and N in the iteration domain.
+    int64_t getQueryDim() { return getNumBatchDims(); }
+    int64_t getHeadDim() { return getNumBatchDims() + 1; }
+    int64_t getKeyDim() { return getNumBatchDims() + 2; }
+    int64_t getValueDim() { return getNumBatchDims() + 3; }
+    /// One map per tensor operand, in operand order: the `indexing_maps`
+    /// attribute, or the default maps when it is absent.
+    ::llvm::SmallVector<::mlir::AffineMap> getIndexingMapsArray();
+    /// The map of one tensor operand of this op.
+    ::mlir::AffineMap getMatchingIndexingMap(::mlir::OpOperand *operand);
+    /// The static extent of every domain dimension (dynamic where the
+    /// operand that defines it is dynamic).
+    ::llvm::SmallVector<int64_t> getStaticLoopRanges();
+    /// The type scores, maxima and sums are computed in: f32 for f16/bf16
+    /// outputs, the output's type otherwise.
+    ::mlir::Type getComputeType();
+    /// Whether the score region is present.
+    bool hasScoreMod() { return !getScoreMod().empty(); }
+    /// The global position of domain dimension `dim` (a batch dimension,
+    /// M or K2) of this op's first element: its offset, or 0.
+    ::mlir::OpFoldResult getPosition(::mlir::OpBuilder &b, int64_t dim);
+    /// The (left, right) of the sliding window, if any.
+    std::optional<std::pair<int64_t, int64_t>> getWindowBounds();
+  }];
+  let hasVerifier = 1;
+}
+
+def Attn_AttentionOp : Attn_AttentionBase<"attention"> {
+  let summary = "structured attention: softmax(score_mod(score(q, k)) + "
+                "masks) @ v";
   let description = [{
-    Computes, for every batch index `B...` (the leading dimensions shared by
-    all operands):
+    Computes attention over the iteration domain `(B..., M, K1, K2, N)`:
+    batch dimensions `B...` (zero or more), queries `M`, the feature axis
+    `K1` that scores reduce, keys `K2` that the softmax reduces, and value
+    features `N`. Every tensor operand is read through its indexing map from
+    that domain, so any layout is legal without permutes, and a dimension
+    an operand's map does not use is broadcast: keys and values with fewer
+    heads than the queries (GQA/MQA) are read in place.
 
     ```
-    s[i, j]   = score(q[B, i, :], k[B, j, :])
-    s[i, j]   = -inf  where mask[B, i, j] is false (boolean mask)
-    s[i, j]  += mask[B, i, j]                      (floating-point mask)
-    s[i, j]   = -inf  where causal and j > i
-    p[i, :]   = softmax(s[i, :])   (0 for a row whose keys are all masked)
-    out[B, i, :] = sum_j p[i, j] * v[B, j, :]
+    s[B, i, j]   = scale * sum_d q[B, i, d] * k[B, j, d]       (score: dot)
+    s[B, i, j]   = score_mod(s[B, i, j], B..., i, j)            (if present)
+    s[B, i, j]   = -inf  where mask[B, i, j] is false           (i1 mask)
+    s[B, i, j]  += mask[B, i, j]                   (float mask, additive)
+    s[B, i, j]   = -inf  where mask[B, i, j] = -inf    (float, keep_or_drop)
+    s[B, i, j]   = -inf  where causal and j > i
+    s[B, i, j]   = -inf  where window(l, r) and not i - l <= j <= i + r
+    s[B, i, j]   = -inf  where j >= key_lengths[B]
+    s[B, i, j]   = -inf  where not block_mask[B, i / bq, j / bk]
+    p[B, i, :]   = softmax(s[B, i, :])        (0 if every key is masked)
+    out[B, i, n] = sum_j p[B, i, j] * v[B, j, n]   (over all keys)
+    lse[B, i]    = log(sum_j exp(s[B, i, j]))  (-inf if every key is masked)
     ```
 
-    The score function is chosen by `score` (default `dot`):
-    - `dot`:      `scale * sum_d q[i, d] * k[j, d]`
-    - `additive`: `scale * sum_d w[d] * tanh(q[i, d] + k[j, d])` (Bahdanau)
-    - `gaussian`: `-scale / 2 * sum_d ((q[i, d] - k[j, d]) * w[d])^2`
-      (Nadaraya–Watson; `w` = 1 when `weight` is absent)
+    The other score kinds replace the first line: `additive` is
+    `scale * sum_d w[d] * tanh(q + k)` (Bahdanau), `gaussian` is
+    `-scale / 2 * sum_d ((q - k) * w[d])^2` (Nadaraya–Watson, `w` = 1
+    without `weight`). The `score_mod` region is any elementwise function of
+    the scaled score and of the global batch, query and key indices (its
+    block arguments, in that order); it may read tensors defined above it
+    (`tensor.extract`), which is how relative position biases and ALiBi
+    slopes enter. `i` and `j` are global positions: `offsets`, when given,
+    are the positions of the op's first batch element, query and key (a
+    tile of a larger attention); they are 0 otherwise. Masks are applied
+    after `score_mod`, so a row whose keys are all masked gives 0 (not NaN)
+    whatever the region computes. `keep_or_drop` marks a float mask that
+    holds a boolean one as 0 (keep) / -inf (drop), as
+    `attn-make-attention-masks-additive` makes it: -inf replaces the score
+    instead of being added to it. Scores, maxima and sums are computed in
+    f32 for f16/bf16 outputs; the output is rounded once.
 
-    The op never needs the `Sq x Sk` score matrix in memory: it is the unit
-    that flash tiling works on. The causal mask is aligned top-left
-    (`j <= i` is kept), as PyTorch's `is_causal`.
+    Default indexing maps (when `indexing_maps` is absent): `q (B, M, K1)`,
+    `k (B, K2, K1)`, `v (B, K2, N)`, `mask (B, M, K2)` with a constant 0 for
+    each mask dimension of size 1 that broadcasts, `weight (K1)`,
+    `key_lengths (B)`, `block_mask` like the mask, `output (B, M, N)`,
+    `lse (B, M)`.
 
-    Non-finite values: a key masked by a boolean mask or by `causal` gets
-    probability 0 whatever its score (a NaN or infinite key is ignored, as
-    with PyTorch's `masked_fill`); an additive mask is added (NaN + -inf is
-    NaN, as in PyTorch). The sum over keys is IEEE arithmetic over all of
-    them, as the unfused `softmax(s) @ v` computes it: a NaN or infinite
-    value of a masked key makes the row NaN (0 * NaN), also in a row whose
-    keys are all masked, which is 0 otherwise. One exception: the lowering
-    skips blocks of keys that `causal` masks for every query of a block,
-    so values there are never read.
+    Non-finite values: a key masked by a boolean mask (or a `keep_or_drop`
+    one) or by a structured mask (`causal`, `window`, `key_lengths`,
+    `block_mask`) gets probability 0 whatever its score (a NaN or infinite
+    key is ignored, as with PyTorch's `masked_fill`); an additive mask is
+    added (NaN + -inf is NaN, as in PyTorch). The sum over keys is IEEE
+    arithmetic over all of them, as the unfused `softmax(s) @ v` computes
+    it: a NaN or infinite value of a masked key makes the row NaN
+    (0 * NaN), also in a row whose keys are all masked, which is 0
+    otherwise. One exception: the flash tiling skips blocks of keys that
+    the structured masks mask for every query of a block, so values there
+    are never read.
 
     Constraints:
-    1. `query : [B..., Sq, D]`, `key : [B..., Sk, D]`, `value : [B..., Sk,
-       Dv]`, all of the same rank >= 2 with equal batch dimensions `B...`.
-    2. `result : [B..., Sq, Dv]`.
-    3. query, key, value and result share one floating-point element type.
-    4. `mask`, if present, has the rank of `query` and dimensions equal to
-       `[B..., Sq, Sk]` or 1 (broadcast); its element type is `i1` (true
-       keeps the key) or the query's element type (added to the score).
-    5. `weight` is a 1-D tensor of `D` elements of the query's element type;
-       it is required for `additive`, optional for `gaussian` and not allowed
-       for `dot`.
-    6. `scale` is finite and representable in the element type.
+    1. The iteration domain has rank `nb + 4 >= 4`. `indexing_maps`, when
+       present, has one map per tensor operand (in operand order), each with
+       `nb + 4` dimensions and no symbols.
+    2. Every map is a projected permutation; `key`, `value`, `mask`,
+       `key_lengths` and `block_mask` maps may also have constant-0 results,
+       for operand dimensions of size 1. The query map uses exactly all of
+       `B...`, `M` and `K1`; the key map `K2`, `K1` and some of `B...`; the
+       value map `K2`, `N` and some of `B...`; the mask and block mask maps
+       some of `B...`, `M` and `K2`; the weight map exactly `K1`; the key
+       lengths map some of `B...`; the output map exactly all of `B...`, `M`
+       and `N`; the lse map exactly all of `B...` and `M`.
+    3. Every operand's rank is its map's number of results, and each of its
+       dimensions has the extent of the domain dimension it reads (`B...`,
+       `M`, `K1` from the query, `K2` from the key, `N` from the value).
+    4. `query`, `key`, `value`, `weight`, `output` and `lse` have float
+       element types; `mask` is i1 or float, and float when `keep_or_drop`
+       is set; `key_lengths` is an integer or index; `block_mask` is i1.
+    5. `weight` is required for the `additive` score, optional for
+       `gaussian` and not allowed for `dot`.
+    6. `scale` is finite and representable in the query's element type
+       (as an `arith.constant` of it must be: `scale(3.5e38)` on f32 would
+       round to +inf); `window` has two non-negative entries;
+       `block_sizes` has two positive entries and is given exactly when
+       `block_mask` is.
+    7. `offsets` is empty or has `nb + 2` entries.
+    8. The `score_mod` region is empty or has one block with arguments
+       `(compute type, index x (nb + 2))` and yields one value of the
+       compute type.
+    9. There is one result per destination (`output`, `lse`), of its type.
 
     Example:
     ```mlir
-    %o = attn.attention %q, %k, %v scale(0.125) causal
-        : (tensor<1x8x4096x64xf32>, tensor<1x8x4096x64xf32>,
-           tensor<1x8x4096x64xf32>) -> tensor<1x8x4096x64xf32>
+    %o = attn.attention ins(%q, %k, %v : tensor<1x8x4096x64xf32>,
+             tensor<1x8x4096x64xf32>, tensor<1x8x4096x64xf32>)
+         outs(%init : tensor<1x8x4096x64xf32>) scale(0.125) causal
+         -> tensor<1x8x4096x64xf32>
     ```
   }];
 
@@ -254,20 +350,138 @@ def Attn_AttentionOp : Attn_Op<"attention", [Pure, AttrSizedOperandSegments]> {
                        AnyRankedTensor:$value,
                        Optional<AnyRankedTensor>:$mask,
                        Optional<AnyRankedTensor>:$weight,
+                       Optional<AnyRankedTensor>:$key_lengths,
+                       Optional<AnyRankedTensor>:$block_mask,
+                       Variadic<Index>:$offsets,
+                       AnyRankedTensor:$output,
+                       Optional<AnyRankedTensor>:$lse,
                        F64Attr:$scale, UnitAttr:$causal,
+                       UnitAttr:$keep_or_drop,
+                       OptionalAttr<DenseI64ArrayAttr>:$window,
+                       OptionalAttr<DenseI64ArrayAttr>:$block_sizes,
                        DefaultValuedAttr<Attn_ScoreKindAttr,
-                                         "::mlir::attn::ScoreKind::Dot">:$score);
-  let results = (outs AnyRankedTensor:$result);
+                                         "::mlir::attn::ScoreKind::Dot">:$score,
+                       OptionalAttr<AffineMapArrayAttr>:$indexing_maps);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let regions = (region AnyRegion:$score_mod);
 
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` `(` $mask^ `)`)?
-    (`weight` `(` $weight^ `)`)? `scale` `(` $scale `)` (`causal` $causal^)?
-    (`score` `(` $score^ `)`)? attr-dict
-    `:` functional-type(operands, $result)
+    `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,`
+        type($value) `)`
+    (`mask` `(` $mask^ `:` type($mask) `)`)? (`keep_or_drop` $keep_or_drop^)?
+    (`weight` `(` $weight^ `:` type($weight) `)`)?
+    (`key_lengths` `(` $key_lengths^ `:` type($key_lengths) `)`)?
+    (`block_mask` `(` $block_mask^ `:` type($block_mask) `)`)?
+    `outs` `(` $output `:` type($output) `)`
+    (`lse` `(` $lse^ `:` type($lse) `)`)?
+    `scale` `(` $scale `)` (`score` `(` $score^ `)`)? (`causal` $causal^)?
+    (`window` `(` $window^ `)`)? (`block_sizes` `(` $block_sizes^ `)`)?
+    (`offsets` `(` $offsets^ `)`)?
+    (`score_mod` $score_mod^)? attr-dict `->` type($results)
   }];
 
-  let hasVerifier = 1;
+  let extraClassDeclaration = commonExtraClassDeclaration # [{
+    ::mlir::MutableOperandRange getDpsInitsMutable();
+    /// The normalised output (result 0).
+    ::mlir::Value getResult() { return getResults().front(); }
+  }];
   let hasCanonicalizer = 1;
+}
+
+def Attn_OnlineAttentionOp : Attn_AttentionBase<"online_attention"> {
+  let summary = "one step of flash attention: running max, sum and "
+                "unnormalised output updated with a block of keys";
+  let description = [{
+    The partial form of `attn.attention` that flash tiling reduces over key
+    blocks, as FlashAttention-2 writes it. With the scores `s` of its keys
+    computed and masked exactly as `attn.attention` does (same operands,
+    attributes, `score_mod` region and positions), it updates the running
+    maximum `m`, sum `l` and unnormalised output `acc` of every row:
+
+    ```
+    m_new[B, i]   = max(m[B, i], max_j s[B, i, j])
+    alpha         = exp(m[B, i] - m_new[B, i])       (0 while m is -inf)
+    l_new[B, i]   = alpha * l[B, i] + sum_j exp(s[B, i, j] - m_new[B, i])
+    acc_new[B, i, n] = alpha * acc[B, i, n]
+                     + sum_j exp(s[B, i, j] - m_new[B, i]) * v[B, j, n]
+    ```
+
+    Starting from `m = -inf`, `l = 0`, `acc = 0`, any partition of the keys
+    into steps gives `acc / l = out` and `m + log(l) = lse` of
+    `attn.attention` (rows with `l = 0` give 0): the update is associative,
+    so its key dimension tiles as a reduction. Its destinations are
+    `acc (B, M, N)`, `max (B, M)` and `sum (B, M)`, all of the compute
+    type, with those default maps.
+
+    Constraints: those of `attn.attention`, with `acc`, `max` and `sum` in
+    place of `output` and `lse` (maps: `acc` like the output, `max` and
+    `sum` like the lse), and:
+    10. `acc`, `max` and `sum` have the compute type as element type.
+
+    Example:
+    ```mlir
+    %r:3 = attn.online_attention ins(%q, %k, %v : tensor<64x64xf32>,
+               tensor<64x64xf32>, tensor<64x64xf32>)
+           outs(%acc, %m, %l : tensor<64x64xf32>, tensor<64xf32>,
+               tensor<64xf32>) scale(0.125) causal offsets(%i0, %j0)
+           -> tensor<64x64xf32>, tensor<64xf32>, tensor<64xf32>
+    ```
+  }];
+
+  let arguments = (ins AnyRankedTensor:$query, AnyRankedTensor:$key,
+                       AnyRankedTensor:$value,
+                       Optional<AnyRankedTensor>:$mask,
+                       Optional<AnyRankedTensor>:$weight,
+                       Optional<AnyRankedTensor>:$key_lengths,
+                       Optional<AnyRankedTensor>:$block_mask,
+                       Variadic<Index>:$offsets,
+                       AnyRankedTensor:$acc, AnyRankedTensor:$max,
+                       AnyRankedTensor:$sum,
+                       F64Attr:$scale, UnitAttr:$causal,
+                       UnitAttr:$keep_or_drop,
+                       OptionalAttr<DenseI64ArrayAttr>:$window,
+                       OptionalAttr<DenseI64ArrayAttr>:$block_sizes,
+                       DefaultValuedAttr<Attn_ScoreKindAttr,
+                                         "::mlir::attn::ScoreKind::Dot">:$score,
+                       OptionalAttr<AffineMapArrayAttr>:$indexing_maps);
+  let results = (outs AnyRankedTensor:$acc_result,
+                      AnyRankedTensor:$max_result,
+                      AnyRankedTensor:$sum_result);
+  let regions = (region AnyRegion:$score_mod);
+
+  let assemblyFormat = [{
+    `ins` `(` $query `,` $key `,` $value `:` type($query) `,` type($key) `,`
+        type($value) `)`
+    (`mask` `(` $mask^ `:` type($mask) `)`)? (`keep_or_drop` $keep_or_drop^)?
+    (`weight` `(` $weight^ `:` type($weight) `)`)?
+    (`key_lengths` `(` $key_lengths^ `:` type($key_lengths) `)`)?
+    (`block_mask` `(` $block_mask^ `:` type($block_mask) `)`)?
+    `outs` `(` $acc `,` $max `,` $sum `:` type($acc) `,` type($max) `,`
+        type($sum) `)`
+    `scale` `(` $scale `)` (`score` `(` $score^ `)`)? (`causal` $causal^)?
+    (`window` `(` $window^ `)`)? (`block_sizes` `(` $block_sizes^ `)`)?
+    (`offsets` `(` $offsets^ `)`)?
+    (`score_mod` $score_mod^)? attr-dict
+    `->` type($acc_result) `,` type($max_result) `,` type($sum_result)
+  }];
+
+  let extraClassDeclaration = commonExtraClassDeclaration # [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return ::mlir::MutableOperandRange(getOperation(),
+          getODSOperandIndexAndLength(8).first, 3);
+    }
+    /// The output type rounding would give (the compute type).
+    ::mlir::Type getOutputElementType() {
+      return getAcc().getType().getElementType();
+    }
+  }];
+}
+
+def Attn_YieldOp : Attn_Op<"yield", [Pure, ReturnLike, Terminator,
+    ParentOneOf<["AttentionOp", "OnlineAttentionOp"]>]> {
+  let summary = "yields the modified score of a score_mod region";
+  let arguments = (ins Variadic<AnyType>:$values);
+  let assemblyFormat = "$values attr-dict `:` type($values)";
 }
 
 #endif // ATTN_DIALECT_ATTN_IR_ATTNOPS_TD

@@ -5,8 +5,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef ATTN_LIB_CONVERSION_ATTNTOLINALG_FLOATUTILS_H
-#define ATTN_LIB_CONVERSION_ATTNTOLINALG_FLOATUTILS_H
+#ifndef ATTN_DIALECT_ATTN_UTILS_FLOATUTILS_H
+#define ATTN_DIALECT_ATTN_UTILS_FLOATUTILS_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
@@ -42,4 +42,4 @@ inline Value createFloatConstant(OpBuilder &b, Location loc, Type type,
 
 } // namespace mlir::attn
 
-#endif // ATTN_LIB_CONVERSION_ATTNTOLINALG_FLOATUTILS_H
+#endif // ATTN_DIALECT_ATTN_UTILS_FLOATUTILS_H
