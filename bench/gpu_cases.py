@@ -68,12 +68,12 @@ class AttentionCase:
             mt = f"tensor<{shape}x{'i1' if self.mask == 'bool' else t}>"
             args.append(f"%m: {mt}")
             types.append(mt)
-            mask = " mask(%m)"
+            mask = f" mask(%m : {mt})"
         causal = " causal" if self.causal else ""
         return (f"func.func @attention({', '.join(args)}) -> {q} {{\n"
-                f"  %0 = attn.attention %q, %k, %v{mask} "
-                f"scale({self.scale!r}){causal}\n"
-                f"      : ({', '.join(types)}) -> {q}\n"
+                f"  %init = tensor.empty() : {q}\n"
+                f"  %0 = attn.attention ins(%q, %k, %v : {q}, {kv}, {kv}){mask}\n"
+                f"      outs(%init : {q}) scale({self.scale!r}){causal} -> {q}\n"
                 f"  return %0 : {q}\n}}\n")
 
 

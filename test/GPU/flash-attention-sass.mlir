@@ -51,18 +51,18 @@ func.func @kernels(%q128: tensor<1x4x256x128xbf16>, %q64: tensor<1x4x256x64xbf16
                    %h64: tensor<1x2x200x64xf16>)
     -> (tensor<1x4x256x128xbf16>, tensor<1x4x256x64xbf16>,
         tensor<2x2x192x128xf16>, tensor<1x2x200x64xf16>) {
-  %0 = attn.attention %q128, %q128, %q128 scale(0.088388347648318) causal
-      : (tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>)
-      -> tensor<1x4x256x128xbf16>
-  %1 = attn.attention %q64, %q64, %q64 scale(0.125)
-      : (tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>)
-      -> tensor<1x4x256x64xbf16>
-  %2 = attn.attention %h128, %h128, %h128 mask(%m) scale(0.088388347648318)
-      : (tensor<2x2x192x128xf16>, tensor<2x2x192x128xf16>, tensor<2x2x192x128xf16>,
-         tensor<2x1x192x192xi1>) -> tensor<2x2x192x128xf16>
-  %3 = attn.attention %h64, %h64, %h64 scale(0.125) causal
-      : (tensor<1x2x200x64xf16>, tensor<1x2x200x64xf16>, tensor<1x2x200x64xf16>)
-      -> tensor<1x2x200x64xf16>
+  %init_0 = tensor.empty() : tensor<1x4x256x128xbf16>
+  %0 = attn.attention ins(%q128, %q128, %q128 : tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>, tensor<1x4x256x128xbf16>)
+      outs(%init_0 : tensor<1x4x256x128xbf16>) scale(0.088388347648318) causal -> tensor<1x4x256x128xbf16>
+  %init_1 = tensor.empty() : tensor<1x4x256x64xbf16>
+  %1 = attn.attention ins(%q64, %q64, %q64 : tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>, tensor<1x4x256x64xbf16>)
+      outs(%init_1 : tensor<1x4x256x64xbf16>) scale(0.125) -> tensor<1x4x256x64xbf16>
+  %init_2 = tensor.empty() : tensor<2x2x192x128xf16>
+  %2 = attn.attention ins(%h128, %h128, %h128 : tensor<2x2x192x128xf16>, tensor<2x2x192x128xf16>, tensor<2x2x192x128xf16>) mask(%m : tensor<2x1x192x192xi1>)
+      outs(%init_2 : tensor<2x2x192x128xf16>) scale(0.088388347648318) -> tensor<2x2x192x128xf16>
+  %init_3 = tensor.empty() : tensor<1x2x200x64xf16>
+  %3 = attn.attention ins(%h64, %h64, %h64 : tensor<1x2x200x64xf16>, tensor<1x2x200x64xf16>, tensor<1x2x200x64xf16>)
+      outs(%init_3 : tensor<1x2x200x64xf16>) scale(0.125) causal -> tensor<1x2x200x64xf16>
   return %0, %1, %2, %3 : tensor<1x4x256x128xbf16>, tensor<1x4x256x64xbf16>,
                           tensor<2x2x192x128xf16>, tensor<1x2x200x64xf16>
 }

@@ -30,9 +30,9 @@
 // HOST: llvm.func @_mlir_ciface_graph(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) attributes
 func.func @graph(%q: tensor<1x64x64xbf16>, %k: tensor<1x64x64xbf16>,
                  %v: tensor<1x64x64xbf16>) -> tensor<1x64x64xbf16> {
-  %0 = attn.attention %q, %k, %v scale(0.125)
-      : (tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<1x64x64xbf16>)
-      -> tensor<1x64x64xbf16>
+  %init_0 = tensor.empty() : tensor<1x64x64xbf16>
+  %0 = attn.attention ins(%q, %k, %v : tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<1x64x64xbf16>)
+      outs(%init_0 : tensor<1x64x64xbf16>) scale(0.125) -> tensor<1x64x64xbf16>
   %1 = math.tanh %0 : tensor<1x64x64xbf16>
   return %1 : tensor<1x64x64xbf16>
 }

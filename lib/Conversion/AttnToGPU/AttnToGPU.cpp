@@ -14,6 +14,7 @@
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -43,9 +44,27 @@ FailureOr<FlashAttentionSpec> getSpec(AttentionOp op, int64_t warps,
     reason = "the score is not a dot product";
     return failure();
   }
+  // The kernels read [B..., S, D] operands and apply no score region or
+  // structured mask; other forms take the generic flash lowering.
+  if (op.getIndexingMaps()) {
+    reason = "an operand is not in the [batch..., sequence, feature] layout";
+    return failure();
+  }
+  if (op.hasScoreMod() || op.getWindow() || op.getKeyLengths() ||
+      op.getBlockMask() || op.getLse() || !op.getOffsets().empty()) {
+    reason = "a score region, window, key lengths, block mask, lse or tile "
+             "offsets";
+    return failure();
+  }
   auto q = cast<RankedTensorType>(op.getQuery().getType());
   auto k = cast<RankedTensorType>(op.getKey().getType());
   auto v = cast<RankedTensorType>(op.getValue().getType());
+  if (k.getElementType() != q.getElementType() ||
+      v.getElementType() != q.getElementType() ||
+      op.getOutput().getType().getElementType() != q.getElementType()) {
+    reason = "the operands do not share one element type";
+    return failure();
+  }
   if (!q.hasStaticShape() || !k.hasStaticShape() || !v.hasStaticShape()) {
     reason = "dynamic shapes";
     return failure();
@@ -155,7 +174,11 @@ struct ConvertAttnToGPUPass
         /*resultPosition=*/3, {spec.getNumQueryBlocks(), spec.batch, 1},
         spec.getThreads(), spec.getSharedBytes());
     op.getResult().replaceAllUsesWith(result);
+    // The kernel allocates its output: the destination's empty tensor goes.
+    Operation *init = op.getOutput().getDefiningOp();
     op.erase();
+    if (isa_and_nonnull<tensor::EmptyOp>(init) && init->use_empty())
+      init->erase();
   }
 };
 

@@ -85,10 +85,10 @@
 // SM90A: scf.yield
 func.func @attention(%q: tensor<2x4x128x64xbf16>, %k: tensor<2x4x192x64xbf16>,
                      %v: tensor<2x4x192x64xbf16>) -> tensor<2x4x128x64xbf16> {
+  %init_0 = tensor.empty() : tensor<2x4x128x64xbf16>
   // expected-remark @below {{tensor-core flash attention: attn_flash_sm80_bf16_b8_q128_k192_d64_w4_n64_s2_x3fc0000000000000, 2x8 CTAs of 128 threads, 40960 bytes of shared memory}}
-  %0 = attn.attention %q, %k, %v scale(0.125)
-      : (tensor<2x4x128x64xbf16>, tensor<2x4x192x64xbf16>, tensor<2x4x192x64xbf16>)
-      -> tensor<2x4x128x64xbf16>
+  %0 = attn.attention ins(%q, %k, %v : tensor<2x4x128x64xbf16>, tensor<2x4x192x64xbf16>, tensor<2x4x192x64xbf16>)
+      outs(%init_0 : tensor<2x4x128x64xbf16>) scale(0.125) -> tensor<2x4x128x64xbf16>
   return %0 : tensor<2x4x128x64xbf16>
 }
 
@@ -117,10 +117,10 @@ func.func @attention(%q: tensor<2x4x128x64xbf16>, %k: tensor<2x4x192x64xbf16>,
 // CHECK: llvm.store {{.*}} : vector<4xi32>, !llvm.ptr<1>
 func.func @causal_partial(%q: tensor<1x100x128xf16>, %k: tensor<1x100x128xf16>,
                           %v: tensor<1x100x128xf16>) -> tensor<1x100x128xf16> {
+  %init_0 = tensor.empty() : tensor<1x100x128xf16>
   // expected-remark @below {{tensor-core flash attention: attn_flash_sm80_f16_b1_q100_k100_d128_w4_n64_s2_causal_x3fb6a09e667f3bad, 2x1 CTAs of 128 threads, 81920 bytes of shared memory}}
-  %0 = attn.attention %q, %k, %v scale(0.088388347648318) causal
-      : (tensor<1x100x128xf16>, tensor<1x100x128xf16>, tensor<1x100x128xf16>)
-      -> tensor<1x100x128xf16>
+  %0 = attn.attention ins(%q, %k, %v : tensor<1x100x128xf16>, tensor<1x100x128xf16>, tensor<1x100x128xf16>)
+      outs(%init_0 : tensor<1x100x128xf16>) scale(0.088388347648318) causal -> tensor<1x100x128xf16>
   return %0 : tensor<1x100x128xf16>
 }
 
@@ -139,10 +139,10 @@ func.func @causal_partial(%q: tensor<1x100x128xf16>, %k: tensor<1x100x128xf16>,
 func.func @masked(%q: tensor<2x4x64x64xbf16>, %k: tensor<2x4x64x64xbf16>,
                   %v: tensor<2x4x64x64xbf16>, %m: tensor<2x1x1x64xi1>)
     -> tensor<2x4x64x64xbf16> {
+  %init_0 = tensor.empty() : tensor<2x4x64x64xbf16>
   // expected-remark @below {{tensor-core flash attention}}
-  %0 = attn.attention %q, %k, %v mask(%m) scale(0.125)
-      : (tensor<2x4x64x64xbf16>, tensor<2x4x64x64xbf16>, tensor<2x4x64x64xbf16>,
-         tensor<2x1x1x64xi1>) -> tensor<2x4x64x64xbf16>
+  %0 = attn.attention ins(%q, %k, %v : tensor<2x4x64x64xbf16>, tensor<2x4x64x64xbf16>, tensor<2x4x64x64xbf16>) mask(%m : tensor<2x1x1x64xi1>)
+      outs(%init_0 : tensor<2x4x64x64xbf16>) scale(0.125) -> tensor<2x4x64x64xbf16>
   return %0 : tensor<2x4x64x64xbf16>
 }
 
@@ -158,15 +158,18 @@ func.func @masked(%q: tensor<2x4x64x64xbf16>, %k: tensor<2x4x64x64xbf16>,
 // CHECK: gpu.func @[[B]](
 func.func @shared_kernel(%x: tensor<1x64x64xf16>, %y: tensor<1x128x64xf16>)
     -> (tensor<1x64x64xf16>, tensor<1x64x64xf16>, tensor<1x128x64xf16>) {
+  %init_0 = tensor.empty() : tensor<1x64x64xf16>
   // expected-remark @below {{tensor-core flash attention}}
-  %0 = attn.attention %x, %x, %x scale(0.125)
-      : (tensor<1x64x64xf16>, tensor<1x64x64xf16>, tensor<1x64x64xf16>) -> tensor<1x64x64xf16>
+  %0 = attn.attention ins(%x, %x, %x : tensor<1x64x64xf16>, tensor<1x64x64xf16>, tensor<1x64x64xf16>)
+      outs(%init_0 : tensor<1x64x64xf16>) scale(0.125) -> tensor<1x64x64xf16>
+  %init_1 = tensor.empty() : tensor<1x64x64xf16>
   // expected-remark @below {{tensor-core flash attention}}
-  %1 = attn.attention %0, %x, %x scale(0.125)
-      : (tensor<1x64x64xf16>, tensor<1x64x64xf16>, tensor<1x64x64xf16>) -> tensor<1x64x64xf16>
+  %1 = attn.attention ins(%0, %x, %x : tensor<1x64x64xf16>, tensor<1x64x64xf16>, tensor<1x64x64xf16>)
+      outs(%init_1 : tensor<1x64x64xf16>) scale(0.125) -> tensor<1x64x64xf16>
+  %init_2 = tensor.empty() : tensor<1x128x64xf16>
   // expected-remark @below {{tensor-core flash attention}}
-  %2 = attn.attention %y, %y, %y scale(0.125)
-      : (tensor<1x128x64xf16>, tensor<1x128x64xf16>, tensor<1x128x64xf16>) -> tensor<1x128x64xf16>
+  %2 = attn.attention ins(%y, %y, %y : tensor<1x128x64xf16>, tensor<1x128x64xf16>, tensor<1x128x64xf16>)
+      outs(%init_2 : tensor<1x128x64xf16>) scale(0.125) -> tensor<1x128x64xf16>
   return %0, %1, %2 : tensor<1x64x64xf16>, tensor<1x64x64xf16>, tensor<1x128x64xf16>
 }
 
@@ -181,17 +184,21 @@ func.func @unsupported(%f: tensor<1x64x64xf32>, %h: tensor<1x64x32xbf16>,
                        %v: tensor<1x64x128xbf16>)
     -> (tensor<1x64x64xf32>, tensor<1x64x32xbf16>, tensor<1x64x64xbf16>,
         tensor<1x64x128xbf16>) {
+  %init_0 = tensor.empty() : tensor<1x64x64xf32>
   // expected-remark @below {{not a tensor-core kernel: element type is not f16 or bf16}}
-  %0 = attn.attention %f, %f, %f scale(0.125)
-      : (tensor<1x64x64xf32>, tensor<1x64x64xf32>, tensor<1x64x64xf32>) -> tensor<1x64x64xf32>
+  %0 = attn.attention ins(%f, %f, %f : tensor<1x64x64xf32>, tensor<1x64x64xf32>, tensor<1x64x64xf32>)
+      outs(%init_0 : tensor<1x64x64xf32>) scale(0.125) -> tensor<1x64x64xf32>
+  %init_1 = tensor.empty() : tensor<1x64x32xbf16>
   // expected-remark @below {{not a tensor-core kernel: head dimension 32 is not 64 or 128}}
-  %1 = attn.attention %h, %h, %h scale(0.125)
-      : (tensor<1x64x32xbf16>, tensor<1x64x32xbf16>, tensor<1x64x32xbf16>) -> tensor<1x64x32xbf16>
+  %1 = attn.attention ins(%h, %h, %h : tensor<1x64x32xbf16>, tensor<1x64x32xbf16>, tensor<1x64x32xbf16>)
+      outs(%init_1 : tensor<1x64x32xbf16>) scale(0.125) -> tensor<1x64x32xbf16>
+  %init_2 = tensor.empty() : tensor<1x64x64xbf16>
   // expected-remark @below {{not a tensor-core kernel: the score is not a dot product}}
-  %2 = attn.attention %a, %a, %a weight(%w) scale(1.0) score(additive)
-      : (tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<64xbf16>) -> tensor<1x64x64xbf16>
+  %2 = attn.attention ins(%a, %a, %a : tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<1x64x64xbf16>) weight(%w : tensor<64xbf16>)
+      outs(%init_2 : tensor<1x64x64xbf16>) scale(1.0) score(additive) -> tensor<1x64x64xbf16>
+  %init_3 = tensor.empty() : tensor<1x64x128xbf16>
   // expected-remark @below {{not a tensor-core kernel: value and query head dimensions differ}}
-  %3 = attn.attention %a, %a, %v scale(0.125)
-      : (tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<1x64x128xbf16>) -> tensor<1x64x128xbf16>
+  %3 = attn.attention ins(%a, %a, %v : tensor<1x64x64xbf16>, tensor<1x64x64xbf16>, tensor<1x64x128xbf16>)
+      outs(%init_3 : tensor<1x64x128xbf16>) scale(0.125) -> tensor<1x64x128xbf16>
   return %0, %1, %2, %3 : tensor<1x64x64xf32>, tensor<1x64x32xbf16>, tensor<1x64x64xbf16>, tensor<1x64x128xbf16>
 }

@@ -438,7 +438,7 @@ func.func @gaussian_batched_masked(%x: tensor<2x5xf32>, %xi: tensor<2x7xf32>, %y
 // CHECK-LABEL: func.func @gaussian_scalar_parameter
 //  CHECK-SAME: %[[WS:[^:]*]]: tensor<f32>
 //       CHECK: %[[W:.*]] = tensor.expand_shape %[[WS]] [] output_shape [1] : tensor<f32> into tensor<1xf32>
-//       CHECK: attn.attention %{{.*}}, %{{.*}}, %{{.*}} weight(%[[W]]) scale(1.000000e+00) score(gaussian)
+//       CHECK: attn.attention ins({{.*}}) weight(%[[W]] : tensor<1xf32>) outs({{.*}}) scale(1.000000e+00) score(gaussian)
 //   CHECK-NOT: attn.softmax
 func.func @gaussian_scalar_parameter(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: tensor<7xf32>, %ws: tensor<f32>) -> tensor<5xf32> {
   %e0 = tensor.empty() : tensor<5x7xf32>
