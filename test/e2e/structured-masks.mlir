@@ -3,13 +3,19 @@
 // keeps no key: its rows are 0 and its lse -inf, never NaN), block-sparse
 // masks whose masked blocks the flash nest skips (64 x 64 blocks, tiles of
 // 64: aligned) or masks per element (blocks of 24: not aligned), and GQA
-// read in place, fused from a grouped einsum and written with maps.
+// read in place, fused from a grouped einsum and written with maps; a
+// constant band mask, which canonicalisation turns into a window.
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=window_lengths_lse --check | FileCheck %s --check-prefixes=CHECK,LSE
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=window_lengths_lse --check | FileCheck %s --check-prefixes=CHECK,LSE
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=block_sparse --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=block_sparse_unaligned --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=gqa_grouped_einsum --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=mqa_maps --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=band_constant --check | FileCheck %s
+// RUN: attn-opt %s --canonicalize | FileCheck %s --check-prefix=BAND
+// BAND-LABEL: func.func @band_constant(
+// BAND-NOT: mask(
+// BAND: window([5, 0])
 // CHECK: output 0: max abs error {{.*}}: OK
 // LSE: output 1: max abs error {{.*}}: OK
 // The nest skips the masked blocks: an scf.if on the block mask per key
@@ -90,4 +96,15 @@ func.func @mqa_maps(%q: tensor<2x4x40x16xf32>, %k: tensor<2x40x16xf32>, %v: tens
                         affine_map<(b, h, m, k1, k2, n) -> (b, m, h, n)>]}
       -> tensor<2x40x4x16xf32>
   return %o : tensor<2x40x4x16xf32>
+}
+
+// A constant band (keys i - 5 .. i) that canonicalisation turns into
+// window([5, 0]): the same numbers as the mask it replaces.
+func.func @band_constant(%q: tensor<2x24x16xf32>, %k: tensor<2x24x16xf32>, %v: tensor<2x24x8xf32>) -> tensor<2x24x8xf32> {
+  %band = arith.constant dense<[[[true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false, false], [false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false, false], [false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false, false], [false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false, false], [false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false, false], [false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false, false], [false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false, false], [false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false, false], [false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false, false], [false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false, false], [false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false, false], [false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false, false], [false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false, false], [false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true, false], [false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, false, true, true, true, true, true, true]]]> : tensor<1x24x24xi1>
+  %init = tensor.empty() : tensor<2x24x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x24x16xf32>, tensor<2x24x16xf32>, tensor<2x24x8xf32>)
+      mask(%band : tensor<1x24x24xi1>)
+      outs(%init : tensor<2x24x8xf32>) scale(0.25) -> tensor<2x24x8xf32>
+  return %o : tensor<2x24x8xf32>
 }

@@ -22,17 +22,15 @@ def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
       intermediate result smallest.
     - `attn.softmax` becomes max-reduce, exp, sum-reduce and divide
       `linalg.generic`s that give 0, not NaN, on fully masked slices.
-    - `attn.attention` becomes, with `flash` (the default), a
-      flash-attention loop nest: `scf.forall` over the batch dimensions and
-      blocks of `q-tile` queries, `scf.for` over blocks of `kv-tile` keys
-      with a running row maximum and row sum kept in f32, so memory stays
-      O(Sq + Sk); causal blocks above the diagonal are never visited. Each
-      block's scores are a matmul for the `dot` score and a reduction over
-      the feature axis for `additive` and `gaussian`. With `flash=false`
-      it becomes the unfused reference computation (scores, mask, causal
-      mask, softmax, P*V), which materialises the Sq x Sk scores.
-      For the `dot` score of f32 inputs, the scale multiplies each query
-      block once, before the key loop, instead of every block of scores.
+    - `attn.attention`, with `flash` (the default), is tiled into the flash
+      nest (what `attn-tile-attention` does, after
+      `attn-widen-attention-operands` and `attn-transpose-attention-keys`
+      with `transpose-keys`, and `attn-make-attention-masks-additive` with
+      `additive-masks`), and every `attn.online_attention` step and every
+      attention left (with `flash=false`: the unfused computation, which
+      materialises the Sq x Sk scores) is decomposed into linalg as
+      `attn-decompose-attention` does. The pipelines run those passes
+      themselves; this keeps `convert-attn-to-linalg` a one-pass lowering.
     f16 and bf16 are computed in f32 and rounded once at the end. Dynamic
     shapes are rejected with a diagnostic.
   }];

@@ -319,11 +319,14 @@ func.func @keep_all_mask(%q: tensor<2x4xf32>, %k: tensor<3x4xf32>, %v: tensor<3x
 
 // -----
 
-// Near misses stay masks: triu(ones) with the diagonal masked too, a -1e8
-// fill (a score can exceed it), a mask whose batch slices differ, and a
-// positive boolean mask of the wrong orientation (j >= i kept).
+// Near misses stay masks: triu(ones) with the diagonal masked too (row 0
+// keeps nothing), a -1e8 fill (a score can exceed it) and a mask whose
+// batch slices differ. A positive boolean mask of the other orientation
+// (j >= i kept) is the band window(0, 2).
 // CHECK-LABEL: func @not_causal
-// CHECK-COUNT-4: attn.attention {{.*}} mask(
+// CHECK-COUNT-3: attn.attention {{.*}} mask(
+// CHECK-NOT: causal
+// CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) window([0, 2]) ->
 // CHECK-NOT: causal
 func.func @not_causal(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2x3x4xf32>) -> (tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) {
   %strict = arith.constant dense<[[[false, false, false], [true, false, false], [true, true, false]], [[false, false, false], [true, false, false], [true, true, false]]]> : tensor<2x3x3xi1>
@@ -345,6 +348,43 @@ func.func @not_causal(%q: tensor<2x3x4xf32>, %k: tensor<2x3x4xf32>, %v: tensor<2
   %o4 = attn.attention ins(%q, %k, %v : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) mask(%upper : tensor<2x3x3xi1>)
       outs(%o4_init : tensor<2x3x4xf32>) scale(1.0) -> tensor<2x3x4xf32>
   return %o1, %o2, %o3, %o4 : tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>
+}
+
+// -----
+
+// A constant band (Mistral's sliding window: keys i - 2 .. i, as
+// tril(ones) - tril(ones, -3) or its 0 / -inf form) becomes window(2, 0),
+// so the flash nest visits only the key blocks of the band; a two-sided
+// band (|i - j| <= 1) window(1, 1); a band on a causal op keeps its left
+// side. A band with a hole, or a row that keeps nothing, stays a mask.
+// CHECK-LABEL: func @window_from_band
+// CHECK-NOT: arith.constant {{.*}} tensor<5x5xf32>
+// CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) window([2, 0]) ->
+// CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) window([1, 1]) ->
+// CHECK: attn.attention ins({{.*}}) outs({{.*}}) scale(1.000000e+00) causal window([1, 0]) ->
+// CHECK: attn.attention ins({{.*}}) mask({{.*}}) outs({{.*}}) scale(1.000000e+00) ->
+// CHECK: attn.attention ins({{.*}}) mask({{.*}}) outs({{.*}}) scale(1.000000e+00) ->
+func.func @window_from_band(%q: tensor<5x4xf32>, %k: tensor<5x4xf32>, %v: tensor<5x4xf32>) -> (tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>) {
+  %w = arith.constant dense<[[true, false, false, false, false], [true, true, false, false, false], [true, true, true, false, false], [false, true, true, true, false], [false, false, true, true, true]]> : tensor<5x5xi1>
+  %i1 = tensor.empty() : tensor<5x4xf32>
+  %o1 = attn.attention ins(%q, %k, %v : tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>) mask(%w : tensor<5x5xi1>)
+      outs(%i1 : tensor<5x4xf32>) scale(1.0) -> tensor<5x4xf32>
+  %t = arith.constant dense<[[0.0, 0.0, 0xFF800000, 0xFF800000, 0xFF800000], [0.0, 0.0, 0.0, 0xFF800000, 0xFF800000], [0xFF800000, 0.0, 0.0, 0.0, 0xFF800000], [0xFF800000, 0xFF800000, 0.0, 0.0, 0.0], [0xFF800000, 0xFF800000, 0xFF800000, 0.0, 0.0]]> : tensor<5x5xf32>
+  %i2 = tensor.empty() : tensor<5x4xf32>
+  %o2 = attn.attention ins(%q, %k, %v : tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>) mask(%t : tensor<5x5xf32>)
+      outs(%i2 : tensor<5x4xf32>) scale(1.0) -> tensor<5x4xf32>
+  %i3 = tensor.empty() : tensor<5x4xf32>
+  %o3 = attn.attention ins(%q, %k, %v : tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>) mask(%t : tensor<5x5xf32>)
+      outs(%i3 : tensor<5x4xf32>) scale(1.0) causal -> tensor<5x4xf32>
+  %hole = arith.constant dense<[[true, false, false, false, false], [true, true, false, false, false], [true, false, true, false, false], [false, true, true, true, false], [false, false, true, true, true]]> : tensor<5x5xi1>
+  %i4 = tensor.empty() : tensor<5x4xf32>
+  %o4 = attn.attention ins(%q, %k, %v : tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>) mask(%hole : tensor<5x5xi1>)
+      outs(%i4 : tensor<5x4xf32>) scale(1.0) -> tensor<5x4xf32>
+  %empty = arith.constant dense<[[false, false, false, false, false], [true, true, false, false, false], [true, true, true, false, false], [false, true, true, true, false], [false, false, true, true, true]]> : tensor<5x5xi1>
+  %i5 = tensor.empty() : tensor<5x4xf32>
+  %o5 = attn.attention ins(%q, %k, %v : tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>) mask(%empty : tensor<5x5xi1>)
+      outs(%i5 : tensor<5x4xf32>) scale(1.0) -> tensor<5x4xf32>
+  return %o1, %o2, %o3, %o4, %o5 : tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>, tensor<5x4xf32>
 }
 
 // -----

@@ -4,9 +4,10 @@
 // rearrange chains collapse to one rearrange, pure permutations feeding an
 // einsum disappear into its equation, and a scalar multiplying an einsum
 // result or one of its operands becomes the einsum's scale. An attention
-// mask that is a constant causal pattern becomes the `causal` flag (no mask
-// tensor at run time, and masked blocks are skipped), one that keeps every
-// key goes away.
+// mask that is a constant causal pattern becomes the `causal` flag, a
+// constant band (a sliding window) the `window` attribute (no mask tensor at
+// run time, and masked blocks are skipped), one that keeps every key goes
+// away.
 //
 //===----------------------------------------------------------------------===//
 
@@ -334,8 +335,19 @@ struct FoldScaledEinsumOperand : OpRewritePattern<EinsumOp> {
   }
 };
 
-/// What a constant attention mask does.
-enum class MaskPattern { KeepAll, Causal, Other };
+/// What a constant attention mask does: keep every key, the causal
+/// pattern (j <= i), a band i - left <= j <= i + right (a sliding window),
+/// or something else.
+struct MaskPattern {
+  enum Kind { KeepAll, Causal, Window, Other } kind = Other;
+  int64_t left = 0, right = 0;
+  static MaskPattern get(Kind kind) {
+    MaskPattern p;
+    p.kind = kind;
+    return p;
+  }
+  bool isStructured() const { return kind == Causal || kind == Window; }
+};
 
 /// Whether an additive mask value (or a masked_fill fill) of a causal mask
 /// masks its key: -inf, or a fill at or below -1e9. A causal row always
@@ -385,7 +397,7 @@ static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
   auto type = cast<ShapedType>(attr.getType());
   int64_t rank = type.getRank();
   if (rank < 2)
-    return MaskPattern::Other;
+    return MaskPattern::get(MaskPattern::Other);
   int64_t rows = type.getDimSize(rank - 2), cols = type.getDimSize(rank - 1);
   // keep(i, j) as 1, masked as 0, anything else as -1.
   std::function<int(int64_t)> keep;
@@ -399,24 +411,66 @@ static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
       return value == 0 ? 1 : masksKey(value) ? 0 : -1;
     };
   } else {
-    return MaskPattern::Other;
+    return MaskPattern::get(MaskPattern::Other);
   }
   if (attr.isSplat())
-    return keep(0) == 1 ? MaskPattern::KeepAll : MaskPattern::Other;
-  // Causal: j <= i kept, top-left aligned; needs the full [Sq, Sk] plane.
+    return MaskPattern::get(keep(0) == 1 ? MaskPattern::KeepAll
+                                         : MaskPattern::Other);
+  // A structured pattern needs the full [Sq, Sk] plane, the same in every
+  // plane of a batched constant.
   if (rows != sq || cols != sk)
-    return MaskPattern::Other;
-  bool causal = true, keepAll = true;
+    return MaskPattern::get(MaskPattern::Other);
+  // Every row must keep one contiguous, non-empty range of keys [a, b].
+  // A row whose range is not clipped by the first key fixes `left`
+  // (= i - a), one not clipped by the last key fixes `right` (= b - i);
+  // clipped rows only bound them from below.
+  std::optional<int64_t> left, right;
+  int64_t leftMin = 0, rightMin = 0;
+  bool keepAll = true;
   int64_t count = type.getNumElements();
-  for (int64_t index = 0; index < count && (causal || keepAll); ++index) {
-    int64_t i = (index / cols) % rows, j = index % cols;
-    int k = keep(index);
-    causal &= k == (j <= i ? 1 : 0);
-    keepAll &= k == 1;
+  for (int64_t rowStart = 0; rowStart < count; rowStart += cols) {
+    int64_t i = (rowStart / cols) % rows;
+    int64_t first = -1, last = -1, kept = 0;
+    for (int64_t j = 0; j < cols; ++j) {
+      int k = keep(rowStart + j);
+      if (k < 0)
+        return MaskPattern::get(MaskPattern::Other);
+      if (k == 0) {
+        keepAll = false;
+        continue;
+      }
+      if (first < 0)
+        first = j;
+      last = j;
+      ++kept;
+    }
+    if (kept == 0 || kept != last - first + 1)
+      return MaskPattern::get(MaskPattern::Other);
+    auto fix = [](std::optional<int64_t> &bound, int64_t value) {
+      if (value < 0 || (bound && *bound != value))
+        return false;
+      bound = value;
+      return true;
+    };
+    if (first > 0 ? !fix(left, i - first) : false)
+      return MaskPattern::get(MaskPattern::Other);
+    if (first == 0)
+      leftMin = std::max(leftMin, i);
+    if (last < cols - 1 ? !fix(right, last - i) : false)
+      return MaskPattern::get(MaskPattern::Other);
+    if (last == cols - 1)
+      rightMin = std::max(rightMin, cols - 1 - i);
   }
-  return keepAll  ? MaskPattern::KeepAll
-         : causal ? MaskPattern::Causal
-                  : MaskPattern::Other;
+  if (keepAll)
+    return MaskPattern::get(MaskPattern::KeepAll);
+  if ((left && *left < leftMin) || (right && *right < rightMin))
+    return MaskPattern::get(MaskPattern::Other);
+  if (!left && right && *right == 0)
+    return MaskPattern::get(MaskPattern::Causal);
+  MaskPattern pattern = MaskPattern::get(MaskPattern::Window);
+  pattern.left = left.value_or(leftMin);
+  pattern.right = right.value_or(rightMin);
+  return pattern;
 }
 
 /// What a value used as (part of) an attention mask is, when it traces back
@@ -424,18 +478,21 @@ static MaskPattern classifyMask(DenseElementsAttr attr, bool negated,
 static MaskPattern classifyMaskValue(Value mask, int64_t sq, int64_t sk) {
   auto constant = traceConstantMask(mask);
   if (!constant)
-    return MaskPattern::Other;
+    return MaskPattern::get(MaskPattern::Other);
   return classifyMask(constant->first, constant->second, sq, sk);
 }
 
 /// attention(q, k, v, mask = constant causal pattern) ->
-/// attention(q, k, v) causal; a constant mask that keeps every key goes.
-/// A causal constant combined with another mask (a decoder's causal
-/// tgt_mask merged with its key padding mask) is split off the same way:
+/// attention(q, k, v) causal, and a constant band (every row keeps keys
+/// i - l .. i + r, clipped to the keys, none empty) -> window(l, r); a
+/// constant mask that keeps every key goes. A causal or band constant
+/// combined with another mask (a decoder's causal tgt_mask merged with its
+/// key padding mask) is split off the same way:
 ///   addf(causal, m) -> m          (additive: -inf + m = -inf)
 ///   andi(causal, m) -> m          (boolean)
 ///   select(c, fill, causal) -> select(c, fill, 0)   (masked_fill of it)
-/// each with the causal flag, which masks exactly what the constant did.
+/// each with the causal flag or window, which masks exactly what the
+/// constant did.
 struct FoldConstantMask : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -460,32 +517,43 @@ struct FoldConstantMask : OpRewritePattern<AttentionOp> {
       return failure();
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     int64_t sq = ranges[op.getQueryDim()], sk = ranges[op.getKeyDim()];
-    auto replace = [&](Value newMask, bool causal) {
+    // An op that already has a window keeps its mask (the two bands would
+    // have to be intersected; with the causal flag that is simple, below).
+    if (op.getWindow())
+      return failure();
+    auto replace = [&](Value newMask, MaskPattern pattern) {
       AttentionParts parts = AttentionParts::fromOp(op);
       AffineMap map = parts.getMap(AttentionRole::Mask);
       if (newMask)
         parts.setMask(newMask, map);
       else
         parts.dropMask();
-      parts.causal |= causal;
+      if (pattern.kind == MaskPattern::Causal)
+        parts.causal = true;
+      if (pattern.kind == MaskPattern::Window) {
+        // With the causal flag the band's right side is 0 anyway.
+        if (parts.causal)
+          pattern.right = 0;
+        parts.window = std::make_pair(pattern.left, pattern.right);
+      }
       Operation *replacement = parts.create(rewriter, op.getLoc());
       rewriter.replaceOp(op, replacement->getResults());
       return success();
     };
     MaskPattern pattern = classifyMaskValue(mask, sq, sk);
-    if (pattern != MaskPattern::Other)
-      return replace(Value(), pattern == MaskPattern::Causal);
+    if (pattern.kind != MaskPattern::Other)
+      return replace(Value(), pattern);
 
-    auto isCausal = [&](Value v) {
-      return classifyMaskValue(v, sq, sk) == MaskPattern::Causal;
+    auto structured = [&](Value v) {
+      return classifyMaskValue(v, sq, sk);
     };
     Operation *def = mask.getDefiningOp();
     if (isa_and_nonnull<arith::AddFOp, arith::AndIOp>(def)) {
       Value lhs = def->getOperand(0), rhs = def->getOperand(1);
-      if (isCausal(lhs))
-        return replace(rhs, true);
-      if (isCausal(rhs))
-        return replace(lhs, true);
+      if (MaskPattern p = structured(lhs); p.isStructured())
+        return replace(rhs, p);
+      if (MaskPattern p = structured(rhs); p.isStructured())
+        return replace(lhs, p);
       return failure();
     }
     if (auto select = dyn_cast_if_present<arith::SelectOp>(def)) {
@@ -493,22 +561,24 @@ struct FoldConstantMask : OpRewritePattern<AttentionOp> {
         std::optional<double> fill = getSplatConstant(v);
         return fill && masksKey(*fill);
       };
-      bool causalTrue =
-          isCausal(select.getTrueValue()) && isFill(select.getFalseValue());
-      bool causalFalse =
-          isCausal(select.getFalseValue()) && isFill(select.getTrueValue());
-      if (!causalTrue && !causalFalse)
+      MaskPattern onTrue = structured(select.getTrueValue());
+      MaskPattern onFalse = structured(select.getFalseValue());
+      bool structuredTrue =
+          onTrue.isStructured() && isFill(select.getFalseValue());
+      bool structuredFalse =
+          onFalse.isStructured() && isFill(select.getTrueValue());
+      if (!structuredTrue && !structuredFalse)
         return failure();
       auto type = cast<RankedTensorType>(mask.getType());
       Value zeros = arith::ConstantOp::create(
           rewriter, op.getLoc(), type,
           DenseElementsAttr::get(
               type, rewriter.getFloatAttr(type.getElementType(), 0.0)));
-      Value rest =
-          arith::SelectOp::create(rewriter, op.getLoc(), select.getCondition(),
-                                  causalTrue ? zeros : select.getTrueValue(),
-                                  causalFalse ? zeros : select.getFalseValue());
-      return replace(rest, true);
+      Value rest = arith::SelectOp::create(
+          rewriter, op.getLoc(), select.getCondition(),
+          structuredTrue ? zeros : select.getTrueValue(),
+          structuredTrue ? select.getFalseValue() : zeros);
+      return replace(rest, structuredTrue ? onTrue : onFalse);
     }
     return failure();
   }

@@ -18,20 +18,29 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
 
     ```
     %s = attn.einsum "<q>, <k> -> <s>" (%q, %k) scale(c)
-    %s2 = arith.select %mask, %s, <splat -inf>   (optional boolean mask)
-       or arith.addf %s, %m                      (optional additive mask)
+    %s1 = <elementwise arith/math ops of %s>     (optional: the score_mod)
+    %s2 = arith.select %mask, %s1, <splat -inf>  (optional boolean mask)
+       or arith.addf %s1, %m                     (optional additive masks)
     %p = attn.softmax %s2 axis(<key axis>)
     %o = attn.einsum "<p>, <v> -> <o>" (%p, %v)
     ```
 
-    into one `attn.attention %q', %k', %v' [mask(%mask')] scale(c)`, where
-    the score einsum is a batched `Q Kᵀ` (batch labels shared by q, k and the
-    scores, one query label, one key label, one contracted label) and the
-    second einsum contracts exactly the softmax axis against v. Operand and
-    result layouts may be any permutation: `attn.rearrange` ops (pure
-    permutations, which canonicalisation folds into neighbouring
-    rearranges) bring q, k, v and the mask to attn.attention's
-    `[B..., S, D]` form and the result back to the einsum's layout.
+    into one destination-style `attn.attention`, where the score einsum is
+    a batched `Q Kᵀ` (batch labels shared by q, k and the scores, one query
+    label, one key label, one contracted label) and the second einsum
+    contracts exactly the softmax axis against v. Operand and result
+    layouts may be any permutation: they become the op's indexing maps, no
+    permute is inserted. Labels that only the queries carry (grouped-query
+    attention written `b h g i d, b h j d`) become batch dimensions the
+    key and value maps do not use, so keys and values are read in place.
+
+    Elementwise `arith`/`math` ops between the scaled scores and the masks
+    (softcapping `c * tanh(s / c)`, ALiBi and relative-position biases,
+    bias tables read through broadcasts or gathers) move into the op's
+    `score_mod` region: the score becomes the region's argument, a splat
+    operand a scalar, a broadcast operand (or an elementwise function of
+    broadcasts) a `tensor.extract` of its source at the iteration indices,
+    any other tensor a `tensor.extract` of itself.
 
     The Bahdanau form (`einsum(tanh(bcast q + bcast k), w_v)` over the
     feature axis) and the Nadaraya-Watson form (`((bcast q - bcast k) * w)^2`
@@ -41,10 +50,11 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
     additive mask.
 
     The chain fuses only when the scores, the masked scores and the
-    probabilities have no other users. With `remarks`, every fusion and
-    every near miss (softmax over a non-key axis, scores or probabilities
-    used elsewhere, a mask form that is not recognised) is reported as an
-    optimisation remark.
+    probabilities have no other users. With `remarks`, every fusion (with
+    the ops moved into `score_mod`) and every near miss (softmax over a
+    non-key axis, scores or probabilities used elsewhere, a mask form that
+    is not recognised, an op between the scores and the softmax that is
+    not elementwise) is reported as an optimisation remark.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
