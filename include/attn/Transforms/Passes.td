@@ -440,4 +440,87 @@ def OmpDynamicSchedulePass : Pass<"attn-omp-dynamic-schedule"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+//===----------------------------------------------------------------------===//
+// GPU mapping (attn-gpu-pipeline, the kernels without tensor cores)
+//===----------------------------------------------------------------------===//
+
+def GpuMapForallToBlocksPass
+    : Pass<"attn-gpu-map-forall", "::mlir::func::FuncOp"> {
+  let summary = "Map bufferized flash nests (scf.forall) to GPU blocks";
+  let description = [{
+    Every top-level `scf.forall` (after bufferization: the flash nests of
+    `attn-tile-attention`, mapped `#attn.flash_nest`) becomes a
+    `gpu.launch` with one block per iteration (all on grid x, delinearised
+    into the forall's induction variables) and `threads` threads. In the
+    body, `memref.copy` becomes `linalg.copy`; every allocation is a tile
+    shared by the block's threads and becomes a workgroup attribution
+    (static shared memory, the constant bound of a partial tile's dynamic
+    size); statically shaped global-memory operands of contractions (the
+    Q, K and V tiles) are staged into shared memory where the operand's
+    view is made, while the 48 KiB of static shared memory allow (a remark
+    says which are not). Each linalg op then becomes loops whose parallel
+    iterations are distributed round-robin over the threads, separated by
+    barriers; a loop nest with no parallel dimension runs on thread 0.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def GpuMapHostLoopsPass
+    : Pass<"attn-gpu-map-host-loops", "::mlir::func::FuncOp"> {
+  let summary = "Turn linalg ops outside GPU launches into kernels; move "
+                "host buffers to managed memory";
+  let description = [{
+    What is left of the graph after the flash nests are launches (unfused
+    matmuls, bias adds, LayerNorm parts) goes on the GPU: every linalg op
+    outside a launch becomes its own `gpu.launch` over its parallel
+    iteration space, one thread per iteration. Host allocations become
+    CUDA managed memory (`gpu.alloc host_shared`), which kernels and the C
+    caller can both address, and the arguments and constants the kernels
+    read are copied into it at entry; managed buffers that do not escape
+    are freed before each return. With `device-memory`, arguments are the
+    caller's device buffers used in place and temporaries are device
+    memory.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", /*default=*/"128",
+           "Threads per block">,
+    Option<"deviceMemory", "device-memory", "bool", /*default=*/"false",
+           "Use arguments in place; allocate temporaries and constant "
+           "copies in device memory">
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def GpuLowerMathPass : Pass<"attn-gpu-lower-math", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Lower math ops in GPU kernels to ex2.approx and polynomials";
+  let description = [{
+    convert-gpu-to-nvvm turns math ops into `__nv_*` calls that only
+    libdevice.bc (from a CUDA toolkit) defines, and PTX with unresolved
+    calls does not load. f32 `math.exp` becomes the hardware
+    `ex2.approx.ftz` of `x log2 e` (softmax arguments are <= 0, where its
+    2-ulp error is far below bf16/f16 rounding); the rest become upstream's
+    polynomial approximations in plain arithmetic.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::LLVM::LLVMDialect",
+    "::mlir::math::MathDialect"
+  ];
+}
+
 #endif // ATTN_TRANSFORMS_PASSES_TD
