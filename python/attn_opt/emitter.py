@@ -820,21 +820,24 @@ class Emitter:
 
     def attention(self, q: Value, k: Value, v: Value, mask: Optional[Value], scale: float, causal: bool,
                   shape: Sequence[int], dtype: str) -> Tensor:
-        """One ``attn.attention`` (the fused form; canonicalisation turns a
-        constant causal mask into the causal flag)."""
+        """One ``attn.attention`` (the fused form, destination-style: the
+        output is written into a ``tensor.empty``; canonicalisation turns a
+        constant causal mask into the causal flag and a constant band mask
+        into ``window``). Operands are ``[B..., S, D]`` (the op's default
+        indexing maps); a mask dimension of size 1 broadcasts."""
         tq, tk, tv = self.tensor(q), self.tensor(k), self.tensor(v)
         self.flops += 2 * int(np.prod(tq.shape[:-1])) * int(tk.shape[-2]) * (int(tq.shape[-1]) + int(tv.shape[-1]))
-        operands = f"{tq.name}, {tk.name}, {tv.name}"
-        types = [tq.type, tk.type, tv.type]
         mask_text = ""
         if mask is not None:
             tm = self.tensor(mask)
-            mask_text = f" mask({tm.name})"
-            types.append(tm.type)
+            mask_text = f" mask({tm.name} : {tm.type})"
         name = self.fresh("attn")
         out = Tensor(name, tuple(int(s) for s in shape), dtype)
-        self.op(f"{name} = attn.attention {operands}{mask_text} scale({scale:.9e})"
-                f"{' causal' if causal else ''} : ({', '.join(types)}) -> {out.type}")
+        init = self.fresh("init")
+        self.emit(f"{init} = tensor.empty() : {out.type}")
+        self.op(f"{name} = attn.attention ins({tq.name}, {tk.name}, {tv.name} : {tq.type}, {tk.type}, {tv.type})"
+                f"{mask_text} outs({init} : {out.type}) scale({scale:.9e}){' causal' if causal else ''}"
+                f" -> {out.type}")
         return out
 
     # -- generics -----------------------------------------------------------------
