@@ -88,6 +88,33 @@ def test_four_d_matmul_with_broadcast_mask(attn_opt_tool, compiler) -> None:
                                    rtol=RTOL, atol=ATOL)
 
 
+class Transposed(nn.Module):
+    """LeViT's convolutional mode: channels before positions, q^T k and
+    v @ attn^T, so the output is [B, H, D, N] (timm levit_conv_*)."""
+
+    def forward(self, q, k, v, m):
+        s = (q.transpose(-2, -1) @ k) * D ** -0.5
+        return v @ s.softmax(dim=-1).transpose(-2, -1)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_transposed_layout_fuses(batch, attn_opt_tool, compiler) -> None:
+    """Transposes of a batch-of-one tensor (written "1 h n d -> 1 h d n")
+    fold into the einsums like any permutation, so the probabilities reach
+    P·V directly and the attention fuses in the transposed layout."""
+    module = Transposed().eval()
+
+    def inputs(seed):
+        g = torch.Generator().manual_seed(seed)
+        return tuple(torch.randn(batch, H, D, N, generator=g) for _ in range(3)) + (torch.zeros(1),)
+    text = attn_opt.to_mlir(module, inputs(0))
+    fused = run_attn_opt(attn_opt_tool, text, "--canonicalize", "--attn-fuse-attention", "--canonicalize")
+    assert len(re.findall(r"= attn\.attention ", fused)) == 1 and "attn.softmax" not in fused
+    test = inputs(1)
+    with torch.no_grad():
+        torch.testing.assert_close(attn_opt.compile(module, inputs(0))(*test), module(*test), rtol=RTOL, atol=ATOL)
+
+
 def test_vit_b_16_ir_is_small() -> None:
     """Weights are arguments: torchvision's vit_b_16 (86 M parameters) is a
     few hundred KB of IR (686 MB with embedded weights), with 12 attentions

@@ -119,6 +119,34 @@ func.func @fold_transpose_through_ellipsis(%q: tensor<2x3x5x8xf32>, %k: tensor<2
 
 // -----
 
+// Unit axes, as the Python frontend writes a batch of one, permute like
+// named ones: LeViT's `v @ attn.transpose(-2, -1)` reads the probabilities
+// in place, so the attention stays recognisable.
+// CHECK-LABEL: func @fold_transpose_with_units
+// CHECK-SAME: (%[[P:.*]]: tensor<1x4x7x7xf32>, %[[V:.*]]: tensor<1x4x3x7xf32>)
+// CHECK-NOT: attn.rearrange
+// CHECK: attn.einsum "b h i k, b h j k -> b h i j" (%[[V]], %[[P]])
+func.func @fold_transpose_with_units(%p: tensor<1x4x7x7xf32>, %v: tensor<1x4x3x7xf32>) -> tensor<1x4x3x7xf32> {
+  %pt = attn.rearrange %p "1 h n d -> 1 h d n" : tensor<1x4x7x7xf32> -> tensor<1x4x7x7xf32>
+  %0 = attn.einsum "b h i k, b h k j -> b h i j" (%v, %pt) : (tensor<1x4x3x7xf32>, tensor<1x4x7x7xf32>) -> tensor<1x4x3x7xf32>
+  return %0 : tensor<1x4x3x7xf32>
+}
+
+// -----
+
+// Units that move and a split: not a plain permutation of the input's
+// dimensions, so the rearrange stays.
+// CHECK-LABEL: func @no_fold_units_with_split
+// CHECK: %[[R:.*]] = attn.rearrange %{{.*}} "1 n (h d) -> h n d 1"
+// CHECK: attn.einsum "h i d u, h j d -> h i j" (%[[R]], %{{.*}})
+func.func @no_fold_units_with_split(%x: tensor<1x5x8xf32>, %k: tensor<2x6x4xf32>) -> tensor<2x5x6xf32> {
+  %r = attn.rearrange %x "1 n (h d) -> h n d 1" {h = 2} : tensor<1x5x8xf32> -> tensor<2x5x4x1xf32>
+  %0 = attn.einsum "h i d u, h j d -> h i j" (%r, %k) : (tensor<2x5x4x1xf32>, tensor<2x6x4xf32>) -> tensor<2x5x6xf32>
+  return %0 : tensor<2x5x6xf32>
+}
+
+// -----
+
 // A broadcasting ellipsis cannot become explicit labels: nothing folds.
 // CHECK-LABEL: func @no_fold_broadcast_ellipsis
 // CHECK: %[[T:.*]] = attn.rearrange

@@ -83,19 +83,34 @@ struct FoldPermutationIntoEinsum : OpRewritePattern<EinsumOp> {
   using OpRewritePattern::OpRewritePattern;
 
   /// The axis permutation a split-and-permute rearrange applies after the
-  /// split, or nullopt if the rearrange merges axes or has unit axes, or the
-  /// permutation is the identity (nothing to fold).
+  /// split, or nullopt if the rearrange merges axes, or the permutation is
+  /// the identity (nothing to fold). Unit axes ("1", which the Python
+  /// frontend writes for a batch of one) count as axes when the rearrange
+  /// splits nothing and has as many units on each side: "1 h n d -> 1 h d n"
+  /// permutes like "b h n d -> b h d n", the units taken in order.
   static std::optional<std::vector<int64_t>>
   getPermutation(const ::attn::RearrangePlan &plan) {
-    for (const std::string &name : plan.elementaryNames)
+    SmallVector<int64_t> units;
+    for (auto [axis, name] : llvm::enumerate(plan.elementaryNames))
       if (name.empty())
-        return std::nullopt;
+        units.push_back(axis);
+    if (!units.empty() &&
+        llvm::any_of(plan.inputGroups,
+                     [](const auto &g) { return g.size() != 1; }))
+      return std::nullopt;
     std::vector<int64_t> permutation;
+    size_t nextUnit = 0;
     for (const auto &group : plan.outputGroups) {
+      if (group.empty() && nextUnit < units.size()) {
+        permutation.push_back(units[nextUnit++]);
+        continue;
+      }
       if (group.size() != 1)
         return std::nullopt;
       permutation.push_back(group[0]);
     }
+    if (nextUnit != units.size())
+      return std::nullopt;
     if (permutation.size() != plan.elementarySizes.size())
       return std::nullopt;
     if (llvm::equal(permutation, llvm::seq<int64_t>(0, permutation.size())))
