@@ -4,6 +4,7 @@
     .venv/bin/python -m attn_opt.zoo --family d2l,hf      # some families at real size
     .venv/bin/python -m attn_opt.zoo --out zoo.jsonl      # everything (hours), resumable
     .venv/bin/python -m attn_opt.zoo --table zoo.jsonl    # the README's summary table
+    .venv/bin/python -m attn_opt.zoo --backend --small --family hf   # through torch.compile(backend="attn_opt")
 """
 
 from __future__ import annotations
@@ -18,13 +19,35 @@ from collections import defaultdict
 from typing import Dict, List
 
 from .corpus import entries
-from .runner import Row, run_entry
+from .runner import BackendRow, Row, run_backend_entry, run_entry, timm_subset_entries
 
 
 def _row_line(r: Row) -> str:
     speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
     return (f"{r.family:14s} {r.model[:46]:46s} {'compiled' if r.compiled else '-':8s} "
             f"{'matched' if r.matched else '-':7s} fused {r.fused}/{r.attentions}  {speed:>7s}  {r.note[:160]}")
+
+
+def _backend_line(r: BackendRow) -> str:
+    fused = f"{r.fused}/{r.attentions}" if r.attentions >= 0 else f"{r.fused}/?"
+    return (f"{r.family:14s} {r.model[:46]:46s} no_grad {r.no_grad or '-':5s} grad {r.grad or '-':5s} "
+            f"dynamic {r.dynamic or '-':5s} graphs {r.graphs} regions {r.regions} fallbacks {r.fallbacks} "
+            f"fused {fused}  {r.fallback_ops[:60]}  {r.note[:200]}")
+
+
+def backend_summary(rows: List[dict]) -> str:
+    """One markdown row per model of a --backend run."""
+    out = ["| family | model | no_grad | grad | dynamic | graphs | regions | fallbacks (ops) | fused |",
+           "|--------|-------|---------|------|---------|-------:|--------:|-----------------|------:|"]
+    for r in rows:
+        if r.get("excluded"):
+            continue
+        att = r["attentions"] if r["attentions"] is not None and r["attentions"] >= 0 else "?"
+        ops = f" ({r['fallback_ops']})" if r["fallback_ops"] else ""
+        out.append(f"| {r['family']} | {r['model']} | {r['no_grad'] or '-'} | {r['grad'] or '-'} | "
+                   f"{r['dynamic'] or '-'} | {r['graphs']} | {r['regions']} | {r['fallbacks']}{ops} | "
+                   f"{r['fused']}/{att} |")
+    return "\n".join(out)
 
 
 def summary(rows: List[dict]) -> str:
@@ -61,13 +84,23 @@ def main(argv: List[str] = None) -> int:
     p.add_argument("--limit", type=int, default=0, help="at most this many models")
     p.add_argument("--capture-only", action="store_true",
                    help="stop after capture, translation and recognition (no compile, no timing)")
+    p.add_argument("--backend", action="store_true",
+                   help="run each model through torch.compile(backend='attn_opt') instead of attn_opt.compile: "
+                        "no_grad, grad mode (with parameter gradients) and dynamic=True on two shapes")
+    p.add_argument("--timm-subset", action="store_true",
+                   help="the dozen timm models of the backend check (runner.TIMM_SUBSET), at reduced size, "
+                        "instead of timm's whole list")
     args = p.parse_args(argv)
     if args.table:
         rows = [json.loads(line) for line in open(args.table) if line.strip()]
-        print(summary(rows))
+        print(backend_summary(rows) if rows and "no_grad" in rows[0] else summary(rows))
         return 0
     families = [f for f in args.family.split(",") if f] or None
-    todo = entries(families)
+    if args.timm_subset:
+        todo = entries([f for f in families or () if f != "timm"]) if families else []
+        todo += timm_subset_entries()
+    else:
+        todo = entries(families)
     if args.ci:
         todo = [e for e in todo if e.ci]
     if args.models:
@@ -80,13 +113,24 @@ def main(argv: List[str] = None) -> int:
         todo = todo[:args.limit]
     rows = []
     for e in todo:
-        r = run_entry(e, small=args.small or args.ci, runs=args.runs, capture_only=args.capture_only)
-        rows.append(r.as_dict())
-        print(_row_line(r), flush=True)
+        if args.backend:
+            b = run_backend_entry(e, small=args.small or args.ci, runs=args.runs, capture_only=args.capture_only)
+            row = b.as_dict()
+            print(_backend_line(b), flush=True)
+        else:
+            r = run_entry(e, small=args.small or args.ci, runs=args.runs, capture_only=args.capture_only)
+            row = r.as_dict()
+            print(_row_line(r), flush=True)
+        rows.append(row)
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps({k: (None if isinstance(v, float) and math.isnan(v) else v)
-                                    for k, v in r.as_dict().items()}) + "\n")
+                                    for k, v in row.items()}) + "\n")
+    if rows and args.backend:
+        print()
+        print(backend_summary(rows))
+        failed = [r for r in rows if not r["excluded"] and not r["no_grad"] == r["grad"] == r["dynamic"] == "ok"]
+        return 1 if args.ci and failed else 0
     if rows:
         print()
         print(summary([{k: (float("nan") if v is None else v) for k, v in r.items()} for r in rows]))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from typing import Any, Optional
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -231,4 +231,240 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
         row.note = (f"{type(exc).__name__}: {head[:240]} {src[:200]}").strip()
         if not isinstance(exc, attn_opt.AttnOptError):
             row.note += " | " + traceback.format_exc().strip().splitlines()[-1][:200]
+    return row
+
+
+# -- the torch.compile path -------------------------------------------------------
+
+# The timm models the backend check runs, with the options that keep them
+# small (a reduced depth or image size; the code paths are the full model's).
+TIMM_SUBSET: Tuple[Tuple[str, Dict[str, Any]], ...] = (
+    ("vit_tiny_patch16_224", dict(img_size=64)),
+    ("deit_tiny_patch16_224", {}),
+    ("swin_tiny_patch4_window7_224", {}),
+    ("levit_128s", {}),
+    ("cait_xxs24_224", dict(depth=2)),
+    ("convit_tiny", {}),
+    ("efficientformer_l1", {}),
+    ("xcit_nano_12_p16_224", {}),
+    ("pvt_v2_b0", {}),
+    ("beit_base_patch16_224", dict(depth=2)),
+    ("eva02_tiny_patch14_224", {}),
+    ("twins_svt_small", {}),
+)
+
+
+def timm_subset_entries() -> List[Entry]:
+    """The entries of TIMM_SUBSET (family "timm")."""
+    def make(name: str, kwargs: Dict[str, Any]):
+        def build(small: bool):
+            import timm
+            torch.manual_seed(0)
+            model = timm.create_model(name, pretrained=False, **kwargs).eval()
+            cfg = model.pretrained_cfg
+            size = kwargs.get("img_size", cfg.get("input_size", (3, 224, 224))[-1])
+            channels = cfg.get("input_size", (3, 224, 224))[0]
+            return model, lambda seed: (torch.randn(1, channels, size, size,
+                                                    generator=torch.Generator().manual_seed(seed)),)
+        return build
+    label = lambda name, kw: name + (" (" + ", ".join(f"{k}={v}" for k, v in kw.items()) + ")" if kw else "")  # noqa: E731
+    return [Entry("timm", label(n, kw), make(n, kw), kind="logits") for n, kw in TIMM_SUBSET]
+
+
+@dataclass
+class BackendRow:
+    """One model through ``torch.compile(model, backend="attn_opt")``.
+
+    Each mode is "ok", "wrong" (compiled and ran, but the result is off by
+    more than rtol relative to max |eager|) or "crash"; ``note`` has the
+    first crash or mismatch. regions/fallbacks/fused are those of the
+    no-grad run (``fused`` as ``attn_opt.explain(..., mode="torch.compile")``
+    counts it); ``attentions`` is the count on the torch.export graph, as in
+    the strict zoo."""
+
+    family: str
+    model: str
+    no_grad: str = ""
+    grad: str = ""
+    dynamic: str = ""
+    error: float = float("nan")
+    grad_error: float = float("nan")  # forward and parameter gradients
+    dynamic_error: float = float("nan")
+    graphs: int = 0
+    regions: int = 0
+    fallbacks: int = 0
+    fallback_ops: str = ""
+    attentions: int = -1
+    fused: int = -1
+    compile_s: float = float("nan")
+    eager_ms: float = float("nan")
+    compiled_ms: float = float("nan")
+    note: str = ""
+    excluded: bool = False
+
+    @property
+    def works(self) -> bool:
+        return self.no_grad == self.grad == self.dynamic == "ok"
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _rel_error(got: Any, want: torch.Tensor) -> float:
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        return float("inf")
+    scale = float(want.detach().abs().max()) or 1.0
+    return float((got.detach().double() - want.detach().double()).abs().max()) / scale
+
+
+def _batched(make_inputs: Any, seeds: Sequence[int], shorten: int = 0) -> Tuple[Any, ...]:
+    """Inputs of ``len(seeds)`` times the entry's batch (tensors concatenated
+    along dim 0); ``shorten`` drops that many positions of dim 1 of the
+    integer matrices (token ids, attention masks) of a text model."""
+    parts = [make_inputs(s) for s in seeds]
+    out = []
+    for column in zip(*parts):
+        if isinstance(column[0], torch.Tensor):
+            t = torch.cat(column, 0)
+            if shorten and t.dim() == 2 and not t.is_floating_point():
+                t = t[:, :t.shape[1] - shorten].contiguous()
+            out.append(t)
+        else:
+            out.append(column[0])
+    return tuple(out)
+
+
+def _is_text(inputs: Tuple[Any, ...]) -> bool:
+    first = inputs[0] if inputs else None
+    return isinstance(first, torch.Tensor) and first.dim() == 2 and not first.is_floating_point()
+
+
+def _crash(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    head = text[0][:200] if text else ""
+    return f"{type(exc).__name__}: {head} | " + traceback.format_exc().strip().splitlines()[-3][:200].strip()
+
+
+def run_backend_entry(entry: Entry, small: bool = True, runs: int = 3, rtol: float = 1e-4) -> BackendRow:
+    """Runs one entry through torch.compile(backend="attn_opt") under
+    no_grad, in grad mode (outputs and parameter gradients) and with
+    dynamic=True on two batch sizes (and, for text models, sequence
+    lengths); every check on inputs other than the first call's. Never
+    raises."""
+    import torch._dynamo
+    from .. import backend as _backend
+    from ..capture import capture
+    from ..explain import explain
+
+    row = BackendRow(entry.family, entry.name)
+    try:
+        model, make_inputs = entry.build(small)
+        example, test = make_inputs(0), make_inputs(1)
+    except Exception as exc:  # noqa: BLE001
+        row.note = f"build failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        return row
+    try:
+        with torch.no_grad():
+            want = entry.select(model(*test))
+    except Exception as exc:  # noqa: BLE001 - the model's own bug
+        row.excluded = True
+        row.note = f"the model fails in eager PyTorch: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
+        return row
+    notes: List[str] = []
+
+    def compiled_with(report: Any, graphs: List[Any], **kw: Any) -> Any:
+        torch._dynamo.reset()
+
+        def fn(gm: Any, ex: Any) -> Any:
+            graphs.append(gm)
+            return _backend.attn_opt_backend(gm, ex, report=report)
+        return torch.compile(model, backend=fn, **kw)
+
+    # no_grad
+    report, graphs = _backend.Report(), []
+    try:
+        compiled = compiled_with(report, graphs)
+        with torch.no_grad():
+            start = time.perf_counter()
+            compiled(*example)
+            row.compile_s = time.perf_counter() - start
+            row.error = _rel_error(entry.select(compiled(*test)), want)
+            row.no_grad = "ok" if row.error <= rtol else "wrong"
+            if runs:
+                row.eager_ms = _median_ms(lambda: model(*test), runs)
+                row.compiled_ms = _median_ms(lambda: compiled(*test), runs)
+        if row.no_grad == "wrong":
+            notes.append(f"no_grad: error {row.error:.2e}")
+    except Exception as exc:  # noqa: BLE001
+        row.no_grad = "crash"
+        notes.append("no_grad: " + _crash(exc))
+    row.graphs = len(graphs)
+    row.regions = report.regions
+    row.fallbacks = len(report.fallbacks)
+    row.fallback_ops = ", ".join(sorted({f.op.replace("aten.", "") for f in report.fallbacks}))
+
+    # grad mode: the output and the parameters' gradients of a fixed
+    # weighting of it.
+    try:
+        params = [p for p in model.parameters() if p.requires_grad]
+
+        def grads(fn: Any) -> Tuple[torch.Tensor, List[Optional[torch.Tensor]]]:
+            for p in params:
+                p.grad = None
+            out = entry.select(fn(*test))
+            weight = torch.randn(out.shape, generator=torch.Generator().manual_seed(7), dtype=out.dtype)
+            if out.requires_grad:
+                (out * weight).sum().backward()
+            return out.detach(), [None if p.grad is None else p.grad.clone() for p in params]
+
+        want_out, want_grads = grads(model)
+        compiled = compiled_with(_backend.Report(), [])
+        compiled(*example)
+        got_out, got_grads = grads(compiled)
+        for p in params:
+            p.grad = None
+        errors = [_rel_error(got_out, want_out)]
+        for g, w in zip(got_grads, want_grads):
+            if (g is None) != (w is None):
+                errors.append(float("inf"))
+            elif w is not None:
+                errors.append(_rel_error(g, w))
+        row.grad_error = max(errors)
+        row.grad = "ok" if row.grad_error <= rtol else "wrong"
+        if row.grad == "wrong":
+            notes.append(f"grad: error {errors[0]:.2e} (output), {max(errors[1:] or [0]):.2e} (gradients)")
+    except Exception as exc:  # noqa: BLE001
+        row.grad = "crash"
+        notes.append("grad: " + _crash(exc))
+
+    # dynamic=True on two shapes
+    try:
+        compiled = compiled_with(_backend.Report(), [], dynamic=True)
+        shorten = 4 if _is_text(test) else 0
+        errors = []
+        with torch.no_grad():
+            for inputs in (_batched(make_inputs, (1, 2)), _batched(make_inputs, (3, 4, 5), shorten)):
+                errors.append(_rel_error(entry.select(compiled(*inputs)), entry.select(model(*inputs))))
+        row.dynamic_error = max(errors)
+        row.dynamic = "ok" if row.dynamic_error <= rtol else "wrong"
+        if row.dynamic == "wrong":
+            notes.append(f"dynamic: errors {', '.join(f'{e:.2e}' for e in errors)}")
+    except Exception as exc:  # noqa: BLE001
+        row.dynamic = "crash"
+        notes.append("dynamic: " + _crash(exc))
+
+    try:
+        torch._dynamo.reset()
+        row.fused = explain(model, example, mode="torch.compile").fused
+    except Exception as exc:  # noqa: BLE001
+        notes.append("explain: " + _crash(exc))
+    try:
+        captured = capture(model, example)
+        graph = captured.program.graph
+        row.attentions = count_attentions(graph, data_nodes(graph, captured.placeholders),
+                                          data_nodes(graph, captured.placeholders, "parameter"))
+    except Exception:  # noqa: BLE001 - torch.export cannot capture it: no count
+        pass
+    torch._dynamo.reset()
+    row.note = "; ".join(notes)
     return row
