@@ -114,7 +114,7 @@ def main(argv: List[str] = None) -> int:
     rows = []
     for e in todo:
         if args.backend:
-            b = run_backend_entry(e, small=args.small or args.ci, runs=args.runs, capture_only=args.capture_only)
+            b = run_backend_entry(e, small=args.small or args.ci, runs=args.runs)
             row = b.as_dict()
             print(_backend_line(b), flush=True)
         else:
