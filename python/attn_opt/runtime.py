@@ -35,7 +35,7 @@ import torch.nn as nn
 import torch.utils._pytree as pytree
 
 from .errors import ToolError
-from .translate import Lowered
+from .translate import Lowered, Placeholder, Translator
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _REPO_ROOT = _PACKAGE_DIR.parents[1]
@@ -525,15 +525,24 @@ class CompiledModule:
 
 class GraphFunction:
     """An fx graph of ATen ops whose placeholders are all inputs (a region
-    of the torch.compile backend), compiled to one library."""
+    of the torch.compile backend), compiled to one library.
+
+    When translation fails, the exception raised carries ``failed_node``:
+    the name of the graph node it failed on (None when the failure is not
+    one node's), so the backend can compile the rest of the region without
+    that node."""
 
     def __init__(self, gm: torch.fx.GraphModule) -> None:
-        from .translate import Placeholder, Translator
         placeholders = {}
         for node in gm.graph.nodes:
             if node.op == "placeholder":
                 placeholders[node] = Placeholder("input", node.name, index=len(placeholders))
-        self.lowered = Translator(gm.graph, placeholders).run()
+        translator = _NodeTrackingTranslator(gm.graph, placeholders)
+        try:
+            self.lowered = translator.run()
+        except Exception as error:
+            error.failed_node = translator.failed  # type: ignore[attr-defined]
+            raise
         so, header = build_library(self.lowered.mlir)
         self.library = Library(so, header, self.lowered)
         out = next(n for n in gm.graph.nodes if n.op == "output").args[0]
@@ -545,6 +554,25 @@ class GraphFunction:
         results = [_to_torch(a, dtype) for a, (_, dtype) in zip(arrays, self.library.results)]
         flat = [results[m] if isinstance(m, int) else m[1] for m in self.lowered.outputs]
         return flat[0] if self.single else tuple(flat)
+
+
+class _NodeTrackingTranslator(Translator):
+    """A Translator that remembers the node a translation failed on."""
+
+    failed: Optional[str] = None
+
+    def _track(self, method: Any, node: torch.fx.Node) -> Any:
+        try:
+            return method(node)
+        except Exception:
+            self.failed = node.name
+            raise
+
+    def _translate(self, node: torch.fx.Node) -> Any:
+        return self._track(super()._translate, node)
+
+    def _evaluate(self, node: torch.fx.Node) -> Any:
+        return self._track(super()._evaluate, node)
 
 
 def compile(module: Any, example_inputs: Any, target: str = "cpu",  # noqa: A001
