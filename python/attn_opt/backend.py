@@ -52,6 +52,28 @@ _VIEWS = {"view", "_unsafe_view", "reshape", "permute", "transpose", "t", "expan
           "chunk", "as_strided", "diagonal", "unfold", "narrow", "view_as", "expand_as", "movedim"}
 _LAYOUT_ONLY = _VIEWS | {"clone", "contiguous", "_to_copy", "lift_fresh_copy"}
 
+# Ops whose results after the first the translation does not compute (the
+# saved statistics of the norms, dropout's mask, pooling's indices, the
+# logsumexp of the fused SDPA kernels): fine in inference, where nothing
+# reads them, but in a forward graph partitioned from a joint graph they are
+# returned for the backward, so such a node stays in PyTorch.
+_SECONDARY_NOT_COMPUTED = {
+    "native_layer_norm", "native_group_norm", "native_batch_norm", "_native_batch_norm_legit",
+    "_native_batch_norm_legit_no_training", "_native_batch_norm_legit_functional", "native_dropout",
+    "max_pool2d_with_indices", "max_pool3d_with_indices", "max", "min",
+    "_scaled_dot_product_attention_math", "_scaled_dot_product_flash_attention_for_cpu",
+    "_scaled_dot_product_flash_attention", "_scaled_dot_product_efficient_attention",
+    "_scaled_dot_product_cudnn_attention"}
+
+# Decompositions of torch.export's table that are only right for
+# inference: the SDPA kernels' decomposition returns the attention weights
+# where the kernel returns its logsumexp, which the kernel's backward
+# reads (silently wrong gradients in a joint graph). In a graph that needs
+# autograd these ops stay whole (and in PyTorch, see above).
+_INFERENCE_ONLY_DECOMPOSITIONS = {
+    "_scaled_dot_product_flash_attention_for_cpu", "_scaled_dot_product_flash_attention",
+    "_scaled_dot_product_efficient_attention", "_scaled_dot_product_cudnn_attention"}
+
 
 @dataclass
 class Fallback:
@@ -144,6 +166,12 @@ def _why_not(node: torch.fx.Node, excluded: Dict[str, str] = {}) -> Optional[str
         return None
     if not _ops.supported(node.target) and not _makes_a_constant(node):
         return "no translation"
+    if _name(node) in _SECONDARY_NOT_COMPUTED:
+        returned = sorted(user.args[1] for user in node.users if user.target is operator.getitem
+                          and isinstance(user.args[1], int) and user.args[1] > 0 and _feeds_output(user))
+        if returned:
+            return (f"its result(s) {', '.join(map(str, returned))} (saved for the backward) are returned, "
+                    "which the translation does not compute")
     val = node.meta.get("val")
     vals = list(val) if isinstance(val, (tuple, list)) else [val]
     for v in vals:
@@ -439,7 +467,11 @@ def attn_opt_backend(gm: torch.fx.GraphModule, example_inputs: Sequence[Any], *,
         return make_boxed_func(bw)
 
     table = dict(decomposition_table().items())
-    keep = contextlib.nullcontext(table) if _needs_autograd(example_inputs) else _keep_composites(table)
+    if _needs_autograd(example_inputs):
+        table = {op: fn for op, fn in table.items() if _ops.packet_name(op) not in _INFERENCE_ONLY_DECOMPOSITIONS}
+        keep = contextlib.nullcontext(table)
+    else:
+        keep = _keep_composites(table)
     with keep as decompositions:
         return aot_autograd(fw_compiler=forward_compiler, inference_compiler=forward_compiler,
                             bw_compiler=backward_compiler, decompositions=decompositions)(gm, example_inputs)
