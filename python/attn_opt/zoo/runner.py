@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -276,8 +276,10 @@ class BackendRow:
     """One model through ``torch.compile(model, backend="attn_opt")``.
 
     Each mode is "ok", "wrong" (compiled and ran, but the result is off by
-    more than rtol relative to max |eager|) or "crash"; ``note`` has the
-    first crash or mismatch. regions/fallbacks/fused are those of the
+    more than rtol relative to max |eager|), "crash", or "torch" (crashed,
+    and torch.compile with Dynamo's "eager" backend crashes the same way:
+    PyTorch's limit, not attn-opt's); ``note`` has the first crash or
+    mismatch of each mode. regions/fallbacks/fused are those of the
     no-grad run (``fused`` as ``attn_opt.explain(..., mode="torch.compile")``
     counts it); ``attentions`` is the count on the torch.export graph, as in
     the strict zoo."""
@@ -371,87 +373,102 @@ def run_backend_entry(entry: Entry, small: bool = True, runs: int = 3, rtol: flo
         row.note = f"the model fails in eager PyTorch: {type(exc).__name__}: {str(exc).splitlines()[0][:160]}"
         return row
     notes: List[str] = []
+    backend_fn = None  # None: attn_opt with the mode's report; "eager": Dynamo's own check
 
     def compiled_with(report: Any, graphs: List[Any], **kw: Any) -> Any:
         torch._dynamo.reset()
+        if backend_fn == "eager":
+            return torch.compile(model, backend="eager", **kw)
 
         def fn(gm: Any, ex: Any) -> Any:
             graphs.append(gm)
             return _backend.attn_opt_backend(gm, ex, report=report)
         return torch.compile(model, backend=fn, **kw)
 
-    # no_grad
-    report, graphs = _backend.Report(), []
-    try:
+    def no_grad_mode() -> float:
         compiled = compiled_with(report, graphs)
         with torch.no_grad():
             start = time.perf_counter()
             compiled(*example)
-            row.compile_s = time.perf_counter() - start
-            row.error = _rel_error(entry.select(compiled(*test)), want)
-            row.no_grad = "ok" if row.error <= rtol else "wrong"
-            if runs:
-                row.eager_ms = _median_ms(lambda: model(*test), runs)
-                row.compiled_ms = _median_ms(lambda: compiled(*test), runs)
-        if row.no_grad == "wrong":
-            notes.append(f"no_grad: error {row.error:.2e}")
-    except Exception as exc:  # noqa: BLE001
-        row.no_grad = "crash"
-        notes.append("no_grad: " + _crash(exc))
-    row.graphs = len(graphs)
-    row.regions = report.regions
-    row.fallbacks = len(report.fallbacks)
-    row.fallback_ops = ", ".join(sorted({f.op.replace("aten.", "") for f in report.fallbacks}))
+            if backend_fn is None:
+                row.compile_s = time.perf_counter() - start
+            error = _rel_error(entry.select(compiled(*test)), want)
+            if runs and backend_fn is None:
+                row.eager_ms, row.compiled_ms = _fastest_ms([lambda: model(*test), lambda: compiled(*test)], runs)
+        return error
 
-    # grad mode: the output and the parameters' gradients of a fixed
-    # weighting of it.
-    try:
-        params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for p in model.parameters() if p.requires_grad]
 
-        def grads(fn: Any) -> Tuple[torch.Tensor, List[Optional[torch.Tensor]]]:
-            for p in params:
-                p.grad = None
-            out = entry.select(fn(*test))
-            weight = torch.randn(out.shape, generator=torch.Generator().manual_seed(7), dtype=out.dtype)
-            if out.requires_grad:
-                (out * weight).sum().backward()
-            return out.detach(), [None if p.grad is None else p.grad.clone() for p in params]
+    def grads(fn: Any) -> Tuple[torch.Tensor, List[Optional[torch.Tensor]]]:
+        for p in params:
+            p.grad = None
+        out = entry.select(fn(*test))
+        weight = torch.randn(out.shape, generator=torch.Generator().manual_seed(7), dtype=out.dtype)
+        if out.requires_grad:
+            (out * weight).sum().backward()
+        result = out.detach(), [None if p.grad is None else p.grad.clone() for p in params]
+        for p in params:
+            p.grad = None
+        return result
 
+    def grad_mode() -> float:
+        # The output and the parameters' gradients of a fixed weighting of it.
         want_out, want_grads = grads(model)
         compiled = compiled_with(_backend.Report(), [])
         compiled(*example)
         got_out, got_grads = grads(compiled)
-        for p in params:
-            p.grad = None
         errors = [_rel_error(got_out, want_out)]
         for g, w in zip(got_grads, want_grads):
             if (g is None) != (w is None):
                 errors.append(float("inf"))
             elif w is not None:
                 errors.append(_rel_error(g, w))
-        row.grad_error = max(errors)
-        row.grad = "ok" if row.grad_error <= rtol else "wrong"
-        if row.grad == "wrong":
+        if max(errors) > rtol:
             notes.append(f"grad: error {errors[0]:.2e} (output), {max(errors[1:] or [0]):.2e} (gradients)")
-    except Exception as exc:  # noqa: BLE001
-        row.grad = "crash"
-        notes.append("grad: " + _crash(exc))
+        return max(errors)
 
-    # dynamic=True on two shapes
-    try:
+    def dynamic_mode() -> float:
         compiled = compiled_with(_backend.Report(), [], dynamic=True)
         shorten = 4 if _is_text(test) else 0
         errors = []
         with torch.no_grad():
             for inputs in (_batched(make_inputs, (1, 2)), _batched(make_inputs, (3, 4, 5), shorten)):
                 errors.append(_rel_error(entry.select(compiled(*inputs)), entry.select(model(*inputs))))
-        row.dynamic_error = max(errors)
-        row.dynamic = "ok" if row.dynamic_error <= rtol else "wrong"
-        if row.dynamic == "wrong":
+        if max(errors) > rtol:
             notes.append(f"dynamic: errors {', '.join(f'{e:.2e}' for e in errors)}")
-    except Exception as exc:  # noqa: BLE001
-        row.dynamic = "crash"
-        notes.append("dynamic: " + _crash(exc))
+        return max(errors)
+
+    def attempt(name: str, mode: Callable[[], float]) -> Tuple[str, float]:
+        """ "ok"/"wrong" with the error, or "crash"; a crash that Dynamo's
+        own eager backend repeats is PyTorch's ("torch")."""
+        nonlocal backend_fn
+        try:
+            error = mode()
+            if error > rtol and name == "no_grad":
+                notes.append(f"no_grad: error {error:.2e}")
+            return ("ok" if error <= rtol else "wrong"), error
+        except Exception as exc:  # noqa: BLE001 - a row, not a crash
+            message = _crash(exc)
+        backend_fn = "eager"
+        try:
+            mode()
+            status = "crash"
+        except Exception:  # noqa: BLE001 - torch.compile itself fails here
+            status = "torch"
+        finally:
+            backend_fn = None
+        notes.append(f"{name}: " + ("(torch.compile with backend='eager' fails too) " if status == "torch" else "")
+                     + message)
+        return status, float("nan")
+
+    report, graphs = _backend.Report(), []
+    row.no_grad, row.error = attempt("no_grad", no_grad_mode)
+    row.graphs = len(graphs)
+    row.regions = report.regions
+    row.fallbacks = len(report.fallbacks)
+    row.fallback_ops = ", ".join(sorted({f.op.replace("aten.", "") for f in report.fallbacks}))
+    row.grad, row.grad_error = attempt("grad", grad_mode)
+    row.dynamic, row.dynamic_error = attempt("dynamic", dynamic_mode)
 
     try:
         torch._dynamo.reset()
