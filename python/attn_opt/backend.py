@@ -54,9 +54,10 @@ _LAYOUT_ONLY = _VIEWS | {"clone", "contiguous", "_to_copy", "lift_fresh_copy"}
 
 # Ops whose results after the first the translation does not compute (the
 # saved statistics of the norms, dropout's mask, pooling's indices, the
-# logsumexp of the fused SDPA kernels): fine in inference, where nothing
-# reads them, but in a forward graph partitioned from a joint graph they are
-# returned for the backward, so such a node stays in PyTorch.
+# logsumexp of the fused SDPA kernels): fine where nothing reads them, but
+# in a forward graph partitioned from a joint graph they are returned for
+# the backward (and max/min's indices may be used), so such a node stays in
+# PyTorch rather than failing its whole region.
 _SECONDARY_NOT_COMPUTED = {
     "native_layer_norm", "native_group_norm", "native_batch_norm", "_native_batch_norm_legit",
     "_native_batch_norm_legit_no_training", "_native_batch_norm_legit_functional", "native_dropout",
@@ -167,11 +168,12 @@ def _why_not(node: torch.fx.Node, excluded: Dict[str, str] = {}) -> Optional[str
     if not _ops.supported(node.target) and not _makes_a_constant(node):
         return "no translation"
     if _name(node) in _SECONDARY_NOT_COMPUTED:
-        returned = sorted(user.args[1] for user in node.users if user.target is operator.getitem
-                          and isinstance(user.args[1], int) and user.args[1] > 0 and _feeds_output(user))
-        if returned:
-            return (f"its result(s) {', '.join(map(str, returned))} (saved for the backward) are returned, "
-                    "which the translation does not compute")
+        used = [user for user in node.users if user.target is operator.getitem
+                and isinstance(user.args[1], int) and user.args[1] > 0 and user.users]
+        if used:
+            which = ", ".join(str(user.args[1]) for user in sorted(used, key=lambda u: u.args[1]))
+            how = "returned (saved for the backward)" if any(_feeds_output(u) for u in used) else "used"
+            return f"its result(s) {which} are {how}, which the translation does not compute"
     val = node.meta.get("val")
     vals = list(val) if isinstance(val, (tuple, list)) else [val]
     for v in vals:
