@@ -1,265 +1,245 @@
-#!/usr/bin/python3
-"""Side-by-side CPU benchmark of attn-run against PyTorch and the sgemm ceiling.
+"""Side-by-side CPU benchmark: attn-opt against the engines people would pick
+instead (PyTorch eager and SDPA, torch.compile, OpenVINO, ONNX Runtime, IREE)
+and the sgemm ceiling, in one run on one machine.
 
-Everything is measured in one process run on one machine, because the
-machines we use are shared and noisy: only ratios within a run mean much.
-Uses Debian's /usr/bin/python3 (torch + numpy); attn-run comes from a build
-directory ($ATTN_OPT_BUILD_DIR, default build/).
+The machines we use are shared and noisy, so only ratios within one run mean
+much. Each (row, implementation) is measured in a fresh worker process
+(``bench.py --worker``): thread pools, allocator state and caches of one
+engine cannot slow the next, and the peak RSS is that engine's own. A peer
+that cannot run a row reports why, and the run goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import re
+import platform
+import resource
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+import traceback
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Dict, List, Optional
 
-import torch
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "python"))
-from attn_opt.models import at_best_thread_count, median_seconds, run_model  # noqa: E402
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULT_MARK = "@@bench-result "
 
 
-@dataclass
-class Row:
-    name: str
-    impl: str
-    ms: float
-    gflop: float
-    rss_mb: Optional[float] = None
-    peer_ms: Optional[float] = None
+# --------------------------------------------------------------------------
+# Worker: one measurement.
 
-    @property
-    def gflops(self) -> float:
-        return self.gflop / (self.ms / 1e3) if self.ms > 0 else float("nan")
+def worker(spec: Dict[str, Any]) -> int:
+    sys.path[:0] = [str(HERE), str(ROOT / "python")]
+    import torch
 
+    import peers
+    from works import Work, build
 
-def best_torch_ms(fn: Callable[[], object], runs: int, threads: int) -> tuple[float, int]:
-    """The peer at its best (attn_opt.models.at_best_thread_count): median
-    ms with 1 or `threads` intra-op threads, whichever is faster, and that
-    thread count."""
-    seconds, n = at_best_thread_count(fn, runs, threads)
-    return seconds * 1e3, n
-
-
-def median_ms(fn: Callable[[], object], runs: int) -> float:
-    return median_seconds(fn, runs, warmup=1) * 1e3
-
-
-def sgemm_gflops(runs: int) -> float:
-    """Best of torch.mm and numpy matmul on 2048x2048 f32: the FLOP ceiling."""
-    n = 2048
-    a = torch.randn(n, n)
-    b = torch.randn(n, n)
-    best = 2 * n**3 / 1e9 / (median_ms(lambda: torch.mm(a, b), runs) / 1e3)
-    an, bn = a.numpy(), b.numpy()
-    best_np = 2 * n**3 / 1e9 / (median_ms(lambda: an @ bn, runs) / 1e3)
-    return max(best, best_np)
-
-
-def run_attn(attn_run: Path, mlir: Path, entry: str, runs: int,
-             threads: int) -> tuple[float, float]:
-    """Runs attn-run --bench; returns (median ms, peak RSS MiB) of the child."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [str(attn_run), str(mlir), f"--entry={entry}", f"--bench={runs}"]
-    # A child forked from this (large, torch-holding) process starts with
-    # its parent's RSS as its high-water mark, so rusage would overstate
-    # attn-run's peak; /usr/bin/time forks it from a small process instead.
-    time_tool = Path("/usr/bin/time")
-    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss_file:
-        if time_tool.exists():
-            cmd = [str(time_tool), "-f", "%M", "-o", rss_file.name] + cmd
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, env=env, text=True)
-        out = proc.stdout
-        fields = rss_file.read().split() if time_tool.exists() else []
-        rss_mb = float(fields[-1]) / 1024.0 if fields else float("nan")
-    match = re.search(r"run time: median ([0-9.]+) ms", out)
-    if proc.returncode != 0 or not match:
-        raise RuntimeError(f"attn-run failed on {mlir} ({entry}):\n{out}")
-    return float(match.group(1)), rss_mb
+    torch.set_num_threads(spec["threads"])
+    work = Work.from_json(spec["work"])
+    impl = spec["impl"]
+    result: Dict[str, Any] = {"work": work.key, "impl": impl}
+    with tempfile.TemporaryDirectory(prefix="attn-bench-") as tmp:
+        ctx = peers.Context(ROOT, Path(spec["attn_run"]), spec["runs"], spec["threads"],
+                            Path(spec["cache"]), Path(tmp))
+        try:
+            built = build(work, ROOT)
+            m = peers.run_peer(impl, work, built, ctx)
+            result.update(impl=peers.label(impl, work, m), ms=m.time.median_ms,
+                          min_ms=m.time.min_ms, threads=m.threads,
+                          max_err=peers.error_of(m.output, built), note=m.note,
+                          rss_mb=m.rss_mb if m.rss_mb is not None else
+                          resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0)
+        except peers.Unsupported as e:
+            result.update(impl=peers.label(impl, work, None), error=str(e))
+        except Exception as e:  # noqa: BLE001 (a failing peer is a row, not the end of the run)
+            traceback.print_exc()
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            result.update(impl=peers.label(impl, work, None),
+                          error=f"{type(e).__name__}: {first}"[:400])
+    print(RESULT_MARK + json.dumps(result), flush=True)
+    return 0
 
 
-def g1_torch_eager(x, w_qkv, w_out, b_out, h: int) -> torch.Tensor:
-    b, n, c = x.shape
-    d = c // h
-    qkv = x @ w_qkv.t()
-    q, k, v = (t.reshape(b, n, h, d).permute(0, 2, 1, 3)
-               for t in qkv.chunk(3, dim=-1))
-    attn = torch.einsum("bhid,bhjd->bhij", q, k) * d**-0.5
-    attn = attn.softmax(dim=-1)
-    out = torch.einsum("bhij,bhjd->bhid", attn, v)
-    out = out.permute(0, 2, 1, 3).reshape(b, n, c)
-    return torch.nn.functional.linear(out, w_out, b_out)
+# --------------------------------------------------------------------------
+# Driver.
+
+def cpu_description() -> str:
+    model, flags = platform.processor(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model in ("", "x86_64"):
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    return f"{model}, {os.cpu_count()} CPUs, " + " ".join(f for f in wanted if f in flags)
 
 
-def attention_mlir(h: int, n: int, d: int, causal: bool) -> str:
-    ty = f"tensor<1x{h}x{n}x{d}xf32>"
-    flag = " causal" if causal else ""
-    return (f"func.func @attention(%q: {ty}, %k: {ty}, %v: {ty}) -> {ty} {{\n"
-            f"  %init = tensor.empty() : {ty}\n"
-            f"  %o = attn.attention ins(%q, %k, %v : {ty}, {ty}, {ty})\n"
-            f"      outs(%init : {ty}) scale({d ** -0.5}){flag} -> {ty}\n"
-            f"  return %o : {ty}\n}}\n")
+def versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for pkg in ("torch", "numpy", "onnxruntime", "openvino", "iree-base-compiler", "transformers"):
+        try:
+            out.append(f"{pkg} {version(pkg)}")
+        except PackageNotFoundError:
+            out.append(f"{pkg} missing")
+    return ", ".join(out)
 
 
-def torch_attention(q, k, v, causal: bool) -> torch.Tensor:
-    s = (q @ k.transpose(-1, -2)) * q.shape[-1] ** -0.5
-    if causal:
-        n = q.shape[-2]
-        mask = torch.ones(n, n, dtype=torch.bool).triu(1)
-        s = s.masked_fill(mask, float("-inf"))
-    return s.softmax(dim=-1) @ v
+def git_commit() -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return head + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def find_attn_run(explicit: Optional[str]) -> Path:
     build = Path(os.environ.get("ATTN_OPT_BUILD_DIR", ROOT / "build"))
-    candidates = [Path(explicit)] if explicit else [build / "bin/attn-run"]
-    for path in candidates:
-        if path.exists():
-            return path
-    raise SystemExit(f"attn-run not found (tried {candidates}); build it or "
-                     "pass --attn-run")
+    path = Path(explicit) if explicit else build / "bin/attn-run"
+    if not path.exists():
+        raise SystemExit(f"attn-run not found at {path}; build it (scripts/build.sh) or pass --attn-run")
+    return path.resolve()
+
+
+def measure(work: Any, impl: str, args: argparse.Namespace, attn_run: Path,
+            runs: int) -> Dict[str, Any]:
+    spec = {"work": work.to_json(), "impl": impl, "runs": runs, "threads": args.threads,
+            "attn_run": str(attn_run), "cache": str(args.cache)}
+    env = dict(os.environ, ATTN_OPT_BUILD_DIR=str(attn_run.parent.parent),
+               OPENBLAS_NUM_THREADS=str(args.threads), OMP_NUM_THREADS=str(args.threads),
+               PYTHONWARNINGS="ignore", TF_CPP_MIN_LOG_LEVEL="3")
+    log = args.cache / "logs" / f"{abs(hash((work.key, impl))):x}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    start = time.time()
+    try:
+        proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker",
+                               json.dumps(spec)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, env=env, timeout=args.timeout)
+        output = proc.stdout
+    except subprocess.TimeoutExpired as e:
+        output = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        log.write_text(output)
+        return {"work": work.key, "impl": impl, "error": f"timed out after {args.timeout} s"}
+    log.write_text(output)
+    for line in reversed(output.splitlines()):
+        if line.startswith(RESULT_MARK):
+            result = json.loads(line[len(RESULT_MARK):])
+            result["wall_s"] = round(time.time() - start, 1)
+            return result
+    tail = [l for l in output.splitlines() if l.strip()][-1:] or ["no output"]
+    return {"work": work.key, "impl": impl,
+            "error": f"worker died (exit {proc.returncode}): {tail[0][:200]} (log {log})"}
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--attn-run", help="attn-run binary")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--runs", type=int, default=5,
-                        help="timed runs per measurement (median)")
-    parser.add_argument("--long", action="store_true",
-                        help="also n = 8192 and 16384")
-    parser.add_argument("--max-n", type=int, default=0,
-                        help="skip attention lengths above this (0: none)")
-    parser.add_argument("--min-n", type=int, default=0,
-                        help="skip attention lengths below this (with --long "
-                        "--min-n 8192 --max-n 8192: only the n = 8192 rows)")
-    parser.add_argument("--only", default="",
-                        help="comma list among sgemm,g1,attention,models")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--attn-run", help="attn-run binary (default: $ATTN_OPT_BUILD_DIR or build/)")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per measurement (median)")
+    parser.add_argument("--long", action="store_true", help="also attention at n = 8192 and 16384")
+    parser.add_argument("--min-n", type=int, default=0, help="skip attention lengths below this")
+    parser.add_argument("--max-n", type=int, default=0, help="skip attention lengths above this (0: none)")
+    parser.add_argument("--only", default="", help="comma list of groups: sgemm,g1,attention,models")
+    parser.add_argument("--work", default="", help="comma list of substrings of row names to keep")
+    parser.add_argument("--impl", default="", help="comma list of implementations to run "
+                        "(attn-run, attn-opt, torch eager, torch SDPA, torch.compile, openvino f32, ...)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure each row's implementations this many times, taking turns, "
+                        "and keep each one's fastest median (spreads other load on a shared "
+                        "machine evenly over the peers)")
+    parser.add_argument("--json", action="store_true",
+                        help="one JSON object per measurement on stdout instead of the table")
+    parser.add_argument("--timeout", type=int, default=1800, help="seconds per measurement")
+    parser.add_argument("--cache", type=Path, default=Path(os.environ.get(
+        "ATTN_OPT_BENCH_CACHE", Path.home() / ".cache/attn-opt-bench")),
+        help="exported and compiled peer models are kept here")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", str(args.threads))
+    if args.worker:
+        return worker(json.loads(args.worker))
+
+    sys.path[:0] = [str(HERE)]
+    import peers
+    from table import print_table, print_targets
+    from works import all_works
+
     attn_run = find_attn_run(args.attn_run)
-    only = set(filter(None, args.only.split(",")))
-    want = lambda what: not only or what in only  # noqa: E731
+    groups = set(filter(None, args.only.split(",")))
+    keys = [k.strip() for k in args.work.split(",") if k.strip()]
+    impls = [i.strip() for i in args.impl.split(",") if i.strip()] or list(peers.PEERS)
+    unknown = [i for i in impls if i not in peers.PEERS]
+    if unknown:
+        raise SystemExit(f"unknown --impl {', '.join(unknown)} (known: {', '.join(peers.PEERS)})")
 
-    print(f"# attn-run: {attn_run}; torch {torch.__version__}; "
-          f"threads {args.threads}; median of {args.runs}")
-    # The ceiling is always measured: every row is reported against it.
-    ceiling = sgemm_gflops(args.runs)
-    print(f"# sgemm ceiling (2048^2, best of torch.mm / numpy): "
-          f"{ceiling:.1f} GFLOP/s", flush=True)
-    rows: list[Row] = []
+    def wanted(work: Any) -> bool:
+        if work.key.startswith("sgemm") and work.dtype == "f32":
+            return True  # the ceiling every row is reported against
+        if groups and work.group not in groups:
+            return False
+        if keys and not any(k in work.key for k in keys):
+            return False
+        if work.group == "attention":
+            n = work.params["n"]
+            return (args.long or not work.long) and n >= args.min_n and (not args.max_n or n <= args.max_n)
+        return not work.long or args.long
 
-    with tempfile.TemporaryDirectory(prefix="attn-bench-") as tmp, \
-            torch.no_grad():
-        if want("g1"):
-            b, n, c, h = 7, 257, 512, 8
-            d = c // h
-            # One multiply-add = 2 FLOPs: projections + both attention GEMMs.
-            gflop = (2 * b * n * c * 3 * c + 4 * b * h * n * n * d +
-                     2 * b * n * c * c) / 1e9
-            ms, rss = run_attn(attn_run, ROOT / "examples/vit_attention.mlir",
-                               "vit_attention", args.runs, args.threads)
-            x = torch.randn(b, n, c)
-            w_qkv, w_out = torch.randn(3 * c, c), torch.randn(c, c)
-            b_out = torch.randn(c)
-            eager, eager_threads = best_torch_ms(
-                lambda: g1_torch_eager(x, w_qkv, w_out, b_out, h), args.runs,
-                args.threads)
-            mha = torch.nn.MultiheadAttention(c, h, bias=True,
-                                              batch_first=True).eval()
-            fast, fast_threads = best_torch_ms(
-                lambda: mha(x, x, x, need_weights=False), args.runs,
-                args.threads)
-            name = f"G1 b{b} n{n} c{c} h{h}"
-            rows.append(Row(name, "attn-run", ms, gflop, rss, peer_ms=fast))
-            rows.append(Row(name, f"torch eager ({eager_threads}t)", eager,
-                            gflop, peer_ms=fast))
-            rows.append(Row(name, f"torch MHA fast path ({fast_threads}t)",
-                            fast, gflop, peer_ms=fast))
-            print(f"# {name}: attn-run {ms:.1f} ms, eager {eager:.1f} ms, "
-                  f"MHA {fast:.1f} ms", flush=True)
-
-        if want("attention"):
-            lengths = [257, 1024, 4096] + ([8192, 16384] if args.long else [])
-            lengths = [n for n in lengths if n >= args.min_n and
-                       (not args.max_n or n <= args.max_n)]
-            has_sdpa = hasattr(torch.nn.functional,
-                               "scaled_dot_product_attention")
-            for n in lengths:
-                for d in (64, 128):
-                    for causal in (False, True):
-                        h = 8
-                        gflop = 4 * h * n * n * d / 1e9 / (2 if causal else 1)
-                        name = (f"attention h{h} n{n} d{d}"
-                                f"{' causal' if causal else ''}")
-                        path = Path(tmp) / f"attn_{n}_{d}_{int(causal)}.mlir"
-                        path.write_text(attention_mlir(h, n, d, causal))
-                        # Long sequences: fewer runs keep the default run
-                        # within a few minutes.
-                        runs = args.runs if n <= 1024 else max(1, args.runs // 3)
-                        ms, rss = run_attn(attn_run, path, "attention", runs,
-                                           args.threads)
-                        q, k, v = (torch.randn(1, h, n, d) for _ in range(3))
-                        eager, eager_threads = best_torch_ms(
-                            lambda: torch_attention(q, k, v, causal), runs,
-                            args.threads)
-                        rows.append(Row(name, "attn-run", ms, gflop, rss,
-                                        peer_ms=eager))
-                        rows.append(Row(name, f"torch eager ({eager_threads}t)",
-                                        eager, gflop, peer_ms=eager))
-                        if has_sdpa:
-                            sdpa = median_ms(
-                                lambda: torch.nn.functional.
-                                scaled_dot_product_attention(
-                                    q, k, v, is_causal=causal), runs)
-                            rows.append(Row(name, "torch SDPA", sdpa, gflop,
-                                            peer_ms=eager))
-                        print(f"# {name}: attn-run {ms:.1f} ms, eager "
-                              f"{eager:.1f} ms", flush=True)
-
-        if want("models"):
-            # Whole torchvision models, random weights, batch 1: compiled by
-            # attn_opt (cached on disk after the first run) and run in this
-            # process, against eager PyTorch at its best thread count.
-            for model, gflop in (("vit_b_16", 35.1), ("swin_t", 8.9)):
-                print(f"# {model}: compiling (about a minute the first time)",
-                      flush=True)
-                torch.set_num_threads(args.threads)
-                result = run_model(model, runs=args.runs)
-                best_eager = result.eager_s * 1e3
-                name = f"{model} b1 (max err {result.max_abs_error:.1e}, " \
-                       f"argmax {'ok' if result.argmax_equal else 'DIFFERS'})"
-                rows.append(Row(name, "attn-opt", result.compiled_s * 1e3,
-                                gflop, peer_ms=best_eager))
-                # Eager at each thread count; the peer is the faster one.
-                for n, t in sorted(result.eager_by_threads.items()):
-                    rows.append(Row(name, f"torch eager ({n}t)", t * 1e3,
-                                    gflop, peer_ms=best_eager))
-                print(f"# {model}: attn-opt {result.compiled_s * 1e3:.1f} ms, "
-                      f"eager {best_eager:.1f} ms", flush=True)
-
-    header = (f"{'work':<42} {'impl':<20} {'ms':>9} {'GFLOP/s':>8} "
-              f"{'vs torch':>9} {'%sgemm':>7} {'RSS MiB':>8}")
-    print(header)
-    print("-" * len(header))
-    for row in rows:
-        ratio = row.peer_ms / row.ms if row.peer_ms else float("nan")
-        rss = f"{row.rss_mb:8.0f}" if row.rss_mb is not None else f"{'':>8}"
-        print(f"{row.name:<42} {row.impl:<20} {row.ms:9.2f} "
-              f"{row.gflops:8.1f} {ratio:8.2f}x "
-              f"{100 * row.gflops / ceiling:6.1f}% {rss}")
-    print("# vs torch = peer time / this time (>1: faster than the peer; the "
-          "peer is the MHA fast path for G1, eager softmax(QK^T)V otherwise)")
+    out = sys.stderr if args.json else sys.stdout
+    header = [f"# bench/run.sh {' '.join(sys.argv[1:])}",
+              f"# CPU: {cpu_description()}",
+              f"# {versions()}",
+              f"# attn-opt {git_commit()} ({attn_run}); {args.threads} threads; median of {args.runs} "
+              f"(attention n >= 8192: of {max(1, args.runs // 3)})"
+              + (f", best of {args.rounds} rounds" if args.rounds > 1 else "")]
+    print("\n".join(header), file=out, flush=True)
+    results: List[Dict[str, Any]] = []
+    for work in [w for w in all_works() if wanted(w)]:
+        runs = args.runs if not (work.group == "attention" and work.params["n"] >= 8192) \
+            else max(1, args.runs // 3)
+        row_impls = impls
+        if work.key.startswith("sgemm") and work.dtype == "f32":
+            # The ceiling every row is reported against, whatever --impl says.
+            row_impls = list(dict.fromkeys(impls + ["torch eager", "numpy"]))
+        best: Dict[str, Dict[str, Any]] = {}
+        for turn in range(args.rounds):
+            for impl in row_impls:
+                if not peers.applies(impl, work) or (impl in best and not best[impl].get("ms")):
+                    continue  # a peer that cannot run a row is not asked again
+                r = measure(work, impl, args, attn_run, runs)
+                what = f"{r['ms']:.2f} ms" if r.get("ms") else f"cannot run: {r['error']}"
+                print(f"# {work.key} | {r['impl']}: {what}"
+                      + (f" (round {turn + 1})" if args.rounds > 1 else ""), file=out, flush=True)
+                kept = best.get(impl)
+                if kept is None or (r.get("ms") and r["ms"] < kept["ms"]):
+                    if kept is not None:
+                        r["min_ms"] = min(r["min_ms"], kept["min_ms"])
+                    best[impl] = r
+                elif r.get("ms"):
+                    kept["min_ms"] = min(r["min_ms"], kept["min_ms"])
+        for impl, r in best.items():
+            r["gflop"] = work.gflop
+            if r.get("ms"):
+                r["gflops"] = work.gflop / (r["ms"] / 1e3)
+            results.append(r)
+            if args.json:
+                print(json.dumps({k: r.get(k) for k in (
+                    "work", "impl", "ms", "min_ms", "gflops", "rss_mb", "threads", "max_err",
+                    "note", "error")}), flush=True)
+    if not args.json:
+        print("\n".join(header[1:]))
+        print_table(results, all_works())
+        print_targets(results)
     return 0
 
 
