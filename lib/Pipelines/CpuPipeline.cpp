@@ -54,7 +54,7 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.transposeKeys = true;
   toLinalg.additiveMasks = true;
-  addTensorStages(pm, toLinalg);
+  addTensorStages(pm, toLinalg, /*beforeLowering=*/nullptr, options.fuseElementwise);
 
   // Tensors -> buffers.
   addBufferizeStage(pm);

@@ -18,7 +18,8 @@ using namespace mlir;
 
 void mlir::attn::addTensorStages(
     OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg,
-    llvm::function_ref<void(OpPassManager &)> beforeLowering) {
+    llvm::function_ref<void(OpPassManager &)> beforeLowering,
+    bool fuseElementwise) {
   // Canonical form first (transposes in einsum equations, scalar factors in
   // einsum scales), so that attention chains in any layout are recognised as
   // attn.attention (which reads every layout through its maps).
@@ -54,10 +55,13 @@ void mlir::attn::addTensorStages(
   pm.addPass(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // Upstream's elementwise fusion with a guard against the fusions it gets
-  // wrong (see attn-fuse-elementwise-ops).
-  pm.addPass(createFuseElementwiseOpsPass());
-  pm.addPass(createCanonicalizerPass());
+  // Upstream's elementwise fusion with guards against the fusions it gets
+  // wrong or makes slow (see attn-fuse-elementwise-ops); fuse-elementwise=0
+  // turns it off, the baseline bench/ compares fused graphs with.
+  if (fuseElementwise) {
+    pm.addPass(createFuseElementwiseOpsPass());
+    pm.addPass(createCanonicalizerPass());
+  }
 }
 
 void mlir::attn::addBufferizeStage(OpPassManager &pm) {

@@ -17,12 +17,14 @@ namespace mlir::attn {
 
 /// attn on tensors -> linalg on tensors: canonical form, attention fusion,
 /// the attn lowering (flash tiling with `toLinalg`'s tile sizes),
-/// elementwise ops on tensors as linalg, and producer/consumer fusion.
-/// `beforeLowering`, when given, adds passes that see the fused attn ops
-/// before the attn lowering (the GPU pipeline's tensor-core kernels).
+/// elementwise ops on tensors as linalg, and (with `fuseElementwise`)
+/// producer/consumer fusion. `beforeLowering`, when given, adds passes that
+/// see the fused attn ops before the attn lowering (the GPU pipeline's
+/// tensor-core kernels).
 void addTensorStages(
     OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg,
-    llvm::function_ref<void(OpPassManager &)> beforeLowering = nullptr);
+    llvm::function_ref<void(OpPassManager &)> beforeLowering = nullptr,
+    bool fuseElementwise = true);
 
 /// One-shot bufferization with identity layouts at function boundaries, so
 /// signatures are plain memrefs that C callers can build.

@@ -1,7 +1,9 @@
 // RUN: attn-opt %s --attn-fuse-elementwise-ops --split-input-file | FileCheck %s
 // attn-fuse-elementwise-ops: upstream's elementwise fusion, except where it
-// would change the result: a producer that reads its own outs is not fused
-// into a consumer that visits each of its elements more than once.
+// would change the result (a producer that reads its own outs is not fused
+// into a consumer that visits each of its elements more than once) or cost
+// the contraction its micro-kernel (a computing producer is not fused into a
+// consumer that re-reads its elements while reducing).
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 // A read-modify-write producer (`out + a * b` over a zero fill, the form of
@@ -72,15 +74,17 @@ func.func @producer_reads_init_visited_once(%a: tensor<5x3xf32>,
 // -----
 
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
-// A producer that ignores its outs fuses into a reduction as upstream's
-// fusion does: the product is recomputed inside the contraction.
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// A producer that ignores its outs fuses into a consumer that visits each of
+// its elements many times (here a broadcast over d1) as upstream's fusion
+// does: the product is recomputed per visit, which is exact. (Into a
+// contraction it is not fused, for speed: @add_into_linear below.)
 // CHECK-LABEL: func.func @pure_producer
-// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK:         linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
 // CHECK-SAME:      ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<5x40x3xf32>, tensor<5x3xf32>, tensor<5x3xf32>)
 // CHECK-NOT:     linalg.generic
 func.func @pure_producer(%a: tensor<5x3xf32>, %b: tensor<5x3xf32>,
-                         %x: tensor<5x40x3xf32>) -> tensor<5x40xf32> {
-  %cst = arith.constant 0.0 : f32
+                         %x: tensor<5x40x3xf32>) -> tensor<5x40x3xf32> {
   %e = tensor.empty() : tensor<5x3xf32>
   %p = linalg.generic {indexing_maps = [#id2, #id2, #id2],
                        iterator_types = ["parallel", "parallel"]}
@@ -89,17 +93,187 @@ func.func @pure_producer(%a: tensor<5x3xf32>, %b: tensor<5x3xf32>,
     %m = arith.mulf %i, %j : f32
     linalg.yield %m : f32
   } -> tensor<5x3xf32>
-  %e2 = tensor.empty() : tensor<5x40xf32>
-  %z2 = linalg.fill ins(%cst : f32) outs(%e2 : tensor<5x40xf32>) -> tensor<5x40xf32>
-  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
-                                        affine_map<(d0, d1, d2) -> (d0, d2)>,
-                                        affine_map<(d0, d1, d2) -> (d0, d1)>],
-                       iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %p : tensor<5x40x3xf32>, tensor<5x3xf32>) outs(%z2 : tensor<5x40xf32>) {
+  %e2 = tensor.empty() : tensor<5x40x3xf32>
+  %r = linalg.generic {indexing_maps = [#id3, affine_map<(d0, d1, d2) -> (d0, d2)>, #id3],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %p : tensor<5x40x3xf32>, tensor<5x3xf32>) outs(%e2 : tensor<5x40x3xf32>) {
   ^bb0(%i: f32, %j: f32, %o: f32):
     %m = arith.mulf %i, %j : f32
-    %s = arith.addf %o, %m : f32
+    linalg.yield %m : f32
+  } -> tensor<5x40x3xf32>
+  return %r : tensor<5x40x3xf32>
+}
+
+// -----
+
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#lhs = affine_map<(b, n, o, i) -> (b, n, i)>
+#rhs = affine_map<(b, n, o, i) -> (i, o)>
+#res = affine_map<(b, n, o, i) -> (b, n, o)>
+
+// x + c feeding a Linear on a 3-D tensor: the add stays its own op and the
+// contraction's body is exactly mulf + addf.
+// CHECK-LABEL: func.func @add_into_linear
+// CHECK:         %[[SUM:.*]] = linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "parallel"]
+// CHECK-SAME:      ins(%arg0, %arg1 :
+// CHECK:           arith.addf
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "parallel", "reduction"]
+// CHECK-SAME:      ins(%[[SUM]], %arg2 :
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f32
+// CHECK-NEXT:      linalg.yield %[[S]] : f32
+func.func @add_into_linear(%x: tensor<2x197x768xf32>, %c: tensor<2x197x768xf32>,
+                           %w: tensor<768x64xf32>) -> tensor<2x197x64xf32> {
+  %e = tensor.empty() : tensor<2x197x768xf32>
+  %sum = linalg.generic {indexing_maps = [#id3, #id3, #id3],
+                         iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %c : tensor<2x197x768xf32>, tensor<2x197x768xf32>) outs(%e : tensor<2x197x768xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
     linalg.yield %s : f32
-  } -> tensor<5x40xf32>
-  return %r : tensor<5x40xf32>
+  } -> tensor<2x197x768xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<2x197x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<2x197x64xf32>) -> tensor<2x197x64xf32>
+  %r = linalg.generic {indexing_maps = [#lhs, #rhs, #res],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%sum, %w : tensor<2x197x768xf32>, tensor<768x64xf32>) outs(%acc : tensor<2x197x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x197x64xf32>
+  return %r : tensor<2x197x64xf32>
+}
+
+// -----
+
+// torch.cat as the Python frontend writes it (linalg.index, tensor.extract,
+// select) feeding a matrix product: not fused either.
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @cat_into_matmul
+// CHECK:         %[[CAT:.*]] = linalg.generic
+// CHECK:           linalg.index
+// CHECK:           tensor.extract
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME:      ins(%[[CAT]], %arg2 :
+// CHECK-NOT:       tensor.extract
+func.func @cat_into_matmul(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>,
+                           %w: tensor<16x32xf32>) -> tensor<4x32xf32> {
+  %e = tensor.empty() : tensor<4x16xf32>
+  %cat = linalg.generic {indexing_maps = [#id2], iterator_types = ["parallel", "parallel"]}
+      outs(%e : tensor<4x16xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %c8 = arith.constant 8 : index
+    %c7 = arith.constant 7 : index
+    %c0 = arith.constant 0 : index
+    %lo = arith.minsi %j, %c7 : index
+    %rel = arith.subi %j, %c8 : index
+    %relc = arith.maxsi %rel, %c0 : index
+    %va = tensor.extract %a[%i, %lo] : tensor<4x8xf32>
+    %vb = tensor.extract %b[%i, %relc] : tensor<4x8xf32>
+    %second = arith.cmpi sge, %j, %c8 : index
+    %v = arith.select %second, %vb, %va : f32
+    linalg.yield %v : f32
+  } -> tensor<4x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<4x32xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %r = linalg.generic {indexing_maps = [#mk, #kn, #mn],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%cat, %w : tensor<4x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<4x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x32xf32>
+  return %r : tensor<4x32xf32>
+}
+
+// -----
+
+// A widening cast feeding a contraction moves data only: it fuses (the
+// contraction's body reads bf16 and extends it, which the tiling pass widens
+// into an f32 buffer once).
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @extf_into_contraction
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "parallel", "reduction"]
+// CHECK-SAME:      ins(%arg0, %arg1 : tensor<8x16xbf16>, tensor<16x32xf32>)
+// CHECK:           arith.extf
+// CHECK:           arith.mulf
+// CHECK-NOT:     linalg.generic
+func.func @extf_into_contraction(%x: tensor<8x16xbf16>, %w: tensor<16x32xf32>) -> tensor<8x32xf32> {
+  %e = tensor.empty() : tensor<8x16xf32>
+  %wide = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<8x16xbf16>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%a: bf16, %o: f32):
+    %f = arith.extf %a : bf16 to f32
+    linalg.yield %f : f32
+  } -> tensor<8x16xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<8x32xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %r = linalg.generic {indexing_maps = [#mk, #kn, #mn],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%wide, %w : tensor<8x16xf32>, tensor<16x32xf32>) outs(%acc : tensor<8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x32xf32>
+  return %r : tensor<8x32xf32>
+}
+
+// -----
+
+// Into elementwise consumers and into a reduction that reads each element
+// once (a row sum, LayerNorm's mean), fusion is upstream's: one op left.
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#row = affine_map<(d0, d1) -> (d0)>
+// CHECK-LABEL: func.func @add_into_row_sum
+// CHECK:         linalg.generic
+// CHECK-SAME:      iterator_types = ["parallel", "reduction"]
+// CHECK-SAME:      ins(%arg0, %arg1 :
+// CHECK:           arith.addf
+// CHECK:           arith.mulf
+// CHECK:           arith.addf
+// CHECK-NOT:     linalg.generic
+func.func @add_into_row_sum(%x: tensor<8x64xf32>, %c: tensor<8x64xf32>) -> tensor<8xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %sum = linalg.generic {indexing_maps = [#id2, #id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %c : tensor<8x64xf32>, tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<8x64xf32>
+  %e2 = tensor.empty() : tensor<8x64xf32>
+  %sq = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%sum : tensor<8x64xf32>) outs(%e2 : tensor<8x64xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<8x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = tensor.empty() : tensor<8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%init : tensor<8xf32>) -> tensor<8xf32>
+  %r = linalg.generic {indexing_maps = [#id2, #row], iterator_types = ["parallel", "reduction"]}
+      ins(%sq : tensor<8x64xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
 }

@@ -23,6 +23,9 @@
 // COUNT: error: @small takes 1 arguments but 2 --input files were given
 // RUN: not attn-run %s --entry=small --no-such-flag 2>&1 | FileCheck %s --check-prefix=FLAG
 // FLAG: Unknown command line argument '--no-such-flag'
+// RUN: not attn-run %s --entry=small --cpu-pipeline="fuse-elementwise=0 bogus=1" 2>&1 | FileCheck %s --check-prefix=PIPELINE
+// PIPELINE: no such option bogus
+// PIPELINE: attn-run: error: invalid --cpu-pipeline options 'fuse-elementwise=0 bogus=1'
 // RUN: not attn-run %s --entry=small --emit=so 2>&1 | FileCheck %s --check-prefix=EMIT
 // EMIT: error: --emit needs -o <file>
 

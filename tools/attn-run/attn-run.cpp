@@ -151,6 +151,11 @@ static cl::opt<std::string> gpuPipelineOptions(
              "--bench) default to device-memory=1 unless a library is "
              "emitted"),
     cl::value_desc("options"), cl::cat(category));
+static cl::opt<std::string> cpuPipelineOptions(
+    "cpu-pipeline",
+    cl::desc("Options of the CPU pipeline, as for attn-opt "
+             "--attn-cpu-pipeline=\"...\" (e.g. \"fuse-elementwise=0\")"),
+    cl::value_desc("options"), cl::init(""), cl::cat(category));
 static cl::opt<bool> printIRAfterAll("print-ir-after-all",
                                      cl::desc("Print the IR after each pass"),
                                      cl::cat(category));
@@ -559,8 +564,12 @@ LogicalResult lowerModule(ModuleOp module, bool &deviceMemory) {
     mlir::attn::buildGpuPipeline(pm, options);
     return pm.run(module);
   }
-  mlir::attn::CpuPipelineOptions options;
-  mlir::attn::buildCpuPipeline(pm, options);
+  // Validated in main before anything was parsed.
+  std::unique_ptr<mlir::attn::CpuPipelineOptions> options =
+      mlir::attn::CpuPipelineOptions::createFromString(cpuPipelineOptions);
+  if (!options)
+    return failure();
+  mlir::attn::buildCpuPipeline(pm, *options);
 #else
   // Until the attn CPU pipeline library is built, lower linalg-level IR with
   // a fixed upstream pipeline (attn ops are then rejected by legalization).
@@ -621,6 +630,11 @@ int runMain(int argc, char **argv) {
     setenv("OMP_NUM_THREADS", threads.c_str(), /*overwrite=*/0);
   if (emitKind != EmitKind::None && outputFile.empty())
     return fail("--emit needs -o <file>");
+#ifdef ATTN_HAVE_PIPELINES
+  // The options parser names the bad option on stderr itself.
+  if (!mlir::attn::CpuPipelineOptions::createFromString(cpuPipelineOptions))
+    return fail("invalid --cpu-pipeline options '" + cpuPipelineOptions + "'");
+#endif
 
   auto compileStart = Clock::now();
   progress("parsing " + inputFilename);

@@ -93,6 +93,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Give every function a _mlir_ciface_ wrapper so it can "
                      "be called from C and the JIT"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> fuseElementwise{
+      *this, "fuse-elementwise",
+      llvm::cl::desc("Fuse elementwise linalg ops on tensors "
+                     "(attn-fuse-elementwise-ops); off, every op is its own "
+                     "loop nest (the baseline that fusion must not lose to)"),
+      llvm::cl::init(true)};
 };
 
 /// attn (tensors) -> linalg -> one-shot bufferization -> parallel loops ->

@@ -386,7 +386,8 @@ def ApproximateMathPass : Pass<"attn-approximate-math"> {
 
 def FuseElementwiseOpsPass : Pass<"attn-fuse-elementwise-ops"> {
   let summary = "Fuse elementwise linalg.generic producers into their "
-                "consumers, refusing fusions that would change the result";
+                "consumers, refusing fusions that would change the result or "
+                "recompute a producer inside a contraction";
   let description = [{
     Upstream's elementwise fusion (`linalg::populateElementwiseOpsFusionPatterns`
     with reshape folding by expansion, as `linalg-fuse-elementwise-ops`,
@@ -405,6 +406,25 @@ def FuseElementwiseOpsPass : Pass<"attn-fuse-elementwise-ops"> {
     in column `h`. Such a fusion is refused: only producers whose body
     ignores its `outs`, or whose fused operand the consumer indexes with a
     permutation of all its loops (each element visited once), are fused.
+
+    Upstream's fusion is also slow in a way that loses the micro-kernels: a
+    single-use producer that computes something (an add, a GELU, a `cat`
+    built from `linalg.index` and `tensor.extract`) is not fused into a
+    consumer that has a reduction and whose indexing map for it leaves out
+    one of the consumer's loops, i.e. that reads each of its elements
+    several times. That is every contraction: a Linear's input is indexed
+    by (b, n, i) and re-read for each output column o. Fused there, the
+    producer is recomputed once per column, and the consumer is no longer a
+    contraction, so it gets neither `attn-contractions-to-ukernels` nor
+    `attn-tile-and-vectorize`'s register tiles (an `addf` feeding
+    "b n i, i o -> b n o" ran at 2.7 instead of 120 GFLOP/s). It stays
+    materialised instead: one pass over its result, O(M·K) against the
+    contraction's O(M·N·K). Producers that only move or convert data (a
+    broadcast, a transpose, one `extf`/`truncf`/`sitofp`/`uitofp`) still
+    fuse into contractions: they add no arithmetic per multiply-add and the
+    consumer stays a contraction. Fusion into all-parallel consumers, and
+    into reductions that read every element once (LayerNorm's row
+    statistics), is unchanged.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
