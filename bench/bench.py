@@ -152,7 +152,7 @@ def main() -> int:
     parser.add_argument("--long", action="store_true", help="also attention at n = 8192 and 16384")
     parser.add_argument("--min-n", type=int, default=0, help="skip attention lengths below this")
     parser.add_argument("--max-n", type=int, default=0, help="skip attention lengths above this (0: none)")
-    parser.add_argument("--only", default="", help="comma list of groups: sgemm,g1,attention,models")
+    parser.add_argument("--only", default="", help="comma list of groups: sgemm,g1,attention,cliff,models")
     parser.add_argument("--work", default="", help="comma list of substrings of row names to keep")
     parser.add_argument("--impl", default="", help="comma list of implementations to run "
                         "(attn-run, attn-opt, torch eager, torch SDPA, torch.compile, openvino f32, ...)")

@@ -58,15 +58,32 @@ class Timing:
     min_ms: float
 
 
+# Short measurements get more runs, up to this many seconds (at most
+# MAX_RUNS): a median of 5 runs of a few milliseconds on a shared machine is
+# mostly other processes' noise.
+MIN_SECONDS = 0.5
+MAX_RUNS = 50
+
+
+def runs_for(seconds_per_run: float, runs: int) -> int:
+    """``runs``, or more for a short run (MIN_SECONDS in all, MAX_RUNS at most)."""
+    if seconds_per_run <= 0:
+        return MAX_RUNS
+    return max(runs, min(MAX_RUNS, int(MIN_SECONDS / seconds_per_run)))
+
+
 def timed(fn: Callable[[], Any], runs: int, warmup: int = 1) -> Timing:
-    """Median and minimum wall time of ``runs`` calls after ``warmup`` calls."""
+    """Median and minimum wall time of ``runs`` calls after ``warmup`` calls
+    (more calls when they are short: runs_for)."""
     for _ in range(warmup):
         fn()
-    times = []
-    for _ in range(runs):
+    times: List[float] = []
+    while len(times) < runs:
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
+        if len(times) == 1:
+            runs = runs_for(times[0], runs)
     return Timing(statistics.median(times) * 1e3, min(times) * 1e3)
 
 
@@ -95,9 +112,10 @@ def cache_path(ctx: Context, kind: str, work: Work, suffix: str, *extra: str) ->
 # --------------------------------------------------------------------------
 # attn-opt
 
-def attn_run(work: Work, built: Built, ctx: Context) -> Measurement:
+def attn_run(work: Work, built: Built, ctx: Context, pipeline: str = "") -> Measurement:
     """attn-run --bench on the row's .mlir, with the row's inputs as .npy
-    files so its output can be checked against the same reference."""
+    files so its output can be checked against the same reference;
+    ``pipeline``: CPU pipeline options (attn-run --cpu-pipeline)."""
     if built.mlir is None:
         raise Unsupported("no .mlir form of this row")
     text, entry, arrays = built.mlir
@@ -111,22 +129,42 @@ def attn_run(work: Work, built: Built, ctx: Context) -> Measurement:
     rss_file = ctx.tmp / "rss"
     cmd = [str(ctx.attn_run), str(src), f"--entry={entry}", f"--bench={ctx.runs}",
            "--input=" + ",".join(map(str, paths)), f"--output={out}"]
+    if pipeline:
+        cmd.append(f"--cpu-pipeline={pipeline}")
     # /usr/bin/time measures attn-run's own peak RSS (a child forked from
     # this torch-holding process would inherit its high-water mark).
     if Path("/usr/bin/time").exists():
         cmd = ["/usr/bin/time", "-f", "%M", "-o", str(rss_file)] + cmd
     env = dict(os.environ, OMP_NUM_THREADS=str(ctx.threads))
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
-    match = re.search(r"run time: median ([0-9.]+) ms over \d+ runs \(min ([0-9.]+) ms", proc.stdout)
-    if proc.returncode != 0 or not match:
-        lines = [l for l in proc.stdout.splitlines() if "error" in l] or proc.stdout.splitlines()[-1:]
-        raise RuntimeError(f"attn-run failed: {' / '.join(lines)[:300]}")
+
+    def bench(runs: int) -> Tuple[Any, Any]:
+        cmd[cmd.index(next(c for c in cmd if c.startswith("--bench=")))] = f"--bench={runs}"
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                              text=True)
+        match = re.search(r"run time: median ([0-9.]+) ms over \d+ runs \(min ([0-9.]+) ms",
+                          proc.stdout)
+        if proc.returncode != 0 or not match:
+            lines = [l for l in proc.stdout.splitlines() if "error" in l] or \
+                proc.stdout.splitlines()[-1:]
+            raise RuntimeError(f"attn-run failed: {' / '.join(lines)[:300]}")
+        return proc, match
+
+    proc, match = bench(ctx.runs)
+    more = runs_for(float(match.group(1)) / 1e3, ctx.runs)
+    if more > ctx.runs:
+        proc, match = bench(more)
     rss = None
     if rss_file.exists():
         fields = rss_file.read_text().split()
         rss = float(fields[-1]) / 1024.0 if fields else None
     return Measurement(Timing(float(match.group(1)), float(match.group(2))), ctx.threads,
                        np.load(f"{out}.0.npy"), rss)
+
+
+def attn_run_unfused(work: Work, built: Built, ctx: Context) -> Measurement:
+    """The same graph with elementwise fusion turned off: what fusion must
+    never lose to."""
+    return attn_run(work, built, ctx, pipeline="fuse-elementwise=0")
 
 
 def attn_opt_compiled(work: Work, built: Built, ctx: Context) -> Measurement:
@@ -428,9 +466,10 @@ def _first_error(text: str) -> str:
 # The registry: impl name -> (measure, the groups it runs on).
 
 PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[str]]] = {
-    "attn-run": (attn_run, ("sgemm", "attention", "g1")),
+    "attn-run": (attn_run, ("sgemm", "attention", "g1", "cliff")),
+    "attn-run unfused": (attn_run_unfused, ("cliff",)),
     "attn-opt": (attn_opt_compiled, ("g1", "models")),
-    "torch eager": (torch_eager, ("sgemm", "attention", "g1", "models")),
+    "torch eager": (torch_eager, ("sgemm", "attention", "g1", "cliff", "models")),
     "torch SDPA": (torch_sdpa, ("attention",)),
     "torch MHA fast path": (torch_mha, ("g1",)),
     "torch.compile": (torch_compile, ("attention", "g1", "models")),
@@ -443,7 +482,7 @@ PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[s
 
 # Implementations that are attn-opt itself (not peers) and those not in f32
 # (not f32 peers): the ratios in the table are against the best of the rest.
-OURS = ("attn-run", "attn-opt")
+OURS = ("attn-run", "attn-run unfused", "attn-opt")
 LOW_PRECISION = ("openvino bf16",)
 
 

@@ -114,6 +114,12 @@ def all_works() -> List[Work]:
                     4 * h * n * n * d / 1e9 / (2 if causal else 1),
                     {"h": h, "n": n, "d": d, "causal": causal},
                     long=n in LONG_ATTENTION_LENGTHS))
+    # An elementwise producer whose only user is a Linear (ViT-B sizes): the
+    # compiled graph must not lose to itself with fusion turned off.
+    for producer, (i, o) in (("x + c", (768, 3072)), ("GELU", (3072, 768)),
+                             ("cat", (768, 3072))):
+        works.append(Work(f"{producer} -> Linear b1 n197 {i}->{o}", "cliff",
+                          2 * 197 * i * o / 1e9, {"producer": producer, "n": 197, "i": i, "o": o}))
     works += [
         Work("vit_b_16 b1", "models", 35.1, {"model": "vit_b_16"}),
         Work("swin_t b1", "models", 8.9, {"model": "swin_t"}),
@@ -219,6 +225,62 @@ def _gemm_mlir(n: int, ty: str) -> str:
             f"  return %c : {r}\n}}\n")
 
 
+class ProducerLinear(nn.Module):
+    """x + c, GELU(x) or cat([cls, x], 1) on [1, n, i], then @ w (the last input)."""
+
+    def __init__(self, producer: str) -> None:
+        super().__init__()
+        self.producer = producer
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        *xs, w = args
+        if self.producer == "x + c":
+            y = xs[0] + xs[1]
+        elif self.producer == "GELU":
+            y = F.gelu(xs[0])
+        else:
+            y = torch.cat(xs, dim=1)
+        return y @ w
+
+
+def _producer_linear_mlir(producer: str, n: int, i: int, o: int) -> str:
+    """The same graph as attn_opt's frontend writes it (cat: one generic that
+    picks each element from the operand covering its index)."""
+    x = f"tensor<1x{n}x{i}xf32>"
+    w = f"tensor<{i}x{o}xf32>"
+    r = f"tensor<1x{n}x{o}xf32>"
+    linear = (f'  %r = attn.einsum "b n i, i o -> b n o" (%y, %w) : ({x}, {w}) -> {r}\n'
+              f"  return %r : {r}\n}}\n")
+    if producer == "x + c":
+        return (f"func.func @f(%a: {x}, %b: {x}, %w: {w}) -> {r} {{\n"
+                f"  %y = arith.addf %a, %b : {x}\n" + linear)
+    if producer == "GELU":
+        c = lambda v: f"arith.constant dense<{v}> : {x}"  # noqa: E731
+        return (f"func.func @f(%a: {x}, %w: {w}) -> {r} {{\n"
+                f"  %half = {c(0.5)}\n  %one = {c(1.0)}\n  %rsqrt2 = {c(0.7071067811865476)}\n"
+                f"  %s = arith.mulf %a, %rsqrt2 : {x}\n  %e = math.erf %s : {x}\n"
+                f"  %p = arith.addf %e, %one : {x}\n  %q = arith.mulf %a, %p : {x}\n"
+                f"  %y = arith.mulf %q, %half : {x}\n" + linear)
+    cls, rest = f"tensor<1x1x{i}xf32>", f"tensor<1x{n - 1}x{i}xf32>"
+    ident = "affine_map<(d0, d1, d2) -> (d0, d1, d2)>"
+    return (f"func.func @f(%a: {cls}, %b: {rest}, %w: {w}) -> {r} {{\n"
+            f"  %e = tensor.empty() : {x}\n"
+            f"  %y = linalg.generic {{indexing_maps = [{ident}], iterator_types = "
+            f'["parallel", "parallel", "parallel"]}} outs(%e : {x}) {{\n'
+            f"  ^bb0(%o: f32):\n"
+            f"    %i0 = linalg.index 0 : index\n    %i1 = linalg.index 1 : index\n"
+            f"    %i2 = linalg.index 2 : index\n"
+            f"    %c0 = arith.constant 0 : index\n    %c1 = arith.constant 1 : index\n"
+            f"    %last = arith.constant {n - 2} : index\n"
+            f"    %va = tensor.extract %a[%i0, %c0, %i2] : {cls}\n"
+            f"    %rel = arith.subi %i1, %c1 : index\n    %lo = arith.maxsi %rel, %c0 : index\n"
+            f"    %j = arith.minsi %lo, %last : index\n"
+            f"    %vb = tensor.extract %b[%i0, %j, %i2] : {rest}\n"
+            f"    %second = arith.cmpi sge, %i1, %c1 : index\n"
+            f"    %v = arith.select %second, %vb, %va : f32\n"
+            f"    linalg.yield %v : f32\n  }} -> {x}\n" + linear)
+
+
 class MatMul(nn.Module):
     def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return a @ b
@@ -245,6 +307,18 @@ def build(work: Work, root: Any) -> Built:
                            [t.numpy() for t in (q, k, v)]),
                      ort_mha=(h, causal),
                      reference_fn=lambda: sdpa(q, k, v))
+    if work.group == "cliff":
+        producer, n, i, o = p["producer"], p["n"], p["i"], p["o"]
+        if producer == "cat":
+            inputs = (torch.randn(1, 1, i, generator=gen), torch.randn(1, n - 1, i, generator=gen))
+        elif producer == "GELU":
+            inputs = (torch.randn(1, n, i, generator=gen),)
+        else:
+            inputs = (torch.randn(1, n, i, generator=gen), torch.randn(1, n, i, generator=gen))
+        w = torch.randn(i, o, generator=gen) / math.sqrt(i)
+        inputs = (*inputs, w)
+        return Built(ProducerLinear(producer).eval(), inputs, mlir=(_producer_linear_mlir(producer, n, i, o), "f",
+                                           [t.numpy() for t in inputs]))
     if work.group == "g1":
         b, n, c, h = p["b"], p["n"], p["c"], p["h"]
         m = randomize(G1Attention(c, h, c // h)).eval()
