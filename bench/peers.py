@@ -387,6 +387,44 @@ IREE_FLAGS = ["--iree-hal-target-device=local", "--iree-hal-local-target-device-
               "--iree-llvmcpu-target-cpu=host", "--iree-opt-level=O3", "--iree-opt-data-tiling"]
 
 
+def _iree_compile(built: Built, ctx: Context, decompose: bool, output: Path) -> List[str]:
+    """torch.export (optionally decomposed to core ATen) -> FxImporter ->
+    iree-compile; returns the extra flags it needed."""
+    import iree.compiler as compiler
+    from iree.compiler.extras.fx_importer import FxImporter
+
+    # Non-persistent buffers (HF's position_ids) are not in the state dict,
+    # which the frozen import cannot map: make them persistent.
+    for m in built.module.modules():
+        m._non_persistent_buffers_set.clear()
+    with torch.no_grad():
+        try:
+            program = torch.export.export(built.module, built.inputs)
+            if decompose:
+                program = program.run_decompositions()
+        except Exception as e:  # noqa: BLE001
+            raise Unsupported(f"torch.export failed: {type(e).__name__}: "
+                              f"{str(e).splitlines()[0][:200]}") from e
+    importer = FxImporter()
+    importer.import_frozen_program(program)
+    mlir = ctx.tmp / "iree.mlirbc"
+    with open(mlir, "wb") as f:
+        importer.module.operation.write_bytecode(f)
+    del importer, program
+    try:
+        compiler.compile_file(str(mlir), input_type="torch", extra_args=IREE_FLAGS,
+                              output_file=str(output))
+        return []
+    except compiler.CompilerToolError as e:
+        # Its LayerNorm dispatches can exceed the default 32 KiB stack limit
+        # of llvm-cpu (vit_b_16, GPT-2): allow 256 KiB rather than fail.
+        if "stack allocation limit" not in str(e):
+            raise
+    compiler.compile_file(str(mlir), input_type="torch", extra_args=IREE_FLAGS + [IREE_STACK_FLAG],
+                          output_file=str(output))
+    return [IREE_STACK_FLAG]
+
+
 def iree_peer(work: Work, built: Built, ctx: Context) -> Measurement:
     """torch.export -> IREE's torch importer (iree.compiler.extras.fx_importer)
     -> iree-compile for llvm-cpu. Core attention is given written out: IREE's
@@ -395,46 +433,24 @@ def iree_peer(work: Work, built: Built, ctx: Context) -> Measurement:
     import iree.runtime as rt
     from importlib.metadata import version
 
-    vmfb = cache_path(ctx, "iree", work, ".vmfb", version("iree-base-compiler"), "decomposed",
+    vmfb = cache_path(ctx, "iree", work, ".vmfb", version("iree-base-compiler"), "v2",
                       *IREE_FLAGS)
-    stack_note = vmfb.with_suffix(".flags")
+    notes_file = vmfb.with_suffix(".notes")
     if not vmfb.exists():
-        from iree.compiler.extras.fx_importer import FxImporter
-
-        # Non-persistent buffers (HF's position_ids) are not in the state
-        # dict, which the frozen import cannot map: make them persistent.
-        for m in built.module.modules():
-            m._non_persistent_buffers_set.clear()
-        with torch.no_grad():
-            try:
-                # Core ATen, as iree-turbine's exporter gives it: ops like
-                # aten.diff (GPT-2's mask code) have no torch-dialect lowering.
-                program = torch.export.export(built.module, built.inputs).run_decompositions()
-            except Exception as e:  # noqa: BLE001
-                raise Unsupported(f"torch.export failed: {type(e).__name__}: "
-                                  f"{str(e).splitlines()[0][:200]}") from e
-        importer = FxImporter()
-        importer.import_frozen_program(program)
-        mlir = ctx.tmp / "iree.mlirbc"
-        with open(mlir, "wb") as f:
-            importer.module.operation.write_bytecode(f)
-        del importer, program
         tmp = vmfb.with_suffix(".tmp")
         try:
-            compiler.compile_file(str(mlir), input_type="torch", extra_args=IREE_FLAGS,
-                                  output_file=str(tmp))
+            notes = _iree_compile(built, ctx, False, tmp)
         except compiler.CompilerToolError as e:
-            # Its LayerNorm dispatches can exceed the default 32 KiB stack
-            # limit of llvm-cpu (vit_b_16): allow 256 KiB rather than fail.
-            if "stack allocation limit" not in str(e):
+            # Ops the torch dialect cannot legalise (aten.diff in GPT-2's
+            # mask code) often go away in core ATen, as iree-turbine's
+            # exporter gives it; others appear there (aten.squeeze.dims).
+            if "torch.operator" not in str(e):
                 raise Unsupported("iree-compile failed: " + _first_error(str(e))) from e
             try:
-                compiler.compile_file(str(mlir), input_type="torch",
-                                      extra_args=IREE_FLAGS + [IREE_STACK_FLAG],
-                                      output_file=str(tmp))
+                notes = _iree_compile(built, ctx, True, tmp) + ["core ATen"]
             except compiler.CompilerToolError as e2:
                 raise Unsupported("iree-compile failed: " + _first_error(str(e2))) from e2
-            stack_note.write_text(IREE_STACK_FLAG)
+        notes_file.write_text("; ".join(notes))
         tmp.rename(vmfb)
     # Worker threads with 4 MiB stacks: dispatches compiled with the raised
     # stack limit overflow the default ones (GPT-2 crashed).
@@ -450,8 +466,8 @@ def iree_peer(work: Work, built: Built, ctx: Context) -> Measurement:
     # The call is asynchronous: wait for the result inside the timing.
     t = timed(lambda: fn().to_host(), ctx.runs)
     notes = ["written out"] if work.group == "attention" else []
-    if stack_note.exists():
-        notes.append(stack_note.read_text())
+    if notes_file.exists() and notes_file.read_text():
+        notes.append(notes_file.read_text())
     return Measurement(t, ctx.threads, out, note="; ".join(notes))
 
 
