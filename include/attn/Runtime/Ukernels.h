@@ -1,0 +1,57 @@
+//===- Ukernels.h - matrix-product micro-kernels called by generated code -===//
+//
+// The C ABI of attn-opt's CPU micro-kernel library (libattn_ukernels): the
+// functions `attn-contractions-to-ukernels` makes generated code call. Plain
+// C++ without LLVM, exceptions, RTTI or the C++ library, so ahead-of-time
+// shared libraries link it statically and still need only libc, libm and
+// libomp.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_RUNTIME_UKERNELS_H
+#define ATTN_RUNTIME_UKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// A rank-2 f32 memref descriptor, laid out as MLIR's LLVM lowering passes it
+/// to `_mlir_ciface_` functions.
+typedef struct AttnMemRef2F32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} AttnMemRef2F32;
+
+/// C += A · B on f32: A is M x K, B is K x N, C is M x N, each with any
+/// strides. C with unit column stride takes the vector path; any other C a
+/// scalar one. Each element is accumulated from its value in C, over k in
+/// increasing order with fused multiply-adds: the order of the loop nest
+/// `c[i][j] = fma(a[i][k], b[k][j], c[i][j])` that linalg.matmul means.
+void _mlir_ciface_attn_uk_matmul_f32(AttnMemRef2F32 *a, AttnMemRef2F32 *b,
+                                     AttnMemRef2F32 *c);
+
+/// The same on plain pointers and element strides, for C callers and tests.
+void attn_uk_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t aRowStride, int64_t aColStride, const float *b,
+                        int64_t bRowStride, int64_t bColStride, float *c,
+                        int64_t cRowStride, int64_t cColStride);
+
+/// Which implementation the micro-kernels dispatch to on this CPU:
+/// "avx512", "avx2" or "generic", the widest the CPU and OS support unless
+/// the environment variable ATTN_UKERNEL_ISA names a narrower one.
+const char *attn_uk_isa(void);
+
+/// Uses `name` ("avx512", "avx2" or "generic") from now on; returns 0 (and
+/// changes nothing) when this CPU cannot run it. For tests and comparisons.
+int attn_uk_force_isa(const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif // ATTN_RUNTIME_UKERNELS_H

@@ -1,0 +1,410 @@
+//===- Ukernels.cpp - register-tiled f32 matrix-product micro-kernels -----===//
+//
+// The micro-kernels generated code calls for its matrix products
+// (attn-contractions-to-ukernels): C += A · B with the right-hand side packed
+// into panels and a register-tiled inner kernel per instruction set, chosen at
+// run time (AVX-512, AVX2 + FMA, or portable C).
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Runtime/Ukernels.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+namespace {
+
+/// Reduction steps per packed block: a 6-row slice of A (6 KiB) stays in L1
+/// while the kernel sweeps the packed B block (at most kKc x kNc floats,
+/// 512 KiB) from L2.
+constexpr int64_t kKc = 256;
+/// Columns per packed block.
+constexpr int64_t kNc = 512;
+/// Rows of A per register tile.
+constexpr int kMr = 6;
+
+enum class Isa { Generic, Avx2, Avx512 };
+
+/// The instruction sets this CPU and OS support (the OS must save the
+/// registers: XGETBV), detected with CPUID directly so that the library needs
+/// nothing from libgcc or compiler-rt.
+Isa detectIsa() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+    return Isa::Generic;
+  bool osxsave = ecx & bit_OSXSAVE, fma = ecx & bit_FMA, avx = ecx & bit_AVX;
+  if (!osxsave || !avx || !fma)
+    return Isa::Generic;
+  unsigned xcr0Lo, xcr0Hi;
+  __asm__("xgetbv" : "=a"(xcr0Lo), "=d"(xcr0Hi) : "c"(0));
+  if ((xcr0Lo & 0x6) != 0x6) // XMM and YMM state
+    return Isa::Generic;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+    return Isa::Generic;
+  bool avx2 = ebx & bit_AVX2, avx512f = ebx & bit_AVX512F;
+  if (avx512f && (xcr0Lo & 0xe6) == 0xe6) // + opmask, ZMM_Hi256, Hi16_ZMM
+    return Isa::Avx512;
+  return avx2 ? Isa::Avx2 : Isa::Generic;
+}
+
+/// The implementation in use: detected on first use (ATTN_UKERNEL_ISA may
+/// ask for a narrower one), or set by attn_uk_force_isa. A plain atomic, not
+/// a function-local static: thread-safe statics would need the C++ runtime.
+int currentIsa = -1;
+
+Isa parseIsa(const char *name, Isa best, bool &ok) {
+  ok = true;
+  if (strcmp(name, "generic") == 0)
+    return Isa::Generic;
+  if (strcmp(name, "avx2") == 0 && best != Isa::Generic)
+    return Isa::Avx2;
+  if (strcmp(name, "avx512") == 0 && best == Isa::Avx512)
+    return Isa::Avx512;
+  ok = false;
+  return best;
+}
+
+Isa selectedIsa() {
+  int isa = __atomic_load_n(&currentIsa, __ATOMIC_RELAXED);
+  if (isa >= 0)
+    return Isa(isa);
+  Isa best = detectIsa();
+  bool ok;
+  const char *forced = getenv("ATTN_UKERNEL_ISA");
+  Isa chosen = forced ? parseIsa(forced, best, ok) : best;
+  __atomic_store_n(&currentIsa, int(chosen), __ATOMIC_RELAXED);
+  return chosen;
+}
+
+/// A per-thread buffer for packed panels, kept between calls (OpenMP
+/// threads live as long as the process).
+float *packBuffer(int64_t floats) {
+  static thread_local float *buffer = nullptr;
+  static thread_local int64_t capacity = 0;
+  if (floats > capacity) {
+    free(buffer);
+    int64_t bytes = ((floats * 4 + 63) / 64) * 64;
+    buffer = static_cast<float *>(aligned_alloc(64, bytes));
+    capacity = buffer ? floats : 0;
+  }
+  return buffer;
+}
+
+/// Copies B[0:kc, 0:n] (strides rs, cs) into panels of Width columns: panel
+/// p holds columns [p·Width, (p+1)·Width) as kc rows of Width contiguous
+/// floats, the columns past n zero.
+template <int Width>
+__attribute__((always_inline)) inline void packPanels(int64_t kc, int64_t n,
+                                                      const float *b,
+                                                      int64_t rs, int64_t cs,
+                                                      float *out) {
+  // Row by row, so that B is read in the order it is stored (a weight's rows
+  // are kilobytes apart: walking down a column touches a new page each step).
+  int64_t panels = (n + Width - 1) / Width;
+  for (int64_t k = 0; k < kc; ++k) {
+    const float *row = b + k * rs;
+    for (int64_t p = 0; p < panels; ++p) {
+      int64_t j0 = p * Width;
+      int64_t cols = n - j0 < Width ? n - j0 : Width;
+      float *dst = out + (p * kc + k) * Width;
+      if (cs == 1 && cols == Width) {
+        for (int j = 0; j < Width; ++j) // a fixed-length copy: vector moves
+          dst[j] = row[j0 + j];
+        continue;
+      }
+      for (int64_t j = 0; j < cols; ++j)
+        dst[j] = row[(j0 + j) * cs];
+      for (int64_t j = cols; j < Width; ++j)
+        dst[j] = 0.0f;
+    }
+  }
+}
+
+/// The packing loop compiled for each vector instruction set, so that its
+/// fixed-length row copies become full-width moves.
+__attribute__((target("avx512f"))) void
+packPanelsAvx512(int64_t kc, int64_t n, const float *b, int64_t rs, int64_t cs,
+                 float *out) {
+  packPanels<64>(kc, n, b, rs, cs, out);
+}
+__attribute__((target("avx2"))) void
+packPanelsAvx2(int64_t kc, int64_t n, const float *b, int64_t rs, int64_t cs,
+               float *out) {
+  packPanels<16>(kc, n, b, rs, cs, out);
+}
+
+/// Whether the kernels read B where it is instead of packing it (B's rows
+/// must have unit column stride). Packing pays when many 6-row slices of A
+/// reuse each panel (a 2048^3 product: 170 against 150 GFLOP/s), not for the
+/// at most few hundred rows of a Linear over tokens, where it is a separate
+/// pass over a weight that comes from memory (197 x 768 x 3072 in place:
+/// 183 against 150-169 GFLOP/s). Small products read B in place unless its
+/// rows are a multiple of 4 KiB apart (they would all map to a few L1 sets).
+bool readsBInPlace(int64_t m, int64_t n, int64_t k, int64_t brs, int64_t bcs,
+                   int64_t blockCols, int64_t blockK) {
+  if (bcs != 1)
+    return false;
+  return m <= 256 || ((brs * 4) % 4096 != 0 && n <= blockCols && k <= blockK);
+}
+
+/// The portable path, also for C without unit column stride.
+void matmulGeneric(int64_t m, int64_t n, int64_t k, const float *a,
+                   int64_t ars, int64_t acs, const float *b, int64_t brs,
+                   int64_t bcs, float *c, int64_t crs, int64_t ccs) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float acc = c[i * crs + j * ccs];
+      for (int64_t p = 0; p < k; ++p)
+        acc = fmaf(a[i * ars + p * acs], b[p * brs + j * bcs], acc);
+      c[i * crs + j * ccs] = acc;
+    }
+}
+
+//===----------------------------------------------------------------------===//
+// AVX-512: 6 x 64 register tiles (24 accumulators, 4 rhs vectors, one
+// broadcast: 29 of the 32 zmm registers).
+//===----------------------------------------------------------------------===//
+
+constexpr int kAvx512Width = 64;
+
+/// C[0:MR, 0:NV·16] += A[0:MR, 0:kc] · B[0:kc, 0:NV·16], B's rows `ldb`
+/// floats apart (a packed panel: aligned and zero-padded; otherwise B in
+/// place, its last vector's lanes limited to `mask` like C's). Accumulators
+/// start from C and add over k in order.
+template <int MR, int NV, bool Packed>
+__attribute__((target("avx512f"))) void
+kernelAvx512(int64_t kc, const float *a, int64_t ars, int64_t acs,
+             const float *b, int64_t ldb, float *c, int64_t crs,
+             __mmask16 mask) {
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = v == NV - 1
+                      ? _mm512_maskz_loadu_ps(mask, c + i * crs + v * 16)
+                      : _mm512_loadu_ps(c + i * crs + v * 16);
+  const float *rows[MR];
+  for (int i = 0; i < MR; ++i)
+    rows[i] = a + i * ars;
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 bv[NV];
+    for (int v = 0; v < NV; ++v) {
+      const float *src = b + p * ldb + v * 16;
+      if constexpr (Packed)
+        bv[v] = _mm512_load_ps(src);
+      else
+        bv[v] = v == NV - 1 ? _mm512_maskz_loadu_ps(mask, src)
+                            : _mm512_loadu_ps(src);
+    }
+    for (int i = 0; i < MR; ++i) {
+      __m512 ai = _mm512_set1_ps(rows[i][p * acs]);
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) {
+      if (v == NV - 1)
+        _mm512_mask_storeu_ps(c + i * crs + v * 16, mask, acc[i][v]);
+      else
+        _mm512_storeu_ps(c + i * crs + v * 16, acc[i][v]);
+    }
+}
+
+using Avx512Kernel = void (*)(int64_t, const float *, int64_t, int64_t,
+                              const float *, int64_t, float *, int64_t,
+                              __mmask16);
+
+template <int MR, bool Packed>
+constexpr Avx512Kernel avx512Row(int nv) {
+  return nv == 1   ? kernelAvx512<MR, 1, Packed>
+         : nv == 2 ? kernelAvx512<MR, 2, Packed>
+         : nv == 3 ? kernelAvx512<MR, 3, Packed>
+                   : kernelAvx512<MR, 4, Packed>;
+}
+
+template <bool Packed>
+Avx512Kernel avx512Kernel(int mr, int nv) {
+  switch (mr) {
+  case 1:
+    return avx512Row<1, Packed>(nv);
+  case 2:
+    return avx512Row<2, Packed>(nv);
+  case 3:
+    return avx512Row<3, Packed>(nv);
+  case 4:
+    return avx512Row<4, Packed>(nv);
+  case 5:
+    return avx512Row<5, Packed>(nv);
+  default:
+    return avx512Row<6, Packed>(nv);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// AVX2 + FMA: 6 x 16 register tiles (12 accumulators, 2 rhs vectors, one
+// broadcast: 15 of the 16 ymm registers).
+//===----------------------------------------------------------------------===//
+
+constexpr int kAvx2Width = 16;
+
+template <int MR, int NV, bool Packed>
+__attribute__((target("avx2,fma"))) void
+kernelAvx2(int64_t kc, const float *a, int64_t ars, int64_t acs,
+           const float *b, int64_t ldb, float *c, int64_t crs, int lastLanes) {
+  __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(lastLanes), lanes);
+  __m256 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = v == NV - 1 ? _mm256_maskload_ps(c + i * crs + v * 8, mask)
+                              : _mm256_loadu_ps(c + i * crs + v * 8);
+  const float *rows[MR];
+  for (int i = 0; i < MR; ++i)
+    rows[i] = a + i * ars;
+  for (int64_t p = 0; p < kc; ++p) {
+    __m256 bv[NV];
+    for (int v = 0; v < NV; ++v) {
+      const float *src = b + p * ldb + v * 8;
+      if constexpr (Packed)
+        bv[v] = _mm256_load_ps(src);
+      else
+        bv[v] = v == NV - 1 ? _mm256_maskload_ps(src, mask)
+                            : _mm256_loadu_ps(src);
+    }
+    for (int i = 0; i < MR; ++i) {
+      __m256 ai = _mm256_broadcast_ss(rows[i] + p * acs);
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = _mm256_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) {
+      if (v == NV - 1)
+        _mm256_maskstore_ps(c + i * crs + v * 8, mask, acc[i][v]);
+      else
+        _mm256_storeu_ps(c + i * crs + v * 8, acc[i][v]);
+    }
+}
+
+using Avx2Kernel = void (*)(int64_t, const float *, int64_t, int64_t,
+                            const float *, int64_t, float *, int64_t, int);
+
+template <bool Packed>
+Avx2Kernel avx2Kernel(int mr, int nv) {
+  static constexpr Avx2Kernel table[kMr][2] = {
+      {kernelAvx2<1, 1, Packed>, kernelAvx2<1, 2, Packed>},
+      {kernelAvx2<2, 1, Packed>, kernelAvx2<2, 2, Packed>},
+      {kernelAvx2<3, 1, Packed>, kernelAvx2<3, 2, Packed>},
+      {kernelAvx2<4, 1, Packed>, kernelAvx2<4, 2, Packed>},
+      {kernelAvx2<5, 1, Packed>, kernelAvx2<5, 2, Packed>},
+      {kernelAvx2<6, 1, Packed>, kernelAvx2<6, 2, Packed>}};
+  return table[mr - 1][nv - 1];
+}
+
+//===----------------------------------------------------------------------===//
+// The blocked loop nest shared by both vector paths.
+//===----------------------------------------------------------------------===//
+
+/// C (unit column stride) += A · B, blocked by kNc columns and kKc reduction
+/// steps; each block of B packed into Width-column panels (unless
+/// readsBInPlace), then every 6-row slice of A times every panel.
+template <Isa I>
+void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
+                   int64_t ars, int64_t acs, const float *b, int64_t brs,
+                   int64_t bcs, float *c, int64_t crs) {
+  constexpr int width = I == Isa::Avx512 ? kAvx512Width : kAvx2Width;
+  constexpr int lanes = I == Isa::Avx512 ? 16 : 8;
+  bool inPlace = readsBInPlace(m, n, k, brs, bcs, kNc, kKc);
+  int64_t nc = n < kNc ? n : kNc;
+  float *packed =
+      inPlace ? nullptr : packBuffer(kKc * ((nc + width - 1) / width) * width);
+  if (!inPlace && !packed)
+    return matmulGeneric(m, n, k, a, ars, acs, b, brs, bcs, c, crs, 1);
+  for (int64_t j0 = 0; j0 < n; j0 += kNc) {
+    int64_t cols = n - j0 < kNc ? n - j0 : kNc;
+    for (int64_t p0 = 0; p0 < k; p0 += kKc) {
+      int64_t kc = k - p0 < kKc ? k - p0 : kKc;
+      if (!inPlace)
+        (I == Isa::Avx512 ? packPanelsAvx512 : packPanelsAvx2)(
+            kc, cols, b + p0 * brs + j0 * bcs, brs, bcs, packed);
+      for (int64_t i0 = 0; i0 < m; i0 += kMr) {
+        int mr = m - i0 < kMr ? int(m - i0) : kMr;
+        const float *aSlice = a + i0 * ars + p0 * acs;
+        for (int64_t jp = 0; jp < cols; jp += width) {
+          int64_t rest = cols - jp < width ? cols - jp : width;
+          int nv = int((rest + lanes - 1) / lanes);
+          int last = int(rest - (nv - 1) * lanes);
+          const float *panel =
+              inPlace ? b + p0 * brs + j0 + jp : packed + (jp / width) * kc * width;
+          int64_t ldb = inPlace ? brs : width;
+          float *cTile = c + i0 * crs + j0 + jp;
+          if constexpr (I == Isa::Avx512) {
+            __mmask16 mask = __mmask16((1u << last) - 1);
+            (inPlace ? avx512Kernel<false>(mr, nv) : avx512Kernel<true>(mr, nv))(
+                kc, aSlice, ars, acs, panel, ldb, cTile, crs, mask);
+          } else {
+            (inPlace ? avx2Kernel<false>(mr, nv) : avx2Kernel<true>(mr, nv))(
+                kc, aSlice, ars, acs, panel, ldb, cTile, crs, last);
+          }
+        }
+      }
+    }
+  }
+}
+
+} // namespace
+
+extern "C" {
+
+void attn_uk_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a,
+                        int64_t aRowStride, int64_t aColStride, const float *b,
+                        int64_t bRowStride, int64_t bColStride, float *c,
+                        int64_t cRowStride, int64_t cColStride) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  Isa isa = cColStride == 1 ? selectedIsa() : Isa::Generic;
+  switch (isa) {
+  case Isa::Avx512:
+    return matmulBlocked<Isa::Avx512>(m, n, k, a, aRowStride, aColStride, b,
+                                      bRowStride, bColStride, c, cRowStride);
+  case Isa::Avx2:
+    return matmulBlocked<Isa::Avx2>(m, n, k, a, aRowStride, aColStride, b,
+                                   bRowStride, bColStride, c, cRowStride);
+  case Isa::Generic:
+    return matmulGeneric(m, n, k, a, aRowStride, aColStride, b, bRowStride,
+                         bColStride, c, cRowStride, cColStride);
+  }
+}
+
+void _mlir_ciface_attn_uk_matmul_f32(AttnMemRef2F32 *a, AttnMemRef2F32 *b,
+                                     AttnMemRef2F32 *c) {
+  attn_uk_matmul_f32(c->sizes[0], c->sizes[1], a->sizes[1],
+                     a->aligned + a->offset, a->strides[0], a->strides[1],
+                     b->aligned + b->offset, b->strides[0], b->strides[1],
+                     c->aligned + c->offset, c->strides[0], c->strides[1]);
+}
+
+int attn_uk_force_isa(const char *name) {
+  bool ok;
+  Isa isa = parseIsa(name, detectIsa(), ok);
+  if (ok)
+    __atomic_store_n(&currentIsa, int(isa), __ATOMIC_RELAXED);
+  return ok;
+}
+
+const char *attn_uk_isa(void) {
+  switch (selectedIsa()) {
+  case Isa::Avx512:
+    return "avx512";
+  case Isa::Avx2:
+    return "avx2";
+  case Isa::Generic:
+    return "generic";
+  }
+  return "generic";
+}
+
+} // extern "C"
