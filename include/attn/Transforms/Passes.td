@@ -10,6 +10,69 @@
 
 include "mlir/Pass/PassBase.td"
 
+def ContractionsToUkernelsPass
+    : Pass<"attn-contractions-to-ukernels", "::mlir::ModuleOp"> {
+  let summary = "Turn f32 contractions on buffers into calls of the runtime's "
+                "matrix-product micro-kernel";
+  let description = [{
+    Every linalg contraction on f32 buffers (`linalg.matmul`,
+    `linalg.batch_matmul`, a `linalg.generic` accepted by
+    `linalg::isaContractionOpInterface`) whose indexing maps permute its
+    operands' dimensions, with one N loop that is the output's innermost
+    dimension and one or more K loops, becomes calls of `attn_uk_matmul_f32`
+    (`lib/Runtime/Ukernels.cpp`, C interface): C[M, N] += A[M, K] · B[K, N]
+    on rank-2 strided views (`memref.subview`, `memref.transpose` when an
+    operand stores the two dimensions the other way round, `memref.cast` to
+    the fully dynamic layout). M is the output's innermost M loop; batch
+    loops and other M loops are iterated around the calls. Several K loops
+    (an out-projection with the head merge folded in, "b n h d, o h d ->
+    b n o") must be stored consecutively, in the same order, and
+    contiguously in both inputs: they are collapsed into one dimension
+    (`memref.collapse_shape`).
+
+    The micro-kernel packs B into 64-column panels and runs 6 x 64 register
+    tiles (AVX-512; 6 x 16 with AVX2, portable C otherwise, chosen at run
+    time), summing over K in order with fused multiply-adds from C's value:
+    exactly the loop nest the contraction means.
+
+    By default only contractions outside any `scf.forall` are rewritten:
+    the flash-attention nest's 64 x 64 block products measured no faster as
+    calls (the per-call packing of the Kᵀ block and the softmax steps
+    between them dominate); `in-loops` includes them.
+
+    A contraction not already inside an `scf.forall` gets one over its outer
+    loops and output tiles
+    of up to `parallel-tile-m` rows by `parallel-tile-n` columns, narrowed
+    (to 64 columns) and then shortened (to 48 rows) until there are
+    `min-parallel-tiles` tiles, so every thread has work; inside a forall,
+    the outer loops are sequential `scf.for`s and each call takes the whole
+    M x N.
+
+    Other contractions (other element types, non-permutation maps such as
+    convolutions', several N loops, K loops stored in different orders or
+    not collapsible) are left alone.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+  let options = [
+    Option<"parallelTileM", "parallel-tile-m", "int64_t", /*default=*/"512",
+           "Rows per parallel output tile">,
+    Option<"parallelTileN", "parallel-tile-n", "int64_t", /*default=*/"512",
+           "Columns per parallel output tile">,
+    Option<"minParallelTiles", "min-parallel-tiles", "int64_t",
+           /*default=*/"8",
+           "Narrow, then shorten the tiles until there are this many">,
+    Option<"inLoops", "in-loops", "bool", /*default=*/"false",
+           "Also contractions already inside an scf.forall (the flash "
+           "nest's block products)">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // CPU code generation on buffers. `attn-tile-and-vectorize` (a pipeline,
 // lib/Pipelines/TileAndVectorizePipeline.cpp) runs them in this order.

@@ -1,0 +1,340 @@
+//===- ContractionsToUkernels.cpp - matrix products as micro-kernel calls -===//
+//
+// Implements attn-contractions-to-ukernels: f32 contractions on buffers become
+// calls of the runtime's register-tiled matrix-product micro-kernel
+// (lib/Runtime/Ukernels.cpp), one per 2-D slice, under an scf.forall over
+// output tiles when they are not already inside one.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Transforms/Passes.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::attn {
+#define GEN_PASS_DEF_CONTRACTIONSTOUKERNELSPASS
+#include "attn/Transforms/Passes.h.inc"
+} // namespace mlir::attn
+
+using namespace mlir;
+
+/// The runtime function: C += A · B on rank-2 f32 views with any strides.
+static constexpr StringLiteral kMatmulF32 = "attn_uk_matmul_f32";
+
+namespace {
+/// How a contraction's loops map onto the micro-kernel's C[M, N] +=
+/// A[M, K] · B[K, N]: one M, N and K loop; every other loop (batch loops,
+/// further M loops such as the `b` of "b n i, i o -> b n o") is iterated
+/// around the calls.
+struct UkernelPlan {
+  unsigned m, n;
+  /// The K loops, in the order both inputs store them (consecutively: they
+  /// are collapsed into one, as "b n h d, o h d -> b n o" needs).
+  SmallVector<unsigned> k;
+  SmallVector<unsigned> outer;
+  OpOperand *a, *b, *c;
+};
+} // namespace
+
+/// Position of loop `dim` among the results of `map`, if it is one.
+static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
+  for (unsigned r = 0; r < map.getNumResults(); ++r)
+    if (map.getDimPosition(r) == dim)
+      return r;
+  return std::nullopt;
+}
+
+/// Accepts linalg contractions on f32 buffers whose indexing maps are
+/// permutations of their operands' dimensions, with one N and one K loop, N
+/// the output's innermost dimension (its unit-stride columns are what the
+/// micro-kernel stores as vectors).
+static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands()) {
+    auto type = dyn_cast<MemRefType>(operand.get().getType());
+    if (!type || !type.getElementType().isF32() ||
+        !type.isStrided())
+      return std::nullopt;
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false) ||
+        map.getNumResults() != type.getRank())
+      return std::nullopt;
+  }
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims))
+    return std::nullopt;
+  // Unit loops (a "b n i, i s o -> b n s o" projection with s = 1) are
+  // iterated like batch loops: one iteration.
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  for (auto *list : {&dims->m, &dims->n, &dims->k})
+    llvm::erase_if(*list, [&](unsigned d) { return ranges[d] == 1; });
+  UkernelPlan plan;
+  plan.c = op.getDpsInitOperand(0);
+  AffineMap cMap = op.getMatchingIndexingMap(plan.c);
+  if (cMap.getNumResults() < 2)
+    return std::nullopt;
+  // inferContractionDims calls the parallel loops of the first input "m":
+  // with the rhs first, the output's innermost (N) loop is among them.
+  unsigned inner = cMap.getDimPosition(cMap.getNumResults() - 1);
+  if (llvm::is_contained(dims->m, inner))
+    std::swap(dims->m, dims->n);
+  if (dims->n.size() != 1 || dims->n.front() != inner || dims->k.empty() ||
+      dims->m.empty())
+    return std::nullopt;
+  plan.n = inner;
+  // The innermost M loop of C is the micro-kernel's M.
+  std::optional<unsigned> m;
+  for (unsigned r = 0; r < cMap.getNumResults(); ++r)
+    if (llvm::is_contained(dims->m, cMap.getDimPosition(r)))
+      m = cMap.getDimPosition(r);
+  if (!m)
+    return std::nullopt;
+  plan.m = *m;
+  OpOperand *in0 = op.getDpsInputOperand(0), *in1 = op.getDpsInputOperand(1);
+  bool in0HasM = resultOf(op.getMatchingIndexingMap(in0), plan.m).has_value();
+  plan.a = in0HasM ? in0 : in1;
+  plan.b = in0HasM ? in1 : in0;
+  // Several K loops: consecutive dimensions of A, in the same order in B,
+  // and contiguous in both (checked when the views are built).
+  AffineMap aMap = op.getMatchingIndexingMap(plan.a);
+  AffineMap bMap = op.getMatchingIndexingMap(plan.b);
+  for (unsigned r = 0; r < aMap.getNumResults(); ++r)
+    if (llvm::is_contained(dims->k, aMap.getDimPosition(r)))
+      plan.k.push_back(aMap.getDimPosition(r));
+  for (AffineMap map : {aMap, bMap}) {
+    std::optional<unsigned> first = resultOf(map, plan.k.front());
+    if (!first || *first + plan.k.size() > map.getNumResults())
+      return std::nullopt;
+    for (auto [i, d] : llvm::enumerate(plan.k))
+      if (map.getDimPosition(*first + i) != d)
+        return std::nullopt;
+  }
+  if (plan.k.size() > 1) {
+    for (OpOperand *operand : {plan.a, plan.b}) {
+      auto type = cast<MemRefType>(operand->get().getType());
+      AffineMap map = op.getMatchingIndexingMap(operand);
+      unsigned first = *resultOf(map, plan.k.front());
+      SmallVector<ReassociationIndices> groups;
+      for (unsigned r = 0; r < map.getNumResults(); ++r) {
+        if (r > first && r < first + plan.k.size())
+          groups.back().push_back(r);
+        else
+          groups.push_back({int64_t(r)});
+      }
+      if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups))
+        return std::nullopt;
+    }
+  }
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    if (d != plan.m && d != plan.n && !llvm::is_contained(plan.k, d))
+      plan.outer.push_back(d);
+  // Every other loop must be parallel (batch or M): its iterations are
+  // independent calls.
+  auto iterators = op.getIteratorTypesArray();
+  for (unsigned d : plan.outer)
+    if (iterators[d] != utils::IteratorType::parallel && ranges[d] != 1)
+      return std::nullopt;
+  return plan;
+}
+
+/// The micro-kernel's argument type: a rank-2 f32 view with any strides.
+static MemRefType abiType(MLIRContext *ctx) {
+  int64_t dyn = ShapedType::kDynamic;
+  return MemRefType::get(
+      {dyn, dyn}, Float32Type::get(ctx),
+      StridedLayoutAttr::get(ctx, /*offset=*/dyn, /*strides=*/{dyn, dyn}));
+}
+
+/// Declares `name` (C interface: a pointer to each descriptor) once per
+/// module.
+static func::FuncOp declareUkernel(ModuleOp module, StringRef name) {
+  if (auto f = module.lookupSymbol<func::FuncOp>(name))
+    return f;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  MemRefType t = abiType(module.getContext());
+  auto f = func::FuncOp::create(b, module.getLoc(), name,
+                                b.getFunctionType({t, t, t}, {}));
+  f.setPrivate();
+  f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
+  return f;
+}
+
+/// The rank-2 view of `operand` at iteration `ivs` of the outer loops: loop
+/// `rows` and loops `cols` (or loops `rows`... whichever holds several, the
+/// K loops, collapsed into one dimension) kept with the given offsets and
+/// sizes, every other dimension fixed at its outer index, and transposed
+/// into (rows, cols) order when stored the other way round.
+static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                    OpOperand *operand, ArrayRef<unsigned> rows,
+                    ArrayRef<unsigned> cols,
+                    const DenseMap<unsigned, OpFoldResult> &offsets,
+                    const DenseMap<unsigned, OpFoldResult> &sizes) {
+  Value source = operand->get();
+  auto type = cast<MemRefType>(source.getType());
+  AffineMap map = op.getMatchingIndexingMap(operand);
+  SmallVector<OpFoldResult> off, size, stride;
+  SmallVector<int64_t> kept;
+  for (unsigned r = 0; r < map.getNumResults(); ++r) {
+    unsigned d = map.getDimPosition(r);
+    off.push_back(offsets.lookup(d));
+    stride.push_back(b.getIndexAttr(1));
+    if (llvm::is_contained(rows, d) || llvm::is_contained(cols, d)) {
+      OpFoldResult s = sizes.lookup(d);
+      size.push_back(s);
+      std::optional<int64_t> c = getConstantIntValue(s);
+      kept.push_back(c ? *c : ShapedType::kDynamic);
+    } else {
+      size.push_back(b.getIndexAttr(1));
+    }
+  }
+  auto viewType = memref::SubViewOp::inferRankReducedResultType(
+      kept, type, off, size, stride);
+  Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType),
+                                         source, off, size, stride);
+  // Collapse the K loops (consecutive in the view) into one dimension.
+  if (kept.size() > 2) {
+    bool rowsFirst = *resultOf(map, rows.front()) < *resultOf(map, cols.front());
+    size_t firstCount = rowsFirst ? rows.size() : cols.size();
+    SmallVector<ReassociationIndices> groups(2);
+    for (int64_t i = 0; i < int64_t(kept.size()); ++i)
+      groups[size_t(i) < firstCount ? 0 : 1].push_back(i);
+    view = memref::CollapseShapeOp::create(b, loc, view, groups);
+  }
+  if (*resultOf(map, rows.front()) > *resultOf(map, cols.front())) {
+    AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
+                                                  b.getContext());
+    view = memref::TransposeOp::create(b, loc, view, AffineMapAttr::get(swap));
+  }
+  return memref::CastOp::create(b, loc, abiType(b.getContext()), view);
+}
+
+namespace {
+struct ContractionsToUkernelsPass
+    : public attn::impl::ContractionsToUkernelsPassBase<
+          ContractionsToUkernelsPass> {
+  using Base::Base;
+
+  /// Output tile sizes for a top-level contraction of M x N (other parallel
+  /// loops of `outerTrips` iterations in all): whole rows up to
+  /// parallel-tile-m and columns up to parallel-tile-n, halved (columns
+  /// first, down to one 64-column panel; rows down to 48) until there are
+  /// min-parallel-tiles tiles, so every thread has work.
+  std::pair<int64_t, int64_t> tileSizes(int64_t m, int64_t n,
+                                        int64_t outerTrips) const {
+    int64_t tm = std::min<int64_t>(m, parallelTileM);
+    int64_t tn = std::min<int64_t>(n, parallelTileN);
+    auto count = [&]() -> int64_t {
+      return outerTrips * int64_t(llvm::divideCeil(m, tm)) *
+             int64_t(llvm::divideCeil(n, tn));
+    };
+    while (count() < minParallelTiles && tn > 64)
+      tn = std::max<int64_t>(64, llvm::alignTo(tn / 2, 64));
+    while (count() < minParallelTiles && tm > 48)
+      tm = std::max<int64_t>(48, llvm::alignTo(tm / 2, 6));
+    return {tm, tn};
+  }
+
+  void rewrite(linalg::LinalgOp op, const UkernelPlan &plan,
+               func::FuncOp callee) {
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    SmallVector<OpFoldResult> ranges = llvm::map_to_vector(
+        op.createLoopRanges(b, loc), [](Range r) { return r.size; });
+    bool nested = op->getParentOfType<scf::ForallOp>() != nullptr;
+    SmallVector<int64_t> staticRanges = op.getStaticLoopRanges();
+    int64_t outerTrips = 1;
+    for (unsigned d : plan.outer)
+      outerTrips *= ShapedType::isDynamic(staticRanges[d]) ? 1 : staticRanges[d];
+    int64_t tm = ShapedType::kDynamic, tn = ShapedType::kDynamic;
+    if (!nested && !ShapedType::isDynamic(staticRanges[plan.m]) &&
+        !ShapedType::isDynamic(staticRanges[plan.n]))
+      std::tie(tm, tn) =
+          tileSizes(staticRanges[plan.m], staticRanges[plan.n], outerTrips);
+
+    // Loops: the outer dimensions, then (top level only) M and N tiles.
+    SmallVector<unsigned> loopDims(plan.outer);
+    SmallVector<OpFoldResult> ubs, steps;
+    for (unsigned d : plan.outer) {
+      ubs.push_back(ranges[d]);
+      steps.push_back(b.getIndexAttr(1));
+    }
+    bool tiled = !ShapedType::isDynamic(tm);
+    if (tiled) {
+      loopDims.append({plan.m, plan.n});
+      ubs.append({ranges[plan.m], ranges[plan.n]});
+      steps.append({b.getIndexAttr(tm), b.getIndexAttr(tn)});
+    }
+    auto body = [&](OpBuilder &b, Location loc, ValueRange ivs) {
+      DenseMap<unsigned, OpFoldResult> offsets, sizes;
+      for (unsigned d = 0; d < op.getNumLoops(); ++d) {
+        offsets[d] = b.getIndexAttr(0);
+        sizes[d] = ranges[d];
+      }
+      for (auto [d, iv] : llvm::zip(loopDims, ivs))
+        offsets[d] = iv;
+      if (tiled) {
+        for (auto [d, tile] : {std::pair{plan.m, tm}, std::pair{plan.n, tn}}) {
+          AffineExpr i, n;
+          bindDims(b.getContext(), i);
+          bindSymbols(b.getContext(), n);
+          AffineMap rest = AffineMap::get(
+              1, 1, {b.getAffineConstantExpr(tile), n - i}, b.getContext());
+          sizes[d] = affine::makeComposedFoldedAffineMin(
+              b, loc, rest, {offsets[d], ranges[d]});
+        }
+      }
+      Value a = view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
+      Value bm = view2d(b, loc, op, plan.b, plan.k, {plan.n}, offsets, sizes);
+      Value c = view2d(b, loc, op, plan.c, {plan.m}, {plan.n}, offsets, sizes);
+      func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
+    };
+    if (loopDims.empty()) {
+      body(b, loc, {});
+    } else if (nested) {
+      // Already inside the flash nest's parallel loop: sequential loops.
+      SmallVector<Value> lbs, ubValues, stepValues;
+      for (auto [ub, step] : llvm::zip(ubs, steps)) {
+        lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+        ubValues.push_back(getValueOrCreateConstantIndexOp(b, loc, ub));
+        stepValues.push_back(getValueOrCreateConstantIndexOp(b, loc, step));
+      }
+      scf::buildLoopNest(b, loc, lbs, ubValues, stepValues, body);
+    } else {
+      SmallVector<OpFoldResult> lbs(ubs.size(), b.getIndexAttr(0));
+      scf::ForallOp::create(b, loc, lbs, ubs, steps, ValueRange{},
+                            std::nullopt,
+                            [&](OpBuilder &b, Location loc, ValueRange ivs) {
+                              body(b, loc, ivs);
+                              scf::InParallelOp::create(b, loc);
+                            });
+    }
+    op->erase();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<std::pair<linalg::LinalgOp, UkernelPlan>> work;
+    module.walk([&](linalg::LinalgOp op) {
+      if (!inLoops && op->getParentOfType<scf::ForallOp>())
+        return;
+      if (std::optional<UkernelPlan> plan = planUkernel(op))
+        work.push_back({op, *plan});
+    });
+    if (work.empty())
+      return;
+    func::FuncOp callee = declareUkernel(module, kMatmulF32);
+    for (auto &[op, plan] : work)
+      rewrite(op, plan, callee);
+  }
+};
+} // namespace

@@ -1,0 +1,267 @@
+// RUN: attn-opt %s --split-input-file --attn-contractions-to-ukernels | FileCheck %s
+// RUN: attn-opt %s --split-input-file --attn-contractions-to-ukernels=in-loops=true | FileCheck %s --check-prefix=LOOPS
+// attn-contractions-to-ukernels: f32 contractions on buffers become calls of
+// attn_uk_matmul_f32 on rank-2 strided views, under an scf.forall over output
+// tiles at the top level.
+
+// A Linear's matmul: whole rows (197 <= 512), 3072 columns in tiles of 256
+// so that there are at least 8 tiles (12).
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0) -> (197, -d0 + 197)>
+// CHECK-DAG: #[[COLS:.*]] = affine_map<(d0) -> (256, -d0 + 3072)>
+// CHECK-LABEL: func.func @matmul
+// CHECK-SAME:    (%[[A:.*]]: memref<197x768xf32>, %[[B:.*]]: memref<768x3072xf32>, %[[C:.*]]: memref<197x3072xf32>)
+// CHECK:         scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (197, 3072) step (197, 256) {
+// CHECK:           %[[M:.*]] = affine.min #[[ROWS]](%[[I]])
+// CHECK:           %[[N:.*]] = affine.min #[[COLS]](%[[J]])
+// CHECK:           %[[AV:.*]] = memref.subview %[[A]][%[[I]], 0] [%[[M]], 768] [1, 1]
+// CHECK:           %[[AC:.*]] = memref.cast %[[AV]] {{.*}} to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK:           %[[BV:.*]] = memref.subview %[[B]][0, %[[J]]] [768, %[[N]]] [1, 1]
+// CHECK:           %[[BC:.*]] = memref.cast %[[BV]]
+// CHECK:           %[[CV:.*]] = memref.subview %[[C]][%[[I]], %[[J]]] [%[[M]], %[[N]]] [1, 1]
+// CHECK:           %[[CC:.*]] = memref.cast %[[CV]]
+// CHECK:           func.call @attn_uk_matmul_f32(%[[AC]], %[[BC]], %[[CC]])
+// CHECK-NOT:     linalg.matmul
+// CHECK:       func.func private @attn_uk_matmul_f32(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+func.func @matmul(%a: memref<197x768xf32>, %b: memref<768x3072xf32>, %c: memref<197x3072xf32>) {
+  linalg.matmul ins(%a, %b : memref<197x768xf32>, memref<768x3072xf32>)
+                outs(%c : memref<197x3072xf32>)
+  return
+}
+
+// -----
+
+// "b n i, o i -> b n o" (nn.Linear's [out, in] weight): the batch loop b is
+// iterated, n is the kernel's M, and the weight's view is transposed into
+// [K, N] order (strides [1, 32]) instead of being copied.
+#x = affine_map<(b, n, o, i) -> (b, n, i)>
+#w = affine_map<(b, n, o, i) -> (o, i)>
+#y = affine_map<(b, n, o, i) -> (b, n, o)>
+// CHECK-LABEL: func.func @linear_transposed_weight
+// CHECK:         scf.forall (%[[B:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (2, 7, 48) step (1, 7, 48) {
+// CHECK:           memref.subview %arg0[%[[B]], %[[I]], 0] [1, %{{.*}}, 32] [1, 1, 1] : memref<2x7x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+// CHECK:           %[[W:.*]] = memref.subview %arg1[%[[J]], 0] [%{{.*}}, 32] [1, 1]
+// CHECK:           memref.transpose %[[W]] (d0, d1) -> (d1, d0) : memref<?x32xf32, strided<[32, 1], offset: ?>> to memref<32x?xf32, strided<[1, 32], offset: ?>>
+// CHECK:           memref.subview %arg2[%[[B]], %[[I]], %[[J]]]
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @linear_transposed_weight(%x: memref<2x7x32xf32>, %w: memref<48x32xf32>,
+                                    %y: memref<2x7x48xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<2x7x32xf32>, memref<48x32xf32>) outs(%y : memref<2x7x48xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// ViT's fused qkv projection "b n i, i s o -> b n s o" with s = 1: the unit
+// loop is iterated (once) like a batch loop.
+#x = affine_map<(b, n, s, o, i) -> (b, n, i)>
+#w = affine_map<(b, n, s, o, i) -> (i, s, o)>
+#y = affine_map<(b, n, s, o, i) -> (b, n, s, o)>
+// CHECK-LABEL: func.func @unit_dimension
+// CHECK:         scf.forall (%{{.*}}, %[[S:.*]], %{{.*}}, %[[J:.*]]) = (0, 0, 0, 0) to (1, 1, 197, 2304)
+// CHECK:           memref.subview %arg1[0, %[[S]], %[[J]]] [768, 1, %{{.*}}] [1, 1, 1] : memref<768x1x2304xf32> to memref<768x?xf32
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @unit_dimension(%x: memref<1x197x768xf32>, %w: memref<768x1x2304xf32>,
+                          %y: memref<1x197x1x2304xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x197x768xf32>, memref<768x1x2304xf32>) outs(%y : memref<1x197x1x2304xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// An out-projection with the head merge folded in, "b n h d, o h d -> b n o":
+// the two K loops are collapsed into one dimension of 512 in both views.
+#x = affine_map<(b, n, o, h, d) -> (b, n, h, d)>
+#w = affine_map<(b, n, o, h, d) -> (o, h, d)>
+#y = affine_map<(b, n, o, h, d) -> (b, n, o)>
+// CHECK-LABEL: func.func @two_reduction_loops
+// CHECK:         %[[X:.*]] = memref.subview %arg0{{.*}} : memref<1x197x8x64xf32> to memref<?x8x64xf32, strided<[512, 64, 1], offset: ?>>
+// CHECK:         memref.collapse_shape %[[X]] {{\[}}[0], [1, 2]] : memref<?x8x64xf32, strided<[512, 64, 1], offset: ?>> into memref<?x512xf32, strided<[512, 1], offset: ?>>
+// CHECK:         %[[W:.*]] = memref.subview %arg1{{.*}} : memref<512x8x64xf32> to memref<?x8x64xf32
+// CHECK:         %[[WC:.*]] = memref.collapse_shape %[[W]] {{\[}}[0], [1, 2]]
+// CHECK:         memref.transpose %[[WC]] (d0, d1) -> (d1, d0)
+// CHECK:         func.call @attn_uk_matmul_f32
+func.func @two_reduction_loops(%x: memref<1x197x8x64xf32>, %w: memref<512x8x64xf32>,
+                               %y: memref<1x197x512xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x197x8x64xf32>, memref<512x8x64xf32>) outs(%y : memref<1x197x512xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Operands in the other order (B first) and a batch_matmul.
+#b = affine_map<(m, n, k) -> (k, n)>
+#a = affine_map<(m, n, k) -> (m, k)>
+#c = affine_map<(m, n, k) -> (m, n)>
+// CHECK-LABEL: func.func @swapped_operands
+// CHECK:         %[[AV:.*]] = memref.subview %arg1[
+// CHECK:         %[[AC:.*]] = memref.cast %[[AV]]
+// CHECK:         %[[BV:.*]] = memref.subview %arg0[
+// CHECK:         %[[BC:.*]] = memref.cast %[[BV]]
+// CHECK:         func.call @attn_uk_matmul_f32(%[[AC]], %[[BC]],
+func.func @swapped_operands(%b: memref<16x64xf32>, %a: memref<8x16xf32>, %c: memref<8x64xf32>) {
+  linalg.generic {indexing_maps = [#b, #a, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%b, %a : memref<16x64xf32>, memref<8x16xf32>) outs(%c : memref<8x64xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %q, %p : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+// CHECK-LABEL: func.func @batch
+// CHECK:         scf.forall (%[[H:.*]], %{{.*}}, %{{.*}}) = (0, 0, 0) to (8, 64, 64) step (1, 64, 64)
+// CHECK:           memref.subview %arg0[%[[H]], %{{.*}}, 0] [1, %{{.*}}, 32] [1, 1, 1] : memref<8x64x32xf32> to memref<?x32xf32
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @batch(%a: memref<8x64x32xf32>, %b: memref<8x32x64xf32>, %c: memref<8x64x64xf32>) {
+  linalg.batch_matmul ins(%a, %b : memref<8x64x32xf32>, memref<8x32x64xf32>)
+                      outs(%c : memref<8x64x64xf32>)
+  return
+}
+
+// -----
+
+// Inside an scf.forall (the flash nest) only with in-loops: then no forall
+// of its own, one call on the whole block.
+// CHECK-LABEL: func.func @in_forall
+// CHECK:         linalg.matmul
+// CHECK-NOT:     func.call
+// LOOPS-LABEL: func.func @in_forall
+// LOOPS:         scf.forall (%{{.*}}) in (4) {
+// LOOPS-NOT:       scf.forall
+// LOOPS:           %[[AV:.*]] = memref.subview %arg0[0, 0] [64, 64] [1, 1]
+// LOOPS:           %[[A:.*]] = memref.cast %[[AV]]
+// LOOPS:           %[[BV:.*]] = memref.subview %arg1[0, 0] [64, 64] [1, 1]
+// LOOPS:           %[[B:.*]] = memref.cast %[[BV]]
+// LOOPS:           %[[CV:.*]] = memref.subview %arg2[0, 0] [64, 64] [1, 1]
+// LOOPS:           %[[C:.*]] = memref.cast %[[CV]]
+// LOOPS:           func.call @attn_uk_matmul_f32(%[[A]], %[[B]], %[[C]])
+// LOOPS-NOT:     linalg.matmul
+// LOOPS:         return
+func.func @in_forall(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %c: memref<64x64xf32>) {
+  scf.forall (%i) in (4) {
+    linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>)
+                  outs(%c : memref<64x64xf32>)
+  }
+  return
+}
+
+// -----
+
+// An output stored transposed ([n, m]): the roles swap, C^T += y^T · x^T,
+// both read through transposed views.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#ct = affine_map<(m, n, k) -> (n, m)>
+// CHECK-LABEL: func.func @transposed_output
+// CHECK:         scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (32, 8)
+// CHECK:           %[[Y:.*]] = memref.subview %arg1[0, %[[I]]]
+// CHECK:           memref.transpose %[[Y]] (d0, d1) -> (d1, d0)
+// CHECK:           %[[X:.*]] = memref.subview %arg0[%[[J]], 0]
+// CHECK:           memref.transpose %[[X]] (d0, d1) -> (d1, d0)
+// CHECK:           memref.subview %arg2[%[[I]], %[[J]]]
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @transposed_output(%x: memref<8x16xf32>, %y: memref<16x32xf32>, %t: memref<32x8xf32>) {
+  linalg.generic {indexing_maps = [#a, #b, #ct], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %y : memref<8x16xf32>, memref<16x32xf32>) outs(%t : memref<32x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: bf16 operands, a product that is not a contraction (max-plus),
+// and a convolution-like map.
+#a = affine_map<(m, n, k) -> (m, k)>
+#b = affine_map<(m, n, k) -> (k, n)>
+#c = affine_map<(m, n, k) -> (m, n)>
+#shifted = affine_map<(m, n, k) -> (m + k, n)>
+// CHECK-LABEL: func.func @left_alone
+// CHECK-NOT:     func.call
+// CHECK:         linalg.matmul
+// CHECK:         linalg.generic
+// CHECK:           arith.maximumf
+// CHECK:         linalg.generic
+// CHECK-NOT:     func.func private @attn_uk_matmul_f32
+func.func @left_alone(%a: memref<8x16xbf16>, %b: memref<16x32xbf16>, %c: memref<8x32xf32>,
+                      %x: memref<8x16xf32>, %y: memref<16x32xf32>, %z: memref<8x32xf32>,
+                      %w: memref<24x32xf32>) {
+  linalg.matmul ins(%a, %b : memref<8x16xbf16>, memref<16x32xbf16>) outs(%c : memref<8x32xf32>)
+  linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %y : memref<8x16xf32>, memref<16x32xf32>) outs(%z : memref<8x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.addf %p, %q : f32
+    %s = arith.maximumf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#a, #shifted, #c], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<8x16xf32>, memref<24x32xf32>) outs(%z : memref<8x32xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Left alone: two K loops the inputs store in different orders ((h, d)
+// against (d, h)), and two K loops whose dimensions are not contiguous (a
+// padded view): neither can be collapsed into one strided dimension.
+#x = affine_map<(n, o, h, d) -> (n, h, d)>
+#w = affine_map<(n, o, h, d) -> (o, h, d)>
+#wswap = affine_map<(n, o, h, d) -> (o, d, h)>
+#y = affine_map<(n, o, h, d) -> (n, o)>
+// CHECK-LABEL: func.func @k_loops_not_collapsible
+// CHECK-NOT:     func.call
+// CHECK:         linalg.generic
+// CHECK:         linalg.generic
+// CHECK-NOT:     func.call
+// CHECK-NOT:     func.func private @attn_uk_matmul_f32
+func.func @k_loops_not_collapsible(%x: memref<5x4x8xf32>, %w: memref<6x8x4xf32>,
+                                   %y: memref<5x6xf32>,
+                                   %xp: memref<5x4x8xf32, strided<[64, 16, 1]>>,
+                                   %w2: memref<6x4x8xf32>) {
+  linalg.generic {indexing_maps = [#x, #wswap, #y],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %w : memref<5x4x8xf32>, memref<6x8x4xf32>) outs(%y : memref<5x6xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%xp, %w2 : memref<5x4x8xf32, strided<[64, 16, 1]>>, memref<6x4x8xf32>) outs(%y : memref<5x6xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
