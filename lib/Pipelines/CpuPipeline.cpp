@@ -54,7 +54,10 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.transposeKeys = true;
   toLinalg.additiveMasks = true;
-  addTensorStages(pm, toLinalg, /*beforeLowering=*/nullptr, options.fuseElementwise);
+  toLinalg.qTile = options.qTile;
+  toLinalg.kvTile = options.kvTile;
+  addTensorStages(pm, toLinalg, /*beforeLowering=*/nullptr,
+                  options.fuseElementwise);
 
   // Tensors -> buffers.
   addBufferizeStage(pm);

@@ -93,6 +93,16 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Give every function a _mlir_ciface_ wrapper so it can "
                      "be called from C and the JIT"),
       llvm::cl::init(true)};
+  PassOptions::Option<int64_t> qTile{
+      *this, "q-tile",
+      llvm::cl::desc("Queries per flash-attention block (convert-attn-to-linalg "
+                     "q-tile)"),
+      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> kvTile{
+      *this, "kv-tile",
+      llvm::cl::desc("Keys per flash-attention block (convert-attn-to-linalg "
+                     "kv-tile)"),
+      llvm::cl::init(64)};
   PassOptions::Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse elementwise linalg ops on tensors "
