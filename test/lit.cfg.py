@@ -46,11 +46,13 @@ llvm_config.add_tool_substitutions(
      ToolSubst("llvm-readelf", unresolved="fatal")],
     [config.llvm_tools_dir])
 _llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+# The CPU pipeline's matrix products call attn-opt's micro-kernels.
 config.substitutions.append(
     ("%mlir_runner_libs",
-     ",".join(os.path.join(_llvm_lib_dir, lib) for lib in
-              ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so",
-               "libomp.so"])))
+     ",".join([os.path.join(_llvm_lib_dir, lib) for lib in
+               ["libmlir_runner_utils.so", "libmlir_c_runner_utils.so",
+                "libomp.so"]] +
+              [os.path.join(config.attn_lib_dir, "libattn_ukernels.so")])))
 
 # The project's virtual environment (scripts/setup.sh) has numpy, torch and
 # einops, which end-to-end tests use to cross-check the reference evaluator;

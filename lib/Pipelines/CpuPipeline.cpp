@@ -73,6 +73,12 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   // convert-scf-to-openmp turns into one omp.wsloop; its static schedule
   // hands each thread one contiguous chunk of the iteration space.
   //
+  // With ukernels=1, f32 contractions outside the flash nest first become
+  // calls of the runtime's micro-kernel (libattn_ukernels, which the JIT and
+  // ahead-of-time libraries link); attn-tile-and-vectorize gets the rest.
+  if (options.ukernels)
+    pm.addPass(attn::createContractionsToUkernelsPass());
+  //
   // attn-tile-and-vectorize: contractions become scf.forall output tiles
   // around register-tiled, FMA-vectorised micro-kernels; what it leaves
   // (partial tiles, other linalg ops) is lowered to loops below.

@@ -937,10 +937,13 @@ int runMain(int argc, char **argv) {
       return fail(error);
     if (emitKind == EmitKind::So) {
       progress("linking " + outputFile);
-      std::vector<std::string> extraArgs;
+      // The micro-kernels, linked in only if the code calls them (an
+      // archive member is pulled in by an undefined symbol).
+      std::vector<std::string> extraArgs = {ATTN_UKERNELS_STATIC};
       if (target == TargetKind::Cuda)
-        extraArgs = {"-L" ATTN_CUDA_RUNTIME_DIR, "-rpath",
-                     ATTN_CUDA_RUNTIME_DIR, "-lattn_cuda_runtime"};
+        extraArgs.insert(extraArgs.end(),
+                         {"-L" ATTN_CUDA_RUNTIME_DIR, "-rpath",
+                          ATTN_CUDA_RUNTIME_DIR, "-lattn_cuda_runtime"});
       LogicalResult linked = attn_run::linkSharedLibrary(
           objectPath, outputFile, error, extraArgs);
       llvm::sys::fs::remove(objectPath);
@@ -969,8 +972,9 @@ int runMain(int argc, char **argv) {
   std::string ompLib = std::string(ATTN_LLVM_LIB_DIR) + "/libomp.so";
   std::string cudaRuntime =
       std::string(ATTN_CUDA_RUNTIME_DIR) + "/libattn_cuda_runtime.so";
+  std::string ukernels = ATTN_UKERNELS_SHARED;
   SmallVector<StringRef> sharedLibs;
-  for (const std::string *lib : {&runnerUtils, &ompLib})
+  for (const std::string *lib : {&runnerUtils, &ompLib, &ukernels})
     if (llvm::sys::fs::exists(*lib))
       sharedLibs.push_back(*lib);
   if (target == TargetKind::Cuda) {

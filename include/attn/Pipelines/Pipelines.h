@@ -103,6 +103,12 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Keys per flash-attention block (convert-attn-to-linalg "
                      "kv-tile)"),
       llvm::cl::init(64)};
+  PassOptions::Option<bool> ukernels{
+      *this, "ukernels",
+      llvm::cl::desc("Run f32 matrix products on the runtime's micro-kernel "
+                     "(attn-contractions-to-ukernels); the JIT and "
+                     "ahead-of-time libraries link libattn_ukernels"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse elementwise linalg ops on tensors "
