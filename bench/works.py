@@ -219,7 +219,7 @@ def _attention_mlir(h: int, n: int, d: int, causal: bool) -> str:
 
 def _gemm_mlir(n: int, ty: str) -> str:
     t = f"tensor<{n}x{n}x{ty}>"
-    r = f"tensor<{n}x{n}xf32>"
+    r = t  # attn.einsum keeps its operands' element type
     return (f"func.func @gemm(%a: {t}, %b: {t}) -> {r} {{\n"
             f"  %c = attn.einsum \"i k, k j -> i j\" (%a, %b) : ({t}, {t}) -> {r}\n"
             f"  return %c : {r}\n}}\n")
