@@ -30,6 +30,14 @@ foreach(_lib IN LISTS _attnMlirLibs ITEMS AttnSupport AttnRuntime)
   endif()
 endforeach()
 
+# The micro-kernels the CPU pipeline's code calls (ukernels=1, the default):
+# whoever runs that code links libattn_ukernels (.a or .so).
+foreach(_lib attn_ukernels_static attn_ukernels_shared)
+  if(TARGET ${_lib})
+    list(APPEND ATTN_EXPORTED_LIBS ${_lib})
+  endif()
+endforeach()
+
 set(ATTN_EXPORTED_TOOLS attn-opt)
 if(TARGET attn-run)
   list(APPEND ATTN_EXPORTED_TOOLS attn-run)

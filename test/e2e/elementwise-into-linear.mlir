@@ -8,7 +8,8 @@
 // RUN: rm -rf %t && env OMP_NUM_THREADS=2 %torch_python %S/Inputs/cat_linear_vs_numpy.py attn-run %s %t | FileCheck %s --check-prefix=NUMPY
 // NUMPY: OK cat_linear
 // RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-after=attn-fuse-elementwise-ops 2>&1 >/dev/null | FileCheck %s --check-prefix=FUSED
-// RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-after=attn-tile-and-vectorize --mlir-disable-threading 2>&1 >/dev/null | FileCheck %s --check-prefix=KERNEL
+// RUN: attn-opt %s --attn-cpu-pipeline=ukernels=0 --mlir-print-ir-after=attn-tile-and-vectorize --mlir-disable-threading 2>&1 >/dev/null | FileCheck %s --check-prefix=KERNEL
+// RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-after=attn-contractions-to-ukernels 2>&1 >/dev/null | FileCheck %s --check-prefix=UKERNEL
 // CHECKED: output 0: max abs error {{.*}}: OK
 
 // FUSED-LABEL: func.func @add_linear
@@ -23,6 +24,10 @@
 // FUSED-NEXT:      linalg.yield
 // KERNEL-LABEL: func.func @add_linear
 // KERNEL:         vector.fma {{.*}} : vector<32xf32>
+// UKERNEL-LABEL: func.func @add_linear
+// UKERNEL:         func.call @attn_uk_matmul_f32
+// UKERNEL-NOT:     "reduction"
+// UKERNEL:         return
 func.func @add_linear(%x: tensor<2x37x96xf32>, %c: tensor<2x37x96xf32>,
                       %w: tensor<96x160xf32>) -> tensor<2x37x160xf32> {
   %y = arith.addf %x, %c : tensor<2x37x96xf32>
@@ -42,6 +47,12 @@ func.func @add_linear(%x: tensor<2x37x96xf32>, %c: tensor<2x37x96xf32>,
 // FUSED-NEXT:      linalg.yield
 // KERNEL-LABEL: func.func @gelu_linear
 // KERNEL:         vector.fma {{.*}} : vector<32xf32>
+// UKERNEL-LABEL: func.func @gelu_linear
+// UKERNEL:         func.call @attn_uk_matmul_f32
+// UKERNEL:         math.erf
+// UKERNEL:         func.call @attn_uk_matmul_f32
+// UKERNEL-NOT:     "reduction"
+// UKERNEL:         return
 func.func @gelu_linear(%x: tensor<1x50x64xf32>, %w1: tensor<64x128xf32>,
                        %w2: tensor<128x64xf32>) -> tensor<1x50x64xf32> {
   %h = attn.einsum "b n i, i o -> b n o" (%x, %w1)
@@ -74,6 +85,10 @@ func.func @gelu_linear(%x: tensor<1x50x64xf32>, %w1: tensor<64x128xf32>,
 // FUSED-NEXT:      linalg.yield
 // KERNEL-LABEL: func.func @cat_linear
 // KERNEL:         vector.fma {{.*}} : vector<32xf32>
+// UKERNEL-LABEL: func.func @cat_linear
+// UKERNEL:         func.call @attn_uk_matmul_f32
+// UKERNEL-NOT:     "reduction"
+// UKERNEL:         return
 #id = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 func.func @cat_linear(%cls: tensor<1x1x96xf32>, %x: tensor<1x36x96xf32>,
                       %w: tensor<96x64xf32>) -> tensor<1x37x64xf32> {

@@ -108,7 +108,7 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Run f32 matrix products on the runtime's micro-kernel "
                      "(attn-contractions-to-ukernels); the JIT and "
                      "ahead-of-time libraries link libattn_ukernels"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<bool> fuseElementwise{
       *this, "fuse-elementwise",
       llvm::cl::desc("Fuse elementwise linalg ops on tensors "
