@@ -8,7 +8,7 @@
 // RUN: rm -rf %t && env OMP_NUM_THREADS=2 %torch_python %S/Inputs/cat_linear_vs_numpy.py attn-run %s %t | FileCheck %s --check-prefix=NUMPY
 // NUMPY: OK cat_linear
 // RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-after=attn-fuse-elementwise-ops 2>&1 >/dev/null | FileCheck %s --check-prefix=FUSED
-// RUN: attn-opt %s --attn-cpu-pipeline=ukernels=0 --mlir-print-ir-after=attn-tile-and-vectorize --mlir-disable-threading 2>&1 >/dev/null | FileCheck %s --check-prefix=KERNEL
+// RUN: attn-opt %s --attn-cpu-pipeline=ukernels=0 --mlir-print-ir-after=attn-lower-vectors --mlir-disable-threading 2>&1 >/dev/null | FileCheck %s --check-prefix=KERNEL
 // RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-after=attn-contractions-to-ukernels 2>&1 >/dev/null | FileCheck %s --check-prefix=UKERNEL
 // CHECKED: output 0: max abs error {{.*}}: OK
 
