@@ -167,6 +167,13 @@ def attn_run_unfused(work: Work, built: Built, ctx: Context) -> Measurement:
     return attn_run(work, built, ctx, pipeline="fuse-elementwise=0")
 
 
+def attn_run_no_ukernels(work: Work, built: Built, ctx: Context) -> Measurement:
+    """The same graph with its contractions on attn-tile-and-vectorize's
+    generated FMA kernels instead of the runtime micro-kernel (ukernels=0):
+    the A/B of the micro-kernel."""
+    return attn_run(work, built, ctx, pipeline="ukernels=0")
+
+
 def attn_opt_compiled(work: Work, built: Built, ctx: Context) -> Measurement:
     """attn_opt.compile(module, example_inputs), called like the module."""
     import attn_opt
@@ -484,6 +491,7 @@ def _first_error(text: str) -> str:
 PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[str]]] = {
     "attn-run": (attn_run, ("sgemm", "attention", "g1", "cliff")),
     "attn-run unfused": (attn_run_unfused, ("cliff",)),
+    "attn-run ukernels=0": (attn_run_no_ukernels, ("sgemm", "g1", "cliff")),
     "attn-opt": (attn_opt_compiled, ("g1", "models")),
     "torch eager": (torch_eager, ("sgemm", "attention", "g1", "cliff", "models")),
     "torch SDPA": (torch_sdpa, ("attention",)),
@@ -498,7 +506,7 @@ PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[s
 
 # Implementations that are attn-opt itself (not peers) and those not in f32
 # (not f32 peers): the ratios in the table are against the best of the rest.
-OURS = ("attn-run", "attn-run unfused", "attn-opt")
+OURS = ("attn-run", "attn-run unfused", "attn-run ukernels=0", "attn-opt")
 LOW_PRECISION = ("openvino bf16",)
 
 

@@ -114,6 +114,13 @@ def targets(results: Sequence[Result]) -> List[str]:
                  f"attn-run {fused:.2f} ms, fuse-elementwise=0 {unfused:.2f} ms; "
                  f"{ratio(work, ('attn-run unfused',), ('attn-run',))}")
     for work in works:
+        uk = _ms(results, work, ("attn-run",))
+        generated = _ms(results, work, ("attn-run ukernels=0",))
+        if uk and generated:
+            line(f"{work}: micro-kernel vs generated FMA kernels", generated / uk, 1.0,
+                 f"attn-run {uk:.2f} ms, ukernels=0 {generated:.2f} ms; "
+                 f"{ratio(work, ('attn-run ukernels=0',), ('attn-run',))}")
+    for work in works:
         if work.startswith("G1"):
             for ours_impl in ("attn-opt", "attn-run"):
                 ours = _ms(results, work, (ours_impl,))
