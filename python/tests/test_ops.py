@@ -81,6 +81,14 @@ LAYOUT: List[Case] = [
     ("movedim", lambda x, y, i: torch.movedim(x, 0, -1)),
 ]
 
+def _slice_assign(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Slice assignment (MViTv2's relative position terms): aten.copy once functionalised."""
+    z = x * 2
+    z[:, 1:, 2:6] = y[:, :2, :4] + 1
+    z[0, :, 7:] = y[1, :, :1]
+    return z
+
+
 INDEXING: List[Case] = [
     ("index_select", lambda x, y, i: torch.index_select(x, 2, i[0, 0, :3].abs() % 8)),
     ("gather", lambda x, y, i: torch.gather(x, 2, (i.abs() % 8)[:, :, :4].repeat(1, 1, 1))),
@@ -90,6 +98,7 @@ INDEXING: List[Case] = [
     ("embedding", lambda x, y, i: F.embedding(i.abs() % 5, x.reshape(-1, 8)[:5])),
     ("bool_mask_put", lambda x, y, i: x.index_put((x > 0.5,), torch.tensor(-1e6))),
     ("const_index_put", lambda x, y, i: x.index_put((torch.tensor([0, 1]), torch.tensor([2, 0])), y[0, :2] * 0 + 7)),
+    ("slice_assign_copy", lambda x, y, i: _slice_assign(x, y)),
     ("slice_scatter", lambda x, y, i: torch.slice_scatter(x, y[:, :, :3] * 10, dim=2, start=1, end=7, step=2)),
 ]
 

@@ -69,6 +69,17 @@ def expand(tx, self, **_):
     return tx.e.broadcast(self, tx.shape)
 
 
+@aten("copy")
+def copy(tx, self, src, non_blocking=False, **_):
+    """The functional form of ``self.copy_(src)`` (slice assignment after
+    functionalisation, as in MViTv2's relative position terms): ``src``
+    broadcast to ``self``'s shape in ``self``'s dtype; self's values are
+    overwritten."""
+    e = tx.e
+    shape, dtype = tx.meta()
+    return e.broadcast(src, shape, dtype)
+
+
 @aten("repeat")
 def repeat(tx, self, repeats, **_):
     """x.repeat(r0, r1, ...): broadcast each dim d to (r_d, n_d), then merge."""
