@@ -28,14 +28,27 @@ def localize(lines: List[str], block_args: Sequence[str], tag: int) -> List[str]
     """Renames the SSA values a region defines (its block arguments and the
     results of its ops) to ``%name.tag``: a name with a dot never comes from
     ``Emitter.fresh``, so region-local names cannot collide with the
-    function's (a region may not redefine a value it can see)."""
+    function's (a region may not redefine a value it can see).
+
+    Uses are renamed only after the definition, in order: a body may read a
+    function value that has the name of one of its own later results (a
+    pad's ``%r = arith.select`` after ``tensor.extract %r[...]`` of the
+    padded tensor, itself named ``%r``: timm's TNT)."""
     local = {a.lstrip("%") for a in block_args}
+
+    def rename(text: str) -> str:
+        return _SSA.sub(lambda m: f"%{m.group(1)}.{tag}" if m.group(1) in local else m.group(0), text)
+
+    out = []
     for line in lines:
         m = _LOCAL_DEF.match(line)
-        if m:
-            local.add(m.group(1).lstrip("%"))
-    return [_SSA.sub(lambda m: f"%{m.group(1)}.{tag}" if m.group(1) in local else m.group(0), line)
-            for line in lines]
+        if not m:
+            out.append(rename(line))
+            continue
+        rhs = rename(line[m.end():])
+        local.add(m.group(1).lstrip("%"))
+        out.append(rename(line[:m.end()]) + rhs)
+    return out
 
 
 def _mlir_string(text: str) -> str:

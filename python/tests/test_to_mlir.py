@@ -162,3 +162,31 @@ def test_capture_never_materialises_the_scores() -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     grown_mib = int(proc.stdout.strip().splitlines()[-1])
     assert grown_mib < 512, f"capture grew the process by {grown_mib} MiB"
+
+
+def test_region_reads_a_function_value_named_like_its_result() -> None:
+    """A region may read a function value whose name it also defines later
+    (the pad body's ``%r = arith.select`` reads the padded tensor ``%r``):
+    only uses after the local definition are renamed."""
+    from attn_opt.emitter import localize
+    body = ["  ^bb0(%out: f32):", "    %v = tensor.extract %r[%i] : tensor<4xf32>",
+            "    %r = arith.select %c, %v, %out : f32", "    linalg.yield %r : f32"]
+    got = localize(body, ["%out"], 7)
+    assert got[1] == "    %v.7 = tensor.extract %r[%i] : tensor<4xf32>"
+    assert got[2] == "    %r.7 = arith.select %c, %v.7, %out.7 : f32"
+    assert got[3] == "    linalg.yield %r.7 : f32"
+
+
+class ReshapeThenPad(nn.Module):
+    """timm's TNT: the padded tensor is the function's first rearrange, %r."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pad(x.reshape(2, 3, 4, 4), (1, 2, 2, 1)) * 2
+
+
+def test_pad_of_a_tensor_named_r(attn_opt_tool, compiler) -> None:
+    module = ReshapeThenPad()
+    text = attn_opt.to_mlir(module, (torch.randn(6, 16),))
+    run_attn_opt(attn_opt_tool, text, "--canonicalize")  # verifies
+    x = torch.randn(6, 16)
+    torch.testing.assert_close(attn_opt.compile(module, (torch.randn(6, 16),))(x), module(x))
