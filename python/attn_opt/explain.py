@@ -72,7 +72,10 @@ def remarks_of(mlir: str) -> List[Remark]:
     proc = subprocess.run([str(tool), "-", "--canonicalize", "--attn-fuse-attention=remarks=true", "-o",
                            "/dev/null"], input=mlir, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise ToolError("attn-opt rejected the IR:\n" + proc.stderr[-3000:])
+        # The first error on the first line: reports that keep one line
+        # (the zoo's rows) still say what went wrong.
+        first = next((line for line in proc.stderr.splitlines() if "error:" in line), "")
+        raise ToolError(f"attn-opt rejected the IR: {first.strip()}\n" + proc.stderr[-3000:])
     out: List[Remark] = []
     for line in proc.stderr.splitlines():
         m = _REMARK.match(line)
