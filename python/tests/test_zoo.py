@@ -6,8 +6,10 @@ fresh inputs and fuses every attention it has. The full zoo runs with
 from __future__ import annotations
 
 import pytest
+import torch
 
 from attn_opt.zoo import entries, run_entry
+from attn_opt.zoo.corpus import Entry
 
 CI = [e for e in entries() if e.ci]
 
@@ -21,3 +23,25 @@ def test_zoo_ci_model(entry, compiler) -> None:
     row = run_entry(entry, small=True, runs=0)
     assert row.compiled and row.matched, row.note
     assert row.attentions > 0 and row.fused == row.attentions, (row.fused, row.attentions, row.note)
+
+
+class _SliceAssignedScores(torch.nn.Module):
+    """MViTv2's relative position terms: written into the scores by slice
+    assignment (aten.copy / slice_scatter after functionalisation)."""
+
+    def forward(self, q, k, v, rh, rw):
+        attn = (q * 8 ** -0.5) @ k.transpose(-2, -1)
+        attn[:, :, 1:, 1:] = (attn[:, :, 1:, 1:].view(1, -1, 2, 2, 2, 2) + rh[:, :, :, :, :, None]
+                              + rw[:, :, :, :, None, :]).view(1, -1, 4, 4)
+        return attn.softmax(-1) @ v
+
+
+def test_attention_count_sees_through_slice_assignment(compiler) -> None:
+    def build(small):
+        def inputs(seed):
+            g = torch.Generator().manual_seed(seed)
+            return tuple(torch.randn(s, generator=g) for s in [(1, 2, 5, 8)] * 3 + [(1, 2, 2, 2, 2)] * 2)
+        return _SliceAssignedScores().eval(), inputs
+    row = run_entry(Entry("test", "slice-assigned scores", build), small=True, runs=0)
+    assert row.compiled and row.matched, row.note
+    assert row.attentions == 1, row
