@@ -63,7 +63,7 @@ def summary(rows: List[dict]) -> str:
         match = sum(r["matched"] for r in rs)
         att = sum(r["attentions"] for r in rs)
         fused = sum(min(r["fused"], r["attentions"]) for r in rs)
-        timed = [r for r in rs if r["matched"] and r["speedup"] == r["speedup"]]
+        timed = [r for r in rs if r["matched"] and r.get("speedup") is not None and r["speedup"] == r["speedup"]]
         fast = sum(r["speedup"] >= 1.0 for r in timed)
         pct = lambda a, b: f"{a}/{b} ({100 * a / b:.0f}%)" if b else "0/0"  # noqa: E731
         out.append(f"| {fam} | {n} | {pct(comp, n)} | {pct(match, n)} | {pct(fused, att)} | {pct(fast, len(timed))} |")
