@@ -832,12 +832,13 @@ class Emitter:
         return y
 
     def attention(self, q: Value, k: Value, v: Value, mask: Optional[Value], scale: float, causal: bool,
-                  shape: Sequence[int], dtype: str) -> Tensor:
+                  shape: Sequence[int], dtype: str, maps: Optional[Sequence[str]] = None) -> Tensor:
         """One ``attn.attention`` (the fused form, destination-style: the
         output is written into a ``tensor.empty``; canonicalisation turns a
         constant causal mask into the causal flag and a constant band mask
         into ``window``). Operands are ``[B..., S, D]`` (the op's default
-        indexing maps); a mask dimension of size 1 broadcasts."""
+        indexing maps) unless ``maps`` (q, k, v, [mask,] out affine maps) are
+        given; a mask dimension of size 1 broadcasts."""
         tq, tk, tv = self.tensor(q), self.tensor(k), self.tensor(v)
         self.flops += 2 * int(np.prod(tq.shape[:-1])) * int(tk.shape[-2]) * (int(tq.shape[-1]) + int(tv.shape[-1]))
         mask_text = ""
@@ -850,7 +851,8 @@ class Emitter:
         self.emit(f"{init} = tensor.empty() : {out.type}")
         self.op(f"{name} = attn.attention ins({tq.name}, {tk.name}, {tv.name} : {tq.type}, {tk.type}, {tv.type})"
                 f"{mask_text} outs({init} : {out.type}) scale({scale:.9e}){' causal' if causal else ''}"
-                f" -> {out.type}")
+                + (f" {{indexing_maps = [{', '.join(maps)}]}}" if maps else "")
+                + f" -> {out.type}")
         return out
 
     # -- generics -----------------------------------------------------------------
