@@ -336,6 +336,11 @@ LogicalResult attn_run::writeCHeader(llvm::StringRef path,
   os << "}\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard
      << " */\n";
 
+  return writeTextFile(path, text, error);
+}
+
+LogicalResult attn_run::writeTextFile(StringRef path, StringRef text,
+                                      std::string &error) {
   std::error_code ec;
   llvm::raw_fd_ostream file(path, ec);
   if (ec) {

@@ -46,6 +46,10 @@ mlir::LogicalResult writeCudaDeviceHeader(llvm::StringRef path,
                                           mlir::FunctionType funcType,
                                           std::string &error);
 
+/// Writes `text` to `path`, replacing it; on failure `error` says why.
+mlir::LogicalResult writeTextFile(llvm::StringRef path, llvm::StringRef text,
+                                  std::string &error);
+
 } // namespace attn_run
 
 #endif // ATTN_TOOLS_ATTN_RUN_AOT_H

@@ -123,12 +123,5 @@ LogicalResult attn_run::writeCudaDeviceHeader(llvm::StringRef path,
   os << ");\n}\n\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard
      << " */\n";
 
-  std::error_code ec;
-  llvm::raw_fd_ostream file(path, ec);
-  if (ec) {
-    error = "cannot write '" + path.str() + "': " + ec.message();
-    return failure();
-  }
-  file << text;
-  return success();
+  return writeTextFile(path, text, error);
 }
