@@ -461,6 +461,61 @@ func.func @gaussian_scalar_parameter(%x: tensor<5xf32>, %xi: tensor<7xf32>, %y: 
 
 // -----
 
+// d2l 0.17's NWKernelRegression: every query (a row of S) has its own keys
+// and values (S = [q, j], keys and values [q, j]); P·V reads P through a
+// unit query axis (bmm(P.unsqueeze(1), V.unsqueeze(-1))). The rows are the
+// attention's batch, each with one query: q [q, 1, 1], k [q, j, 1]. The
+// mask gets the same unit axis.
+// CHECK-LABEL: func.func @gaussian_row_queries
+//  CHECK-SAME: (%[[X:[^:]*]]: tensor<6xf32>, %[[XI:[^:]*]]: tensor<6x9xf32>, %[[Y:[^:]*]]: tensor<6x9xf32>, %[[M:[^:]*]]: tensor<6x9xi1>)
+//   CHECK-DAG: %[[Q1:.*]] = attn.rearrange %[[X]] "a0 -> a0 1" : tensor<6xf32> -> tensor<6x1xf32>
+//   CHECK-DAG: %[[Q:.*]] = attn.rearrange %[[Q1]] "a0 a1 -> a0 a1 1" : tensor<6x1xf32> -> tensor<6x1x1xf32>
+//   CHECK-DAG: %[[K:.*]] = attn.rearrange %[[XI]] "a0 a1 -> a0 a1 1" : tensor<6x9xf32> -> tensor<6x9x1xf32>
+//   CHECK-DAG: %[[V:.*]] = attn.rearrange %[[Y]] "n d -> n d 1" : tensor<6x9xf32> -> tensor<6x9x1xf32>
+//   CHECK-DAG: %[[MU:.*]] = attn.rearrange %[[M]] "n d -> n 1 d" : tensor<6x9xi1> -> tensor<6x1x9xi1>
+//       CHECK: %[[O:.*]] = attn.attention ins(%[[Q]], %[[K]], %[[V]] : tensor<6x1x1xf32>, tensor<6x9x1xf32>, tensor<6x9x1xf32>) mask(%[[MU]] : tensor<6x1x9xi1>) outs(%{{.*}} : tensor<6x1x1xf32>) scale(5.000000e-01) score(gaussian) -> tensor<6x1x1xf32>
+//       CHECK: attn.rearrange %[[O]] "b 1 1 -> b" : tensor<6x1x1xf32> -> tensor<6xf32>
+//   CHECK-NOT: attn.softmax
+func.func @gaussian_row_queries(%x: tensor<6xf32>, %xi: tensor<6x9xf32>, %y: tensor<6x9xf32>, %m: tensor<6x9xi1>) -> tensor<6xf32> {
+  %e0 = tensor.empty() : tensor<6x9xf32>
+  %bq = linalg.broadcast ins(%x : tensor<6xf32>) outs(%e0 : tensor<6x9xf32>) dimensions = [1]
+  %d = arith.subf %xi, %bq : tensor<6x9xf32>
+  %d2 = arith.mulf %d, %d : tensor<6x9xf32>
+  %c = arith.constant dense<-0.25> : tensor<6x9xf32>
+  %s = arith.mulf %d2, %c : tensor<6x9xf32>
+  %ninf = arith.constant dense<0xFF800000> : tensor<6x9xf32>
+  %sm = arith.select %m, %s, %ninf : tensor<6x9xi1>, tensor<6x9xf32>
+  %p = attn.softmax %sm axis(1) : tensor<6x9xf32>
+  %pu = attn.rearrange %p "n d -> n 1 d" : tensor<6x9xf32> -> tensor<6x1x9xf32>
+  %yu = attn.rearrange %y "n d -> n d 1" : tensor<6x9xf32> -> tensor<6x9x1xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: fused attention: gaussian score scale 0.5, boolean mask, softmax over the key axis, 'b i k, b k j -> b i j'
+  %o = attn.einsum "b i k, b k j -> b i j" (%pu, %yu) : (tensor<6x1x9xf32>, tensor<6x9x1xf32>) -> tensor<6x1x1xf32>
+  %r = attn.rearrange %o "b 1 1 -> b" : tensor<6x1x1xf32> -> tensor<6xf32>
+  return %r : tensor<6xf32>
+}
+
+// -----
+
+// Not per-row queries: the unit axis goes after the key axis, so P·V does
+// not read P as [rows, 1, keys]; nothing fuses and the remark says why.
+// CHECK-LABEL: func.func @gaussian_row_queries_wrong_axis
+//       CHECK: attn.softmax
+//   CHECK-NOT: attn.attention
+func.func @gaussian_row_queries_wrong_axis(%x: tensor<6xf32>, %xi: tensor<6x9xf32>, %y: tensor<6x1x3xf32>) -> tensor<6x9x3xf32> {
+  %e0 = tensor.empty() : tensor<6x9xf32>
+  %bq = linalg.broadcast ins(%x : tensor<6xf32>) outs(%e0 : tensor<6x9xf32>) dimensions = [1]
+  %d = arith.subf %bq, %xi : tensor<6x9xf32>
+  %d2 = arith.mulf %d, %d : tensor<6x9xf32>
+  %n = arith.negf %d2 : tensor<6x9xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: the probabilities are not used by exactly one two-operand einsum (P V)
+  %p = attn.softmax %n axis(1) : tensor<6x9xf32>
+  %pu = attn.rearrange %p "n d -> n d 1" : tensor<6x9xf32> -> tensor<6x9x1xf32>
+  %o = attn.einsum "b i k, b k j -> b i j" (%pu, %y) : (tensor<6x9x1xf32>, tensor<6x1x3xf32>) -> tensor<6x9x3xf32>
+  return %o : tensor<6x9x3xf32>
+}
+
+// -----
+
 // Near miss: a per-element width is not the one weight per feature that
 // score(gaussian) has.
 // CHECK-LABEL: func.func @gaussian_tensor_width

@@ -654,6 +654,13 @@ struct KernelMatch {
   double factor = 1.0;               // multiplies the summed score
   std::optional<SelectMask> select;  // a boolean mask, if any
   int64_t rank = 0;                  // of the scores
+  /// The scores have no query axis: each row of S is one query, with its
+  /// own keys (d2l 0.17's Nadaraya-Watson class: S = [batch..., j], keys and
+  /// values [batch..., j]). P·V reads P through a unit query axis inserted
+  /// before the key axis, so the attention's batch is S's rows and each
+  /// batch element has one query.
+  bool impliedQuery = false;
+  RearrangeOp unitQuery; // that rearrange of P
 };
 
 } // namespace
@@ -680,6 +687,42 @@ static std::optional<Failure> matchBroadcastPair(Value lhs, Value rhs,
   return std::nullopt;
 }
 
+/// `pattern` inserts one unit axis before the last axis and moves nothing
+/// else: `a0 .. an -> a0 .. 1 an` in any naming.
+static bool isUnitBeforeLast(StringRef pattern) {
+  auto [lhs, rhs] = pattern.split("->");
+  SmallVector<StringRef> in, out;
+  lhs.split(in, ' ', -1, /*KeepEmpty=*/false);
+  rhs.split(out, ' ', -1, /*KeepEmpty=*/false);
+  if (in.empty() || out.size() != in.size() + 1 || out[out.size() - 2] != "1")
+    return false;
+  for (size_t i = 0; i < in.size(); ++i)
+    if (in[i] != out[i + (i + 1 == in.size() ? 1 : 0)] || in[i] == "1" ||
+        in[i].contains('(') || in[i].contains(')'))
+      return false;
+  return true;
+}
+
+/// The Gaussian score's operands when the scores have no query axis: one
+/// broadcasts the query (a row of S: [batch...]) over the key axis, the
+/// other already has S's shape (each row's own keys).
+static std::optional<Failure> matchRowQuery(Value lhs, Value rhs,
+                                            RankedTensorType sType,
+                                            Value &query, Value &key) {
+  int64_t rank = sType.getRank();
+  for (auto [qSide, kSide] : {std::pair(lhs, rhs), std::pair(rhs, lhs)}) {
+    auto q = qSide.getDefiningOp<linalg::BroadcastOp>();
+    if (!q || q.getDimensions() != ArrayRef<int64_t>{rank - 1} ||
+        cast<RankedTensorType>(kSide.getType()).getShape() != sType.getShape())
+      continue;
+    query = q.getInput();
+    key = kSide;
+    return std::nullopt;
+  }
+  return Failure{"the score's operands do not broadcast the query over the "
+                 "key axis"};
+}
+
 /// `pattern`'s right-hand side is its left-hand side without a trailing
 /// unit axis: a pure squeeze `... 1 -> ...`.
 static bool isTrailingSqueeze(StringRef pattern) {
@@ -696,11 +739,20 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
   Value probs = softmax.getResult();
   if (!probs.hasOneUse())
     return Failure{};
+  auto sType = cast<RankedTensorType>(probs.getType());
+  if (auto unit = dyn_cast<RearrangeOp>(*probs.getUsers().begin());
+      unit && isUnitBeforeLast(unit.getPattern()) &&
+      unit.getResult().hasOneUse() && sType.getRank() >= 2) {
+    // P·V of a per-row query: P gets its unit query axis from this view.
+    m.impliedQuery = true;
+    m.unitQuery = unit;
+    probs = unit.getResult();
+  }
   auto output = dyn_cast<EinsumOp>(*probs.getUsers().begin());
   if (!output || output.getInputs().size() != 2)
     return Failure{};
-  auto sType = cast<RankedTensorType>(probs.getType());
-  m.rank = sType.getRank();
+  // The rank of P as P·V reads it (with the implied query axis).
+  m.rank = cast<RankedTensorType>(probs.getType()).getRank();
   if (m.rank < 2)
     return Failure{};
 
@@ -789,12 +841,18 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
     auto sub = t.getDefiningOp<arith::SubFOp>();
     if (!sub)
       return Failure{};
-    if (std::optional<Failure> failure = matchBroadcastPair(
-            sub.getLhs(), sub.getRhs(), m.rank, m.query, m.key))
+    if (std::optional<Failure> failure =
+            m.impliedQuery
+                ? matchRowQuery(sub.getLhs(), sub.getRhs(), sType, m.query,
+                                m.key)
+                : matchBroadcastPair(sub.getLhs(), sub.getRhs(), m.rank,
+                                     m.query, m.key))
       return failure;
     m.hasFeatureAxis = false;
   } else if (isa<RearrangeOp, EinsumOp>(scoreOp)) {
     // Additive: [squeeze] einsum(tanh(bq + bk), w) over the feature axis.
+    if (m.impliedQuery)
+      return Failure{};
     EinsumOp weighted = dyn_cast<EinsumOp>(scoreOp);
     if (auto squeeze = dyn_cast<RearrangeOp>(scoreOp)) {
       weighted = squeeze.getInput().getDefiningOp<EinsumOp>();
@@ -856,7 +914,7 @@ static std::optional<Failure> matchKernelChain(SoftmaxOp softmax,
   } else {
     return Failure{};
   }
-  if (m.softmax.getNormalizedAxis() != m.rank - 1)
+  if (m.softmax.getNormalizedAxis() != sType.getRank() - 1)
     return Failure{"softmax over a non-key axis of the additive/Gaussian "
                    "score"};
 
@@ -945,6 +1003,9 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   auto sType = cast<RankedTensorType>(m.softmax.getType());
   Type elementType = sType.getElementType();
   Value q = m.query, k = m.key, v = m.value;
+  // A row of S is one query: its unit query axis.
+  if (m.impliedQuery)
+    q = expandTrailing(rewriter, loc, q);
   // The Gaussian form has no feature axis: D = 1.
   if (!m.hasFeatureAxis) {
     q = expandTrailing(rewriter, loc, q);
@@ -992,6 +1053,10 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   }
 
   Value mask = buildFusedMask(rewriter, loc, m.select, {});
+  if (mask && m.impliedQuery)
+    mask = RearrangeOp::create(rewriter, loc, mask, m.unitQuery.getPattern(),
+                               DictionaryAttr())
+               .getResult();
 
   auto oType = cast<RankedTensorType>(m.output.getType());
   SmallVector<int64_t> shape(oType.getShape());
@@ -1017,7 +1082,8 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
                                  DictionaryAttr())
                  .getResult();
   rewriter.replaceOp(m.output, result);
-  eraseDeadChain(rewriter, m.softmax);
+  eraseDeadChain(rewriter, m.impliedQuery ? m.unitQuery.getOperation()
+                                        : m.softmax.getOperation());
   return attention;
 }
 
