@@ -1,9 +1,10 @@
 //===- ContractionsToUkernels.cpp - matrix products as micro-kernel calls -===//
 //
-// Implements attn-contractions-to-ukernels: f32 contractions on buffers become
-// calls of the runtime's register-tiled matrix-product micro-kernel
-// (lib/Runtime/Ukernels.cpp), one per 2-D slice, under an scf.forall over
-// output tiles when they are not already inside one.
+// Implements attn-contractions-to-ukernels: f32 contractions on buffers, and
+// bf16 ones into f32, become calls of the runtime's matrix-product
+// micro-kernels (lib/Runtime/Ukernels.cpp, register-tiled AVX-512/AVX2;
+// lib/Runtime/UkernelsBf16.cpp, AMX tiles), one per 2-D slice, under an
+// scf.forall over output tiles when they are not already inside one.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +26,10 @@ namespace mlir::attn {
 
 using namespace mlir;
 
-/// The runtime function: C += A · B on rank-2 f32 views with any strides.
+/// The runtime functions: C += A · B on rank-2 views with any strides, f32
+/// throughout, or bf16 A and B into an f32 C.
 static constexpr StringLiteral kMatmulF32 = "attn_uk_matmul_f32";
+static constexpr StringLiteral kMatmulBf16 = "attn_uk_matmul_bf16";
 
 namespace {
 /// How a contraction's loops map onto the micro-kernel's C[M, N] +=
@@ -40,6 +43,8 @@ struct UkernelPlan {
   SmallVector<unsigned> k;
   SmallVector<unsigned> outer;
   OpOperand *a, *b, *c;
+  /// A and B are bf16 (C is f32 either way).
+  bool bf16 = false;
 };
 } // namespace
 
@@ -51,7 +56,8 @@ static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
   return std::nullopt;
 }
 
-/// Accepts linalg contractions on f32 buffers whose indexing maps are
+/// Accepts linalg contractions on f32 buffers (or bf16 inputs into an f32
+/// output: the product of two bf16 values is exact in f32) whose indexing maps are
 /// permutations of their operands' dimensions, with one N and one K loop, N
 /// the output's innermost dimension (its unit-stride columns are what the
 /// micro-kernel stores as vectors).
@@ -59,10 +65,19 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
     return std::nullopt;
+  auto elementType = [&](Value v) {
+    return cast<ShapedType>(v.getType()).getElementType();
+  };
+  if (!isa<MemRefType>(op.getDpsInitOperand(0)->get().getType()) ||
+      !elementType(op.getDpsInitOperand(0)->get()).isF32())
+    return std::nullopt;
+  Type inputType = elementType(op.getDpsInputOperand(0)->get());
+  if (inputType != elementType(op.getDpsInputOperand(1)->get()) ||
+      !(inputType.isF32() || inputType.isBF16()))
+    return std::nullopt;
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
-    if (!type || !type.getElementType().isF32() ||
-        !type.isStrided())
+    if (!type || !type.isStrided())
       return std::nullopt;
     AffineMap map = op.getMatchingIndexingMap(&operand);
     if (!map.isProjectedPermutation(/*allowZeroInResults=*/false) ||
@@ -79,6 +94,7 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   for (auto *list : {&dims->m, &dims->n, &dims->k})
     llvm::erase_if(*list, [&](unsigned d) { return ranges[d] == 1; });
   UkernelPlan plan;
+  plan.bf16 = inputType.isBF16();
   plan.c = op.getDpsInitOperand(0);
   AffineMap cMap = op.getMatchingIndexingMap(plan.c);
   if (cMap.getNumResults() < 2)
@@ -147,23 +163,27 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   return plan;
 }
 
-/// The micro-kernel's argument type: a rank-2 f32 view with any strides.
-static MemRefType abiType(MLIRContext *ctx) {
+/// The micro-kernel's argument type: a rank-2 view of `elementType` with any
+/// strides.
+static MemRefType abiType(Type elementType) {
   int64_t dyn = ShapedType::kDynamic;
-  return MemRefType::get(
-      {dyn, dyn}, Float32Type::get(ctx),
-      StridedLayoutAttr::get(ctx, /*offset=*/dyn, /*strides=*/{dyn, dyn}));
+  return MemRefType::get({dyn, dyn}, elementType,
+                         StridedLayoutAttr::get(elementType.getContext(),
+                                                /*offset=*/dyn,
+                                                /*strides=*/{dyn, dyn}));
 }
 
-/// Declares `name` (C interface: a pointer to each descriptor) once per
-/// module.
-static func::FuncOp declareUkernel(ModuleOp module, StringRef name) {
+/// Declares the micro-kernel for `bf16` or f32 inputs (C interface: a
+/// pointer to each descriptor) once per module.
+static func::FuncOp declareUkernel(ModuleOp module, bool bf16) {
+  StringRef name = bf16 ? kMatmulBf16 : kMatmulF32;
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  MemRefType t = abiType(module.getContext());
+  MemRefType in = abiType(bf16 ? Type(b.getBF16Type()) : b.getF32Type());
+  MemRefType out = abiType(b.getF32Type());
   auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                b.getFunctionType({t, t, t}, {}));
+                                b.getFunctionType({in, in, out}, {}));
   f.setPrivate();
   f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
   return f;
@@ -215,7 +235,9 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
                                                   b.getContext());
     view = memref::TransposeOp::create(b, loc, view, AffineMapAttr::get(swap));
   }
-  return memref::CastOp::create(b, loc, abiType(b.getContext()), view);
+  return memref::CastOp::create(
+      b, loc, abiType(cast<MemRefType>(view.getType()).getElementType()),
+      view);
 }
 
 namespace {
@@ -330,11 +352,8 @@ struct ContractionsToUkernelsPass
       if (std::optional<UkernelPlan> plan = planUkernel(op))
         work.push_back({op, *plan});
     });
-    if (work.empty())
-      return;
-    func::FuncOp callee = declareUkernel(module, kMatmulF32);
     for (auto &[op, plan] : work)
-      rewrite(op, plan, callee);
+      rewrite(op, plan, declareUkernel(module, plan.bf16));
   }
 };
 } // namespace

@@ -1,7 +1,7 @@
 // RUN: attn-opt %s --split-input-file --attn-contractions-to-ukernels | FileCheck %s
 // RUN: attn-opt %s --split-input-file --attn-contractions-to-ukernels=in-loops=true | FileCheck %s --check-prefix=LOOPS
 // attn-contractions-to-ukernels: f32 contractions on buffers become calls of
-// attn_uk_matmul_f32 on rank-2 strided views, under an scf.forall over output
+// attn_uk_matmul_f32 (bf16 ones into f32: attn_uk_matmul_bf16) on rank-2 strided views, under an scf.forall over output
 // tiles at the top level.
 
 // A Linear's matmul: whole rows (197 <= 512), 3072 columns in tiles of 256
@@ -194,8 +194,28 @@ func.func @transposed_output(%x: memref<8x16xf32>, %y: memref<16x32xf32>, %t: me
 
 // -----
 
-// Left alone: bf16 operands, a product that is not a contraction (max-plus),
-// and a convolution-like map.
+// bf16 operands into an f32 output: attn_uk_matmul_bf16 (AMX where the CPU
+// has it), with bf16 views of the inputs and an f32 view of the output.
+// CHECK-LABEL: func.func @matmul_bf16
+// CHECK:         scf.forall
+// CHECK:           %[[AC:.*]] = memref.cast %{{.*}} : memref<{{.*}}bf16{{.*}}> to memref<?x?xbf16, strided<[?, ?], offset: ?>>
+// CHECK:           %[[BC:.*]] = memref.cast %{{.*}} : memref<{{.*}}bf16{{.*}}> to memref<?x?xbf16, strided<[?, ?], offset: ?>>
+// CHECK:           %[[CC:.*]] = memref.cast %{{.*}} : memref<{{.*}}f32{{.*}}> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK:           func.call @attn_uk_matmul_bf16(%[[AC]], %[[BC]], %[[CC]])
+// CHECK-NOT:     linalg.matmul
+// CHECK:       func.func private @attn_uk_matmul_bf16(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-NOT:   func.func private @attn_uk_matmul_f32
+func.func @matmul_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: memref<197x256xf32>) {
+  linalg.matmul ins(%a, %b : memref<197x768xbf16>, memref<768x256xbf16>)
+                outs(%c : memref<197x256xf32>)
+  return
+}
+
+// -----
+
+// Left alone: f16 operands, bf16 operands into a bf16 output, mixed bf16 and
+// f32 operands, a product that is not a contraction (max-plus), and a
+// convolution-like map.
 #a = affine_map<(m, n, k) -> (m, k)>
 #b = affine_map<(m, n, k) -> (k, n)>
 #c = affine_map<(m, n, k) -> (m, n)>
@@ -203,14 +223,19 @@ func.func @transposed_output(%x: memref<8x16xf32>, %y: memref<16x32xf32>, %t: me
 // CHECK-LABEL: func.func @left_alone
 // CHECK-NOT:     func.call
 // CHECK:         linalg.matmul
+// CHECK:         linalg.matmul
+// CHECK:         linalg.matmul
 // CHECK:         linalg.generic
 // CHECK:           arith.maximumf
 // CHECK:         linalg.generic
-// CHECK-NOT:     func.func private @attn_uk_matmul_f32
-func.func @left_alone(%a: memref<8x16xbf16>, %b: memref<16x32xbf16>, %c: memref<8x32xf32>,
+// CHECK-NOT:     func.func private @attn_uk_matmul
+func.func @left_alone(%a: memref<8x16xf16>, %b: memref<16x32xf16>, %c: memref<8x32xf32>,
                       %x: memref<8x16xf32>, %y: memref<16x32xf32>, %z: memref<8x32xf32>,
-                      %w: memref<24x32xf32>) {
-  linalg.matmul ins(%a, %b : memref<8x16xbf16>, memref<16x32xbf16>) outs(%c : memref<8x32xf32>)
+                      %w: memref<24x32xf32>, %ab: memref<8x16xbf16>, %bb: memref<16x32xbf16>,
+                      %cb: memref<8x32xbf16>) {
+  linalg.matmul ins(%a, %b : memref<8x16xf16>, memref<16x32xf16>) outs(%c : memref<8x32xf32>)
+  linalg.matmul ins(%ab, %bb : memref<8x16xbf16>, memref<16x32xbf16>) outs(%cb : memref<8x32xbf16>)
+  linalg.matmul ins(%ab, %y : memref<8x16xbf16>, memref<16x32xf32>) outs(%c : memref<8x32xf32>)
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %y : memref<8x16xf32>, memref<16x32xf32>) outs(%z : memref<8x32xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):

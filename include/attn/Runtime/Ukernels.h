@@ -41,6 +41,37 @@ void attn_uk_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a,
                         int64_t bRowStride, int64_t bColStride, float *c,
                         int64_t cRowStride, int64_t cColStride);
 
+/// A rank-2 bf16 memref descriptor (elements as their 16-bit patterns).
+typedef struct AttnMemRef2Bf16 {
+  uint16_t *allocated;
+  uint16_t *aligned;
+  int64_t offset;
+  int64_t sizes[2];
+  int64_t strides[2];
+} AttnMemRef2Bf16;
+
+/// C += A · B with bf16 A (M x K) and B (K x N) and an f32 C, any strides:
+/// on AMX tiles where the CPU and OS allow them, otherwise A and B widened
+/// to f32 (exactly) and attn_uk_matmul_f32. The products are exact in f32;
+/// the AMX path sums each block of 32 k steps in the tile unit's order.
+void _mlir_ciface_attn_uk_matmul_bf16(AttnMemRef2Bf16 *a, AttnMemRef2Bf16 *b,
+                                      AttnMemRef2F32 *c);
+
+/// The same on plain pointers and element strides.
+void attn_uk_matmul_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                         int64_t aRowStride, int64_t aColStride,
+                         const uint16_t *b, int64_t bRowStride,
+                         int64_t bColStride, float *c, int64_t cRowStride,
+                         int64_t cColStride);
+
+/// The bf16 path in use: "amx", or "widen" where the CPU or OS has no AMX
+/// (or the environment variable ATTN_UKERNEL_BF16=widen asks for it).
+const char *attn_uk_bf16_path(void);
+
+/// Uses `name` ("amx" or "widen") from now on; returns 0 (and changes
+/// nothing) when this machine cannot run it. For tests and comparisons.
+int attn_uk_force_bf16_path(const char *name);
+
 /// Which implementation the micro-kernels dispatch to on this CPU:
 /// "avx512", "avx2" or "generic", the widest the CPU and OS support unless
 /// the environment variable ATTN_UKERNEL_ISA names a narrower one.

@@ -1,0 +1,273 @@
+//===- UkernelsBf16.cpp - bf16 matrix products on AMX ---------------------===//
+//
+// The bf16 micro-kernel generated code calls for contractions of bf16
+// operands into an f32 accumulator (attn-contractions-to-ukernels): C += A · B
+// on Intel AMX tiles (TDPBF16PS) where the CPU has AMX-BF16 and the OS grants
+// the tile state, otherwise both inputs widened to f32 (exactly) and the f32
+// micro-kernel. Products of bf16 values are exact in f32 either way; the AMX
+// path sums each 32-step block of k in its own order, within bf16 tolerance.
+//
+//===----------------------------------------------------------------------===//
+
+#include "attn/Runtime/Ukernels.h"
+
+#include <cpuid.h>
+#include <immintrin.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace {
+
+/// Rows and columns of one C block: 2 x 2 AMX tiles of 16 x 16 f32.
+constexpr int64_t kBlock = 32;
+/// k steps per TDPBF16PS: a tile row holds 64 bytes = 32 bf16.
+constexpr int64_t kStep = 32;
+
+enum class Bf16Path { Unknown = -1, Widen = 0, Amx = 1 };
+
+/// Whether this CPU has AMX-TILE and AMX-BF16, the OS saves the tile state
+/// (XCR0 bits 17 and 18) and lets this process use it (Linux asks each
+/// process to request the tile data state with arch_prctl first).
+bool amxUsable() {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+    return false;
+  bool amxBf16 = edx & (1u << 22), amxTile = edx & (1u << 24);
+  if (!amxBf16 || !amxTile)
+    return false;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+    return false;
+  unsigned xcr0Lo, xcr0Hi;
+  __asm__("xgetbv" : "=a"(xcr0Lo), "=d"(xcr0Hi) : "c"(0));
+  if ((xcr0Lo & (3u << 17)) != (3u << 17))
+    return false;
+#ifdef SYS_arch_prctl
+  constexpr long kArchReqXcompPerm = 0x1023, kXfeatureXtiledata = 18;
+  return syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+#else
+  return false;
+#endif
+}
+
+int currentPath = int(Bf16Path::Unknown);
+
+Bf16Path selectedPath() {
+  int path = __atomic_load_n(&currentPath, __ATOMIC_RELAXED);
+  if (path >= 0)
+    return Bf16Path(path);
+  Bf16Path chosen = amxUsable() ? Bf16Path::Amx : Bf16Path::Widen;
+  const char *forced = getenv("ATTN_UKERNEL_BF16");
+  if (forced && strcmp(forced, "widen") == 0)
+    chosen = Bf16Path::Widen;
+  __atomic_store_n(&currentPath, int(chosen), __ATOMIC_RELAXED);
+  return chosen;
+}
+
+/// A per-thread, 64-byte aligned scratch buffer of at least `bytes`, one per
+/// `slot`, kept between calls (OpenMP threads live as long as the process).
+void *scratch(int slot, int64_t bytes) {
+  static thread_local void *buffers[3] = {nullptr, nullptr, nullptr};
+  static thread_local int64_t capacity[3] = {0, 0, 0};
+  if (bytes > capacity[slot]) {
+    free(buffers[slot]);
+    int64_t rounded = ((bytes + 63) / 64) * 64;
+    buffers[slot] = aligned_alloc(64, rounded);
+    capacity[slot] = buffers[slot] ? rounded : 0;
+  }
+  return buffers[slot];
+}
+
+inline float widen(uint16_t x) {
+  uint32_t bits = uint32_t(x) << 16;
+  float f;
+  memcpy(&f, &bits, sizeof(f));
+  return f;
+}
+
+/// Both inputs widened into f32 buffers, then the f32 micro-kernel: what the
+/// generated code did before this entry existed (bit for bit).
+void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                   int64_t ars, int64_t acs, const uint16_t *b, int64_t brs,
+                   int64_t bcs, float *c, int64_t crs, int64_t ccs) {
+  auto *wa = static_cast<float *>(scratch(0, m * k * 4));
+  auto *wb = static_cast<float *>(scratch(1, k * n * 4));
+  if (!wa || !wb) {
+    // No memory for the copies: plain loops, same order as linalg.matmul.
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float acc = c[i * crs + j * ccs];
+        for (int64_t p = 0; p < k; ++p)
+          acc = fmaf(widen(a[i * ars + p * acs]), widen(b[p * brs + j * bcs]),
+                     acc);
+        c[i * crs + j * ccs] = acc;
+      }
+    return;
+  }
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      wa[i * k + p] = widen(a[i * ars + p * acs]);
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j)
+      wb[p * n + j] = widen(b[p * brs + j * bcs]);
+  attn_uk_matmul_f32(m, n, k, wa, k, 1, wb, n, 1, c, crs, ccs);
+}
+
+/// The tile configuration (palette 1): tiles 0-3 the 2 x 2 C tiles, 4-5 the
+/// two 16-row slices of A, 6-7 the two 16-column halves of B, each 16 rows
+/// of 64 bytes.
+struct alignas(64) TileConfig {
+  uint8_t palette = 1;
+  uint8_t startRow = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+
+#define ATTN_AMX_TARGET                                                        \
+  __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw")))
+
+ATTN_AMX_TARGET void configureTiles() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.colsb[t] = 64;
+    config.rows[t] = 16;
+  }
+  _tile_loadconfig(&config);
+}
+
+/// C += A · B on AMX. A is packed once per call into rows of kp (k rounded
+/// up to 32, zero-padded) bf16; each 32-column block of B into its VNNI
+/// form: for k step s and half t, 16 rows of k pairs, each row 16 columns of
+/// (b[2p][j], b[2p+1][j]). C blocks at the edges (or with a non-unit column
+/// stride) go through a 32 x 32 f32 buffer.
+ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
+                               const uint16_t *a, int64_t ars, int64_t acs,
+                               const uint16_t *b, int64_t brs, int64_t bcs,
+                               float *c, int64_t crs, int64_t ccs) {
+  int64_t kp = (k + kStep - 1) / kStep * kStep;
+  int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
+  auto *pa = static_cast<uint16_t *>(scratch(0, mp * kp * 2));
+  auto *pb = static_cast<uint16_t *>(scratch(1, kp * kBlock * 2));
+  auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
+  if (!pa || !pb || !edge)
+    return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
+
+  for (int64_t i = 0; i < mp; ++i) {
+    uint16_t *row = pa + i * kp;
+    if (i >= m) {
+      memset(row, 0, kp * 2);
+      continue;
+    }
+    const uint16_t *src = a + i * ars;
+    if (acs == 1) {
+      memcpy(row, src, k * 2);
+    } else {
+      for (int64_t p = 0; p < k; ++p)
+        row[p] = src[p * acs];
+    }
+    memset(row + k, 0, (kp - k) * 2);
+  }
+
+  configureTiles();
+  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+    int64_t cols = n - j0 < kBlock ? n - j0 : kBlock;
+    // Pack B[:, j0:j0+cols] (zero beyond k and cols).
+    for (int64_t s = 0; s < kp / kStep; ++s)
+      for (int64_t t = 0; t < 2; ++t)
+        for (int64_t pr = 0; pr < 16; ++pr) {
+          uint16_t *out = pb + ((s * 2 + t) * 16 + pr) * 32;
+          for (int64_t e = 0; e < 2; ++e) {
+            int64_t p = s * kStep + 2 * pr + e;
+            for (int64_t j = 0; j < 16; ++j) {
+              int64_t col = t * 16 + j;
+              out[j * 2 + e] = p < k && col < cols
+                                   ? b[p * brs + (j0 + col) * bcs]
+                                   : uint16_t(0);
+            }
+          }
+        }
+    for (int64_t i0 = 0; i0 < m; i0 += kBlock) {
+      int64_t rows = m - i0 < kBlock ? m - i0 : kBlock;
+      bool direct = rows == kBlock && cols == kBlock && ccs == 1;
+      float *cBlock = direct ? c + i0 * crs + j0 : edge;
+      int64_t ldc = direct ? crs : kBlock;
+      if (!direct) {
+        memset(edge, 0, kBlock * kBlock * 4);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            edge[i * kBlock + j] = c[(i0 + i) * crs + (j0 + j) * ccs];
+      }
+      _tile_loadd(0, cBlock, ldc * 4);
+      _tile_loadd(1, cBlock + 16, ldc * 4);
+      _tile_loadd(2, cBlock + 16 * ldc, ldc * 4);
+      _tile_loadd(3, cBlock + 16 * ldc + 16, ldc * 4);
+      const uint16_t *aBlock = pa + i0 * kp;
+      for (int64_t s = 0; s < kp / kStep; ++s) {
+        _tile_loadd(4, aBlock + s * kStep, kp * 2);
+        _tile_loadd(5, aBlock + 16 * kp + s * kStep, kp * 2);
+        _tile_loadd(6, pb + (s * 2) * 16 * 32, 64);
+        _tile_loadd(7, pb + (s * 2 + 1) * 16 * 32, 64);
+        _tile_dpbf16ps(0, 4, 6);
+        _tile_dpbf16ps(1, 4, 7);
+        _tile_dpbf16ps(2, 5, 6);
+        _tile_dpbf16ps(3, 5, 7);
+      }
+      _tile_stored(0, cBlock, ldc * 4);
+      _tile_stored(1, cBlock + 16, ldc * 4);
+      _tile_stored(2, cBlock + 16 * ldc, ldc * 4);
+      _tile_stored(3, cBlock + 16 * ldc + 16, ldc * 4);
+      if (!direct)
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            c[(i0 + i) * crs + (j0 + j) * ccs] = edge[i * kBlock + j];
+    }
+  }
+  _tile_release();
+}
+
+} // namespace
+
+extern "C" {
+
+void attn_uk_matmul_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                         int64_t aRowStride, int64_t aColStride,
+                         const uint16_t *b, int64_t bRowStride,
+                         int64_t bColStride, float *c, int64_t cRowStride,
+                         int64_t cColStride) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  if (selectedPath() == Bf16Path::Amx)
+    return matmulAmx(m, n, k, a, aRowStride, aColStride, b, bRowStride,
+                     bColStride, c, cRowStride, cColStride);
+  matmulWidened(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride,
+                c, cRowStride, cColStride);
+}
+
+void _mlir_ciface_attn_uk_matmul_bf16(AttnMemRef2Bf16 *a, AttnMemRef2Bf16 *b,
+                                      AttnMemRef2F32 *c) {
+  attn_uk_matmul_bf16(c->sizes[0], c->sizes[1], a->sizes[1],
+                      a->aligned + a->offset, a->strides[0], a->strides[1],
+                      b->aligned + b->offset, b->strides[0], b->strides[1],
+                      c->aligned + c->offset, c->strides[0], c->strides[1]);
+}
+
+const char *attn_uk_bf16_path(void) {
+  return selectedPath() == Bf16Path::Amx ? "amx" : "widen";
+}
+
+int attn_uk_force_bf16_path(const char *name) {
+  if (strcmp(name, "widen") == 0) {
+    __atomic_store_n(&currentPath, int(Bf16Path::Widen), __ATOMIC_RELAXED);
+    return 1;
+  }
+  if (strcmp(name, "amx") == 0 && amxUsable()) {
+    __atomic_store_n(&currentPath, int(Bf16Path::Amx), __ATOMIC_RELAXED);
+    return 1;
+  }
+  return 0;
+}
+
+} // extern "C"

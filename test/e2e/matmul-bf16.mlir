@@ -1,0 +1,21 @@
+// bf16 contractions (a Linear and a batched product with a transposed
+// operand) through attn_uk_matmul_bf16: AMX tiles where the CPU has them,
+// the widened f32 micro-kernel otherwise or when ATTN_UKERNEL_BF16=widen asks
+// for it. Both against the f64 reference at bf16 tolerance.
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=linear --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=linear --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=scores --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=scores --check | FileCheck %s
+// RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-before=convert-scf-to-openmp 2>&1 >/dev/null | FileCheck %s --check-prefix=IR
+// CHECK: output 0: max abs error {{.*}}: OK
+// IR: func.call @attn_uk_matmul_bf16
+
+func.func @linear(%x: tensor<197x768xbf16>, %w: tensor<768x200xbf16>) -> tensor<197x200xbf16> {
+  %y = attn.einsum "n i, i o -> n o" (%x, %w) : (tensor<197x768xbf16>, tensor<768x200xbf16>) -> tensor<197x200xbf16>
+  return %y : tensor<197x200xbf16>
+}
+
+func.func @scores(%q: tensor<3x45x64xbf16>, %k: tensor<3x70x64xbf16>) -> tensor<3x45x70xbf16> {
+  %s = attn.einsum "b i d, b j d -> b i j" (%q, %k) : (tensor<3x45x64xbf16>, tensor<3x70x64xbf16>) -> tensor<3x45x70xbf16>
+  return %s : tensor<3x45x70xbf16>
+}

@@ -1,0 +1,121 @@
+//===- UkernelsBf16Test.cpp - the bf16 micro-kernel against a loop nest ---===//
+
+#include "attn/Runtime/Ukernels.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+uint16_t toBf16(float x) {
+  uint32_t bits;
+  std::memcpy(&bits, &x, 4);
+  return uint16_t((bits + 0x7fff + ((bits >> 16) & 1)) >> 16);
+}
+
+float fromBf16(uint16_t x) {
+  uint32_t bits = uint32_t(x) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// A rows x cols bf16 matrix with padding between rows, or stored
+/// column-major when `transposed`.
+struct Bf16Matrix {
+  std::vector<uint16_t> data;
+  int64_t rows, cols, rs, cs;
+  Bf16Matrix(int64_t rows, int64_t cols, bool transposed, std::mt19937 &gen)
+      : rows(rows), cols(cols) {
+    int64_t pad = 3;
+    rs = transposed ? 1 : cols + pad;
+    cs = transposed ? rows + pad : 1;
+    data.resize((transposed ? cols * cs : rows * rs) + pad);
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    for (uint16_t &x : data)
+      x = toBf16(dist(gen));
+  }
+  float at(int64_t i, int64_t j) const { return fromBf16(data[i * rs + j * cs]); }
+};
+
+using Case = std::tuple<const char *, int64_t, int64_t, int64_t, bool, bool, bool>;
+
+class UkernelBf16 : public ::testing::TestWithParam<Case> {};
+
+// The bf16 products are exact in f32; the sums differ from the f64 result
+// by f32 rounding only: |error| <= k * 2^-23 * sum |a b| (plus C's own).
+TEST_P(UkernelBf16, MatchesF64LoopNest) {
+  auto [path, m, n, k, transposeA, transposeB, stridedC] = GetParam();
+  if (!attn_uk_force_bf16_path(path))
+    GTEST_SKIP() << "this machine cannot run the " << path
+                 << " bf16 path (no AMX-BF16, or the OS refuses the tile state)";
+  EXPECT_STREQ(attn_uk_bf16_path(), path);
+  std::mt19937 gen(unsigned(m * 131 + n * 7 + k));
+  Bf16Matrix a(m, k, transposeA, gen), b(k, n, transposeB, gen);
+  // C with a row pad, or (stridedC) column stride 2: the padding must stay.
+  int64_t ccs = stridedC ? 2 : 1, crs = n * ccs + 5;
+  std::vector<float> c(m * crs + 7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (float &x : c)
+    x = dist(gen);
+  std::vector<float> before = c;
+  attn_uk_matmul_bf16(m, n, k, a.data.data(), a.rs, a.cs, b.data.data(), b.rs,
+                      b.cs, c.data(), crs, ccs);
+  std::vector<bool> written(c.size(), false);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double want = before[i * crs + j * ccs], magnitude = std::fabs(want);
+      for (int64_t p = 0; p < k; ++p) {
+        double prod = double(a.at(i, p)) * double(b.at(p, j));
+        want += prod;
+        magnitude += std::fabs(prod);
+      }
+      double got = c[i * crs + j * ccs];
+      ASSERT_LE(std::fabs(got - want), (k + 1) * 0x1p-23 * magnitude + 1e-30)
+          << "C[" << i << "][" << j << "] with " << path;
+      written[i * crs + j * ccs] = true;
+    }
+  for (size_t i = 0; i < c.size(); ++i)
+    if (!written[i])
+      ASSERT_EQ(c[i], before[i]) << "padding element " << i << " changed";
+}
+
+std::string caseName(const ::testing::TestParamInfo<Case> &info) {
+  const auto &[path, m, n, k, ta, tb, sc] = info.param;
+  return std::string(path) + "_" + std::to_string(m) + "x" + std::to_string(n) +
+         "x" + std::to_string(k) + (ta ? "_At" : "") + (tb ? "_Bt" : "") +
+         (sc ? "_Cs" : "");
+}
+
+// Shapes around the AMX blocking: 16-row/column tiles, 32 x 32 C blocks,
+// 32-step k blocks (k = 31/33: zero padding), a ViT-sized 197-row slice.
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, UkernelBf16,
+    ::testing::Combine(::testing::Values("amx", "widen"),
+                       ::testing::Values(1, 16, 31, 32, 197),
+                       ::testing::Values(1, 17, 32, 64, 100),
+                       ::testing::Values(1, 31, 33, 256),
+                       ::testing::Bool(), ::testing::Bool(),
+                       ::testing::Values(false)),
+    caseName);
+
+// A C with column stride 2 (no direct tile stores) and transposed inputs.
+INSTANTIATE_TEST_SUITE_P(
+    StridedC, UkernelBf16,
+    ::testing::Combine(::testing::Values("amx", "widen"),
+                       ::testing::Values(32, 45), ::testing::Values(32, 40),
+                       ::testing::Values(64), ::testing::Values(true),
+                       ::testing::Values(true), ::testing::Values(true)),
+    caseName);
+
+TEST(UkernelBf16Path, UnknownNameIsRefused) {
+  EXPECT_EQ(attn_uk_force_bf16_path("avx9000"), 0);
+}
+
+} // namespace
