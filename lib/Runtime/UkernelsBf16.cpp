@@ -138,8 +138,8 @@ ATTN_AMX_TARGET void configureTiles() {
   _tile_loadconfig(&config);
 }
 
-/// C += A · B on AMX. A is packed once per call into rows of kp (k rounded
-/// up to 32, zero-padded) bf16; each 32-column block of B into its VNNI
+/// C += A · B on AMX. A is read in place or packed once per call into rows
+/// of kp (k rounded up to 32, zero-padded) bf16; each 32-column block of B into its VNNI
 /// form: for k step s and half t, 16 rows of k pairs, each row 16 columns of
 /// (b[2p][j], b[2p+1][j]). C blocks at the edges (or with a non-unit column
 /// stride) go through a 32 x 32 f32 buffer.
@@ -148,15 +148,22 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
                                const uint16_t *b, int64_t brs, int64_t bcs,
                                float *c, int64_t crs, int64_t ccs) {
   int64_t kp = (k + kStep - 1) / kStep * kStep;
+  // A's full 32-row blocks are read in place when its rows are contiguous
+  // and k needs no padding (packing A on every call cost as much as the
+  // products for a Linear's 197 x 3072 input); otherwise, and for the last
+  // partial block, A is copied into rows of kp zero-padded elements.
+  bool aInPlace = acs == 1 && k == kp;
+  int64_t packedFrom = aInPlace ? m / kBlock * kBlock : 0;
   int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  auto *pa = static_cast<uint16_t *>(scratch(0, mp * kp * 2));
+  auto *pa = static_cast<uint16_t *>(
+      scratch(0, (mp - packedFrom) * kp * 2 + 64));
   auto *pb = static_cast<uint16_t *>(scratch(1, kp * kBlock * 2));
   auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
   if (!pa || !pb || !edge)
     return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
 
-  for (int64_t i = 0; i < mp; ++i) {
-    uint16_t *row = pa + i * kp;
+  for (int64_t i = packedFrom; i < mp; ++i) {
+    uint16_t *row = pa + (i - packedFrom) * kp;
     if (i >= m) {
       memset(row, 0, kp * 2);
       continue;
@@ -204,10 +211,13 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
       _tile_loadd(1, cBlock + 16, ldc * 4);
       _tile_loadd(2, cBlock + 16 * ldc, ldc * 4);
       _tile_loadd(3, cBlock + 16 * ldc + 16, ldc * 4);
-      const uint16_t *aBlock = pa + i0 * kp;
+      bool aDirect = i0 < packedFrom;
+      const uint16_t *aBlock =
+          aDirect ? a + i0 * ars : pa + (i0 - packedFrom) * kp;
+      int64_t lda = aDirect ? ars : kp;
       for (int64_t s = 0; s < kp / kStep; ++s) {
-        _tile_loadd(4, aBlock + s * kStep, kp * 2);
-        _tile_loadd(5, aBlock + 16 * kp + s * kStep, kp * 2);
+        _tile_loadd(4, aBlock + s * kStep, lda * 2);
+        _tile_loadd(5, aBlock + 16 * lda + s * kStep, lda * 2);
         _tile_loadd(6, pb + (s * 2) * 16 * 32, 64);
         _tile_loadd(7, pb + (s * 2 + 1) * 16 * 32, 64);
         _tile_dpbf16ps(0, 4, 6);
