@@ -73,8 +73,15 @@ def cache_dir() -> Path:
 
 
 def _tool_identity(path: Path) -> str:
-    st = path.stat()
-    return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    """attn-run and the micro-kernel archive it links into every library
+    (``lib/libattn_ukernels.a`` beside ``bin/``): a rebuilt kernel must not
+    reuse libraries built with the old one."""
+    parts = []
+    for p in (path, path.resolve().parent.parent / "lib" / "libattn_ukernels.a"):
+        if p.exists():
+            st = p.stat()
+            parts.append(f"{p.resolve()}:{st.st_size}:{st.st_mtime_ns}")
+    return ";".join(parts)
 
 
 def _digest(path: Path) -> str:

@@ -137,3 +137,22 @@ def test_changed_buffer_recompiles(compiler) -> None:
     compiled = attn_opt.compile(module, (x,))
     module.keep[1] = False
     torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
+
+
+def test_cache_key_follows_the_micro_kernel_archive(tmp_path):
+    """Libraries link lib/libattn_ukernels.a statically: rebuilding the
+    kernels (attn-run unchanged) must not reuse libraries built before."""
+    import os
+
+    from attn_opt import runtime
+
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "lib").mkdir()
+    tool = tmp_path / "bin" / "attn-run"
+    tool.write_text("#!/bin/sh\n")
+    archive = tmp_path / "lib" / "libattn_ukernels.a"
+    archive.write_text("v1")
+    before = runtime._tool_identity(tool)
+    archive.write_text("v2 longer")
+    os.utime(archive, ns=(1, 10**18))
+    assert runtime._tool_identity(tool) != before
