@@ -138,11 +138,58 @@ ATTN_AMX_TARGET void configureTiles() {
   _tile_loadconfig(&config);
 }
 
+/// Packs B[0:k, 0:n] into the VNNI form of AMX tiles: 32-column blocks jb,
+/// each with two 16-column tiles t per 32-step block s of k; row pr of tile
+/// (jb, s, t) holds, for its 16 columns j, the pair (B[2p][j], B[2p+1][j])
+/// with p = 16 s + pr as one 32-bit word; zero beyond k and n. The loops run
+/// along B's rows (all columns of rows 2p and 2p+1, then the next pair), so
+/// a row-major weight is read as one stream: walking each 32-column block
+/// down its rows, N elements apart, defeated the hardware prefetchers (the
+/// packing loads ran at 2 GB/s). Whole 16-column pieces take vector paths:
+/// rows with unit column stride widen two 16-element rows into words;
+/// columns with unit row stride (an nn.Linear weight read transposed) hold
+/// each pair as one word already.
+ATTN_AMX_TARGET void packB(int64_t k, int64_t kp, int64_t n,
+                           const uint16_t *b, int64_t brs, int64_t bcs,
+                           uint16_t *pb) {
+  int64_t steps = kp / kStep, halves = (n + kBlock - 1) / kBlock * 2;
+  for (int64_t s = 0; s < steps; ++s)
+    for (int64_t pr = 0; pr < 16; ++pr) {
+      int64_t p = s * kStep + 2 * pr;
+      for (int64_t h = 0; h < halves; ++h) {
+        int64_t jb = h / 2, t = h % 2, col0 = h * 16;
+        uint16_t *out = pb + (((jb * steps + s) * 2 + t) * 16 + pr) * 32;
+        bool full = p + 1 < k && col0 + 16 <= n;
+        if (full && bcs == 1) {
+          const uint16_t *r0 = b + p * brs + col0;
+          __m512i lo = _mm512_cvtepu16_epi32(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r0)));
+          __m512i hi = _mm512_cvtepu16_epi32(
+              _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r0 + brs)));
+          _mm512_storeu_si512(out,
+                              _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+          continue;
+        }
+        if (full && brs == 1) {
+          for (int64_t j = 0; j < 16; ++j)
+            memcpy(out + 2 * j, b + p + (col0 + j) * bcs, 4);
+          continue;
+        }
+        for (int64_t e = 0; e < 2; ++e)
+          for (int64_t j = 0; j < 16; ++j) {
+            int64_t col = col0 + j;
+            out[j * 2 + e] = p + e < k && col < n
+                                 ? b[(p + e) * brs + col * bcs]
+                                 : uint16_t(0);
+          }
+      }
+    }
+}
+
 /// C += A · B on AMX. A is read in place or packed once per call into rows
-/// of kp (k rounded up to 32, zero-padded) bf16; each 32-column block of B into its VNNI
-/// form: for k step s and half t, 16 rows of k pairs, each row 16 columns of
-/// (b[2p][j], b[2p+1][j]). C blocks at the edges (or with a non-unit column
-/// stride) go through a 32 x 32 f32 buffer.
+/// of kp (k rounded up to 32, zero-padded) bf16; B is packed once per call
+/// (packB). C blocks at the edges (or with a non-unit column stride) go
+/// through a 32 x 32 f32 buffer.
 ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
                                const uint16_t *a, int64_t ars, int64_t acs,
                                const uint16_t *b, int64_t brs, int64_t bcs,
@@ -157,7 +204,8 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
   int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
   auto *pa = static_cast<uint16_t *>(
       scratch(0, (mp - packedFrom) * kp * 2 + 64));
-  auto *pb = static_cast<uint16_t *>(scratch(1, kp * kBlock * 2));
+  int64_t np = (n + kBlock - 1) / kBlock * kBlock;
+  auto *pb = static_cast<uint16_t *>(scratch(1, kp * np * 2));
   auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
   if (!pa || !pb || !edge)
     return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
@@ -178,24 +226,11 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
     memset(row + k, 0, (kp - k) * 2);
   }
 
+  packB(k, kp, n, b, brs, bcs, pb);
   configureTiles();
   for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
     int64_t cols = n - j0 < kBlock ? n - j0 : kBlock;
-    // Pack B[:, j0:j0+cols] (zero beyond k and cols).
-    for (int64_t s = 0; s < kp / kStep; ++s)
-      for (int64_t t = 0; t < 2; ++t)
-        for (int64_t pr = 0; pr < 16; ++pr) {
-          uint16_t *out = pb + ((s * 2 + t) * 16 + pr) * 32;
-          for (int64_t e = 0; e < 2; ++e) {
-            int64_t p = s * kStep + 2 * pr + e;
-            for (int64_t j = 0; j < 16; ++j) {
-              int64_t col = t * 16 + j;
-              out[j * 2 + e] = p < k && col < cols
-                                   ? b[p * brs + (j0 + col) * bcs]
-                                   : uint16_t(0);
-            }
-          }
-        }
+    const uint16_t *panel = pb + j0 * kp;
     for (int64_t i0 = 0; i0 < m; i0 += kBlock) {
       int64_t rows = m - i0 < kBlock ? m - i0 : kBlock;
       bool direct = rows == kBlock && cols == kBlock && ccs == 1;
@@ -218,8 +253,8 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
       for (int64_t s = 0; s < kp / kStep; ++s) {
         _tile_loadd(4, aBlock + s * kStep, lda * 2);
         _tile_loadd(5, aBlock + 16 * lda + s * kStep, lda * 2);
-        _tile_loadd(6, pb + (s * 2) * 16 * 32, 64);
-        _tile_loadd(7, pb + (s * 2 + 1) * 16 * 32, 64);
+        _tile_loadd(6, panel + (s * 2) * 16 * 32, 64);
+        _tile_loadd(7, panel + (s * 2 + 1) * 16 * 32, 64);
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
