@@ -57,7 +57,7 @@ class Row:
 # end it (a projection's output is where a query or key comes from).
 _THROUGH = {"view", "_unsafe_view", "reshape", "permute", "transpose", "t", "expand", "unsqueeze", "squeeze",
             "clone", "alias", "contiguous", "select", "slice", "mul", "div", "add", "sub", "neg", "pow", "where",
-            "masked_fill", "tanh", "exp", "_to_copy", "dropout", "index_put", "squeeze", "split", "split_with_sizes",
+            "masked_fill", "tanh", "exp", "_to_copy", "dropout", "index_put", "split", "split_with_sizes",
             "getitem", "flatten", "unflatten", "abs", "clamp", "clamp_min", "rsub", "sigmoid", "scalar_tensor",
             "copy", "slice_scatter", "select_scatter"}
 _PRODUCTS = {"bmm", "mm", "matmul", "einsum", "baddbmm", "addmm", "linear"}
