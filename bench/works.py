@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -161,23 +162,16 @@ class SdpaAttention(nn.Module):
         return F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
 
 
-class G1Attention(nn.Module):
-    """G1 as vit-pytorch writes it (einops rearrange, einsum, softmax)."""
+def g1_attention(dim: int, heads: int, dim_head: int) -> nn.Module:
+    """G1 as vit-pytorch writes it (einops rearrange, einsum, softmax): the
+    README example's module (examples/vit_attention.py), one definition."""
+    import importlib.util
 
-    def __init__(self, dim: int, heads: int, dim_head: int) -> None:
-        super().__init__()
-        self.heads, self.scale = heads, dim_head ** -0.5
-        self.to_qkv = nn.Linear(dim, 3 * heads * dim_head, bias=False)
-        self.to_out = nn.Linear(heads * dim_head, dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        from einops import rearrange
-
-        q, k, v = self.to_qkv(x).chunk(3, dim=-1)
-        q, k, v = (rearrange(t, "b n (h d) -> b h n d", h=self.heads) for t in (q, k, v))
-        attn = (torch.einsum("bhid,bhjd->bhij", q, k) * self.scale).softmax(dim=-1)
-        out = rearrange(torch.einsum("bhij,bhjd->bhid", attn, v), "b h n d -> b n (h d)")
-        return self.to_out(out)
+    path = Path(__file__).resolve().parent.parent / "examples" / "vit_attention.py"
+    spec = importlib.util.spec_from_file_location("attn_opt_example_vit_attention", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Attention(dim, heads, dim_head)
 
 
 class LastHiddenState(nn.Module):
@@ -321,7 +315,7 @@ def build(work: Work, root: Any) -> Built:
                                            [t.numpy() for t in inputs]))
     if work.group == "g1":
         b, n, c, h = p["b"], p["n"], p["c"], p["h"]
-        m = randomize(G1Attention(c, h, c // h)).eval()
+        m = randomize(g1_attention(c, h, c // h)).eval()
         x = torch.randn(b, n, c, generator=gen)
         text = (root / "examples/vit_attention.mlir").read_text()
         weights = [m.to_qkv.weight, m.to_out.weight, m.to_out.bias]
