@@ -104,7 +104,10 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   unsigned inner = cMap.getDimPosition(cMap.getNumResults() - 1);
   if (llvm::is_contained(dims->m, inner))
     std::swap(dims->m, dims->n);
-  if (dims->n.size() != 1 || dims->n.front() != inner || dims->k.empty() ||
+  // Other N loops (the panel loop of "n i, p i c -> n p c", a weight
+  // prepared as column panels) are iterated around the calls like batch
+  // loops: each call reads one panel.
+  if (!llvm::is_contained(dims->n, inner) || dims->k.empty() ||
       dims->m.empty())
     return std::nullopt;
   plan.n = inner;

@@ -167,10 +167,12 @@ def capture(module: Any, example_inputs: Any, example_kwargs: Optional[Dict[str,
 
 
 def lower(module: Any, example_inputs: Any, example_kwargs: Optional[Dict[str, Any]] = None,
-          strict: bool = True) -> Tuple[Lowered, Captured]:
-    """Captures ``module`` and translates it into ``func.func @forward``."""
+          strict: bool = True, target: str = "cpu") -> Tuple[Lowered, Captured]:
+    """Captures ``module`` and translates it into ``func.func @forward`` for
+    ``target`` ("cpu" or "cuda": the layouts parameters are prepared in)."""
     captured = capture(module, example_inputs, example_kwargs)
-    lowered = Translator(captured.program.graph, captured.placeholders, strict=strict).run()
+    lowered = Translator(captured.program.graph, captured.placeholders, strict=strict,
+                         weight_panels=target == "cpu").run()
     name = type(captured.module).__name__
     lowered.mlir = f"// attn_opt.to_mlir of {name}\n" + lowered.mlir
     return lowered, captured

@@ -831,6 +831,21 @@ class Emitter:
             y = self.arith("add", y, bias, shape, dtype)
         return y
 
+    def linear_panels(self, x: Value, panels: Value, bias: Optional[Value], shape: Sequence[int],
+                      dtype: str) -> Value:
+        """``x @ W^T + b`` with W^T prepared as column panels [P, in, C]
+        (out = P·C): one einsum into [..., P, C], then the merge back to
+        [..., out], which moves nothing."""
+        rank = len(shape_of(x))
+        lead = [f"a{i}" for i in range(rank - 1)]
+        p, _, c = shape_of(panels)
+        equation = f"{' '.join(lead + ['i'])}, p i c -> {' '.join(lead + ['p', 'c'])}"
+        y = self.einsum(equation, [x, panels], list(shape[:-1]) + [p, c], dtype)
+        merged: Value = self.tensor(self.reshape(y, shape))
+        if bias is not None:
+            merged = self.arith("add", merged, bias, shape, dtype)
+        return merged
+
     def attention(self, q: Value, k: Value, v: Value, mask: Optional[Value], scale: float, causal: bool,
                   shape: Sequence[int], dtype: str, maps: Optional[Sequence[str]] = None) -> Tensor:
         """One ``attn.attention`` (the fused form, destination-style: the

@@ -477,7 +477,7 @@ class CompiledModule:
             if variant is not None and not variant.buffers_unchanged(self.module):
                 variant = None
             if variant is None:
-                lowered, captured = lower(self.module, args, kwargs)
+                lowered, captured = lower(self.module, args, kwargs, target=self.target)
                 variant = Variant(self.module, lowered, captured, self.target)
                 self._variants[key] = variant
             return variant

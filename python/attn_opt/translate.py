@@ -104,10 +104,13 @@ def _torch_dir(module: Any) -> str:
 
 class Translator:
     def __init__(self, graph: torch.fx.Graph, placeholders: Dict[torch.fx.Node, Placeholder],
-                 strict: bool = True) -> None:
+                 strict: bool = True, weight_panels: bool = False) -> None:
         self.graph = graph
         self.placeholders = placeholders
         self.strict = strict
+        # Linear weights prepared at load time as column panels (the CPU
+        # micro-kernel's layout): see ops/linalg.py's linear.
+        self.weight_panels = weight_panels
         self.emitter = Emitter(self._materialize)
         self.env: Dict[torch.fx.Node, Value] = {}
         self.args: List[FuncArg] = []

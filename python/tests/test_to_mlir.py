@@ -9,6 +9,7 @@ import torch
 import torch.nn as nn
 
 import attn_opt
+from attn_opt.capture import lower
 from conftest import run_attn_opt
 from graphs import make_g1, make_g2, make_g4, make_g5
 
@@ -21,7 +22,11 @@ def test_g1_ir_shape(attn_opt_tool) -> None:
     module, inputs = make_g1()
     text = attn_opt.to_mlir(module, inputs)
     ops = _ops(text)
-    assert ops.count("attn.rearrange") == 4  # 3 head splits + 1 merge
+    # 3 head splits + 1 head merge, + the merge of the qkv projection's
+    # column panels (its 192 outputs: 3 panels of 64; the 64-output
+    # projection keeps its plain [in, out] weight).
+    assert ops.count("attn.rearrange") == 5
+    assert text.count('"a0 a1 i, p i c -> a0 a1 p c"') == 1
     assert ops.count("attn.einsum") == 4  # qkv, scores, mix, out projection
     assert ops.count("attn.softmax") == 1
     assert ops.count("tensor.extract_slice") == 3
@@ -80,15 +85,28 @@ def test_layer_norm_and_gelu_lowering() -> None:
 
 def test_parameters_are_arguments_prepared_transposed() -> None:
     """Weights are arguments after the inputs, named after the parameter;
-    a Linear's weight is prepared transposed ([in, out]) at load time."""
+    a Linear's weight is prepared at load time: as [out / 64, in, 64] column
+    panels when 64 divides out (and there are several), transposed ([in,
+    out]) otherwise; the values are the weight's, rearranged."""
     module, inputs = make_g1()
-    header = next(l for l in attn_opt.to_mlir(module, inputs).splitlines() if l.startswith("func.func"))
+    lowered, _ = lower(module, inputs)
+    header = next(l for l in lowered.mlir.splitlines() if l.startswith("func.func"))
     args = re.findall(r"(%\w+): (tensor<[^>]*>)", header.split(" -> ")[0])
     assert args[0] == ("%x", "tensor<2x17x64xf32>")
     names = dict(args[1:])
-    qkv = next(n for n in names if n.endswith("_weight_t") and "qkv" in n)
-    assert names[qkv] == "tensor<64x192xf32>"
+    qkv = next(n for n in names if "qkv" in n)
+    assert qkv.endswith("_weight_p") and names[qkv] == "tensor<3x64x64xf32>"
+    out = next(n for n in names if "to_out" in n and "weight" in n)
+    assert out.endswith("_weight_t") and names[out] == "tensor<64x64xf32>"
     assert len(args) == 1 + sum(1 for _ in module.parameters())
+    with torch.no_grad():
+        prepared = lowered.prepare(*[module.get_parameter(name) for _kind, name in lowered.prepare_inputs])
+    w = module.to_qkv.weight.detach()
+    panels = dict(zip([n for n, _ in args[1:]], prepared))[qkv]
+    assert torch.equal(panels, w.t().reshape(64, 3, 64).permute(1, 0, 2))
+    # The CUDA target keeps [in, out].
+    cuda, _ = lower(module, inputs, target="cuda")
+    assert "p i c" not in cuda.mlir and "tensor<64x192xf32>" in cuda.mlir
 
 
 class IndexingAndUnbind(nn.Module):

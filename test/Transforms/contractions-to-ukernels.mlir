@@ -194,6 +194,32 @@ func.func @transposed_output(%x: memref<8x16xf32>, %y: memref<16x32xf32>, %t: me
 
 // -----
 
+// A Linear whose weight is prepared as column panels [P, in, 64]
+// ("b n i, p i c -> b n p c"): the panel loop p is a second N loop, iterated
+// around the calls like a batch loop; each call reads one contiguous panel
+// ([768, 64], strides [64, 1]) into a 64-column slice of C.
+#x = affine_map<(b, n, p, c, i) -> (b, n, i)>
+#w = affine_map<(b, n, p, c, i) -> (p, i, c)>
+#y = affine_map<(b, n, p, c, i) -> (b, n, p, c)>
+// CHECK-LABEL: func.func @linear_weight_panels
+// CHECK:         scf.forall (%[[B:.*]], %[[P:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0, 0) to (1, 36, 197, 64) step (1, 1, 197, 64) {
+// CHECK:           %[[BV:.*]] = memref.subview %{{.*}}[%[[P]], 0, %[[J]]] [1, 768, %{{.*}}] [1, 1, 1] : memref<36x768x64xf32> to memref<768x?xf32, strided<[64, 1], offset: ?>>
+// CHECK:           %[[CV:.*]] = memref.subview %{{.*}}[%[[B]], %[[I]], %[[P]], %[[J]]] [1, %{{.*}}, 1, %{{.*}}] [1, 1, 1, 1] : memref<1x197x36x64xf32> to memref<?x?xf32, strided<[2304, 1], offset: ?>>
+// CHECK:           func.call @attn_uk_matmul_f32
+// CHECK-NOT:     linalg.generic
+func.func @linear_weight_panels(%x: memref<1x197x768xf32>, %w: memref<36x768x64xf32>, %y: memref<1x197x36x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x197x768xf32>, memref<36x768x64xf32>) outs(%y : memref<1x197x36x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // bf16 operands into an f32 output: attn_uk_matmul_bf16 (AMX where the CPU
 // has it), with bf16 views of the inputs and an f32 view of the output.
 // CHECK-LABEL: func.func @matmul_bf16

@@ -161,15 +161,31 @@ def _merge_adjacent_labels(tx, equation, operands, shape, dtype, scale=None):
     return None
 
 
+# Columns per weight panel: the AVX-512 micro-kernel's panel width (four
+# 16-lane vectors), two 32-column blocks of the AMX bf16 kernel.
+PANEL = 64
+
+
 @aten("linear")
 def linear(tx, input, weight, bias=None, **_):
-    """x @ W^T + b. A weight that is a parameter is prepared transposed
-    ([in, out]) at load time, so the compiled product reads it in place."""
+    """x @ W^T + b. A weight that is a parameter is prepared at load time in
+    the layout the compiled product reads best: for the CPU, [out / 64, in,
+    64] column panels when 64 divides out (each call of the micro-kernel
+    then reads one contiguous panel: rows of an [in, out] weight are a page
+    or more apart, which the prefetchers do not follow; 197x768x2304 f32
+    went from 3.6-4.9 to 2.2 ms on 2 threads); transposed ([in, out])
+    otherwise, read in place."""
     shape, dtype = tx.meta()
     mixed = _linear_head_mix(tx, input, weight, bias, shape, dtype)
     if mixed is not None:
         return mixed
     if isinstance(weight, Prepared) and len(weight.shape) == 2:
+        out_features, in_features = weight.shape
+        if tx.translator.weight_panels and out_features % PANEL == 0 and out_features > PANEL:
+            panels = (weight.then(torch.ops.aten.t.default)
+                      .then(torch.ops.aten.reshape.default, (in_features, out_features // PANEL, PANEL))
+                      .then(torch.ops.aten.permute.default, (1, 0, 2)))
+            return tx.e.linear_panels(input, panels, bias, shape, dtype)
         return tx.e.linear(input, weight.then(torch.ops.aten.t.default), bias, shape, dtype,
                            weight_transposed=True)
     return tx.e.linear(input, weight, bias, shape, dtype)
