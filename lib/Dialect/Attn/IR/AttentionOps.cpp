@@ -792,6 +792,12 @@ createTileImpl(OpBuilder &b, OpTy op, ArrayRef<OpFoldResult> offsets,
                       tensor::DimOp::create(b, loc, source, i).getResult())
                 : OpFoldResult(b.getIndexAttr(type.getDimSize(i)));
         sliceSizes.push_back(size);
+        // A size-1 dimension read through a constant 0 (a broadcast) is
+        // dropped with the unit batch dimensions: it stands for domain
+        // dimensions the tile may no longer have, and keeping it could leave
+        // the map with more results than the tile has dimensions.
+        if (!dimExpr && dropUnitBatchDims)
+          continue;
         shape.push_back(type.getDimSize(i));
         exprs.push_back(
             dimExpr ? getAffineDimExpr(dimExpr.getPosition() - dropped, ctx)

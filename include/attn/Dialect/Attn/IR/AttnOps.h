@@ -106,8 +106,9 @@ SmallVector<AffineMap> getDefaultAttentionMaps(MLIRContext *ctx,
 /// tile, inserted at `b`'s insertion point; the tile reads global positions
 /// through its `offsets` operand whenever its result depends on them. With
 /// `dropUnitBatchDims`, batch dimensions whose tile size is 1 are removed
-/// from the slices (rank-reducing) and the tile's maps; their positions stay
-/// among its offsets. Returns the tile op.
+/// from the slices (rank-reducing) and the tile's maps, and so are the
+/// size-1 dimensions an operand reads through a constant 0 (broadcasts);
+/// the positions stay among the tile's offsets. Returns the tile op.
 FailureOr<Operation *> createAttentionTile(OpBuilder &b, Operation *op,
                                            ArrayRef<OpFoldResult> offsets,
                                            ArrayRef<OpFoldResult> sizes,
