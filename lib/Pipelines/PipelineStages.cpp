@@ -25,6 +25,9 @@ void mlir::attn::addTensorStages(
   // attn.attention (which reads every layout through its maps).
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFuseAttentionPass());
+  // Repeated key/value heads (GQA/MQA) are read in place through the maps;
+  // canonicalisation then erases the broadcasts.
+  pm.addPass(createFoldAttentionBroadcastsPass());
   pm.addPass(createCanonicalizerPass());
   // Target-specific rewrites of attn ops (the GPU's tensor-core kernels)
   // come first; what they leave is lowered below.

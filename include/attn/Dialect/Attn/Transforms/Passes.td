@@ -62,6 +62,39 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
   ];
 }
 
+def FoldAttentionBroadcastsPass : Pass<"attn-fold-attention-broadcasts"> {
+  let summary = "Read broadcast keys, values and masks of attn.attention in "
+                "place";
+  let description = [{
+    GQA/MQA written by hand repeats the key/value heads: HF's `repeat_kv`
+    (`x[:, :, None].expand(...).reshape(b, h * g, s, d)`),
+    `repeat_interleave(k, g, dim=1)`, einops' `repeat(k, "b h n d -> b (h g)
+    n d")`, `k.repeat(1, g, 1, 1)` (head order `(g h)`) and `k.expand(b, h,
+    s, d)` of one head reach attn.attention as a `linalg.broadcast`, often
+    behind an `attn.rearrange` that merges the broadcast factor into the head
+    dimension. This pass reads such operands (keys, values, masks) in place:
+
+    1. An operand defined by `linalg.broadcast` is replaced by the
+       broadcast's source, read through the operand's map without the added
+       dimensions (a key or value may leave out batch dimensions, a mask any
+       dimension).
+    2. An operand defined by an `attn.rearrange` that moves no element is
+       replaced by its input. A dimension that merges axes of a broadcast
+       (`b h g s d -> b (h g) s d`, or `(g h)`) splits the domain dimension
+       it reads into the merged factors: every other operand reading that
+       dimension (the queries, a mask, the output and log-sum-exp) is viewed
+       split by an `attn.rearrange` (no copy), the results are merged back,
+       and a `score_mod` region gets the merged index recomputed from the
+       factors. Then (1) drops the broadcast factor. A rearrange that only
+       adds or drops size-1 dimensions read at constant 0 folds likewise.
+
+    Every fold reads the same elements as before, so results never change;
+    an operand whose map needs a dimension the broadcast adds (the keys' K1
+    or K2) is left as it is. Tiles (ops with `offsets`) are left alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def TileAttentionPass : Pass<"attn-tile-attention"> {
   let summary = "Tile attn.attention into the flash nest of "
                 "attn.online_attention steps";
