@@ -57,20 +57,20 @@ func.func @causal_f16(%q: tensor<1x2x256x64xf16>, %k: tensor<1x2x256x64xf16>, %v
 // to 48) are a loop and the partial one of 2 one step after it, so every
 // tile has a static shape. f32 queries are scaled once per query block (the
 // steps then have scale 1). A broadcast [B, 1, Sk] boolean mask is sliced
-// per key block.
+// per key block, its size-1 query dimension dropped like the batch one.
 // CHECK-LABEL: func.func @odd_masked
 //  CHECK-SAME: (%[[Q:.*]]: tensor<3x70x16xf32>, %[[K:.*]]: tensor<3x50x16xf32>, %[[V:.*]]: tensor<3x50x8xf32>, %[[MASK:.*]]: tensor<3x1x50xi1>)
 //   CHECK-DAG: %[[SCALE:.*]] = arith.constant 2.500000e-01 : f32
 //   CHECK-DAG: %[[C48:.*]] = arith.constant 48 : index
 //       CHECK: %[[FULL:.*]] = scf.forall (%[[B:.*]], %[[QB:.*]]) in (3, 2) shared_outs
 //       CHECK:   %[[QT:.*]] = tensor.extract_slice %[[Q]][%[[B]], %{{.*}}, 0] [1, 32, 16] [1, 1, 1] : tensor<3x70x16xf32> to tensor<32x16xf32>
-//       CHECK:   %[[MB:.*]] = tensor.extract_slice %[[MASK]][%[[B]], 0, 0] [1, 1, 50] [1, 1, 1] : tensor<3x1x50xi1> to tensor<1x50xi1>
+//       CHECK:   %[[MB:.*]] = tensor.extract_slice %[[MASK]][%[[B]], 0, 0] [1, 1, 50] [1, 1, 1] : tensor<3x1x50xi1> to tensor<50xi1>
 //       CHECK:   %[[QSC:.*]] = linalg.generic {{.*}} ins(%[[QT]] : tensor<32x16xf32>) outs(%{{.*}} : tensor<32x16xf32>)
 //       CHECK:     arith.mulf %{{.*}}, %[[SCALE]] : f32
 //       CHECK:   %[[LOOP:.*]]:3 = scf.for %[[KS:.*]] = %{{.*}} to %[[C48]] step %{{.*}} iter_args
-//       CHECK:     %[[MT:.*]] = tensor.extract_slice %[[MB]][0, %[[KS]]] [1, 16] [1, 1] : tensor<1x50xi1> to tensor<1x16xi1>
-//       CHECK:     attn.online_attention ins(%[[QSC]], %{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<16x16xf32>, tensor<16x8xf32>) mask(%[[MT]] : tensor<1x16xi1>) outs({{.*}}) scale(1.000000e+00) ->
-//       CHECK:   attn.online_attention ins(%[[QSC]], %{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<2x16xf32>, tensor<2x8xf32>) mask(%{{.*}} : tensor<1x2xi1>) outs(%[[LOOP]]#2, %[[LOOP]]#0, %[[LOOP]]#1 : {{.*}}) scale(1.000000e+00) ->
+//       CHECK:     %[[MT:.*]] = tensor.extract_slice %[[MB]][%[[KS]]] [16] [1] : tensor<50xi1> to tensor<16xi1>
+//       CHECK:     attn.online_attention ins(%[[QSC]], %{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<16x16xf32>, tensor<16x8xf32>) mask(%[[MT]] : tensor<16xi1>) outs({{.*}}) scale(1.000000e+00) {indexing_maps = {{.*}}} ->
+//       CHECK:   attn.online_attention ins(%[[QSC]], %{{.*}}, %{{.*}} : tensor<32x16xf32>, tensor<2x16xf32>, tensor<2x8xf32>) mask(%{{.*}} : tensor<2xi1>) outs(%[[LOOP]]#2, %[[LOOP]]#0, %[[LOOP]]#1 : {{.*}}) scale(1.000000e+00) {indexing_maps = {{.*}}} ->
 //       CHECK: } {mapping = [#attn.flash_nest<0>, #attn.flash_nest<1>]}
 //       CHECK: scf.forall (%{{.*}}, %{{.*}}) in (3, 1) shared_outs(%{{.*}} = %[[FULL]])
 //       CHECK:   tensor.extract_slice %[[Q]][%{{.*}}, 64, 0] [1, 6, 16] [1, 1, 1] : tensor<3x70x16xf32> to tensor<6x16xf32>
@@ -185,4 +185,28 @@ func.func @gqa(%q: tensor<1x2x4x32x8xf32>, %k: tensor<1x2x32x8xf32>, %v: tensor<
         affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, k2, n)>,
         affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, g, m, n)>]} -> tensor<1x2x4x32x8xf32>
   return %o : tensor<1x2x4x32x8xf32>
+}
+
+// -----
+
+// GQA with a mask broadcast over batch and heads (read at constant 0s): the
+// tile's mask slice drops those size-1 dimensions with the unit batch ones,
+// so its map has no more results than the tile has dimensions.
+// CHECK-LABEL: func.func @gqa_broadcast_mask
+//  CHECK-SAME: %[[M:[^:]*]]: tensor<1x1x1x32x32xf32>)
+//       CHECK: scf.forall (%{{.*}}, %[[H:.*]], %[[G:.*]], %{{.*}}) in (1, 2, 2, 1)
+//       CHECK:   %[[MT:.*]] = tensor.extract_slice %[[M]][0, 0, 0, 0, 0] [1, 1, 1, 32, 32] [1, 1, 1, 1, 1] : tensor<1x1x1x32x32xf32> to tensor<32x32xf32>
+//       CHECK:   tensor.extract_slice %[[MT]][0, %{{.*}}] [32, 16] [1, 1] : tensor<32x32xf32> to tensor<32x16xf32>
+//       CHECK:   attn.online_attention ins({{.*}} : tensor<32x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>) mask(%{{.*}} : tensor<32x16xf32>)
+func.func @gqa_broadcast_mask(%q: tensor<1x2x2x32x8xf32>, %k: tensor<1x2x32x8xf32>, %v: tensor<1x2x32x8xf32>, %m: tensor<1x1x1x32x32xf32>) -> tensor<1x2x2x32x8xf32> {
+  %init = tensor.empty() : tensor<1x2x2x32x8xf32>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x2x32x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>)
+      mask(%m : tensor<1x1x1x32x32xf32>)
+      outs(%init : tensor<1x2x2x32x8xf32>) scale(1.0) {indexing_maps = [
+        affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, g, m, k1)>,
+        affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, k2, k1)>,
+        affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, k2, n)>,
+        affine_map<(b, hk, g, m, k1, k2, n) -> (0, 0, 0, m, k2)>,
+        affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, g, m, n)>]} -> tensor<1x2x2x32x8xf32>
+  return %o : tensor<1x2x2x32x8xf32>
 }

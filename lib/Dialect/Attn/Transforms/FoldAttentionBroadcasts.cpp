@@ -177,6 +177,7 @@ private:
     int64_t nb = op.getNumBatchDims();
     AttentionRole role = getAttentionOperands(op)[index].first;
     AffineMap map = maps[index];
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
     auto broadcast = rearrange.getInput().getDefiningOp<linalg::BroadcastOp>();
 
     // The domain expression each elementary axis of the view is read at,
@@ -188,8 +189,10 @@ private:
     for (auto [j, group] : llvm::enumerate(plan->outputGroups)) {
       AffineExpr expr = map.getResult(j);
       if (group.empty()) {
-        // A size-1 dimension the view adds: only constant 0s may go.
-        if (!isa<AffineConstantExpr>(expr))
+        // A size-1 dimension the view adds: it may go if it is read at a
+        // constant 0 or is a dimension of extent 1 the role need not read.
+        auto dim = dyn_cast<AffineDimExpr>(expr);
+        if (dim && (ranges[dim.getPosition()] != 1 || !mayDrop(role, expr, nb)))
           return failure();
         continue;
       }
