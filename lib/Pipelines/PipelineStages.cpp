@@ -25,14 +25,17 @@ void mlir::attn::addTensorStages(
   // attn.attention (which reads every layout through its maps).
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFuseAttentionPass());
-  // Repeated key/value heads (GQA/MQA) are read in place through the maps;
-  // canonicalisation then erases the broadcasts.
-  pm.addPass(createFoldAttentionBroadcastsPass());
   pm.addPass(createCanonicalizerPass());
   // Target-specific rewrites of attn ops (the GPU's tensor-core kernels)
   // come first; what they leave is lowered below.
   if (beforeLowering)
     beforeLowering(pm);
+  // Repeated key/value heads (GQA/MQA) are read in place through the maps;
+  // canonicalisation then erases the broadcasts. After the GPU kernels,
+  // which read only default-layout operands and so keep taking repeated
+  // heads as they are.
+  pm.addPass(createFoldAttentionBroadcastsPass());
+  pm.addPass(createCanonicalizerPass());
   // attn.attention -> the flash nest on tensors: the operand layouts the
   // target reads fastest (the CPU's), query blocks x key blocks of
   // attn.online_attention steps with O(Sq + Sk) memory, each step then

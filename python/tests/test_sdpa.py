@@ -50,9 +50,9 @@ def _case(kind: str):
     elif kind == "gqa_causal":
         k, v = k[:, :2, :7], v[:, :2, :7]
         module = SDPA(causal=True, gqa=True)
-    elif kind in ("gqa_mask", "gqa_broadcast_mask"):
+    elif kind in ("gqa_mask", "gqa_broadcast_mask", "gqa_2d_mask"):
         k, v = k[:, :2], v[:, :2]
-        shape = (2, 4, 7, 9) if kind == "gqa_mask" else (2, 1, 7, 9)
+        shape = {"gqa_mask": (2, 4, 7, 9), "gqa_broadcast_mask": (2, 1, 7, 9), "gqa_2d_mask": (7, 9)}[kind]
         mask = torch.rand(*shape, generator=g) > 0.4
         mask[..., 0] = True
         module = SDPA(gqa=True)
@@ -60,7 +60,7 @@ def _case(kind: str):
 
 
 @pytest.mark.parametrize("kind", ["plain", "bool", "float", "causal", "scale", "gqa", "gqa_causal", "gqa_mask",
-                                  "gqa_broadcast_mask"])
+                                  "gqa_broadcast_mask", "gqa_2d_mask"])
 def test_sdpa_forms(kind: str, attn_opt_tool, compiler) -> None:
     module, inputs = _case(kind)
     text = attn_opt.to_mlir(module, inputs)
@@ -68,11 +68,12 @@ def test_sdpa_forms(kind: str, attn_opt_tool, compiler) -> None:
     ops = re.findall(r"= attn\.attention [^\n]*", canonical)
     assert len(ops) == 1 and "attn.softmax" not in canonical
     assert (" causal" in ops[0]) == (kind in ("causal", "gqa_causal"))
-    assert ("mask(" in ops[0]) == (kind in ("bool", "float", "gqa_mask", "gqa_broadcast_mask"))
+    assert ("mask(" in ops[0]) == (kind in ("bool", "float", "gqa_mask", "gqa_broadcast_mask", "gqa_2d_mask"))
     if kind == "scale":
         assert "scale(3.0" in ops[0]
-    if kind in ("gqa", "gqa_causal", "gqa_mask"):
-        # Keys and values read in place for their query heads: no repeat.
+    if kind.startswith("gqa"):
+        # Keys and values (and a mask broadcast over heads) read in place for
+        # their query heads: no repeat.
         assert "linalg.broadcast" not in canonical and "indexing_maps" in ops[0]
     compiled = attn_opt.compile(module, inputs)
     g = torch.Generator().manual_seed(7)

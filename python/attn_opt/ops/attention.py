@@ -5,8 +5,8 @@ be recognised. A boolean mask keeps where true, a float mask is added,
 ``is_causal`` is the causal flag (top-left aligned, as PyTorch), ``scale``
 defaults to 1/sqrt(E). Grouped-query attention (fewer key/value heads,
 ``enable_gqa``) reads each key/value head in place for its query heads,
-through the op's indexing maps (with a broadcasting mask, the heads are
-repeated instead).
+through the op's indexing maps, and so is a mask broadcast over batch or
+heads (its size-1 dimensions are read at a constant 0).
 """
 
 from __future__ import annotations
@@ -53,16 +53,9 @@ def _attention(tx, query, key, value, attn_mask, dropout_p, is_causal, scale, en
         hq, hkv = lead_q[-1], lead_k[-1]
         if not enable_gqa or hq % hkv or lead_v[-1] != hkv:
             raise tx.error(f"{hq} query heads and {hkv} key/value heads (pass enable_gqa=True)")
-        if ms is None or ms == lead_q + [sq, sk]:
-            out = _grouped(tx, query, key, value, attn_mask, ms, factor, bool(is_causal), lead_q, lead_k, lead_v,
-                           hq // hkv, dtype)
-            return _results(tx, out, shape, results)
-        # A mask that broadcasts (size-1 dimensions): its maps would need
-        # constant results, which the attention tiling does not slice yet;
-        # the key/value heads are repeated instead.
-        key = _repeat_heads(tx, key, hq // hkv)
-        value = _repeat_heads(tx, value, hq // hkv)
-        lead_k, lead_v = (_padded(shape_of(t), rank)[:-2] for t in (key, value))
+        out = _grouped(tx, query, key, value, attn_mask, ms, factor, bool(is_causal), lead_q, lead_k, lead_v,
+                       hq // hkv, dtype)
+        return _results(tx, out, shape, results)
     batch = [max(a, b, c) for a, b, c in zip(lead_q, lead_k, lead_v)]
     if ms is not None:
         batch = [max(a, m) for a, m in zip(batch, ms[:-2])]
@@ -78,23 +71,14 @@ def _attention(tx, query, key, value, attn_mask, dropout_p, is_causal, scale, en
     return _results(tx, out, shape, results)
 
 
-def _repeat_heads(tx, x, groups):
-    """[..., Hkv, S, D] -> [..., Hkv * groups, S, D], each head repeated
-    ``groups`` times in a row (repeat_interleave on the head axis)."""
-    e = tx.e
-    s = list(shape_of(x))
-    split = s[:-2] + [1] + s[-2:]
-    target = s[:-2] + [groups] + s[-2:]
-    return e.reshape(e.broadcast(e.reshape(x, split), target), s[:-3] + [s[-3] * groups] + s[-2:])
-
-
 def _grouped(tx, query, key, value, attn_mask, ms, factor, causal, lead_q, lead_k, lead_v, groups, dtype):
     """GQA with the keys and values read in place: q [..., Hkv * G, S, D]
     is viewed as [..., Hkv, G, S, D] (a split, no copy) and attn.attention
     gets indexing maps whose k and v maps leave out the group dimension, so
     each key/value head serves its G query heads without being repeated.
-    ``ms``: the mask's shape (rank-padded) when there is one; it has every
-    dimension of q's (no broadcast over heads, queries or keys)."""
+    ``ms``: the mask's shape (rank-padded) when there is one; its size-1
+    dimensions (a mask broadcast over batch, heads, queries or keys) are
+    read at a constant 0, so it is read in place too."""
     e = tx.e
     qs, ks, vs = shape_of(query), shape_of(key), shape_of(value)
     sq, sk, d, dv = qs[-2], ks[-2], qs[-1], vs[-1]
@@ -114,11 +98,23 @@ def _grouped(tx, query, key, value, attn_mask, ms, factor, causal, lead_q, lead_
     maps = [amap(batch + ["m", "k1"]), amap(kv_batch + ["k2", "k1"]), amap(kv_batch + ["k2", "n"])]
     mask = None
     if ms is not None:
-        # Broadcast in full over the outer batch dimensions k or v may add:
-        # the mask map reads every domain dimension.
-        split = ms[:-3] + [hkv, groups] + ms[-2:]
-        mask = e.broadcast(e.reshape(attn_mask, split), outer + [hkv, groups, sq, sk], _mask_dtype(attn_mask, dtype))
-        maps.append(amap(batch + ["m", "k2"]))
+        # Size-1 dimensions read at 0; a mask with every query head has it
+        # split like q's.
+        mask_shape, results_ = [], []
+        for size, name in zip(ms[:-3], batch[:-2]):
+            mask_shape.append(size)
+            results_.append("0" if size == 1 else name)
+        if ms[-3] == 1:
+            mask_shape.append(1)
+            results_.append("0")
+        else:
+            mask_shape += [hkv, groups]
+            results_ += batch[-2:]
+        for size, name in zip(ms[-2:], ["m", "k2"]):
+            mask_shape.append(size)
+            results_.append("0" if size == 1 else name)
+        mask = e.broadcast(e.reshape(attn_mask, mask_shape), mask_shape, _mask_dtype(attn_mask, dtype))
+        maps.append(amap(results_))
     maps.append(amap(batch + ["m", "n"]))
     return e.attention(q, k, v, mask, factor, causal, outer + [hkv, groups, sq, dv], dtype, maps=maps)
 
