@@ -126,17 +126,43 @@ func.func @negative(%q: tensor<1x4x8x4xf32>, %k: tensor<1x4x4xf32>, %v: tensor<1
 
 // -----
 
-// Not folded: a transposing view of a broadcast (h and g swap places, not
-// a merge of neighbouring axes in order) and a tile (with offsets).
-// CHECK-LABEL: func.func @transposed_view
-//       CHECK: linalg.broadcast
-//       CHECK: attn.rearrange %{{.*}} "b h g n d -> b (g h) n d"
-func.func @transposed_view(%q: tensor<1x4x8x4xf32>, %k: tensor<1x2x8x4xf32>) -> tensor<1x4x8x4xf32> {
+// A view of a broadcast that also moves elements folds too: the merge in
+// the other order, (g h) of a [b, h, g] broadcast, and eager Llama's
+// transposed keys (k.transpose(2, 3) after repeat_kv).
+// CHECK-LABEL: func.func @transposed_views
+//  CHECK-SAME: (%[[Q:.*]]: tensor<1x4x8x4xf32>, %[[K:.*]]: tensor<1x2x8x4xf32>, %[[V:.*]]: tensor<1x2x8x4xf32>)
+//   CHECK-NOT: linalg.broadcast
+//       CHECK: attn.attention ins(%{{.*}}, %[[K]], %[[V]] : tensor<1x2x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>)
+//  CHECK-SAME: affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d5, d4)>
+//  CHECK-SAME: affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (0, d2, d5, d6)>
+func.func @transposed_views(%q: tensor<1x4x8x4xf32>, %k: tensor<1x2x8x4xf32>, %v: tensor<1x2x8x4xf32>) -> tensor<1x4x8x4xf32> {
   %e = tensor.empty() : tensor<1x2x2x8x4xf32>
   %bk = linalg.broadcast ins(%k : tensor<1x2x8x4xf32>) outs(%e : tensor<1x2x2x8x4xf32>) dimensions = [2]
-  %rk = attn.rearrange %bk "b h g n d -> b (g h) n d" : tensor<1x2x2x8x4xf32> -> tensor<1x4x8x4xf32>
+  %kt = attn.rearrange %bk "b h g n d -> b (g h) d n" : tensor<1x2x2x8x4xf32> -> tensor<1x4x4x8xf32>
+  %bv = linalg.broadcast ins(%v : tensor<1x2x8x4xf32>) outs(%e : tensor<1x2x2x8x4xf32>) dimensions = [2]
+  %rv = attn.rearrange %bv "b h g n d -> b (g h) n d" : tensor<1x2x2x8x4xf32> -> tensor<1x4x8x4xf32>
   %init = tensor.empty() : tensor<1x4x8x4xf32>
-  %o = attn.attention ins(%q, %rk, %rk : tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>)
+  %o = attn.attention ins(%q, %kt, %rv : tensor<1x4x8x4xf32>, tensor<1x4x4x8xf32>, tensor<1x4x8x4xf32>)
+      outs(%init : tensor<1x4x8x4xf32>) scale(0.5) {indexing_maps = [
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, m, k1)>,
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, k1, k2)>,
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, k2, n)>,
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, m, n)>]} -> tensor<1x4x8x4xf32>
+  return %o : tensor<1x4x8x4xf32>
+}
+
+// -----
+
+// Not folded: a transposing view of an ordinary operand (its layout is not
+// this pass's choice).
+// CHECK-LABEL: func.func @transposed_operand
+//       CHECK: %[[KT:.*]] = attn.rearrange %{{.*}} "b n h d -> b h n d"
+//       CHECK: attn.attention ins(%{{.*}}, %[[KT]], %[[KT]] :
+//   CHECK-NOT: indexing_maps
+func.func @transposed_operand(%q: tensor<1x4x8x4xf32>, %k: tensor<1x8x4x4xf32>) -> tensor<1x4x8x4xf32> {
+  %kt = attn.rearrange %k "b n h d -> b h n d" : tensor<1x8x4x4xf32> -> tensor<1x4x8x4xf32>
+  %init = tensor.empty() : tensor<1x4x8x4xf32>
+  %o = attn.attention ins(%q, %kt, %kt : tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>)
       outs(%init : tensor<1x4x8x4xf32>) scale(0.5) -> tensor<1x4x8x4xf32>
   return %o : tensor<1x4x8x4xf32>
 }

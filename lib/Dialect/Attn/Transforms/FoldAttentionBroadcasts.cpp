@@ -137,9 +137,10 @@ struct Split {
   SmallVector<int64_t> sizes;  // the factors, outermost first
 };
 
-/// An operand defined by an `attn.rearrange` that moves no element and whose
-/// source is a broadcast (or that only adds or drops size-1 dimensions the
-/// operand reads through constant 0s) is replaced by the rearrange's input.
+/// An operand defined by an `attn.rearrange` of a broadcast (any view: the
+/// maps absorb a transposition), or by one that only adds or drops size-1
+/// dimensions the operand reads through constant 0s, is replaced by the
+/// rearrange's input.
 /// A merged dimension (`b h g s d -> b (h g) s d`, or `(g h)`) splits the
 /// domain dimension it reads into the merged factors; every other operand
 /// reading that dimension is viewed split too (a rearrange, no copy), and
@@ -171,14 +172,18 @@ private:
                      RearrangeOp rearrange,
                      SmallVector<AffineMap> maps) const {
     MLIRContext *ctx = getContext();
+    auto broadcast = rearrange.getInput().getDefiningOp<linalg::BroadcastOp>();
+    // A view that moves elements (eager Llama's k.transpose after
+    // repeat_kv) folds only to reach a broadcast: the maps read any layout,
+    // but which layout to read an ordinary operand in is not this pass's
+    // choice.
     std::optional<::attn::RearrangePlan> plan = rearrange.getPlan();
-    if (!plan || !plan->isReshapeOnly())
+    if (!plan || (!plan->isReshapeOnly() && !broadcast))
       return failure();
     int64_t nb = op.getNumBatchDims();
     AttentionRole role = getAttentionOperands(op)[index].first;
     AffineMap map = maps[index];
     SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-    auto broadcast = rearrange.getInput().getDefiningOp<linalg::BroadcastOp>();
 
     // The domain expression each elementary axis of the view is read at,
     // with the split dimension's factors as placeholders (symbols) first.
@@ -267,14 +272,13 @@ private:
           !mayDrop(role, expr, nb))
         return failure();
 
-    // A score_mod reads the batch indices: its merged index is recomputed
-    // from the factors.
+    // Every operand in the new domain: the folded one reads the view's
+    // input, the others reading the split dimension are viewed split.
     AttentionParts parts = AttentionParts::fromOp(op);
     auto operands = getAttentionOperands(op);
     Location loc = op.getLoc();
     SmallVector<std::pair<AttentionRole, Value>> newValues;
     SmallVector<AffineMap> newMaps;
-    SmallVector<bool> splitInits;
     for (auto [i, entry] : llvm::enumerate(operands)) {
       Value value = entry.second->get();
       if (i == index) {
@@ -321,6 +325,8 @@ private:
       initSplitPos.push_back(pos);
     }
     parts.maps = newMaps;
+    // A score_mod reads the batch indices: its merged index is recomputed
+    // from the factors.
     Region *scoreMod = parts.scoreMod;
     parts.scoreMod = nullptr;
     Operation *created = parts.create(rewriter, loc);
