@@ -1,7 +1,8 @@
 // Grouped-query and multi-query attention end to end, against the f64
 // reference: the repeated key/value heads of HF's repeat_kv (broadcast +
-// merge into the head dimension), of k.repeat (head order (g h)) and of an
-// MQA expand are read in place by the CPU pipeline
+// merge into the head dimension, also with the keys transposed as eager
+// Llama reads them), of k.repeat (head order (g h)) and of an MQA expand
+// are read in place by the CPU pipeline
 // (attn-fold-attention-broadcasts), with a mask broadcast over the heads
 // (and over the batch), which the tiles read through rank-reduced slices.
 // RUN: attn-opt %s --attn-fold-attention-broadcasts --canonicalize | FileCheck %s --check-prefix=IR
@@ -10,6 +11,7 @@
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=repeat_gh --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=mqa_mask --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=gqa_maps_mask --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=transposed_keys --check | FileCheck %s
 // CHECK: output 0: max abs error {{.*}}: OK
 
 // 8 query heads, 2 key/value heads, a [B, 1, Sq, Sk] additive mask.
@@ -67,4 +69,22 @@ func.func @gqa_maps_mask(%q: tensor<1x2x2x70x8xf32>, %k: tensor<1x2x50x8xf32>, %
         affine_map<(b, hk, g, m, k1, k2, n) -> (0, 0, m, k2)>,
         affine_map<(b, hk, g, m, k1, k2, n) -> (b, hk, g, m, n)>]} -> tensor<1x2x2x70x8xf32>
   return %o : tensor<1x2x2x70x8xf32>
+}
+
+// Eager Llama's keys: repeat_kv, then transposed (scores q @ kᵀ read
+// through a (K1, K2) key map), with a causal mask.
+func.func @transposed_keys(%q: tensor<2x4x24x8xf32>, %k: tensor<2x2x24x8xf32>, %v: tensor<2x2x24x8xf32>) -> tensor<2x4x24x8xf32> {
+  %e = tensor.empty() : tensor<2x2x2x24x8xf32>
+  %bk = linalg.broadcast ins(%k : tensor<2x2x24x8xf32>) outs(%e : tensor<2x2x2x24x8xf32>) dimensions = [2]
+  %kt = attn.rearrange %bk "b h g n d -> b (h g) d n" : tensor<2x2x2x24x8xf32> -> tensor<2x4x8x24xf32>
+  %bv = linalg.broadcast ins(%v : tensor<2x2x24x8xf32>) outs(%e : tensor<2x2x2x24x8xf32>) dimensions = [2]
+  %rv = attn.rearrange %bv "b h g n d -> b (h g) n d" : tensor<2x2x2x24x8xf32> -> tensor<2x4x24x8xf32>
+  %init = tensor.empty() : tensor<2x4x24x8xf32>
+  %o = attn.attention ins(%q, %kt, %rv : tensor<2x4x24x8xf32>, tensor<2x4x8x24xf32>, tensor<2x4x24x8xf32>)
+      outs(%init : tensor<2x4x24x8xf32>) scale(0.35) causal {indexing_maps = [
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, m, k1)>,
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, k1, k2)>,
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, k2, n)>,
+        affine_map<(b, h, m, k1, k2, n) -> (b, h, m, n)>]} -> tensor<2x4x24x8xf32>
+  return %o : tensor<2x4x24x8xf32>
 }

@@ -78,15 +78,19 @@ def FoldAttentionBroadcastsPass : Pass<"attn-fold-attention-broadcasts"> {
        broadcast's source, read through the operand's map without the added
        dimensions (a key or value may leave out batch dimensions, a mask any
        dimension).
-    2. An operand defined by an `attn.rearrange` that moves no element is
-       replaced by its input. A dimension that merges axes of a broadcast
+    2. An operand defined by an `attn.rearrange` of a broadcast (any view:
+       the maps absorb a transposition such as eager Llama's
+       `k.transpose(2, 3)` after `repeat_kv`) is replaced by the view's
+       input. A dimension that merges axes of a broadcast
        (`b h g s d -> b (h g) s d`, or `(g h)`) splits the domain dimension
        it reads into the merged factors: every other operand reading that
        dimension (the queries, a mask, the output and log-sum-exp) is viewed
        split by an `attn.rearrange` (no copy), the results are merged back,
        and a `score_mod` region gets the merged index recomputed from the
-       factors. Then (1) drops the broadcast factor. A rearrange that only
-       adds or drops size-1 dimensions read at constant 0 folds likewise.
+       factors. Then (1) drops the broadcast factor. A rearrange of any
+       other operand folds only if it just adds or drops size-1 dimensions
+       read at constant 0 (the layout an ordinary operand is read in is
+       left to the other passes).
 
     Every fold reads the same elements as before, so results never change;
     an operand whose map needs a dimension the broadcast adds (the keys' K1
