@@ -100,6 +100,16 @@ INDEXING: List[Case] = [
     ("const_index_put", lambda x, y, i: x.index_put((torch.tensor([0, 1]), torch.tensor([2, 0])), y[0, :2] * 0 + 7)),
     ("slice_assign_copy", lambda x, y, i: _slice_assign(x, y)),
     ("slice_scatter", lambda x, y, i: torch.slice_scatter(x, y[:, :, :3] * 10, dim=2, start=1, end=7, step=2)),
+    # accumulate=True: repeated constant positions add up (in PyTorch's order),
+    # on the first dimension with the others carried, and on the last two.
+    ("index_put_accumulate", lambda x, y, i: x.index_put((torch.tensor([1, 0, 1, 1]),), torch.cat([y, y * 2]),
+                                                         accumulate=True)),
+    ("index_put_accumulate_2d", lambda x, y, i: x[0].index_put(
+        (torch.tensor([[0, 2, 2], [1, 2, 0]]), torch.tensor([[7, 7, 7], [0, 7, 1]])), y[0, :2, :3] * 3,
+        accumulate=True)),
+    # F.fold (col2im: an accumulating scatter with overlapping windows).
+    ("fold_overlapping", lambda x, y, i: F.fold(torch.cat([x, y, x * y], 1).reshape(2, 12, 6), (3, 4),
+                                                kernel_size=2)),
 ]
 
 LINALG: List[Case] = [

@@ -137,7 +137,7 @@ def _scatter_static(tx, self, items, values, accumulate, shape, dtype):
     lands there last, or -1."""
     e = tx.e
     if accumulate:
-        raise tx.error("index_put with accumulate=True")
+        return _scatter_add_static(tx, self, items, values, shape, dtype)
     probe = torch.full(tuple(shape), -1, dtype=torch.int64)
     index = [i.value if isinstance(i, Const) else slice(None) for i in items]
     count = probe[tuple(index)].numel()
@@ -156,6 +156,72 @@ def _scatter_static(tx, self, items, values, accumulate, shape, dtype):
             f"%nv = tensor.extract {src.name}[%at] : {src.type}",
             f"%r = arith.select %hit, %nv, %in0 : {signless(dtype)}"]
     return e.index_generic("scatter", shape, dtype, body, "%r", ins=[t])
+
+
+def _scatter_add_static(tx, self, items, values, shape, dtype):
+    """``x.index_put_(idx, values, accumulate=True)`` with constant index
+    tensors on consecutive dimensions (what F.fold / col2im decomposes to:
+    VOLO's outlook attention): several values can land on one element. The
+    mapping is inverted here over the indexed dimensions only (the ``:``
+    dimensions before and after them are carried through): for every output position, the
+    flat positions of the values that land there, in increasing order (the
+    order PyTorch adds them in), padded with -1 to the largest count K. The
+    generic then adds K gathered values to each element."""
+    e = tx.e
+    lead = 0
+    while lead < len(items) and items[lead] is None:
+        lead += 1
+    index = items[lead:]
+    if not index or not all(isinstance(i, Const) for i in index):
+        raise tx.error("index_put with accumulate=True other than constant indices on consecutive dimensions")
+    end = lead + len(index)
+    tshape = [int(n) for n in shape[lead:end]]
+    rest = [int(n) for n in shape[end:]]
+    idx = torch.broadcast_tensors(*[i.value.to(torch.int64) for i in index])
+    bshape = list(idx[0].shape)
+    count = int(np.prod(bshape)) if bshape else 1
+    flat = torch.zeros(count, dtype=torch.int64)
+    for d, t in enumerate(idx):
+        size = tshape[d]
+        t = t.reshape(-1)
+        if bool(((t < -size) | (t >= size)).any()):
+            raise tx.error("index_put with an index out of range")
+        flat = flat * size + torch.remainder(t, size)
+    order = torch.argsort(flat, stable=True)
+    hits = torch.bincount(flat, minlength=int(np.prod(tshape)))
+    k = int(hits.max()) if count else 0
+    vshape = list(shape[:lead]) + bshape + rest
+    t = e.tensor(self)
+    if k == 0:
+        return t
+    # rank of each value among those landing on the same element
+    starts = torch.cumsum(hits, 0) - hits
+    sorted_targets = flat[order]
+    rank = torch.arange(count) - starts[sorted_targets]
+    table = torch.full((k, int(np.prod(tshape))), -1, dtype=torch.int64)
+    table[rank, sorted_targets] = order
+    table = table.reshape([k] + tshape)
+    src = e.tensor(e.reshape(e.broadcast(values, vshape, dtype), list(shape[:lead]) + [count] + rest))
+    w = e.constant(table)
+    zero = "arith.constant 0.0 : " + signless(dtype) if dtype.startswith(("f", "bf")) \
+        else "arith.constant 0 : " + signless(dtype)
+    add = "arith.addf" if dtype.startswith(("f", "bf")) else "arith.addi"
+    body = ["%zero = arith.constant 0 : i64", f"%none = {zero}"]
+    acc = "%in0"
+    lead_ix = [f"%i{d}" for d in range(lead)]
+    trail_ix = [f"%i{d}" for d in range(lead, end)]
+    rest_ix = [f"%i{d}" for d in range(end, len(shape))]
+    for m in range(k):
+        body += [f"%m{m} = arith.constant {m} : index",
+                 f"%pos{m} = tensor.extract {w.name}[%m{m}, {', '.join(trail_ix)}] : {w.type}",
+                 f"%hit{m} = arith.cmpi sge, %pos{m}, %zero : i64",
+                 f"%safe{m} = arith.select %hit{m}, %pos{m}, %zero : i64",
+                 f"%at{m} = arith.index_cast %safe{m} : i64 to index",
+                 f"%v{m} = tensor.extract {src.name}[{', '.join(lead_ix + [f'%at{m}'] + rest_ix)}] : {src.type}",
+                 f"%c{m} = arith.select %hit{m}, %v{m}, %none : {signless(dtype)}",
+                 f"%acc{m} = {add} {acc}, %c{m} : {signless(dtype)}"]
+        acc = f"%acc{m}"
+    return e.index_generic("scatter_add", shape, dtype, body, acc, ins=[t])
 
 
 @aten("slice_scatter")
