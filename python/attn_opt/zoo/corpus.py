@@ -228,10 +228,13 @@ _VIT_PYTORCH: Dict[str, Tuple[str, str, Dict[str, Any], Dict[str, Any]]] = {
     "SimpleViT 3-D": ("simple_vit_3d", "SimpleViT", "vit3d_simple", "vit3d_simple"),
     "nViT": ("normalized_vit", "nViT", {}, {}),
     "SimpleUViT": ("simple_uvit", "SimpleUViT", {}, {}),
-    # vit-pytorch 1.26.14 passes a hidden width where its FeedForward takes a multiplier
-    # (FeedForward(6144, 6144 * 2): a 1.8 TB Linear at README size); a jumbo_ff_mult that
-    # makes that product the paper's 2 builds the intended 2x feed-forward.
-    "JumboViT": ("jumbo_vit", "JumboViT", dict(jumbo_ff_mult=2 / (64 * 6)), dict(jumbo_ff_mult=2 / (1024 * 6))),
+    # vit-pytorch 1.26.14 passes hidden widths where its FeedForward takes a multiplier
+    # (FeedForward(6144, 6144 * 2): a 1.8 TB Linear at README size; FeedForward(dim, mlp_dim)
+    # in every layer: 1024 x 2048 = 2M hidden units, 100 GB of weights). A jumbo_ff_mult
+    # that makes the first product the paper's 2, and mlp_dim = 2048 / 1024 = 2 as the
+    # multiplier, build the intended 2x feed-forwards.
+    "JumboViT": ("jumbo_vit", "JumboViT", dict(jumbo_ff_mult=2 / (64 * 6), mlp_dim=2),
+                 dict(jumbo_ff_mult=2 / (1024 * 6), mlp_dim=2)),
     "SimpleViT with value residual": ("simple_vit_with_value_residual", "SimpleViT", {}, {}),
     "SimpleViT with relative pos bias": ("simple_vit_with_relative_proj_pos_bias", "SimpleViT", {}, {}),
     "ViT-5": ("vit_5", "ViT", {}, {}),
