@@ -13,8 +13,11 @@
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::attn {
 #define GEN_PASS_DEF_VECTORIZEROWSPASS
@@ -24,28 +27,53 @@ namespace mlir::attn {
 using namespace mlir;
 using namespace mlir::attn;
 
+/// Operations a body may have before its rows are cut into kShortChunk
+/// pieces; a bias add, a residual or a LayerNorm's final scale has fewer.
+constexpr int64_t kMaxOpsPerLongRow = 8;
+constexpr int64_t kShortChunk = 64;
+
+/// Whether `op`'s body is long once lowered: more than kMaxOpsPerLongRow
+/// operations, or a math function (erf, exp, tanh become polynomials of a
+/// dozen or more operations in attn-approximate-math).
+static bool hasLongBody(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  if (int64_t(body->getOperations().size()) - 1 > kMaxOpsPerLongRow)
+    return true;
+  return llvm::any_of(body->without_terminator(), [](Operation &inner) {
+    return isa<math::MathDialect>(inner.getDialect());
+  });
+}
+
 /// An all-parallel linalg op on buffers whose operands all keep the
 /// innermost loop dimension innermost (or do not use it): a transpose that
 /// keeps rows (attention's head split "b n (h d) -> b h n d"), a broadcast
 /// of a bias, an elementwise add. It becomes one scf.forall iteration per
 /// row, each row vectorised (one vector per operand row), instead of scalar
 /// loops.
-static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
+static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op,
+                          const FrozenRewritePatternSet &rowReductions) {
   if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp,
            linalg::ReduceOp, linalg::FillOp>(op.getOperation()) ||
       !op.hasPureBufferSemantics() || op.hasDynamicShape() ||
       op.getNumLoops() < 2 || op.getNumDpsInits() != 1 || getFlashNest(op))
     return;
-  // All parallel, or a reduction of each row of one input (LayerNorm's mean
-  // and variance): only the innermost loop may reduce. (Contractions are
-  // register-tiled instead.)
+  // All parallel, or a reduction of each row (LayerNorm's mean and
+  // variance, with the elementwise ops fused into them): only the innermost
+  // loop may reduce, and each input is read either at every loop (the row)
+  // or at none of the reduced ones (its mean). A contraction's operands
+  // each leave out a parallel loop; they are register-tiled instead.
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (auto [dim, iterator] : llvm::enumerate(iterators))
     if (iterator != utils::IteratorType::parallel &&
         dim + 1 != iterators.size())
       return;
-  if (op.getNumReductionLoops() > 0 && op.getNumDpsInputs() != 1)
-    return;
+  if (op.getNumReductionLoops() > 0)
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (map.getNumResults() != op.getNumLoops() &&
+          map.isFunctionOfDim(iterators.size() - 1))
+        return;
+    }
   if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
     if (generic.hasIndexSemantics())
       return;
@@ -67,6 +95,18 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
     if (!chunk)
       return;
   }
+  // A body with more than a few operations (GELU's erf polynomial) keeps
+  // dozens of values live per element; on a row of 768 that is hundreds of
+  // zmm registers' worth, which LLVM spills to the stack and reloads for
+  // every step (ViT-Tiny's GELU: 7% of the model). Chunks of 64 elements
+  // (four registers per value) stay in registers. Parallel rows only: a
+  // reduction's chunks would be a sequential loop.
+  if (hasLongBody(op) && op.getNumReductionLoops() == 0)
+    for (int64_t c = kShortChunk; c >= 16; c /= 2)
+      if (chunk > c && chunk % c == 0) {
+        chunk = c;
+        break;
+      }
   for (OpOperand &operand : op->getOpOperands()) {
     // A scalar (linalg.fill's value) is broadcast into every row.
     if (operand.get().getType().isIntOrFloat())
@@ -84,6 +124,7 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
     if (map.isFunctionOfDim(inner) && !type.isLastDimUnitStride())
       return;
   }
+  bool reduces = op.getNumReductionLoops() > 0;
   SmallVector<OpFoldResult> sizes(inner, rewriter.getIndexAttr(1));
   sizes.push_back(rewriter.getIndexAttr(chunk == rowSize ? 0 : chunk));
   scf::SCFTilingOptions options;
@@ -94,8 +135,16 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op) {
     return;
   Operation *row = tiled->tiledOps.back();
   rewriter.setInsertionPoint(row);
-  if (succeeded(linalg::vectorize(rewriter, row)))
-    rewriter.eraseOp(row);
+  if (failed(linalg::vectorize(rewriter, row)))
+    return;
+  rewriter.eraseOp(row);
+  // A row's reduction becomes a 1-D vector.reduction now: left a
+  // vector.multi_reduction of a product (the variance's sum of squares
+  // once (x - mean)^2 is fused into it), attn-drop-vector-unit-dims would
+  // take it for a dot product and attn-lower-vectors would unroll it into
+  // one scalar FMA per element.
+  if (reduces)
+    (void)applyPatternsGreedily(tiled->loops.front(), rowReductions);
 }
 
 namespace {
@@ -105,9 +154,14 @@ struct VectorizeRowsPass
 
   void runOnOperation() override {
     IRRewriter rewriter(&getContext());
+    RewritePatternSet patterns(&getContext());
+    vector::populateVectorMultiReductionLoweringPatterns(
+        patterns, vector::VectorMultiReductionLowering::InnerReduction);
+    FrozenRewritePatternSet rowReductions(std::move(patterns));
     forEachCollected<linalg::LinalgOp>(
-        getOperation(),
-        [&](linalg::LinalgOp op) { vectorizeRows(rewriter, op); });
+        getOperation(), [&](linalg::LinalgOp op) {
+          vectorizeRows(rewriter, op, rowReductions);
+        });
   }
 };
 } // namespace

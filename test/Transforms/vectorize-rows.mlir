@@ -22,12 +22,15 @@ func.func @head_split(%x: memref<2x5x4x16xf32>, %y: memref<2x4x5x16xf32>) {
 // -----
 
 // A reduction of each row of one input (LayerNorm's mean): one horizontal
-// reduction per row.
+// reduction per row, a 1-D vector.reduction from the start.
 // CHECK-LABEL: func.func @row_sum(
 // CHECK:         scf.forall (%{{.*}}) in (4) {
 // CHECK:           %[[ROW:.*]] = vector.transfer_read {{.*}} : memref<1x96xf32, strided<[96, 1], offset: ?>>, vector<1x96xf32>
 // CHECK:           %[[ACC:.*]] = vector.transfer_read {{.*}} : memref<1xf32, strided<[1], offset: ?>>, vector<1xf32>
-// CHECK:           vector.multi_reduction <add>, %[[ROW]], %[[ACC]] [1] : vector<1x96xf32> to vector<1xf32>
+// CHECK:           %[[R:.*]] = vector.extract %[[ROW]][0] : vector<96xf32> from vector<1x96xf32>
+// CHECK:           %[[A:.*]] = vector.extract %[[ACC]][0] : f32 from vector<1xf32>
+// CHECK:           vector.reduction <add>, %[[R]], %[[A]] : vector<96xf32> into f32
+// CHECK-NOT:     vector.multi_reduction
 // CHECK-NOT:     linalg.reduce
 func.func @row_sum(%x: memref<4x96xf32>, %s: memref<4xf32>) {
   linalg.reduce ins(%x : memref<4x96xf32>) outs(%s : memref<4xf32>) dimensions = [1]
@@ -40,15 +43,88 @@ func.func @row_sum(%x: memref<4x96xf32>, %s: memref<4xf32>) {
 
 // -----
 
+// A sum of squares with the centring fused into it (LayerNorm's variance:
+// two inputs, the row and its broadcast mean): one vector.reduction per row.
+// Left a multi_reduction of a product, attn-drop-vector-unit-dims would make
+// it a vector.contract, unrolled into one scalar FMA per element.
+// CHECK-LABEL: func.func @row_sum_of_squares(
+// CHECK:         scf.forall (%{{.*}}) in (4) {
+// CHECK:           %[[ROW:.*]] = vector.transfer_read {{.*}} : memref<1x96xf32, strided<[96, 1], offset: ?>>, vector<1x96xf32>
+// CHECK:           %[[MEAN:.*]] = vector.transfer_read {{.*}} : memref<1xf32, strided<[1], offset: ?>>, vector<1x96xf32>
+// CHECK:           %[[D:.*]] = arith.subf %[[ROW]], %[[MEAN]] : vector<1x96xf32>
+// CHECK:           %[[SQ:.*]] = arith.mulf %[[D]], %[[D]] : vector<1x96xf32>
+// CHECK:           %[[V:.*]] = vector.extract %[[SQ]][0] : vector<96xf32> from vector<1x96xf32>
+// CHECK:           vector.reduction <add>, %[[V]], %{{.*}} : vector<96xf32> into f32
+// CHECK-NOT:     vector.multi_reduction
+func.func @row_sum_of_squares(%x: memref<4x96xf32>, %mean: memref<4xf32>, %s: memref<4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>,
+                                   affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x, %mean : memref<4x96xf32>, memref<4xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%a: f32, %m: f32, %acc: f32):
+    %d = arith.subf %a, %m : f32
+    %sq = arith.mulf %d, %d : f32
+    %sum = arith.addf %sq, %acc : f32
+    linalg.yield %sum : f32
+  }
+  return
+}
+
+// -----
+
 // Rows longer than 1024 elements (ViT's 3072-wide MLP activations) in equal
 // chunks of at most 1024, one vector each.
 // CHECK-LABEL: func.func @long_rows(
 // CHECK:         scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (4, 3072) step (1, 1024) {
-// CHECK:           math.erf %{{.*}} : vector<1x1024xf32>
+// CHECK:           arith.addf %{{.*}} : vector<1x1024xf32>
 func.func @long_rows(%x: memref<4x3072xf32>, %y: memref<4x3072xf32>) {
   linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
                   iterator_types = ["parallel", "parallel"]}
       ins(%x : memref<4x3072xf32>) outs(%y : memref<4x3072xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %e = arith.addf %a, %a : f32
+    linalg.yield %e : f32
+  }
+  return
+}
+
+// -----
+
+// A body with a math function (GELU's erf, a polynomial of dozens of ops
+// once approximated) in chunks of 64 elements, even on rows that would fit
+// one vector: a vector<768xf32> of every intermediate would be spilled.
+// CHECK-LABEL: func.func @gelu_rows(
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (197, 768) step (1, 64) {
+// CHECK:           math.erf %{{.*}} : vector<1x64xf32>
+func.func @gelu_rows(%x: memref<197x768xf32>, %y: memref<197x768xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<197x768xf32>) outs(%y : memref<197x768xf32>) {
+  ^bb0(%a: f32, %out: f32):
+    %half = arith.constant 0.5 : f32
+    %rsqrt2 = arith.constant 0.707106769 : f32
+    %one = arith.constant 1.0 : f32
+    %h = arith.mulf %a, %half : f32
+    %s = arith.mulf %a, %rsqrt2 : f32
+    %e = math.erf %s : f32
+    %p = arith.addf %e, %one : f32
+    %g = arith.mulf %h, %p : f32
+    linalg.yield %g : f32
+  }
+  return
+}
+
+// -----
+
+// A long body whose row length has no divisor of 64 or less that is a
+// multiple of 16 keeps whole rows (49 keys of a Swin window).
+// CHECK-LABEL: func.func @erf_odd_rows(
+// CHECK:         scf.forall (%{{.*}}) in (8) {
+// CHECK:           math.erf %{{.*}} : vector<1x49xf32>
+func.func @erf_odd_rows(%x: memref<8x49xf32>, %y: memref<8x49xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<8x49xf32>) outs(%y : memref<8x49xf32>) {
   ^bb0(%a: f32, %out: f32):
     %e = math.erf %a : f32
     linalg.yield %e : f32

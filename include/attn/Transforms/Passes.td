@@ -138,10 +138,16 @@ def VectorizeRowsPass : Pass<"attn-vectorize-rows", "::mlir::func::FuncOp"> {
     `linalg.generic` ops outside a flash nest whose operands keep the
     innermost loop dimension innermost and contiguous (attention's head
     split/merge, bias broadcasts and adds; rows of at least 8 elements, no
-    i1 buffers), and reductions of each row of one input (LayerNorm's
-    statistics), become an `scf.forall` over rows, each row one vector per
-    operand (rows longer than 1024 elements in equal chunks of at most
-    1024).
+    i1 buffers), and reductions of each row whose inputs are each read at
+    every loop or at none of the reduced ones (LayerNorm's statistics, the
+    centring fused into the variance), become an `scf.forall` over rows,
+    each row one vector per operand (rows longer than 1024 elements in
+    equal chunks of at most 1024; a body with a math function or more than
+    8 operations, such as GELU's, in chunks of 64 where the row divides,
+    since LLVM spills a long vector of every intermediate). A row's
+    reduction is emitted as a 1-D `vector.reduction` at once, so that
+    `attn-drop-vector-unit-dims` does not take a sum of squares for a dot
+    product.
   }];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
