@@ -112,7 +112,13 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   // not its cf form) when memref-to-llvm inlines it.
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  // Row sums (LayerNorm's statistics, softmax denominators) as trees of
+  // vector adds: without reassociation LLVM keeps vector.reduction's order,
+  // one dependent scalar add per element (192 for a ViT-Tiny row). A tree
+  // is at least as accurate as the sequential sum.
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   // attn-tile-and-vectorize: lowering its multi-dimensional vectors leaves
   // ub.poison initial values.
   pm.addPass(createUBToLLVMConversionPass());
