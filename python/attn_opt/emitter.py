@@ -19,6 +19,10 @@ from .errors import UnsupportedOperationError
 from .ir import (BITS, DTYPES, TORCH_DTYPES, Const, Deferred, Pieces, Prepared, Tensor, TensorLike, Value, View, ViewState,
                  dense_literal, dtype_of, fmt_scalar, scalar_constant, is_float, is_int, shape_of, signless, tensor_type)
 
+# Float types PyTorch's CPU kernels compute in f32 (reductions, normalisation,
+# activations), rounding only their results.
+NARROW_FLOATS = ("f16", "bf16")
+
 
 _LOCAL_DEF = re.compile(r"^\s*(%[A-Za-z_][A-Za-z0-9_]*)\s*=")
 _SSA = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)\b(?!\.)")
@@ -584,11 +588,15 @@ class Emitter:
 
     def sigmoid(self, x: Value) -> Value:
         t = self.tensor(x)
+        if t.dtype in NARROW_FLOATS:  # in f32, rounded once (as PyTorch's CPU kernels)
+            return self.cast(self.sigmoid(self.cast(t, "f32")), t.dtype)
         e = self.unary("math.exp", self.unary("arith.negf", t))
         return self.arith("div", 1.0, self.arith("add", e, 1.0, t.shape, t.dtype), t.shape, t.dtype)
 
     def gelu(self, x: Value, approximate: str) -> Value:
         t = self.tensor(x)
+        if t.dtype in NARROW_FLOATS:  # in f32, rounded once (as PyTorch's CPU kernels)
+            return self.cast(self.gelu(self.cast(t, "f32"), approximate), t.dtype)
         shape, dtype = t.shape, t.dtype
         half = self.arith("mul", t, 0.5, shape, dtype)
         if approximate == "tanh":
@@ -607,6 +615,9 @@ class Emitter:
     def reduce(self, kind: str, value: Value, dims: Sequence[int], keepdim: bool = False) -> Value:
         """sum/max/min over ``dims``; ``keepdim`` keeps them as size 1."""
         t = self.tensor(value)
+        if kind == "sum" and t.dtype in NARROW_FLOATS and dims:
+            # f16/bf16 sums accumulate in f32 and round once, as PyTorch's do.
+            return self.cast(self.reduce(kind, self.cast(t, "f32"), dims, keepdim), t.dtype)
         rank = len(t.shape)
         dims = sorted({int(d) % rank for d in dims}) if rank else []
         out_shape = tuple(s for i, s in enumerate(t.shape) if i not in dims)
@@ -653,6 +664,8 @@ class Emitter:
         rank = len(t.shape)
         dims = sorted({int(d) % rank for d in dims}) if rank else []
         count = int(np.prod([t.shape[d] for d in dims])) if dims else 1
+        if t.dtype in NARROW_FLOATS and dims:  # summed and divided in f32, rounded once
+            return self.cast(self.mean(self.cast(t, "f32"), dims, keepdim), t.dtype)
         total = self.reduce("sum", t, dims, keepdim)
         return self.arith("mul", total, 1.0 / count if count else float("nan"), shape_of(total), t.dtype)
 
@@ -697,8 +710,13 @@ class Emitter:
 
     def normalize(self, x: Value, dims: Sequence[int], eps: float, subtract_mean: bool = True) -> Tensor:
         """(x - mean) / sqrt(var + eps) over ``dims`` (biased variance), or
-        x / sqrt(mean(x²) + eps) without ``subtract_mean`` (RMSNorm)."""
+        x / sqrt(mean(x²) + eps) without ``subtract_mean`` (RMSNorm). f16/bf16
+        inputs are normalised in f32 and the result stays f32: callers
+        apply the affine part in f32 and round once, as PyTorch's CPU
+        kernels do (bf16 statistics of 768 values are off by percents)."""
         t = self.tensor(x)
+        if t.dtype in NARROW_FLOATS:
+            t = self.tensor(self.cast(t, "f32"))
         rank = len(t.shape)
         dims = sorted({int(d) % rank for d in dims})
         if subtract_mean:

@@ -6,7 +6,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from ..ir import Const, Unavailable, shape_of
+from ..ir import Const, Unavailable, dtype_of, shape_of
 from . import aten
 from .shape import pad_constant
 
@@ -16,8 +16,11 @@ from .shape import pad_constant
 
 def _affine(tx, y, weight, bias, shape, dtype, channel_dim=None):
     """y * weight + bias, weight/bias broadcast along the trailing dims (or
-    along ``channel_dim`` for group/batch norm)."""
+    along ``channel_dim`` for group/batch norm). A normalised f16/bf16 ``y``
+    arrives in f32 (``normalize``): the affine part stays in f32 and the
+    result is rounded to ``dtype`` once."""
     e = tx.e
+    out_dtype, dtype = dtype, dtype_of(y) or dtype
     rank = len(shape)
     for value, kind in ((weight, "mul"), (bias, "add")):
         if value is None:
@@ -25,7 +28,7 @@ def _affine(tx, y, weight, bias, shape, dtype, channel_dim=None):
         if channel_dim is not None:
             value = e.reshape(value, [shape[channel_dim]] + [1] * (rank - channel_dim - 1))
         y = e.arith(kind, y, value, shape, dtype)
-    return y
+    return e.cast(y, out_dtype)
 
 
 @aten("layer_norm")
