@@ -71,6 +71,9 @@ void mlir::attn::addTensorStages(
 }
 
 void mlir::attn::addBufferizeStage(OpPassManager &pm) {
+  // Each contraction fills its own accumulator (CSE shared them, which
+  // bufferization turns into a fill and one copy per contraction).
+  pm.addNestedPass<func::FuncOp>(createDuplicateSharedFillsPass());
   bufferization::OneShotBufferizePassOptions options;
   options.bufferizeFunctionBoundaries = true;
   options.functionBoundaryTypeConversion =

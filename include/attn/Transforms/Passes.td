@@ -394,6 +394,24 @@ def LowerVectorsPass : Pass<"attn-lower-vectors", "::mlir::func::FuncOp"> {
 // Steps of the CPU and GPU pipelines.
 //===----------------------------------------------------------------------===//
 
+def DuplicateSharedFillsPass
+    : Pass<"attn-duplicate-shared-fills", "::mlir::func::FuncOp"> {
+  let summary = "Give each op that writes into a shared tensor linalg.fill "
+                "its own fill";
+  let description = [{
+    CSE merges the identical zero fills of every contraction's accumulator
+    in a model (ViT's 12 layers share one per Linear shape), and one-shot
+    bufferization then fills one buffer and copies it into a new one for
+    every contraction: a read and a write of the accumulator per Linear
+    where one write would do. Each destination-style user that writes into
+    a fill with several uses gets a clone of the fill (and of its
+    `tensor.empty`) just before it; if every use is such a write, the first
+    keeps the original. Fills only read elsewhere stay shared.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def LowerStridedCopiesPass
     : Pass<"attn-lower-strided-copies", "::mlir::ModuleOp"> {
   let summary = "Rewrite memref.copy of non-identity layouts into "
