@@ -2,6 +2,8 @@
 
 #include "attn/Runtime/Ukernels.h"
 
+#include "StridedMatrix.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,22 +28,13 @@ float fromBf16(uint16_t x) {
   return f;
 }
 
-/// A rows x cols bf16 matrix with padding between rows, or stored
-/// column-major when `transposed`.
-struct Bf16Matrix {
-  std::vector<uint16_t> data;
-  int64_t rows, cols, rs, cs;
+/// A bf16 test matrix (see StridedMatrix.h), read as floats by at().
+struct Bf16Matrix : attn_test::StridedMatrix<uint16_t> {
   Bf16Matrix(int64_t rows, int64_t cols, bool transposed, std::mt19937 &gen)
-      : rows(rows), cols(cols) {
-    int64_t pad = 3;
-    rs = transposed ? 1 : cols + pad;
-    cs = transposed ? rows + pad : 1;
-    data.resize((transposed ? cols * cs : rows * rs) + pad);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    for (uint16_t &x : data)
-      x = toBf16(dist(gen));
+      : StridedMatrix(rows, cols, transposed, gen, toBf16) {}
+  float at(int64_t i, int64_t j) const {
+    return fromBf16(StridedMatrix::at(i, j));
   }
-  float at(int64_t i, int64_t j) const { return fromBf16(data[i * rs + j * cs]); }
 };
 
 using Case = std::tuple<const char *, int64_t, int64_t, int64_t, bool, bool, bool>;

@@ -2,6 +2,8 @@
 
 #include "attn/Runtime/Ukernels.h"
 
+#include "StridedMatrix.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -12,22 +14,10 @@
 
 namespace {
 
-struct Strided {
-  std::vector<float> data;
-  int64_t rows, cols, rs, cs;
-  /// A rows x cols matrix in a buffer with padding between rows, or stored
-  /// column-major (transposed) when `transposed`.
+/// An f32 test matrix (see StridedMatrix.h).
+struct Strided : attn_test::StridedMatrix<float> {
   Strided(int64_t rows, int64_t cols, bool transposed, std::mt19937 &gen)
-      : rows(rows), cols(cols) {
-    int64_t pad = 3;
-    rs = transposed ? 1 : cols + pad;
-    cs = transposed ? rows + pad : 1;
-    data.resize((transposed ? cols * cs : rows * rs) + pad);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    for (float &x : data)
-      x = dist(gen);
-  }
-  float &at(int64_t i, int64_t j) { return data[i * rs + j * cs]; }
+      : StridedMatrix(rows, cols, transposed, gen, [](float x) { return x; }) {}
 };
 
 /// C += A · B as the loop nest linalg.matmul means: k in order, fused
