@@ -15,7 +15,7 @@ from typing import List, Optional
 import numpy as np
 import torch
 
-from ..ir import Const, TensorLike, dtype_of, shape_of, signless
+from ..ir import Const, TensorLike, dtype_of, is_float, scalar_constant, shape_of, signless
 from . import aten
 
 
@@ -148,14 +148,22 @@ def _scatter_static(tx, self, items, values, accumulate, shape, dtype):
     t = e.tensor(self)
     src = e.tensor(flat_values)
     w = e.constant(where.value)
-    body = ["%zero = arith.constant 0 : i64",
-            f"%pos = tensor.extract {w.name}[{', '.join(f'%i{k}' for k in range(len(shape)))}] : {w.type}",
-            "%hit = arith.cmpi sge, %pos, %zero : i64",
-            "%safe = arith.select %hit, %pos, %zero : i64",
-            "%at = arith.index_cast %safe : i64 to index",
-            f"%nv = tensor.extract {src.name}[%at] : {src.type}",
-            f"%r = arith.select %hit, %nv, %in0 : {signless(dtype)}"]
+    body = ["%zero = arith.constant 0 : i64"]
+    body += _lookup(w, [f"%i{k}" for k in range(len(shape))], src, lambda at: [at], "%in0", dtype)
     return e.index_generic("scatter", shape, dtype, body, "%r", ins=[t])
+
+
+def _lookup(table, table_ix, src, src_ix, fallback, dtype, tag=""):
+    """Body lines of an inverted constant scatter: ``%r<tag>`` is ``src``
+    at the position ``table`` holds at ``table_ix`` (``src_ix(position)``
+    gives src's indices), or ``fallback`` where that is -1. Needs ``%zero``
+    (i64 0) defined before."""
+    return [f"%pos{tag} = tensor.extract {table.name}[{', '.join(table_ix)}] : {table.type}",
+            f"%hit{tag} = arith.cmpi sge, %pos{tag}, %zero : i64",
+            f"%safe{tag} = arith.select %hit{tag}, %pos{tag}, %zero : i64",
+            f"%at{tag} = arith.index_cast %safe{tag} : i64 to index",
+            f"%nv{tag} = tensor.extract {src.name}[{', '.join(src_ix(f'%at{tag}'))}] : {src.type}",
+            f"%r{tag} = arith.select %hit{tag}, %nv{tag}, {fallback} : {signless(dtype)}"]
 
 
 def _scatter_add_static(tx, self, items, values, shape, dtype):
@@ -203,23 +211,17 @@ def _scatter_add_static(tx, self, items, values, shape, dtype):
     table = table.reshape([k] + tshape)
     src = e.tensor(e.reshape(e.broadcast(values, vshape, dtype), list(shape[:lead]) + [count] + rest))
     w = e.constant(table)
-    zero = "arith.constant 0.0 : " + signless(dtype) if dtype.startswith(("f", "bf")) \
-        else "arith.constant 0 : " + signless(dtype)
-    add = "arith.addf" if dtype.startswith(("f", "bf")) else "arith.addi"
-    body = ["%zero = arith.constant 0 : i64", f"%none = {zero}"]
+    add = "arith.addf" if is_float(dtype) else "arith.addi"
+    body = ["%zero = arith.constant 0 : i64", f"%none = arith.constant {scalar_constant(0, dtype)}"]
     acc = "%in0"
     lead_ix = [f"%i{d}" for d in range(lead)]
     trail_ix = [f"%i{d}" for d in range(lead, end)]
     rest_ix = [f"%i{d}" for d in range(end, len(shape))]
     for m in range(k):
-        body += [f"%m{m} = arith.constant {m} : index",
-                 f"%pos{m} = tensor.extract {w.name}[%m{m}, {', '.join(trail_ix)}] : {w.type}",
-                 f"%hit{m} = arith.cmpi sge, %pos{m}, %zero : i64",
-                 f"%safe{m} = arith.select %hit{m}, %pos{m}, %zero : i64",
-                 f"%at{m} = arith.index_cast %safe{m} : i64 to index",
-                 f"%v{m} = tensor.extract {src.name}[{', '.join(lead_ix + [f'%at{m}'] + rest_ix)}] : {src.type}",
-                 f"%c{m} = arith.select %hit{m}, %v{m}, %none : {signless(dtype)}",
-                 f"%acc{m} = {add} {acc}, %c{m} : {signless(dtype)}"]
+        body.append(f"%m{m} = arith.constant {m} : index")
+        body += _lookup(w, [f"%m{m}"] + trail_ix, src, lambda at: lead_ix + [at] + rest_ix, "%none", dtype,
+                        tag=str(m))
+        body.append(f"%acc{m} = {add} {acc}, %r{m} : {signless(dtype)}")
         acc = f"%acc{m}"
     return e.index_generic("scatter_add", shape, dtype, body, acc, ins=[t])
 
