@@ -586,17 +586,22 @@ class Emitter:
         self.recipes[name] = ("select", None, c, ta, tb)
         return Tensor(name, tuple(int(s) for s in shape), dtype)
 
+    def _in_f32(self, t: Tensor, compute: Callable[[Value], Value]) -> Value:
+        """``compute`` of an f16/bf16 ``t`` done in f32 and rounded once to
+        t's dtype, as PyTorch's CPU kernels do (sums, means, activations)."""
+        return self.cast(compute(self.cast(t, "f32")), t.dtype)
+
     def sigmoid(self, x: Value) -> Value:
         t = self.tensor(x)
-        if t.dtype in NARROW_FLOATS:  # in f32, rounded once (as PyTorch's CPU kernels)
-            return self.cast(self.sigmoid(self.cast(t, "f32")), t.dtype)
+        if t.dtype in NARROW_FLOATS:
+            return self._in_f32(t, self.sigmoid)
         e = self.unary("math.exp", self.unary("arith.negf", t))
         return self.arith("div", 1.0, self.arith("add", e, 1.0, t.shape, t.dtype), t.shape, t.dtype)
 
     def gelu(self, x: Value, approximate: str) -> Value:
         t = self.tensor(x)
-        if t.dtype in NARROW_FLOATS:  # in f32, rounded once (as PyTorch's CPU kernels)
-            return self.cast(self.gelu(self.cast(t, "f32"), approximate), t.dtype)
+        if t.dtype in NARROW_FLOATS:
+            return self._in_f32(t, lambda w: self.gelu(w, approximate))
         shape, dtype = t.shape, t.dtype
         half = self.arith("mul", t, 0.5, shape, dtype)
         if approximate == "tanh":
@@ -616,8 +621,7 @@ class Emitter:
         """sum/max/min over ``dims``; ``keepdim`` keeps them as size 1."""
         t = self.tensor(value)
         if kind == "sum" and t.dtype in NARROW_FLOATS and dims:
-            # f16/bf16 sums accumulate in f32 and round once, as PyTorch's do.
-            return self.cast(self.reduce(kind, self.cast(t, "f32"), dims, keepdim), t.dtype)
+            return self._in_f32(t, lambda w: self.reduce(kind, w, dims, keepdim))
         rank = len(t.shape)
         dims = sorted({int(d) % rank for d in dims}) if rank else []
         out_shape = tuple(s for i, s in enumerate(t.shape) if i not in dims)
@@ -664,8 +668,8 @@ class Emitter:
         rank = len(t.shape)
         dims = sorted({int(d) % rank for d in dims}) if rank else []
         count = int(np.prod([t.shape[d] for d in dims])) if dims else 1
-        if t.dtype in NARROW_FLOATS and dims:  # summed and divided in f32, rounded once
-            return self.cast(self.mean(self.cast(t, "f32"), dims, keepdim), t.dtype)
+        if t.dtype in NARROW_FLOATS and dims:
+            return self._in_f32(t, lambda w: self.mean(w, dims, keepdim))
         total = self.reduce("sum", t, dims, keepdim)
         return self.arith("mul", total, 1.0 / count if count else float("nan"), shape_of(total), t.dtype)
 
