@@ -174,15 +174,19 @@ def attn_run_no_ukernels(work: Work, built: Built, ctx: Context) -> Measurement:
     return attn_run(work, built, ctx, pipeline="ukernels=0")
 
 
-def attn_opt_compiled(work: Work, built: Built, ctx: Context) -> Measurement:
-    """attn_opt.compile(module, example_inputs), called like the module."""
+def _attn_opt(module: Any, inputs: Sequence[Any], ctx: Context) -> Measurement:
+    """attn_opt.compile(module, inputs), called like the module."""
     import attn_opt
 
-    compiled = attn_opt.compile(built.module, built.inputs)
-    fn = lambda: compiled(*built.inputs)  # noqa: E731
+    compiled = attn_opt.compile(module, inputs)
+    fn = lambda: compiled(*inputs)  # noqa: E731
     out = fn()
     torch.set_num_threads(ctx.threads)
     return Measurement(timed(fn, ctx.runs), ctx.threads, out)
+
+
+def attn_opt_compiled(work: Work, built: Built, ctx: Context) -> Measurement:
+    return _attn_opt(built.module, built.inputs, ctx)
 
 
 def attn_opt_bf16(work: Work, built: Built, ctx: Context) -> Measurement:
@@ -191,15 +195,11 @@ def attn_opt_bf16(work: Work, built: Built, ctx: Context) -> Measurement:
     error column is against the same f32 reference as every row."""
     import copy
 
-    import attn_opt
-
     module = copy.deepcopy(built.module).to(torch.bfloat16)
     inputs = tuple(t.to(torch.bfloat16) if t.is_floating_point() else t for t in built.inputs)
-    compiled = attn_opt.compile(module, inputs)
-    fn = lambda: compiled(*inputs)  # noqa: E731
-    out = as_tensor(fn()).float()
-    torch.set_num_threads(ctx.threads)
-    return Measurement(timed(fn, ctx.runs), ctx.threads, out)
+    m = _attn_opt(module, inputs, ctx)
+    m.output = as_tensor(m.output).float()
+    return m
 
 
 # --------------------------------------------------------------------------
