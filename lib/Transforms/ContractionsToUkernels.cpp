@@ -57,10 +57,11 @@ static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
 }
 
 /// Accepts linalg contractions on f32 buffers (or bf16 inputs into an f32
-/// output: the product of two bf16 values is exact in f32) whose indexing maps are
-/// permutations of their operands' dimensions, with one N and one K loop, N
-/// the output's innermost dimension (its unit-stride columns are what the
-/// micro-kernel stores as vectors).
+/// output: the product of two bf16 values is exact in f32) whose indexing
+/// maps are permutations of their operands' dimensions, with N the output's
+/// innermost dimension (its unit-stride columns are what the micro-kernel
+/// stores as vectors) and K loops stored consecutively in both inputs;
+/// other parallel loops are iterated around the calls.
 static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
@@ -68,8 +69,7 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   auto elementType = [&](Value v) {
     return cast<ShapedType>(v.getType()).getElementType();
   };
-  if (!isa<MemRefType>(op.getDpsInitOperand(0)->get().getType()) ||
-      !elementType(op.getDpsInitOperand(0)->get()).isF32())
+  if (!elementType(op.getDpsInitOperand(0)->get()).isF32())
     return std::nullopt;
   Type inputType = elementType(op.getDpsInputOperand(0)->get());
   if (inputType != elementType(op.getDpsInputOperand(1)->get()) ||
