@@ -13,6 +13,7 @@
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
 #include "attn/Dialect/Attn/Utils/FloatUtils.h"
+#include "attn/Support/Einops.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -690,16 +691,28 @@ static std::optional<Failure> matchBroadcastPair(Value lhs, Value rhs,
 /// `pattern` inserts one unit axis before the last axis and moves nothing
 /// else: `a0 .. an -> a0 .. 1 an` in any naming.
 static bool isUnitBeforeLast(StringRef pattern) {
-  auto [lhs, rhs] = pattern.split("->");
-  SmallVector<StringRef> in, out;
-  lhs.split(in, ' ', -1, /*KeepEmpty=*/false);
-  rhs.split(out, ' ', -1, /*KeepEmpty=*/false);
-  if (in.empty() || out.size() != in.size() + 1 || out[out.size() - 2] != "1")
+  ::attn::PatternError error;
+  std::optional<::attn::RearrangePattern> parsed =
+      ::attn::parseRearrangePattern(pattern.str(), error);
+  if (!parsed)
     return false;
-  for (size_t i = 0; i < in.size(); ++i)
-    if (in[i] != out[i + (i + 1 == in.size() ? 1 : 0)] || in[i] == "1" ||
-        in[i].contains('(') || in[i].contains(')'))
+  auto named = [](const ::attn::EinopsDim &dim) {
+    return !dim.isGroup && dim.axes.size() == 1 &&
+           dim.axes[0].kind == ::attn::EinopsAxis::Kind::Named;
+  };
+  const std::vector<::attn::EinopsDim> &in = parsed->lhs.dims;
+  const std::vector<::attn::EinopsDim> &out = parsed->rhs.dims;
+  if (in.empty() || out.size() != in.size() + 1 || !llvm::all_of(in, named))
+    return false;
+  const ::attn::EinopsDim &unit = out[out.size() - 2];
+  if (unit.isGroup || unit.axes.size() != 1 ||
+      unit.axes[0].kind != ::attn::EinopsAxis::Kind::Unit)
+    return false;
+  for (size_t i = 0; i < in.size(); ++i) {
+    const ::attn::EinopsDim &kept = out[i + 1 == in.size() ? i + 1 : i];
+    if (!named(kept) || kept.axes[0].name != in[i].axes[0].name)
       return false;
+  }
   return true;
 }
 
