@@ -656,35 +656,35 @@ void AttentionParts::setMask(Value newMask, AffineMap map) {
   mask = newMask;
 }
 
+Value *AttentionParts::getOperand(AttentionRole role) {
+  switch (role) {
+  case AttentionRole::Query:
+    return &query;
+  case AttentionRole::Key:
+    return &key;
+  case AttentionRole::Value:
+    return &value;
+  case AttentionRole::Mask:
+    return &mask;
+  case AttentionRole::Weight:
+    return &weight;
+  case AttentionRole::KeyLengths:
+    return &keyLengths;
+  case AttentionRole::BlockMask:
+    return &blockMask;
+  default:
+    return nullptr;
+  }
+}
+
 Operation *AttentionParts::create(OpBuilder &b, Location loc) const {
   MLIRContext *ctx = b.getContext();
   SmallVector<AttentionRole> roles = getRoles();
   SmallVector<Type> types;
-  auto valueOf = [&](AttentionRole role) -> Value {
-    switch (role) {
-    case AttentionRole::Query:
-      return query;
-    case AttentionRole::Key:
-      return key;
-    case AttentionRole::Value:
-      return value;
-    case AttentionRole::Mask:
-      return mask;
-    case AttentionRole::Weight:
-      return weight;
-    case AttentionRole::KeyLengths:
-      return keyLengths;
-    case AttentionRole::BlockMask:
-      return blockMask;
-    default:
-      break;
-    }
-    return Value();
-  };
   SmallVector<Value> tensors;
   for (AttentionRole role : roles)
-    if (Value v = valueOf(role))
-      tensors.push_back(v);
+    if (const Value *v = getOperand(role); v && *v)
+      tensors.push_back(*v);
   llvm::append_range(tensors, inits);
   for (Value v : tensors)
     types.push_back(v.getType());

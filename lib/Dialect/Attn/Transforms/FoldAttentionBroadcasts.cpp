@@ -36,34 +36,6 @@ static bool mayOmitBatchDims(AttentionRole role) {
          role == AttentionRole::Mask;
 }
 
-static void setOperand(AttentionParts &parts, AttentionRole role, Value value) {
-  switch (role) {
-  case AttentionRole::Query:
-    parts.query = value;
-    break;
-  case AttentionRole::Key:
-    parts.key = value;
-    break;
-  case AttentionRole::Value:
-    parts.value = value;
-    break;
-  case AttentionRole::Mask:
-    parts.mask = value;
-    break;
-  case AttentionRole::Weight:
-    parts.weight = value;
-    break;
-  case AttentionRole::KeyLengths:
-    parts.keyLengths = value;
-    break;
-  case AttentionRole::BlockMask:
-    parts.blockMask = value;
-    break;
-  default:
-    break;
-  }
-}
-
 /// Whether `role` may stop reading the domain dimension of `expr` (a map
 /// result that a fold removes): a constant 0, a batch dimension, or any
 /// dimension of a mask.
@@ -122,7 +94,7 @@ struct FoldBroadcastOperand : OpRewritePattern<AttentionOp> {
       AttentionParts parts = AttentionParts::fromOp(op);
       maps[i] = AffineMap::get(maps[i].getNumDims(), 0, kept, getContext());
       parts.maps = maps;
-      setOperand(parts, role, broadcast.getInput());
+      *parts.getOperand(role) = broadcast.getInput();
       replaceAttention(rewriter, op, parts);
       return success();
     }
@@ -312,7 +284,7 @@ private:
       bool isInit = entry.first == AttentionRole::Output ||
                     entry.first == AttentionRole::Lse;
       if (!isInit) {
-        setOperand(parts, entry.first, value.second);
+        *parts.getOperand(entry.first) = value.second;
         continue;
       }
       parts.inits.push_back(value.second);

@@ -80,6 +80,12 @@ struct AttentionParts {
   Region *scoreMod = nullptr;
 
   static AttentionParts fromOp(Operation *op);
+  /// The field holding the input operand of `role` (query ... blockMask);
+  /// null for the roles of inits and results.
+  Value *getOperand(AttentionRole role);
+  const Value *getOperand(AttentionRole role) const {
+    return const_cast<AttentionParts *>(this)->getOperand(role);
+  }
   /// The map of `role` (null when the role is absent or its map default).
   AffineMap getMap(AttentionRole role) const;
   void setMap(AttentionRole role, AffineMap map);
