@@ -189,5 +189,14 @@ def to_mlir(module: Any, example_inputs: Any, example_kwargs: Optional[Dict[str,
     return lower(module, example_inputs, example_kwargs)[0].mlir
 
 
+# What pytree treats as a leaf without looking further: a call whose
+# positional arguments are all of these and that has no keyword arguments
+# flattens to its arguments, without pytree's per-node walk (a tenth of a
+# small module's compiled call).
+_LEAF_TYPES = (torch.Tensor, np.ndarray, int, float, bool, str, type(None))
+
+
 def flatten_inputs(args: Sequence[Any], kwargs: Optional[Dict[str, Any]] = None) -> List[Any]:
+    if not kwargs and all(type(a) in _LEAF_TYPES or isinstance(a, torch.Tensor) for a in args):
+        return list(args)
     return pytree.tree_flatten((tuple(args), dict(kwargs or {})))[0]

@@ -12,8 +12,9 @@ The arguments are the user's tensor inputs, then the prepared parameters:
 weights are not in the IR, so the library is as small as the model's code,
 two models of one architecture share it, and ``load_state_dict`` takes
 effect on the next call (the load step reruns when a parameter's version
-changes). Result buffers are malloc'ed by the callee and freed here after
-copying, unless they alias an argument or a constant global.
+changes). Result buffers are malloc'ed by the callee; a dense one becomes
+the returned tensor's storage (freed when the tensor dies), others are
+copied and freed, except those aliasing an argument or a constant global.
 """
 
 from __future__ import annotations
@@ -224,6 +225,7 @@ class Library:
         self.results = lowered.results
         self.arg_types = [_descriptor(len(shape)) for shape, _ in self.arg_specs]
         self.single_thread = lowered.flops < SINGLE_THREAD_FLOPS and "OMP_NUM_THREADS" not in os.environ
+        self._local = threading.local()
         out_types = [_descriptor(len(shape)) for shape, _ in self.results]
         if len(out_types) == 1:
             self.result_type: Optional[type] = out_types[0]
@@ -231,49 +233,74 @@ class Library:
             self.result_type = type("results", (ctypes.Structure,),
                                     {"_fields_": [(f"r{i}", t) for i, t in enumerate(out_types)]})
 
+    def _call_state(self) -> Any:
+        """This thread's argument and result descriptors: the shapes of a
+        library are fixed, so sizes and strides are written once and a call
+        only sets the data pointers (building ctypes structures field by
+        field was half of a small module's call)."""
+        state = getattr(self._local, "state", None)
+        if state is None:
+            descriptors = []
+            for (shape, _), ty in zip(self.arg_specs, self.arg_types):
+                d = ty()
+                d.offset = 0
+                stride = 1
+                for i in range(len(shape) - 1, -1, -1):
+                    d.sizes[i] = shape[i]
+                    d.strides[i] = stride
+                    stride *= shape[i]
+                descriptors.append(d)
+            result = self.result_type()
+            refs = [ctypes.byref(result)] + [ctypes.byref(d) for d in descriptors]
+            state = self._local.state = (descriptors, result, refs)
+        return state
+
     def __call__(self, tensors: Sequence[torch.Tensor]) -> List[np.ndarray]:
-        descriptors = []
+        descriptors, result, refs = self._call_state()
         pointers = set()
         keep = []
-        for tensor, ty in zip(tensors, self.arg_types):
+        for k, (tensor, d, (shape, _)) in enumerate(zip(tensors, descriptors, self.arg_specs)):
+            if tuple(tensor.shape) != tuple(shape):
+                # The kernels are specialised to these sizes: another shape
+                # would be read out of bounds.
+                raise ToolError(f"argument {k} has shape {list(tensor.shape)}, the library was compiled for "
+                                f"{list(shape)}")
             if tensor.data_ptr() % _ALIGNMENT or not tensor.is_contiguous():
                 tensor = tensor.contiguous().clone()
             keep.append(tensor)
-            d = ty()
             d.allocated = d.aligned = tensor.data_ptr()
             pointers.add(tensor.data_ptr())
-            d.offset = 0
-            rank = tensor.dim()
-            stride = 1
-            for i in range(rank - 1, -1, -1):
-                d.sizes[i] = tensor.shape[i]
-                d.strides[i] = stride
-                stride *= tensor.shape[i]
-            descriptors.append(d)
-        result = self.result_type()
         omp = _openmp() if self.single_thread else None
         if omp is not None:
             threads = omp.omp_get_max_threads()
             omp.omp_set_num_threads(1)
             try:
-                self.function(ctypes.byref(result), *[ctypes.byref(d) for d in descriptors])
+                self.function(*refs)
             finally:
                 omp.omp_set_num_threads(threads)
         else:
-            self.function(ctypes.byref(result), *[ctypes.byref(d) for d in descriptors])
+            self.function(*refs)
         outs = [result] if len(self.results) == 1 else [getattr(result, f"r{i}") for i in range(len(self.results))]
         arrays = []
-        freed = set()
-        try:
-            for d, (shape, dtype) in zip(outs, self.results):
-                arrays.append(_copy_out(d, shape, np.dtype(_NUMPY[dtype])))
-        finally:
-            for d in outs:
+        owned = set()
+        pending = list(zip(outs, self.results))
+        for k, (d, (shape, dtype)) in enumerate(pending):
+            try:
                 allocated = d.allocated
-                if not allocated or allocated == _DEADBEEF or allocated in pointers or allocated in freed:
-                    continue
-                freed.add(allocated)
-                _libc.free(allocated)
+                if bool(allocated) and allocated != _DEADBEEF and allocated not in pointers \
+                        and allocated not in owned:
+                    owned.add(allocated)
+                    arrays.append(_adopt_or_copy(d, shape, np.dtype(_NUMPY[dtype])))
+                else:  # an argument, a constant global, or a buffer an earlier result owns
+                    arrays.append(_copy_out(d, shape, np.dtype(_NUMPY[dtype])))
+            except BaseException:
+                for later, _ in pending[k + 1:]:  # free what no result owns yet
+                    allocated = later.allocated
+                    if allocated and allocated != _DEADBEEF and allocated not in pointers \
+                            and allocated not in owned:
+                        owned.add(allocated)
+                        _libc.free(allocated)
+                raise
         del keep
         return arrays
 
@@ -372,6 +399,43 @@ def _copy_out(d: Any, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     return np.array(view, copy=True)
 
 
+class _Malloced:
+    """Owns a result buffer the compiled code malloc'ed; frees it when the
+    last array or tensor viewing it goes away."""
+
+    __slots__ = ("address",)
+
+    def __init__(self, address: int) -> None:
+        self.address = address
+
+    def __del__(self) -> None:
+        _libc.free(self.address)
+
+
+def _adopt_or_copy(d: Any, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A result buffer that the callee malloc'ed and that only this result
+    uses, as an array: without a copy when it is dense in row-major order
+    (the usual case), else copied out. Either way the buffer is freed once,
+    by its owner or here."""
+    rank = len(shape)
+    sizes = tuple(d.sizes[i] for i in range(rank))
+    strides = tuple(d.strides[i] for i in range(rank))
+    dense, stride = True, 1
+    for n, s in zip(reversed(sizes), reversed(strides)):
+        dense = dense and (n == 1 or s == stride)
+        stride *= n
+    if sizes != tuple(shape) or not dense or stride == 0:
+        try:
+            return _copy_out(d, shape, dtype)
+        finally:
+            _libc.free(d.allocated)
+    owner = _Malloced(d.allocated)
+    buffer = (ctypes.c_char * (stride * dtype.itemsize)).from_address(d.aligned + d.offset * dtype.itemsize)
+    # The ctypes array keeps the owner alive, numpy keeps the ctypes array.
+    buffer._owner = owner  # type: ignore[attr-defined]
+    return np.frombuffer(buffer, dtype=dtype, count=stride).reshape(shape)
+
+
 def _to_torch(array: np.ndarray, dtype: str) -> torch.Tensor:
     if dtype == "bf16":  # numpy has no bf16: the bits travel as uint16
         return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
@@ -468,9 +532,10 @@ class CompiledModule:
         self._lock = threading.Lock()
         self._default = self._variant(tuple(example_inputs), dict(example_kwargs or {}))
 
-    def _variant(self, args: Tuple[Any, ...], kwargs: Dict[str, Any]) -> Variant:
+    def _variant(self, args: Tuple[Any, ...], kwargs: Dict[str, Any], flat: Optional[List[Any]] = None) -> Variant:
         from .capture import flatten_inputs, lower
-        flat = flatten_inputs(args, kwargs)
+        if flat is None:
+            flat = flatten_inputs(args, kwargs)
         key = signature(flat)
         with self._lock:
             variant = self._variants.get(key)
@@ -504,7 +569,7 @@ class CompiledModule:
         flat = flatten_inputs(args, kwargs)
         use_numpy = any(isinstance(x, np.ndarray) for x in flat) and not any(
             isinstance(x, torch.Tensor) for x in flat)
-        variant = self._variant(args, kwargs)
+        variant = self._variant(args, kwargs, flat)
         tensors: List[torch.Tensor] = []
         prepared = variant.prepared(self.module)
         prepared_iter = iter(prepared)

@@ -156,3 +156,58 @@ def test_cache_key_follows_the_micro_kernel_archive(tmp_path):
     archive.write_text("v2 longer")
     os.utime(archive, ns=(1, 10**18))
     assert runtime._tool_identity(tool) != before
+
+
+class SharedResults(nn.Module):
+    """Results that alias: the input itself, one tensor returned twice, and a
+    view of a computed one."""
+
+    def forward(self, x: torch.Tensor):
+        y = x * 3.0
+        return x, y, y, y.transpose(0, 1), (x + 1.0).sum(-1)
+
+
+def test_results_own_their_memory(compiler) -> None:
+    # Dense results become the returned tensors' storage (no copy); aliased
+    # ones are copied. Either way each call's results are its own, survive
+    # the compiled module, and are freed exactly once (a double free or a
+    # use after free aborts or corrupts the values checked here).
+    x = torch.randn(4, 6)
+    compiled = attn_opt.compile(SharedResults(), (x,))
+    first = compiled(x)
+    second = compiled(x + 1.0)
+    want = SharedResults()(x)
+    for got, ref in zip(first, want):
+        torch.testing.assert_close(got, ref)
+    torch.testing.assert_close(second[1], (x + 1.0) * 3.0)
+    assert first[0].data_ptr() != x.data_ptr()  # the input is not handed back
+    first[1].add_(100.0)  # results are writable and independent of each other
+    torch.testing.assert_close(first[2], x * 3.0)
+    del compiled
+    for _ in range(3):
+        import gc
+        gc.collect()
+    torch.testing.assert_close(first[4], (x + 1.0).sum(-1))
+    torch.testing.assert_close(second[3], ((x + 1.0) * 3.0).t())
+
+
+def test_concurrent_calls_from_threads(compiler) -> None:
+    # Each thread has its own argument descriptors.
+    from concurrent.futures import ThreadPoolExecutor
+    module = TwoOutputs()
+    compiled = attn_opt.compile(module, (torch.randn(8, 16),))
+    inputs = [torch.randn(8, 16) for _ in range(16)]
+    with ThreadPoolExecutor(4) as pool:
+        outs = list(pool.map(lambda t: compiled(t), inputs))
+    for t, (p, y) in zip(inputs, outs):
+        torch.testing.assert_close(p, t.softmax(-1), rtol=2e-4, atol=1e-6)
+        torch.testing.assert_close(y, t * 2 + 1)
+
+
+def test_library_rejects_another_shape(compiler) -> None:
+    # The kernels are specialised to the compiled sizes; the library itself
+    # refuses a tensor of another shape instead of reading out of bounds.
+    compiled = attn_opt.compile(TwoOutputs(), (torch.randn(3, 5),))
+    library = compiled._default.library
+    with pytest.raises(attn_opt.AttnOptError, match=r"argument 0 has shape \[3, 6\]"):
+        library([torch.randn(3, 6)])
