@@ -186,23 +186,21 @@ def _tune_allocator() -> None:
 # A graph this small is run on one thread: its parallel loops are too short
 # to pay for waking OpenMP's workers (on a loaded 2-core machine a d2l
 # attention of 0.1 ms took 20 ms with two threads), which PyTorch avoids the
-# same way (a grain size per op).
+# same way (a grain size per op). It is compiled without OpenMP at all: even
+# on one thread each parallel region costs ~2.5 us to enter (d2l's
+# Nadaraya-Watson, 9 regions: 25 us with OpenMP, 3 us without).
 SINGLE_THREAD_FLOPS = 8_000_000
 
-_libomp: Optional[ctypes.CDLL] = None
+
+def single_threaded(lowered: Lowered) -> bool:
+    """Whether ``lowered`` is built as sequential code (the user's
+    OMP_NUM_THREADS, when set, keeps OpenMP)."""
+    return lowered.flops < SINGLE_THREAD_FLOPS and "OMP_NUM_THREADS" not in os.environ
 
 
-def _openmp() -> Optional[ctypes.CDLL]:
-    """LLVM's OpenMP runtime, which the compiled libraries use (loaded with
-    the first of them)."""
-    global _libomp
-    if _libomp is None:
-        try:
-            _libomp = ctypes.CDLL("libomp.so.5")
-            _libomp.omp_set_num_threads.argtypes = [ctypes.c_int]
-        except OSError:
-            return None
-    return _libomp
+def cpu_build_args(lowered: Lowered) -> List[str]:
+    """attn-run options for a CPU library of ``lowered``."""
+    return ["--cpu-pipeline=openmp=0"] if single_threaded(lowered) else []
 
 
 # Compiled kernels load whole 64-byte vectors from their arguments; an
@@ -224,7 +222,6 @@ class Library:
         self.arg_specs = [(a.shape, a.dtype) for a in lowered.args]
         self.results = lowered.results
         self.arg_types = [_descriptor(len(shape)) for shape, _ in self.arg_specs]
-        self.single_thread = lowered.flops < SINGLE_THREAD_FLOPS and "OMP_NUM_THREADS" not in os.environ
         self._local = threading.local()
         out_types = [_descriptor(len(shape)) for shape, _ in self.results]
         if len(out_types) == 1:
@@ -270,16 +267,7 @@ class Library:
             keep.append(tensor)
             d.allocated = d.aligned = tensor.data_ptr()
             pointers.add(tensor.data_ptr())
-        omp = _openmp() if self.single_thread else None
-        if omp is not None:
-            threads = omp.omp_get_max_threads()
-            omp.omp_set_num_threads(1)
-            try:
-                self.function(*refs)
-            finally:
-                omp.omp_set_num_threads(threads)
-        else:
-            self.function(*refs)
+        self.function(*refs)
         outs = [result] if len(self.results) == 1 else [getattr(result, f"r{i}") for i in range(len(self.results))]
         arrays = []
         owned = set()
@@ -466,7 +454,7 @@ class Variant:
             so, header = build_library(lowered.mlir, extra_args=cuda_build_args())
             self.library: Any = CudaLibrary(so, header, lowered)
         else:
-            so, header = build_library(lowered.mlir)
+            so, header = build_library(lowered.mlir, extra_args=cpu_build_args(lowered))
             self.library = Library(so, header, lowered)
         self.out_spec = captured.out_spec
         self.constants = captured.program.constants
@@ -615,7 +603,7 @@ class GraphFunction:
         except Exception as error:
             error.failed_node = translator.failed  # type: ignore[attr-defined]
             raise
-        so, header = build_library(self.lowered.mlir)
+        so, header = build_library(self.lowered.mlir, extra_args=cpu_build_args(self.lowered))
         self.library = Library(so, header, self.lowered)
         out = next(n for n in gm.graph.nodes if n.op == "output").args[0]
         self.single = not isinstance(out, (tuple, list))

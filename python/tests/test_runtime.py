@@ -110,9 +110,10 @@ def test_truncated_cached_library_is_rebuilt(compiler) -> None:
     """A cache hit is checked against the size and hash recorded at build
     time: a truncated .so is rebuilt instead of crashing dlopen (SIGBUS)."""
     from attn_opt.capture import lower
-    from attn_opt.runtime import build_library
+    from attn_opt.runtime import build_library, cpu_build_args
     x = torch.randn(2, 11)  # a shape no other test loads into this process
-    path, _ = build_library(lower(TwoOutputs(), (x,))[0].mlir)
+    lowered = lower(TwoOutputs(), (x,))[0]
+    path, _ = build_library(lowered.mlir, extra_args=cpu_build_args(lowered))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])  # as a crash mid-write leaves it
     again = attn_opt.compile(TwoOutputs(), (x,))
@@ -211,3 +212,21 @@ def test_library_rejects_another_shape(compiler) -> None:
     library = compiled._default.library
     with pytest.raises(attn_opt.AttnOptError, match=r"argument 0 has shape \[3, 6\]"):
         library([torch.randn(3, 6)])
+
+
+def test_small_graphs_are_built_without_openmp(compiler, monkeypatch) -> None:
+    # Below SINGLE_THREAD_FLOPS a library is sequential code: entering an
+    # OpenMP region costs microseconds even on one thread. Larger graphs
+    # keep their parallel regions.
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    small = attn_opt.compile(TwoOutputs(), (torch.randn(3, 5),))
+    assert b"__kmpc_fork_call" not in small.library_path.read_bytes()
+
+    class Big(nn.Module):
+        def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+            return (a @ b).softmax(-1)
+
+    a, b = torch.randn(256, 256), torch.randn(256, 256)
+    big = attn_opt.compile(Big(), (a, b))
+    assert b"__kmpc_fork_call" in big.library_path.read_bytes()
+    torch.testing.assert_close(big(a, b), (a @ b).softmax(-1), rtol=2e-4, atol=1e-6)
