@@ -24,6 +24,9 @@ void mlir::attn::addTensorStages(
   // einsum scales), so that attention chains in any layout are recognised as
   // attn.attention (which reads every layout through its maps).
   pm.addPass(createCanonicalizerPass());
+  // In-place updates of part of the scores become elementwise terms that
+  // fusion can follow.
+  pm.addPass(createFoldSliceUpdatesPass());
   pm.addPass(createFuseAttentionPass());
   pm.addPass(createCanonicalizerPass());
   // Target-specific rewrites of attn ops (the GPU's tensor-core kernels)

@@ -554,6 +554,8 @@ private:
   LogicalResult evalExtractSlice(tensor::ExtractSliceOp op, const Window &w,
                                  Tensor &out);
   LogicalResult evalConcat(tensor::ConcatOp op, const Window &w, Tensor &out);
+  LogicalResult evalInsertSlice(tensor::InsertSliceOp op, const Window &w,
+                                Tensor &out);
   LogicalResult evalLinalg(linalg::LinalgOp op, ArrayRef<Window> resultWindows,
                            SmallVectorImpl<Tensor> &results);
 
@@ -1091,6 +1093,34 @@ Evaluator::derive(Operation *op,
     return success();
   }
 
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+    ArrayRef<int64_t> offsets = insert.getStaticOffsets();
+    ArrayRef<int64_t> sizes = insert.getStaticSizes();
+    if (ShapedType::isDynamicShape(offsets) ||
+        ShapedType::isDynamicShape(sizes) ||
+        llvm::any_of(insert.getStaticStrides(),
+                     [](int64_t s) { return s != 1; }) ||
+        insert.getSourceType().getRank() != insert.getDestType().getRank())
+      return op->emitError("reference evaluator: only static, unit-stride, "
+                           "not rank-reducing tensor.insert_slice is "
+                           "supported");
+    // The destination where the window is; the source where the window
+    // meets the slice (not at all when they are disjoint).
+    const Window &w = *resultWindows[0];
+    operandWindows[1] = w;
+    Window source;
+    bool meets = true;
+    for (auto [range, offset, size] : llvm::zip(w.dims, offsets, sizes)) {
+      int64_t lo = std::max(range.lo, offset);
+      int64_t hi = std::min(range.hi(), offset + size);
+      meets = meets && hi > lo;
+      source.dims.push_back({lo - offset, std::max<int64_t>(hi - lo, 0)});
+    }
+    if (meets)
+      operandWindows[0] = source;
+    return success();
+  }
+
   if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
     int64_t dim = concat.getDim();
     const Window &w = *resultWindows[0];
@@ -1223,6 +1253,8 @@ LogicalResult Evaluator::evalOp(Operation *op, ArrayRef<Window> resultWindows,
     return evalExtractSlice(slice, resultWindows[0], results.back());
   if (auto concat = dyn_cast<tensor::ConcatOp>(op))
     return evalConcat(concat, resultWindows[0], results.back());
+  if (auto insert = dyn_cast<tensor::InsertSliceOp>(op))
+    return evalInsertSlice(insert, resultWindows[0], results.back());
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
     results.clear();
     return evalLinalg(linalgOp, resultWindows, results);
@@ -1915,6 +1947,34 @@ LogicalResult Evaluator::evalExtractSlice(tensor::ExtractSliceOp op,
   }
   out = Tensor::makeDense(w); // rank-reduced when unit dims are dropped
   gatherStrided(input.data.data(), sizes, strides, 0, out.data.data());
+  return success();
+}
+
+LogicalResult Evaluator::evalInsertSlice(tensor::InsertSliceOp op,
+                                         const Window &w, Tensor &out) {
+  out = takeOperand(op, 1); // the destination over the window
+  out.materialize();
+  if (!reads[op][0])
+    return success(); // the window does not meet the slice
+  const Tensor &source = getOperand(op, 0);
+  ArrayRef<int64_t> offsets = op.getStaticOffsets();
+  size_t rank = out.shape.size();
+  std::vector<int64_t> outStrides = getStrides(out.shape);
+  // Element k of the source window, at source index origin + (its digits),
+  // lands at that index + offset in the result.
+  std::vector<int64_t> digits(rank, 0);
+  for (int64_t k = 0, n = source.getNumElements(); k < n; ++k) {
+    int64_t at = 0;
+    for (size_t d = 0; d < rank; ++d)
+      at += (source.origin[d] + digits[d] + offsets[d] - out.origin[d]) *
+            outStrides[d];
+    out.data[at] = source.at(k);
+    for (size_t d = rank; d-- > 0;) {
+      if (++digits[d] < source.shape[d])
+        break;
+      digits[d] = 0;
+    }
+  }
   return success();
 }
 

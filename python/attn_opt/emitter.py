@@ -386,6 +386,14 @@ class Emitter:
                 f": {t.type} to {out.type}")
         return out
 
+    def insert_slice(self, part: Tensor, into: Tensor, offsets: Sequence[int]) -> Tensor:
+        """``into`` with ``part`` written at ``offsets`` (unit strides)."""
+        out = Tensor(self.fresh("update"), into.shape, into.dtype)
+        fmt = lambda xs: ", ".join(str(int(v)) for v in xs)  # noqa: E731
+        self.op(f"{out.name} = tensor.insert_slice {part.name} into {into.name}[{fmt(offsets)}] "
+                f"[{fmt(part.shape)}] [{fmt([1] * len(part.shape))}] : {part.type} into {into.type}")
+        return out
+
     def slice_dim(self, x: Value, dim: int, start: int, length: int, step: int = 1) -> Value:
         shape = list(shape_of(x))
         offsets = [0] * len(shape)

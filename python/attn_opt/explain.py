@@ -69,7 +69,8 @@ def remarks_of(mlir: str) -> List[Remark]:
     tool = find_tool("attn-opt")
     if tool is None:
         raise ToolError("attn-opt not found: build it (./scripts/build.sh) or set ATTN_OPT_BUILD_DIR")
-    proc = subprocess.run([str(tool), "-", "--canonicalize", "--attn-fuse-attention=remarks=true", "-o",
+    proc = subprocess.run([str(tool), "-", "--canonicalize", "--attn-fold-slice-updates",
+                           "--attn-fuse-attention=remarks=true", "-o",
                            "/dev/null"], input=mlir, capture_output=True, text=True)
     if proc.returncode != 0:
         # The first error on the first line: reports that keep one line

@@ -124,3 +124,64 @@ def test_vit_b_16_ir_is_small() -> None:
     text = attn_opt.to_mlir(model, (torch.randn(1, 3, 224, 224),))
     assert len(text.encode()) < 1_000_000
     assert text.count("= attn.attention ") == 12
+
+
+class ClsRelPos(nn.Module):
+    """MViTv2's relative position terms, added in place to the scores of
+    every query and key but the class token's (timm mvitv2 cal_rel_pos_type):
+    the score tensor is updated through a slice."""
+
+    def forward(self, q, k, v, m):
+        s = (q * D ** -0.5) @ k.transpose(-2, -1)
+        s[:, :, 1:, 1:] = s[:, :, 1:, 1:] + m[:, None, 1:, 1:] + m[:, None, 1:, :1]
+        return s.softmax(dim=-1) @ v
+
+
+class SliceAssign(nn.Module):
+    """A slice written with a value that is not an update of itself: stays a
+    tensor.insert_slice, the attention after it is not fused."""
+
+    def forward(self, q, k, v, m):
+        s = q @ k.transpose(-2, -1)
+        s[:, :, 1:, 1:] = m[:, None, 1:, 1:]
+        return s.softmax(dim=-1) @ v
+
+
+def test_slice_update_of_scores_fuses(attn_opt_tool, compiler) -> None:
+    module = ClsRelPos().eval()
+    text = attn_opt.to_mlir(module, _inputs(0, merged=False))
+    fused = run_attn_opt(attn_opt_tool, text, "--canonicalize", "--attn-fold-slice-updates", "--attn-fuse-attention",
+                         "--canonicalize")
+    assert len(re.findall(r"= attn\.attention ", fused)) == 1 and "attn.softmax" not in fused
+    assert "tensor.insert_slice" not in fused
+    test = _inputs(1, merged=False)
+    with torch.no_grad():
+        torch.testing.assert_close(attn_opt.compile(module, _inputs(0, merged=False))(*test), module(*test),
+                                   rtol=RTOL, atol=ATOL)
+    assert attn_opt.explain(module, _inputs(0, merged=False)).fused == 1
+
+
+def test_slice_assignment_is_exact(compiler) -> None:
+    module = SliceAssign().eval()
+    test = _inputs(1, merged=False)
+    with torch.no_grad():
+        torch.testing.assert_close(attn_opt.compile(module, _inputs(0, merged=False))(*test), module(*test),
+                                   rtol=RTOL, atol=ATOL)
+
+
+def test_timm_mvitv2_cls_fuses(compiler) -> None:
+    """timm's MViTv2 with a class token at a small config: every attention
+    (relative position terms on all but the class token) fuses and the
+    logits match eager."""
+    mvitv2 = pytest.importorskip("timm.models.mvitv2")
+    cfg = mvitv2.MultiScaleVitCfg(depths=(1, 1, 1, 1), embed_dim=48, num_heads=1, expand_attn=False,
+                                  use_cls_token=True)
+    torch.manual_seed(0)
+    model = mvitv2.MultiScaleVit(cfg, img_size=(64, 64), num_classes=10).eval()
+    x = torch.randn(1, 3, 64, 64)
+    assert attn_opt.explain(model, (x,)).fused == 4
+    x2 = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        want = model(x2)
+        got = attn_opt.compile(model, (x,))(x2)
+    assert float((got - want).abs().max() / want.abs().max()) <= 1e-4

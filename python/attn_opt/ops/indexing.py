@@ -236,6 +236,10 @@ def slice_scatter(tx, self, src, dim=0, start=None, end=None, step=1, **_):
     length = shape_of(src)[d]
     t = e.tensor(self)
     s = e.tensor(e.cast(src, dtype))
+    if stride == 1 and length > 0:
+        # tensor.insert_slice, which attn-fold-slice-updates can read as an
+        # update (x[1:, 1:] = x[1:, 1:] + d is x + pad(d)).
+        return e.insert_slice(s, t, [begin if k == d else 0 for k in range(len(shape))])
     body = [f"%b = arith.constant {begin} : index",
             f"%st = arith.constant {stride} : index",
             f"%len = arith.constant {length} : index",

@@ -99,6 +99,32 @@ def FoldAttentionBroadcastsPass : Pass<"attn-fold-attention-broadcasts"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def FoldSliceUpdatesPass : Pass<"attn-fold-slice-updates"> {
+  let summary = "Rewrite in-place updates of a slice as full-size "
+                "elementwise ops on zero-padded operands";
+  let description = [{
+    Python code that adds a term to part of a tensor in place, as MViTv2's
+    relative position terms do to the scores of all but the class token
+    (`attn[:, :, 1:, 1:] = attn[:, :, 1:, 1:] + rel_h + rel_w`), reaches the
+    IR as a `tensor.insert_slice` of `x[slice] + d` back into `x`. Softmax
+    then reads a tensor that no elementwise chain produces, so attention
+    recognition stops there. This pass rewrites
+
+        insert_slice(x[slice] + d1 - d2 ..., into x[slice])
+
+    into `x + pad(d1) - pad(d2) ...`: each `arith.addf` (either operand on
+    the path to the slice) and `arith.subf` (the slice on the left) becomes
+    the same op on the whole of `x`, its other operand zero-padded with
+    `tensor.pad`. The result is exact: outside the slice every element is
+    `x + 0`, which is `x` (only the sign of a zero may change). The slice
+    read must be the one written (same source, offsets and sizes, unit
+    strides); nested updates (`[1:, 1:]` as two slices) fold from the inside
+    out. `attn-fuse-attention` then sees the padded terms as additive masks.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def TileAttentionPass : Pass<"attn-tile-attention"> {
   let summary = "Tile attn.attention into the flash nest of "
                 "attn.online_attention steps";
