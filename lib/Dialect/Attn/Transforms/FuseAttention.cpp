@@ -9,6 +9,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ReAttention.h"
+
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
@@ -17,6 +19,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
@@ -1177,6 +1180,23 @@ struct FuseAttentionPass
               fused.emitRemark(description);
             continue;
           }
+        }
+        // Probabilities mixed across heads (DeepViT's re-attention) have
+        // a two-pass form; its near miss is more specific than the P·V
+        // matcher's.
+        if (reattention) {
+          ReAttentionOptions options;
+          options.qTile = reattentionQTile;
+          options.kvTile = reattentionKvTile;
+          std::string description, reason;
+          if (AttentionOp fused = fuseReAttention(rewriter, softmax, options,
+                                                  description, reason)) {
+            if (remarks)
+              fused.emitRemark(description);
+            continue;
+          }
+          if (!reason.empty())
+            failure->reason = reason;
         }
         if (remarks)
           softmax.emitRemark("attention not fused: ")

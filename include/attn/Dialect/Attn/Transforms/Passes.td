@@ -58,7 +58,21 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
-           "Emit a remark for every fused attention and every near miss">
+           "Emit a remark for every fused attention and every near miss">,
+    Option<"reattention", "reattention", "bool", /*default=*/"true",
+           "Rewrite re-attention (probabilities mixed across heads, then a "
+           "LayerNorm over the heads) into its two-pass form">,
+    Option<"reattentionQTile", "reattention-q-tile", "int64_t",
+           /*default=*/"32", "Queries per block of the re-attention nest">,
+    Option<"reattentionKvTile", "reattention-kv-tile", "int64_t",
+           /*default=*/"32", "Keys per block of the re-attention nest">
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect"
   ];
 }
 
