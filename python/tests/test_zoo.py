@@ -45,3 +45,22 @@ def test_attention_count_sees_through_slice_assignment(compiler) -> None:
     row = run_entry(Entry("test", "slice-assigned scores", build), small=True, runs=0)
     assert row.compiled and row.matched, row.note
     assert row.attentions == 1, row
+
+
+def test_deepvit_reattention_fuses(compiler) -> None:
+    """DeepViT's re-attention (probabilities mixed across heads, then a
+    LayerNorm over the heads, before P·V) takes attn-fuse-attention's
+    two-pass form: every attention fuses and the model matches eager."""
+    from attn_opt.capture import lower
+    from attn_opt.explain import remarks_of
+
+    entry = next(e for e in entries() if e.family == "vit-pytorch" and e.name == "DeepViT")
+    row = run_entry(entry, small=True, runs=0)
+    assert row.compiled and row.matched, row.note
+    assert row.error <= 1e-4, row.error
+    assert row.attentions == 2 and row.fused == 2, (row.fused, row.attentions, row.note)
+    model, inputs = entry.build(True)
+    lowered, _ = lower(model, inputs(0), strict=False)
+    remarks = remarks_of(lowered.mlir)
+    assert [r.fused for r in remarks] == [True, True], remarks
+    assert all("two-pass re-attention" in r.message for r in remarks), remarks

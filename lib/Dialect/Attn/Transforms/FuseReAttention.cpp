@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -445,7 +446,9 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
       continue;
     }
     auto einsum = dyn_cast<EinsumOp>(user);
-    if (einsum && einsum.getInputs().size() == 2) {
+    if (einsum && einsum.getInputs().size() == 2 &&
+        softmax.getInput().getDefiningOp<EinsumOp>() &&
+        softmax.getType().getRank() >= 3) {
       Value other = einsum.getInputs()[0] == cur ? einsum.getInputs()[1]
                                                  : einsum.getInputs()[0];
       auto type = dyn_cast<RankedTensorType>(other.getType());
@@ -535,6 +538,10 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
                 "axis");
   const Atoms &summedAtoms =
       layout[llvm::find(pTerm, inHead) - pTerm.begin()];
+  // Summing over the keys against a matrix is P·V with a square value,
+  // not a head mix: the P·V matcher's reason stands.
+  if (summedAtoms == Atoms{keyLabel})
+    return {};
   if (summedAtoms.size() != 1 || !llvm::is_contained(batch, summedAtoms[0]))
     return fail("the mix does not sum over the head axis of the scores");
   const std::string headLabel = summedAtoms[0];
@@ -907,6 +914,9 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     // allocating the [.., H, N, N] tensors the nest exists to avoid.
     RewritePatternSet patterns(rewriter.getContext());
     tensor::populateFoldTensorEmptyPatterns(patterns);
+    // A partial block's sizes are read with tensor.dim of the outer block's
+    // (now dead) producers; read them from their destinations instead.
+    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
     (void)applyPatternsGreedily(nest, std::move(patterns));
   }
   return pass1;
