@@ -66,7 +66,11 @@ void mlir::attn::buildGpuPipeline(OpPassManager &pm,
     ConvertEinsumToGPUPassOptions gemm;
     gemm.chip = options.chip;
     nested.addPass(createConvertEinsumToGPUPass(gemm));
-  });
+  }, /*fuseElementwise=*/true,
+     // The re-attention nest's dynamic partial blocks do not fit the flash
+     // nest's static shared-memory tiles of attn-gpu-map-forall: on GPUs
+     // re-attention stays unfused.
+     /*reattention=*/false);
 
   // Tensors -> buffers. No deallocation pipeline: tiles inside the flash
   // loop become static shared memory and host buffers become managed

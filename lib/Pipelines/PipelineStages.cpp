@@ -19,7 +19,7 @@ using namespace mlir;
 void mlir::attn::addTensorStages(
     OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg,
     llvm::function_ref<void(OpPassManager &)> beforeLowering,
-    bool fuseElementwise) {
+    bool fuseElementwise, bool reattention) {
   // Canonical form first (transposes in einsum equations, scalar factors in
   // einsum scales), so that attention chains in any layout are recognised as
   // attn.attention (which reads every layout through its maps).
@@ -27,7 +27,9 @@ void mlir::attn::addTensorStages(
   // In-place updates of part of the scores become elementwise terms that
   // fusion can follow.
   pm.addPass(createFoldSliceUpdatesPass());
-  pm.addPass(createFuseAttentionPass());
+  FuseAttentionPassOptions fuse;
+  fuse.reattention = reattention;
+  pm.addPass(createFuseAttentionPass(fuse));
   pm.addPass(createCanonicalizerPass());
   // Target-specific rewrites of attn ops (the GPU's tensor-core kernels)
   // come first; what they leave is lowered below.

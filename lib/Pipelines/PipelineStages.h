@@ -20,11 +20,12 @@ namespace mlir::attn {
 /// elementwise ops on tensors as linalg, and (with `fuseElementwise`)
 /// producer/consumer fusion. `beforeLowering`, when given, adds passes that
 /// see the fused attn ops before the attn lowering (the GPU pipeline's
-/// tensor-core kernels).
+/// tensor-core kernels). `reattention` enables attn-fuse-attention's
+/// two-pass re-attention nest (CPU only so far).
 void addTensorStages(
     OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg,
     llvm::function_ref<void(OpPassManager &)> beforeLowering = nullptr,
-    bool fuseElementwise = true);
+    bool fuseElementwise = true, bool reattention = true);
 
 /// One-shot bufferization with identity layouts at function boundaries, so
 /// signatures are plain memrefs that C callers can build.

@@ -26,11 +26,11 @@
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
-#include "mlir/IR/Matchers.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/TilingInterface.h"
-#include "mlir/IR/Dominance.h"
 #include "mlir/Transforms/CSE.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -185,9 +185,8 @@ static Value matchHeadMean(Value v, int64_t hd, int64_t heads,
 /// eps) (or / sqrt(var + eps)), then optionally * gamma and + beta, with
 /// mean and var reduce-sums over `hd` scaled by 1/H, as the frontend writes
 /// nn.LayerNorm. Operand order of the commutative ops does not matter.
-static std::optional<std::string> matchLayerNorm(Value y, Value x, int64_t hd,
-                                                 int64_t heads,
-                                                 LayerNormMatch &m) {
+static std::optional<std::string>
+matchLayerNorm(Value y, Value x, int64_t hd, int64_t heads, LayerNormMatch &m) {
   int64_t rank = cast<RankedTensorType>(x.getType()).getRank();
   SmallVector<int64_t> allButHead;
   for (int64_t d = 0; d < rank; ++d)
@@ -255,8 +254,8 @@ static std::optional<std::string> matchLayerNorm(Value y, Value x, int64_t hd,
     m.ops.insert(sqrt);
   }
   Value variance;
-  if (auto add = shifted ? shifted.getDefiningOp<arith::AddFOp>()
-                         : arith::AddFOp()) {
+  if (auto add =
+          shifted ? shifted.getDefiningOp<arith::AddFOp>() : arith::AddFOp()) {
     for (auto [a, b] : {std::pair(add.getLhs(), add.getRhs()),
                         std::pair(add.getRhs(), add.getLhs())})
       if (std::optional<double> eps = getSplatFloat(b)) {
@@ -269,10 +268,9 @@ static std::optional<std::string> matchLayerNorm(Value y, Value x, int64_t hd,
     return std::string("the LayerNorm over the heads has no rsqrt(var + eps) "
                        "with a constant eps");
   Value squares = matchHeadMean(variance, hd, heads, m.ops);
-  auto square = squares ? squares.getDefiningOp<arith::MulFOp>()
-                        : arith::MulFOp();
-  if (!square || square.getLhs() != centered ||
-      square.getRhs() != centered)
+  auto square =
+      squares ? squares.getDefiningOp<arith::MulFOp>() : arith::MulFOp();
+  if (!square || square.getLhs() != centered || square.getRhs() != centered)
     return std::string("the LayerNorm's variance is not the mean over the "
                        "heads of the squared centred values");
   m.ops.insert(square);
@@ -390,9 +388,10 @@ static FailureOr<Operation *> tileAndFuse(RewriterBase &rewriter,
     return failure();
   rewriter.replaceAllUsesWith(consumer->getResult(0), replacement);
   if (forall && !result->loops.empty())
-    if (auto loop = dyn_cast<scf::ForallOp>(result->loops.front().getOperation()))
-      loop.setMappingAttr(getFlashNestMapping(rewriter.getContext(),
-                                              loop.getRank()));
+    if (auto loop =
+            dyn_cast<scf::ForallOp>(result->loops.front().getOperation()))
+      loop.setMappingAttr(
+          getFlashNestMapping(rewriter.getContext(), loop.getRank()));
   return result->tiledAndFusedOps.front();
 }
 
@@ -493,8 +492,8 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     if (!llvm::is_contained(qTerm, l) && llvm::is_contained(sTerm, l))
       kRows.push_back(l);
   if (qRows.size() != 1 || kRows.size() != 1 || contracted.size() != 1 ||
-      batch.size() + 2 != sTerm.size() ||
-      qTerm.size() != batch.size() + 2 || kTerm.size() != batch.size() + 2)
+      batch.size() + 2 != sTerm.size() || qTerm.size() != batch.size() + 2 ||
+      kTerm.size() != batch.size() + 2)
     return fail("the score einsum is not a batched Q Kᵀ with the same batch "
                 "axes for queries and keys");
   const std::string queryLabel = qRows[0], keyLabel = kRows[0],
@@ -532,12 +531,10 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   const std::string inHead = summed[0];
   std::string outHead = wTerm[0] == inHead ? wTerm[1] : wTerm[0];
   if (outHead == inHead || llvm::is_contained(pTerm, outHead) ||
-      !llvm::is_contained(mixOut, outHead) ||
-      mixOut.size() != pTerm.size())
+      !llvm::is_contained(mixOut, outHead) || mixOut.size() != pTerm.size())
     return fail("the mix is not probabilities × [H, H] matrix over the head "
                 "axis");
-  const Atoms &summedAtoms =
-      layout[llvm::find(pTerm, inHead) - pTerm.begin()];
+  const Atoms &summedAtoms = layout[llvm::find(pTerm, inHead) - pTerm.begin()];
   // Summing over the keys against a matrix is P·V with a square value,
   // not a head mix: the P·V matcher's reason stands.
   if (summedAtoms == Atoms{keyLabel})
@@ -593,8 +590,8 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     return fail("the P·V einsum has more than two operands");
   size_t probIndex = 2;
   for (auto [i, operand] : llvm::enumerate(output.getInputs()))
-    if (operand == x || (operand.getDefiningOp() &&
-                         reach.contains(operand.getDefiningOp())))
+    if (operand == x ||
+        (operand.getDefiningOp() && reach.contains(operand.getDefiningOp())))
       probIndex = probIndex == 2 ? i : 3;
   if (probIndex > 1)
     return fail("the P·V einsum reads the mixed probabilities twice");
@@ -771,20 +768,20 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   double sScale = scores.getScaleValue();
   Labels sDomain = sTerm;
   sDomain.push_back(depthLabel);
-  Value s = record(build.generic(
-      sDomain, {depthLabel}, {{query, qTerm}, {key, kTerm}},
-      build.filled(sTerm, 0.0), sTerm,
-      [](OpBuilder &b, Location l, ValueRange a) -> Value {
-        Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
-        return arith::AddFOp::create(b, l, a[2], prod);
-      }));
+  Value s = record(
+      build.generic(sDomain, {depthLabel}, {{query, qTerm}, {key, kTerm}},
+                    build.filled(sTerm, 0.0), sTerm,
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+                      return arith::AddFOp::create(b, l, a[2], prod);
+                    }));
   Value p = record(build.generic(
       sTerm, {}, {{s, sTerm}, {lse, lseTerm}}, build.empty(sTerm), sTerm,
       [&](OpBuilder &b, Location l, ValueRange a) -> Value {
         Value c = arith::ConstantOp::create(b, l, b.getF32FloatAttr(sScale));
         Value scaled = arith::MulFOp::create(b, l, a[0], c);
-        return math::ExpOp::create(
-            b, l, arith::SubFOp::create(b, l, scaled, a[1]));
+        return math::ExpOp::create(b, l,
+                                   arith::SubFOp::create(b, l, scaled, a[1]));
       }));
   const std::string mixLabel =
       fresh("h_in", {sTerm, qTerm, kTerm, {valueLabel, column}});
@@ -823,14 +820,14 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
         [](OpBuilder &b, Location l, ValueRange a) -> Value {
           return arith::AddFOp::create(b, l, a[1], a[0]);
         }));
-    Value squares = record(build.generic(
-        sTerm, {headLabel}, {{m, sTerm}, {sum, rowTerm}},
-        build.filled(rowTerm, 0.0), rowTerm,
-        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value c = centre(b, l, a[0], a[1]);
-          return arith::AddFOp::create(b, l, a[2],
-                                       arith::MulFOp::create(b, l, c, c));
-        }));
+    Value squares = record(
+        build.generic(sTerm, {headLabel}, {{m, sTerm}, {sum, rowTerm}},
+                      build.filled(rowTerm, 0.0), rowTerm,
+                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        Value c = centre(b, l, a[0], a[1]);
+                        return arith::AddFOp::create(
+                            b, l, a[2], arith::MulFOp::create(b, l, c, c));
+                      }));
     SmallVector<std::pair<Value, Labels>> inputs = {
         {m, sTerm}, {sum, rowTerm}, {squares, rowTerm}};
     if (norm.gamma)
@@ -842,8 +839,8 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     normed = record(build.generic(
         sTerm, {}, inputs, build.empty(sTerm), sTerm,
         [&](OpBuilder &b, Location l, ValueRange a) -> Value {
-          Value inv = arith::ConstantOp::create(b, l,
-                                                b.getF32FloatAttr(invHeads));
+          Value inv =
+              arith::ConstantOp::create(b, l, b.getF32FloatAttr(invHeads));
           Value e = arith::ConstantOp::create(
               b, l, b.getF32FloatAttr(static_cast<float>(epsilon)));
           Value variance = arith::MulFOp::create(b, l, a[2], inv);
@@ -860,22 +857,21 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   }
   Labels oDomain = sTerm;
   oDomain.push_back(valueLabel);
-  linalg::GenericOp pv = build.generic(
-      oDomain, {keyLabel}, {{normed, sTerm}, {value, vTerm}},
-      build.filled(oTerm, 0.0), oTerm,
-      [](OpBuilder &b, Location l, ValueRange a) -> Value {
-        Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
-        return arith::AddFOp::create(b, l, a[2], prod);
-      });
+  linalg::GenericOp pv =
+      build.generic(oDomain, {keyLabel}, {{normed, sTerm}, {value, vTerm}},
+                    build.filled(oTerm, 0.0), oTerm,
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      Value prod = arith::MulFOp::create(b, l, a[0], a[1]);
+                      return arith::AddFOp::create(b, l, a[2], prod);
+                    });
   rewriter.replaceOp(output, pv.getResult(0));
 
   // Erase the unfused chain (users first).
   SmallVector<Operation *> dead(chain.begin(), chain.end());
   dead.push_back(softmax);
   dead.push_back(scores);
-  llvm::sort(dead, [](Operation *a, Operation *b) {
-    return b->isBeforeInBlock(a);
-  });
+  llvm::sort(dead,
+             [](Operation *a, Operation *b) { return b->isBeforeInBlock(a); });
   for (Operation *op : dead)
     rewriter.eraseOp(op);
 
@@ -886,8 +882,8 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   SmallVector<int64_t> outer, inner;
   for (const std::string &l : oDomain) {
     int64_t size = sizes[l];
-    bool batchDim = l != headLabel && l != queryLabel && l != keyLabel &&
-                    l != valueLabel;
+    bool batchDim =
+        l != headLabel && l != queryLabel && l != keyLabel && l != valueLabel;
     outer.push_back(batchDim && size > 1 ? 1
                     : l == queryLabel    ? std::min(options.qTile, size)
                                          : 0);
@@ -895,6 +891,8 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   }
   FailureOr<Operation *> tiled =
       tileAndFuse(rewriter, pv, outer, /*forall=*/true, nullptr);
+  if (failed(tiled))
+    description += " (not tiled: pass 2 stays on whole tensors)";
   if (succeeded(tiled)) {
     Operation *blockOp = *tiled;
     Operation *nest = blockOp->getParentOp();

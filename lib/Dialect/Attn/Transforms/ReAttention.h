@@ -31,8 +31,8 @@ struct ReAttentionOptions {
 /// failure returns null; `reason` is empty when the softmax is not followed
 /// by a head mix at all (not a re-attention), else it names the near miss.
 AttentionOp fuseReAttention(RewriterBase &rewriter, SoftmaxOp softmax,
-                     const ReAttentionOptions &options,
-                     std::string &description, std::string &reason);
+                            const ReAttentionOptions &options,
+                            std::string &description, std::string &reason);
 
 } // namespace mlir::attn
 

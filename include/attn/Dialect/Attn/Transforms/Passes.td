@@ -49,6 +49,18 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
     finite fill below -1e4 in the mask's select (d2l's -1e6) becomes an
     additive mask.
 
+    Re-attention (DeepViT: the probabilities mixed across heads by a
+    learnt `[H, H]` matrix, through any views, then optionally a LayerNorm
+    over the heads, then P·V) has no single-pass online form; with
+    `reattention` it becomes its exact two-pass form: an `attn.attention`
+    whose `lse` result gives each row's log-sum-exp, and a nest (an
+    `scf.forall` mapped `#attn.flash_nest` over batch and blocks of
+    `reattention-q-tile` queries, an `scf.for` over blocks of
+    `reattention-kv-tile` keys) that recomputes a block of scores for all
+    heads, `exp(s - lse)`, the mix, the LayerNorm and accumulates P'·V,
+    built as linalg ops tiled by upstream tile-and-fuse. Only f32 with
+    static shapes; a near miss names its reason.
+
     The chain fuses only when the scores, the masked scores and the
     probabilities have no other users. With `remarks`, every fusion (with
     the ops moved into `score_mod`) and every near miss (softmax over a
