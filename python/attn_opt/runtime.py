@@ -23,6 +23,7 @@ import ctypes
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -191,11 +192,28 @@ def _tune_allocator() -> None:
 # Nadaraya-Watson, 9 regions: 25 us with OpenMP, 3 us without).
 SINGLE_THREAD_FLOPS = 8_000_000
 
+# Work outside the contractions, which Lowered.flops does not count: each
+# element an op produces counts as this many flops (an elementwise element
+# takes about as long as 32 flops of a micro-kernel GEMM), so a large
+# softmax or LayerNorm alone still gets threads.
+_ELEMENT_FLOPS = 32
+_RESULT = re.compile(r"^\s*%[^=\n]*= [^\n]*?(?:->|:) *\(?tensor<((?:\d+x)*)[a-z]", re.M)
+
+
+def work(lowered: Lowered) -> int:
+    """The contractions' flops plus the elements every other op produces
+    (weighted by _ELEMENT_FLOPS), read from the IR."""
+    elements = 0
+    for match in _RESULT.finditer(lowered.mlir):
+        dims = [int(d) for d in match.group(1).split("x") if d]
+        elements += int(np.prod(dims)) if dims else 1
+    return lowered.flops + _ELEMENT_FLOPS * elements
+
 
 def single_threaded(lowered: Lowered) -> bool:
     """Whether ``lowered`` is built as sequential code (the user's
     OMP_NUM_THREADS, when set, keeps OpenMP)."""
-    return lowered.flops < SINGLE_THREAD_FLOPS and "OMP_NUM_THREADS" not in os.environ
+    return work(lowered) < SINGLE_THREAD_FLOPS and "OMP_NUM_THREADS" not in os.environ
 
 
 def cpu_build_args(lowered: Lowered) -> List[str]:

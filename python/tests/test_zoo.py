@@ -45,6 +45,31 @@ def test_attention_count_sees_through_slice_assignment(compiler) -> None:
     row = run_entry(Entry("test", "slice-assigned scores", build), small=True, runs=0)
     assert row.compiled and row.matched, row.note
     assert row.attentions == 1, row
+    assert row.fused == 1, row.note  # attn-fold-slice-updates
+
+
+def test_a_slower_row_says_why(compiler) -> None:
+    """explain_slowdown times both sides again on one thread: a compiled
+    side slower there too is the code's loss, faster there the threads'."""
+    import time
+
+    import attn_opt
+    from attn_opt.zoo.runner import Row, explain_slowdown, parallel_regions
+
+    small = attn_opt.compile(torch.nn.Softmax(-1), (torch.randn(4, 8),))
+    assert parallel_regions(small.library_path) == 0  # built without OpenMP
+    big = attn_opt.compile(torch.nn.Softmax(-1), (torch.randn(512, 4096),))
+    assert parallel_regions(big.library_path) >= 1
+
+    quick, slow = (lambda: None), (lambda: time.sleep(0.002))
+    row = Row("test", "slow code")
+    explain_slowdown(row, [quick, slow], big.library_path, runs=3)
+    assert row.one_thread_speedup < 1 and row.slower_because.startswith("code:"), row
+    row = Row("test", "slow threads")
+    explain_slowdown(row, [slow, quick], big.library_path, runs=3)
+    assert row.one_thread_speedup > 1 and row.slower_because.startswith("threads:"), row
+    assert f"{row.parallel_regions} parallel regions" in row.slower_because
+    assert torch.get_num_threads() >= 1
 
 
 def test_deepvit_reattention_fuses(compiler) -> None:

@@ -25,7 +25,8 @@ from .runner import BackendRow, Row, run_backend_entry, run_entry, timm_subset_e
 def _row_line(r: Row) -> str:
     speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
     return (f"{r.family:14s} {r.model[:46]:46s} {'compiled' if r.compiled else '-':8s} "
-            f"{'matched' if r.matched else '-':7s} fused {r.fused}/{r.attentions}  {speed:>7s}  {r.note[:160]}")
+            f"{'matched' if r.matched else '-':7s} fused {r.fused}/{r.attentions}  {speed:>7s}  {r.note[:160]}"
+            + (f"  slower: {r.slower_because}" if r.slower_because else ""))
 
 
 def _backend_line(r: BackendRow) -> str:
@@ -55,8 +56,10 @@ def summary(rows: List[dict]) -> str:
     for r in rows:
         if not r.get("excluded"):
             by[r["family"]].append(r)
-    out = ["| family | models | compiled | matched | attentions fused | at least as fast as eager |",
-           "|--------|-------:|---------:|--------:|-----------------:|--------------------------:|"]
+    out = ["| family | models | compiled | matched | attentions fused | at least as fast as eager "
+           "| slower: on threads / in code |",
+           "|--------|-------:|---------:|--------:|-----------------:|--------------------------:"
+           "|------------------------------:|"]
     for fam, rs in by.items():
         n = len(rs)
         comp = sum(r["compiled"] for r in rs)
@@ -66,7 +69,13 @@ def summary(rows: List[dict]) -> str:
         timed = [r for r in rs if r["matched"] and r.get("speedup") is not None and r["speedup"] == r["speedup"]]
         fast = sum(r["speedup"] >= 1.0 for r in timed)
         pct = lambda a, b: f"{a}/{b} ({100 * a / b:.0f}%)" if b else "0/0"  # noqa: E731
-        out.append(f"| {fam} | {n} | {pct(comp, n)} | {pct(match, n)} | {pct(fused, att)} | {pct(fast, len(timed))} |")
+        # A slower row says why (runner.explain_slowdown): faster than eager
+        # on one thread (the loss is in threading), or slower there too.
+        slow = [r for r in timed if r["speedup"] < 1.0]
+        on_threads = sum(str(r.get("slower_because", "")).startswith("threads") for r in slow)
+        in_code = sum(str(r.get("slower_because", "")).startswith("code") for r in slow)
+        out.append(f"| {fam} | {n} | {pct(comp, n)} | {pct(match, n)} | {pct(fused, att)} | {pct(fast, len(timed))} "
+                   f"| {on_threads} / {in_code} |")
     return "\n".join(out)
 
 

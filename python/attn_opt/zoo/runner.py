@@ -9,9 +9,11 @@ attn.attention (recognised or stated as SDPA).
 
 from __future__ import annotations
 
+import re
 import time
 import traceback
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -41,6 +43,12 @@ class Row:
     note: str = ""
     # The published model itself fails in eager PyTorch: not counted.
     excluded: bool = False
+    # When compiled is slower than eager: both timed again on one thread
+    # (eager / compiled, > 1: compiled faster), and the parallel regions
+    # the library has; the row's reason says which side the loss is on.
+    one_thread_speedup: float = float("nan")
+    parallel_regions: int = -1
+    slower_because: str = ""
 
     @property
     def speedup(self) -> float:
@@ -166,6 +174,53 @@ def _fastest_ms(fns: Any, runs: int) -> list:
     return [b * 1e3 for b in best]
 
 
+# The outlined body of each OpenMP parallel region of a compiled library:
+# forward..omp_par, forward..omp_par.1, ... in its symbol table.
+_OMP_REGION = re.compile(rb"\.\.omp_par(?:\.\d+)?\x00")
+
+
+def parallel_regions(library: Any) -> int:
+    """The OpenMP parallel regions compiled into ``library`` (a .so path)."""
+    return len(set(_OMP_REGION.findall(Path(library).read_bytes())))
+
+
+def _one_thread_ms(fns: Any, runs: int) -> list:
+    """``_fastest_ms`` with PyTorch and LLVM's OpenMP runtime on one thread."""
+    import ctypes
+    threads = torch.get_num_threads()
+    try:
+        omp = ctypes.CDLL("libomp.so.5")
+        omp_threads = omp.omp_get_max_threads()
+    except OSError:
+        omp = None
+    try:
+        torch.set_num_threads(1)
+        if omp is not None:
+            omp.omp_set_num_threads(1)
+        return _fastest_ms(fns, runs)
+    finally:
+        torch.set_num_threads(threads)
+        if omp is not None:
+            omp.omp_set_num_threads(omp_threads)
+
+
+def explain_slowdown(row: Row, fns: Any, library: Any, runs: int) -> None:
+    """Says on which side a compiled model that ran slower than eager loses:
+    both are timed again on one thread. Faster there means the loss is in
+    running on several threads (each parallel region synchronises them;
+    PyTorch keeps small ops on one thread); slower there too means the
+    compiled code itself is slower."""
+    eager_ms, compiled_ms = _one_thread_ms(fns, runs)
+    row.one_thread_speedup = eager_ms / compiled_ms
+    row.parallel_regions = parallel_regions(library)
+    if row.one_thread_speedup >= 1.0:
+        row.slower_because = (f"threads: {row.one_thread_speedup:.2f}x eager on one thread; "
+                              f"{row.parallel_regions} parallel regions per call")
+    else:
+        row.slower_because = (f"code: {row.one_thread_speedup:.2f}x eager on one thread too "
+                              f"({row.parallel_regions} parallel regions)")
+
+
 def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e-4,
               capture_only: bool = False) -> Row:
     """Builds, compiles and checks one entry; never raises. With
@@ -224,7 +279,10 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
             if not ok and not row.note:
                 row.note = f"mismatch: relative error {row.error:.2e}"
             if runs:
-                row.eager_ms, row.compiled_ms = _fastest_ms([lambda: model(*test), lambda: compiled(*test)], runs)
+                fns = [lambda: model(*test), lambda: compiled(*test)]
+                row.eager_ms, row.compiled_ms = _fastest_ms(fns, runs)
+                if row.compiled_ms > row.eager_ms:
+                    explain_slowdown(row, fns, compiled.library_path, runs)
     except Exception as exc:  # noqa: BLE001 - a row, not a crash
         text = str(exc).strip().splitlines()
         head = text[0] if text else type(exc).__name__
