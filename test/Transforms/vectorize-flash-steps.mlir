@@ -95,3 +95,41 @@ func.func @outside(%x: memref<8x64xf32>, %y: memref<8x64xf32>) {
   }
   return
 }
+
+// -----
+
+// A NaN-ignoring row max (maxnumf, what attn-decompose-attention emits)
+// over 32 keys: a running select(x > r, x, r) over 16-lane pieces from
+// -inf, which never holds a NaN, so the horizontal reduction is nnan; the
+// row's incoming max joins last.
+// CHECK-LABEL: func.func @row_maxnumf(
+// CHECK-DAG:     %[[NEG:.*]] = arith.constant dense<0xFF800000> : vector<16xf32>
+// CHECK:         scf.for
+// CHECK:           %[[ROW:.*]] = vector.transfer_read {{.*}} : memref<1x32xf32, {{.*}}>, vector<1x32xf32>
+// CHECK:           %[[ACC:.*]] = vector.transfer_read {{.*}} : memref<1xf32, {{.*}}>, vector<1xf32>
+// CHECK:           %[[FLAT:.*]] = vector.shape_cast %[[ROW]] : vector<1x32xf32> to vector<32xf32>
+// CHECK:           %[[X0:.*]] = vector.extract_strided_slice %[[FLAT]] {offsets = [0], sizes = [16], strides = [1]}
+// CHECK:           %[[G0:.*]] = arith.cmpf ogt, %[[X0]], %[[NEG]] : vector<16xf32>
+// CHECK:           %[[R0:.*]] = arith.select %[[G0]], %[[X0]], %[[NEG]]
+// CHECK:           %[[X1:.*]] = vector.extract_strided_slice %[[FLAT]] {offsets = [16], sizes = [16], strides = [1]}
+// CHECK:           %[[G1:.*]] = arith.cmpf ogt, %[[X1]], %[[R0]] : vector<16xf32>
+// CHECK:           %[[R1:.*]] = arith.select %[[G1]], %[[X1]], %[[R0]]
+// CHECK:           %[[H:.*]] = vector.reduction <maxnumf>, %[[R1]] fastmath<nnan> : vector<16xf32> into f32
+// CHECK:           %[[A:.*]] = vector.extract %[[ACC]][0] : f32 from vector<1xf32>
+// CHECK:           %[[M:.*]] = arith.maxnumf %[[H]], %[[A]] : f32
+// CHECK:           %[[B:.*]] = vector.broadcast %[[M]] : f32 to vector<1xf32>
+// CHECK:           vector.transfer_write %[[B]]
+// CHECK-NOT:     vector.multi_reduction
+func.func @row_maxnumf(%s: memref<2x8x32xf32>, %m: memref<2x8xf32>) {
+  scf.forall (%b) in (2) {
+    %sb = memref.subview %s[%b, 0, 0] [1, 8, 32] [1, 1, 1] : memref<2x8x32xf32> to memref<8x32xf32, strided<[32, 1], offset: ?>>
+    %mb = memref.subview %m[%b, 0] [1, 8] [1, 1] : memref<2x8xf32> to memref<8xf32, strided<[1], offset: ?>>
+    linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]}
+        ins(%sb : memref<8x32xf32, strided<[32, 1], offset: ?>>) outs(%mb : memref<8xf32, strided<[1], offset: ?>>) {
+    ^bb0(%x: f32, %acc: f32):
+      %r = arith.maxnumf %x, %acc : f32
+      linalg.yield %r : f32
+    }
+  } {mapping = [#attn.flash_nest<0>]}
+  return
+}

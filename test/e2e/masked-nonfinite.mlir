@@ -12,6 +12,8 @@
 // CHECK: OK unfused-masked-row-nan-value
 // CHECK: OK fused-nan-query
 // CHECK: OK unfused-nan-query
+// CHECK: OK fused-nan-kept-key
+// CHECK: OK unfused-nan-kept-key
 
 func.func @fused(%q: tensor<2x5x8xf32>, %k: tensor<2x70x8xf32>,
                  %v: tensor<2x70x8xf32>, %keep: tensor<2x5x70xi1>)

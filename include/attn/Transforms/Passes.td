@@ -336,8 +336,15 @@ def VectorizeFlashStepsPass
     per-row operand is a broadcast scalar, a row reduction one horizontal
     `vector.reduction`. Rows longer than 16 but no multiple of 16 are split
     at the multiple first. Dynamic ones keep their loops.
+
+    A row's NaN-ignoring max (`maxnumf`, the decomposition's row max) whose
+    length is a multiple of 16 becomes a running `select(x > r, x, r)` over
+    16-lane pieces from -inf (one `vmaxps` each; it never holds a NaN), then
+    one `nnan` horizontal reduction and the row's incoming max: LLVM's
+    generic expansion fixes up NaN at every step.
   }];
-  let dependentDialects = ["::mlir::scf::SCFDialect",
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
 }
 

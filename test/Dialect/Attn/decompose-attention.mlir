@@ -31,7 +31,7 @@
 //  CHECK-NEXT:   %[[R:.*]] = arith.select %[[FUT]], %[[NEG_INF]], %[[MS]] : f32
 //  CHECK-NEXT:   linalg.yield %[[R]] : f32
 //       CHECK: %[[ROWMAX:.*]] = linalg.generic {indexing_maps = [#[[IJ]], #[[ROW]]], iterator_types = ["parallel", "reduction"]} ins(%[[SM]] : tensor<32x16xf32>)
-//       CHECK:   arith.maximumf
+//       CHECK:   arith.maxnumf
 //       CHECK: %[[ALPHA:.*]] = linalg.generic {{.*}} ins(%[[MX]], %[[ROWMAX]] : tensor<32xf32>, tensor<32xf32>)
 //       CHECK:   math.exp
 //       CHECK: %[[MNEW:.*]] = linalg.generic {{.*}} ins(%[[ROWMAX]] : tensor<32xf32>) outs(%[[MX]] : tensor<32xf32>)
@@ -140,7 +140,7 @@ func.func @region_and_structured_masks(%q: tensor<8x4xf32>, %acc: tensor<8x4xf32
 //       CHECK: linalg.generic {{.*}} ins(%[[S]] : tensor<2x3x5x5xf32>)
 //       CHECK:   arith.mulf
 //       CHECK: %[[MAX:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x5xf32>)
-//       CHECK:   arith.maximumf
+//       CHECK:   arith.maxnumf
 //       CHECK: %[[P:.*]] = linalg.generic
 //       CHECK:   math.exp
 //       CHECK: %[[SUM:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<2x3x5x5xf32>)

@@ -119,4 +119,17 @@ want = torch_attention(qbad, k, v, keep, scale)
 for entry in ("fused", "unfused"):
     expect(f"{entry}-nan-query", entry, [qbad, k, v, keep], want)
 
+# One kept key with NaN scores in the second key block: the row max ignores
+# NaN (maxnumf), and the row still becomes NaN through exp(NaN - m) in its
+# sum and in P V; rows that mask the key stay finite.
+kbad = k.copy()
+kbad[0, 66, :] = np.nan
+keep2 = keep.copy()
+keep2[0, :3, 66] = True
+keep2[0, 3:, 66] = False
+want = torch_attention(q, kbad, v, keep2, scale)
+assert np.isnan(want.numpy()[0, :3]).all() and np.isfinite(want.numpy()[0, 3:]).all()
+for entry in ("fused", "unfused"):
+    expect(f"{entry}-nan-kept-key", entry, [q, kbad, v, keep2], want)
+
 sys.exit(1 if failed else 0)

@@ -368,7 +368,12 @@ template <typename OpTy> struct Decomposer {
     return mapping.lookup(cast<YieldOp>(block.getTerminator()).getValues()[0]);
   }
 
-  /// max over the key axis of `scores` into a -inf-filled row tensor.
+  /// max over the key axis of `scores` into a -inf-filled row tensor,
+  /// ignoring NaN (maxnumf): the max only shifts the exponents, and a NaN
+  /// score still makes its row NaN through exp(NaN - m) in the sum and in
+  /// P V. A NaN-ignoring max needs no NaN propagation per element, which
+  /// lets the CPU path reduce a row with one vmaxps per vector
+  /// (attn-vectorize-flash-steps).
   Value emitRowMax(Value scores, Value into) {
     SmallVector<IT> iterators(scoreSpace.size(), IT::parallel);
     iterators.back() = IT::reduction;
@@ -376,7 +381,7 @@ template <typename OpTy> struct Decomposer {
         scores, {spaceMap(scoreSpace, scoreSpace)}, into,
         spaceMap(rowSpace, scoreSpace), iterators,
         [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-          return arith::MaximumFOp::create(gb, gl, args[0], args[1]);
+          return arith::MaxNumFOp::create(gb, gl, args[0], args[1]);
         });
   }
 
