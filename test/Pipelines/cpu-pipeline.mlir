@@ -2,6 +2,8 @@
 // RUN: attn-opt %s --attn-cpu-pipeline | mlir-translate --mlir-to-llvmir | FileCheck %s --check-prefix=LLVMIR
 // RUN: attn-opt %s --attn-cpu-pipeline="openmp=false c-interface=false" | FileCheck %s --check-prefix=SERIAL
 // RUN: attn-opt %s --attn-cpu-pipeline="approximate-math=false" | FileCheck %s --check-prefix=LIBM
+// RUN: attn-opt %s --attn-cpu-pipeline | FileCheck %s --check-prefix=UK
+// RUN: attn-opt %s --attn-cpu-pipeline="flash-ukernels=false" | FileCheck %s --check-prefix=NOUK
 // The CPU pipeline takes attn on tensors to the LLVM dialect: parallel loops
 // on OpenMP, a C interface per public function, nothing else left. The
 // softmax's exp is inline arithmetic (range reduction: floor, fptosi, shl,
@@ -34,14 +36,24 @@
 // LLVMIR: call void (ptr, i32, ptr, ...) @__kmpc_fork_call(
 // LLVMIR: define void @_mlir_ciface_attention(
 
+// The flash nest's block products, Q Kᵀ and P V, are micro-kernel calls in
+// the parallel loop's body (flash-ukernels, the default); without, they are
+// generated FMA loops.
+// UK-LABEL: llvm.func @attention(
+// UK: omp.loop_nest
+// UK: llvm.call @attn_uk_matmul_f32(
+// UK: llvm.call @attn_uk_matmul_f32(
+// UK: omp.yield
+// NOUK-NOT: attn_uk_matmul
+
 // LIBM-LABEL: llvm.func @attention(
 // LIBM: llvm.intr.exp
 
 // SERIAL-NOT: omp.
-// SERIAL-NOT: _mlir_ciface
+// SERIAL-NOT: _mlir_ciface_attention
 // SERIAL-LABEL: llvm.func @attention(
 // SERIAL-NOT: omp.
-// SERIAL-NOT: _mlir_ciface
+// SERIAL-NOT: _mlir_ciface_attention
 func.func @attention(%q: tensor<2x5x4xf32>, %k: tensor<2x6x4xf32>, %v: tensor<2x6x3xf32>) -> tensor<2x5x3xf32> {
   %init_0 = tensor.empty() : tensor<2x5x3xf32>
   %0 = attn.attention ins(%q, %k, %v : tensor<2x5x4xf32>, tensor<2x6x4xf32>, tensor<2x6x3xf32>)

@@ -102,12 +102,18 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       *this, "kv-tile",
       llvm::cl::desc("Keys per flash-attention block (convert-attn-to-linalg "
                      "kv-tile)"),
-      llvm::cl::init(64)};
+      llvm::cl::init(128)};
   PassOptions::Option<bool> ukernels{
       *this, "ukernels",
       llvm::cl::desc("Run f32 matrix products on the runtime's micro-kernel "
                      "(attn-contractions-to-ukernels); the JIT and "
                      "ahead-of-time libraries link libattn_ukernels"),
+      llvm::cl::init(true)};
+  PassOptions::Option<bool> flashUkernels{
+      *this, "flash-ukernels",
+      llvm::cl::desc("With ukernels, also the flash-attention nest's block "
+                     "products (Q Kᵀ and P V) become micro-kernel calls "
+                     "(attn-contractions-to-ukernels in-loops)"),
       llvm::cl::init(true)};
   PassOptions::Option<bool> fuseElementwise{
       *this, "fuse-elementwise",

@@ -35,10 +35,11 @@ def ContractionsToUkernelsPass
     time), summing over K in order with fused multiply-adds from C's value:
     exactly the loop nest the contraction means.
 
-    By default only contractions outside any `scf.forall` are rewritten:
-    the flash-attention nest's 64 x 64 block products measured no faster as
-    calls (the per-call packing of the Kᵀ block and the softmax steps
-    between them dominate); `in-loops` includes them.
+    By default only contractions outside any `scf.forall` are rewritten;
+    `in-loops` includes those inside one (the flash-attention nest's block
+    products), which `attn-cpu-pipeline` sets (`flash-ukernels`): with
+    128-key blocks the calls run Q Kᵀ (64 x 128 x d) and P V (64 x d x 128)
+    faster than the generated 8 x 32 register tiles.
 
     A contraction not already inside an `scf.forall` gets one over its outer
     loops and output tiles
