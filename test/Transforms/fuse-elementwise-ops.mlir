@@ -277,3 +277,106 @@ func.func @add_into_row_sum(%x: tensor<8x64xf32>, %c: tensor<8x64xf32>) -> tenso
   } -> tensor<8xf32>
   return %r : tensor<8xf32>
 }
+
+// -----
+
+// LayerNorm as the frontend writes it: named linalg.reduce and
+// linalg.broadcast ops, generalised so that they fuse. The centred values
+// have two users and stay; the square fuses into the variance's reduction;
+// the mean's scaling, every broadcast (mean, rstd, weight, bias) and the
+// final scale-and-shift become one op whose maps read the row statistics
+// and the weights in place. Nothing is broadcast into a buffer.
+// CHECK-DAG:   #[[ROW:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[STAT:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG:   #[[COL:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK-SAME:    %[[X:.*]]: tensor<197x192xf32>, %[[W:.*]]: tensor<192xf32>, %[[B:.*]]: tensor<192xf32>)
+// CHECK-NOT:     linalg.broadcast
+// CHECK-NOT:     linalg.reduce
+// CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<197x192xf32>)
+// CHECK:         %[[C:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]], #[[ROW]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[SUM]] : tensor<197x192xf32>, tensor<197xf32>)
+// CHECK:           arith.mulf
+// CHECK:           arith.subf
+// CHECK:         %[[SQ:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]]], iterator_types = ["parallel", "reduction"]} ins(%[[C]] : tensor<197x192xf32>)
+// CHECK:           %[[P:.*]] = arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK:           arith.addf %[[P]], %{{.*}} : f32
+// CHECK:         %[[Y:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]], #[[COL]], #[[COL]], #[[ROW]]], iterator_types = ["parallel", "parallel"]} ins(%[[C]], %[[SQ]], %[[W]], %[[B]] : tensor<197x192xf32>, tensor<197xf32>, tensor<192xf32>, tensor<192xf32>)
+// CHECK:           math.rsqrt
+// CHECK:         return %[[Y]]
+func.func @layer_norm(%x: tensor<197x192xf32>, %w: tensor<192xf32>, %b: tensor<192xf32>) -> tensor<197x192xf32> {
+  %zero = arith.constant 0.0 : f32
+  %inv = arith.constant 5.2083333e-03 : f32
+  %eps = arith.constant 1.0e-6 : f32
+  %es = tensor.empty() : tensor<197xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%es : tensor<197xf32>) -> tensor<197xf32>
+  %sum = linalg.reduce ins(%x : tensor<197x192xf32>) outs(%z : tensor<197xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  %mean = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                          iterator_types = ["parallel"]} ins(%sum : tensor<197xf32>) outs(%es : tensor<197xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %inv : f32
+    linalg.yield %m : f32
+  } -> tensor<197xf32>
+  %e = tensor.empty() : tensor<197x192xf32>
+  %mb = linalg.broadcast ins(%mean : tensor<197xf32>) outs(%e : tensor<197x192xf32>) dimensions = [1]
+  %c = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]} ins(%x, %mb : tensor<197x192xf32>, tensor<197x192xf32>) outs(%e : tensor<197x192xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %d = arith.subf %in, %m : f32
+    linalg.yield %d : f32
+  } -> tensor<197x192xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]} ins(%c : tensor<197x192xf32>) outs(%e : tensor<197x192xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %p = arith.mulf %in, %in : f32
+    linalg.yield %p : f32
+  } -> tensor<197x192xf32>
+  %ss = linalg.reduce ins(%sq : tensor<197x192xf32>) outs(%z : tensor<197xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  %rstd = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                          iterator_types = ["parallel"]} ins(%ss : tensor<197xf32>) outs(%es : tensor<197xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %v = arith.mulf %in, %inv : f32
+    %ve = arith.addf %v, %eps : f32
+    %r = math.rsqrt %ve : f32
+    linalg.yield %r : f32
+  } -> tensor<197xf32>
+  %rb = linalg.broadcast ins(%rstd : tensor<197xf32>) outs(%e : tensor<197x192xf32>) dimensions = [1]
+  %wb = linalg.broadcast ins(%w : tensor<192xf32>) outs(%e : tensor<197x192xf32>) dimensions = [0]
+  %bb = linalg.broadcast ins(%b : tensor<192xf32>) outs(%e : tensor<197x192xf32>) dimensions = [0]
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>,
+                                        affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%c, %rb, %wb, %bb : tensor<197x192xf32>, tensor<197x192xf32>, tensor<197x192xf32>, tensor<197x192xf32>) outs(%e : tensor<197x192xf32>) {
+  ^bb0(%in: f32, %r: f32, %ww: f32, %bi: f32, %out: f32):
+    %n = arith.mulf %in, %r : f32
+    %s = arith.mulf %n, %ww : f32
+    %t = arith.addf %s, %bi : f32
+    linalg.yield %t : f32
+  } -> tensor<197x192xf32>
+  return %y : tensor<197x192xf32>
+}
+
+// -----
+
+// Inside a flash nest the named ops stay named (attn-vectorize-flash-steps
+// reads them).
+// CHECK-LABEL: func.func @broadcast_in_flash_nest(
+// CHECK:         scf.forall
+// CHECK:           linalg.broadcast
+func.func @broadcast_in_flash_nest(%x: tensor<4xf32>, %y: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %r = scf.forall (%i) in (2) shared_outs(%o = %y) -> (tensor<2x4x8xf32>) {
+    %e = tensor.empty() : tensor<4x8xf32>
+    %b = linalg.broadcast ins(%x : tensor<4xf32>) outs(%e : tensor<4x8xf32>) dimensions = [1]
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %b into %o[%i, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<4x8xf32> into tensor<2x4x8xf32>
+    }
+  } {mapping = [#attn.flash_nest<0>]}
+  return %r : tensor<2x4x8xf32>
+}

@@ -520,6 +520,15 @@ def FuseElementwiseOpsPass : Pass<"attn-fuse-elementwise-ops"> {
     consumer stays a contraction. Fusion into all-parallel consumers, and
     into reductions that read every element once (LayerNorm's row
     statistics), is unchanged.
+
+    Upstream's fusion only fuses `linalg.generic` ops, so the pass first
+    generalises named `linalg.broadcast` and `linalg.reduce` ops outside the
+    flash nest: a broadcast becomes an indexing map of its consumer instead
+    of a buffer of the consumer's size, and a reduction takes the
+    elementwise producer of its input (LayerNorm's `(x - mean)^2`). A ViT
+    LayerNorm goes from 10 loops over the activations to 4. Transposes and
+    ops inside the flash nest keep their named form, which the vectorisers
+    read.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
