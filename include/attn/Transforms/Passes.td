@@ -538,6 +538,33 @@ def FuseElementwiseOpsPass : Pass<"attn-fuse-elementwise-ops"> {
   ];
 }
 
+def FoldAddendsIntoContractionsPass
+    : Pass<"attn-fold-addends-into-contractions"> {
+  let summary = "Start a contraction from the values added to its result "
+                "(a Linear's bias, a residual) instead of zero";
+  let description = [{
+    A contraction accumulates into its init (`out + a * b`), which for a
+    Linear is a zero fill; the bias add (and the residual add after it)
+    is then a second pass over the result, often an elementwise op and a
+    parallel loop of its own. On tensors, for an all-parallel
+    `linalg.generic` reading the result `r` of a contraction (its only
+    use, through a permutation of all the generic's loops) whose body adds
+    `r` to values computed from its other inputs (`r + b`, `(r + b) + x`,
+    the chain of `arith.addf` that starts at `r`), the contraction's init
+    becomes a new all-parallel generic computing that sum of addends
+    (indexed by the contraction's output dimensions), and the chain's end
+    becomes `r`: the generic is left with what follows the adds (a GELU)
+    or nothing, which canonicalisation erases. Only contractions whose
+    init is a fill of +0.0 and whose body yields `out + ...` are changed,
+    outside the flash nest. The sum is reassociated (`r + (b + x)`
+    instead of `(r + b) + x`, the products summed onto `b + x`): the
+    rounding of a few additions changes, no error grows with the
+    reduction length.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def OmpDynamicSchedulePass : Pass<"attn-omp-dynamic-schedule"> {
   let summary = "Give omp.wsloop ops over a few thousand tiles or fewer a "
                 "dynamic schedule";
