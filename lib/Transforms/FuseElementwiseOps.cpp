@@ -4,9 +4,9 @@
 // and reshape folding, with a control function that refuses the fusions
 // upstream gets wrong (a producer reading its own outs, fused into a
 // consumer that visits its elements more than once) and those that would
-// recompute a computing producer inside a contraction. Named broadcasts and
-// reductions outside the flash nest are generalised first, so that they take
-// part.
+// recompute a computing producer inside a contraction or, through a
+// broadcast, at the broadcast's size. Named broadcasts and reductions outside
+// the flash nest are generalised first, so that they take part.
 //
 //===----------------------------------------------------------------------===//
 
@@ -93,6 +93,27 @@ static bool keepsContraction(OpOperand *fusedOperand) {
   return onlyMovesData(producer);
 }
 
+/// True unless fusing would turn a broadcast that feeds a contraction into
+/// an op that computes: fused into the broadcast, `x + c` would be
+/// recomputed at the broadcast's size and materialised there, since a
+/// computing producer does not fuse into the contraction (keepsContraction).
+/// Refused here, the broadcast fuses into the contraction as an indexing map
+/// and the contraction reads the sum in place, computed once at its own
+/// size. Broadcasts feeding elementwise ops are unaffected (the producer
+/// fuses into that consumer once the broadcast has).
+static bool keepsDataMovement(OpOperand *fusedOperand) {
+  auto consumer = dyn_cast<linalg::GenericOp>(fusedOperand->getOwner());
+  auto producer = fusedOperand->get().getDefiningOp<linalg::GenericOp>();
+  if (!consumer || !producer || !onlyMovesData(consumer) ||
+      onlyMovesData(producer) ||
+      consumer.getMatchingIndexingMap(fusedOperand).isPermutation() ||
+      !consumer->hasOneUse())
+    return true;
+  OpOperand &use = *consumer->getUses().begin();
+  auto user = dyn_cast<linalg::LinalgOp>(use.getOwner());
+  return !(user && user.isDpsInput(&use) && rereadsOperand(user, &use));
+}
+
 /// Upstream's fusion only fuses linalg.generic ops. A named broadcast (a bias,
 /// LayerNorm's mean, rstd, weight and bias) or reduction (LayerNorm's
 /// statistics) would otherwise stay an op of its own: the broadcast
@@ -132,7 +153,7 @@ struct FuseElementwiseOpsPass
     };
     linalg::ControlFusionFn safeFusion = [=](OpOperand *fusedOperand) {
       return singleUse(fusedOperand) && fusionKeepsResult(fusedOperand) &&
-             keepsContraction(fusedOperand);
+             keepsContraction(fusedOperand) && keepsDataMovement(fusedOperand);
     };
 
     RewritePatternSet patterns(context);

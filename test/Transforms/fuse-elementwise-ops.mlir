@@ -380,3 +380,118 @@ func.func @broadcast_in_flash_nest(%x: tensor<4xf32>, %y: tensor<2x4x8xf32>) -> 
   } {mapping = [#attn.flash_nest<0>]}
   return %r : tensor<2x4x8xf32>
 }
+
+// -----
+
+// A weight broadcast over the batch as the frontend writes it (a named
+// linalg.broadcast), read by a batched contraction: generalised, the
+// broadcast becomes the contraction's indexing map, so the weight is read
+// in place and never copied per batch; the body stays the plain
+// multiply-add that attn-contractions-to-ukernels takes.
+// CHECK-DAG:   #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-LABEL: func.func @broadcast_into_contraction(
+// CHECK-SAME:    %[[XA:.*]]: tensor<4x8x16xf32>, %[[WA:.*]]: tensor<16x32xf32>)
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         %[[F:.*]] = linalg.fill
+// CHECK-NEXT:    %[[R:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[XA]], %[[WA]] : tensor<4x8x16xf32>, tensor<16x32xf32>) outs(%[[F]] : tensor<4x8x32xf32>)
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f32
+// CHECK-NEXT:      linalg.yield %[[S]] : f32
+// CHECK:         return %[[R]]
+func.func @broadcast_into_contraction(%x: tensor<4x8x16xf32>, %w: tensor<16x32xf32>) -> tensor<4x8x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.broadcast ins(%w : tensor<16x32xf32>) outs(%e : tensor<4x16x32xf32>) dimensions = [0]
+  %eo = tensor.empty() : tensor<4x8x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%eo : tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wb : tensor<4x8x16xf32>, tensor<4x16x32xf32>) outs(%f : tensor<4x8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8x32xf32>
+  return %r : tensor<4x8x32xf32>
+}
+
+// -----
+
+// A computing producer (`w + c`) behind that broadcast: it is not fused into
+// the broadcast (which would then compute the sum once per batch, at
+// 4x16x32, and, no longer a pure data movement, be materialised there), nor
+// into the contraction's inner loop (keepsContraction). The broadcast fuses
+// into the contraction as a map; the sum is computed once, at 16x32, and the
+// contraction reads it in place.
+// CHECK-DAG:   #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-LABEL: func.func @add_behind_broadcast_into_contraction(
+// CHECK-SAME:    %[[XA:.*]]: tensor<4x8x16xf32>, %[[WA:.*]]: tensor<16x32xf32>, %[[CA:.*]]: tensor<16x32xf32>)
+// CHECK-NOT:     tensor<4x16x32xf32>
+// CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ID]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[WA]], %[[CA]] : tensor<16x32xf32>, tensor<16x32xf32>) outs(%{{.*}} : tensor<16x32xf32>)
+// CHECK:           arith.addf
+// CHECK-NOT:     tensor<4x16x32xf32>
+// CHECK:         %[[R:.*]] = linalg.generic {indexing_maps = [{{.*}}, #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[XA]], %[[SUM]] : tensor<4x8x16xf32>, tensor<16x32xf32>)
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f32
+// CHECK-NEXT:      linalg.yield %[[S]] : f32
+// CHECK:         return %[[R]]
+func.func @add_behind_broadcast_into_contraction(%x: tensor<4x8x16xf32>, %w: tensor<16x32xf32>, %c: tensor<16x32xf32>) -> tensor<4x8x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<16x32xf32>
+  %ws = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%w, %c : tensor<16x32xf32>, tensor<16x32xf32>) outs(%e2 : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16x32xf32>
+  %e = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.broadcast ins(%ws : tensor<16x32xf32>) outs(%e : tensor<4x16x32xf32>) dimensions = [0]
+  %eo = tensor.empty() : tensor<4x8x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%eo : tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wb : tensor<4x8x16xf32>, tensor<4x16x32xf32>) outs(%f : tensor<4x8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %cc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %cc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8x32xf32>
+  return %r : tensor<4x8x32xf32>
+}
+
+// -----
+
+// The same sum behind a broadcast into an elementwise consumer: the
+// broadcast and then the sum fuse into it (one loop, no buffer of either).
+// CHECK-LABEL: func.func @add_behind_broadcast_into_elementwise(
+// CHECK-SAME:    %[[XA:.*]]: tensor<4x16x32xf32>, %[[WA:.*]]: tensor<16x32xf32>, %[[CA:.*]]: tensor<16x32xf32>)
+// CHECK:         %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[XA]], %[[WA]], %[[CA]] : tensor<4x16x32xf32>, tensor<16x32xf32>, tensor<16x32xf32>)
+// CHECK:           arith.addf
+// CHECK:           arith.mulf
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[R]]
+func.func @add_behind_broadcast_into_elementwise(%x: tensor<4x16x32xf32>, %w: tensor<16x32xf32>, %c: tensor<16x32xf32>) -> tensor<4x16x32xf32> {
+  %e2 = tensor.empty() : tensor<16x32xf32>
+  %ws = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%w, %c : tensor<16x32xf32>, tensor<16x32xf32>) outs(%e2 : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16x32xf32>
+  %e = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.broadcast ins(%ws : tensor<16x32xf32>) outs(%e : tensor<4x16x32xf32>) dimensions = [0]
+  %r = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %wb : tensor<4x16x32xf32>, tensor<4x16x32xf32>) outs(%e : tensor<4x16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  } -> tensor<4x16x32xf32>
+  return %r : tensor<4x16x32xf32>
+}

@@ -528,7 +528,12 @@ def FuseElementwiseOpsPass : Pass<"attn-fuse-elementwise-ops"> {
     elementwise producer of its input (LayerNorm's `(x - mean)^2`). A ViT
     LayerNorm goes from 10 loops over the activations to 4. Transposes and
     ops inside the flash nest keep their named form, which the vectorisers
-    read.
+    read. A computing producer is not fused into a broadcast whose only user
+    is a contraction reading it as an input: the broadcast then fuses into
+    the contraction as an indexing map and the contraction reads the
+    producer's result in place, computed once at its own size, instead of
+    recomputed per broadcast element into a buffer of the broadcast's size
+    (the computing broadcast could no longer fuse into the contraction).
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
