@@ -11,10 +11,10 @@
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -50,16 +50,16 @@ static bool accumulatesIntoInit(linalg::LinalgOp op) {
     return false;
   Block *body = op.getBlock();
   BlockArgument out = body->getArguments().back();
-  auto add = body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
-  return add && out.hasOneUse() &&
-         (add.getLhs() == out || add.getRhs() == out);
+  auto add =
+      body->getTerminator()->getOperand(0).getDefiningOp<arith::AddFOp>();
+  return add && out.hasOneUse() && (add.getLhs() == out || add.getRhs() == out);
 }
 
 /// The ops of `body` that `value` depends on, in block order; fails when
 /// it depends on `excluded` (the result being folded, the generic's out) or
 /// on loop indices.
-static FailureOr<SmallVector<Operation *>>
-sliceOf(Value value, Block *body, ArrayRef<Value> excluded) {
+static FailureOr<SmallVector<Operation *>> sliceOf(Value value, Block *body,
+                                                   ArrayRef<Value> excluded) {
   llvm::SetVector<Operation *> slice;
   SmallVector<Value> work{value};
   while (!work.empty()) {
@@ -75,9 +75,8 @@ sliceOf(Value value, Block *body, ArrayRef<Value> excluded) {
     llvm::append_range(work, def->getOperands());
   }
   SmallVector<Operation *> ordered(slice.begin(), slice.end());
-  llvm::sort(ordered, [](Operation *a, Operation *b) {
-    return a->isBeforeInBlock(b);
-  });
+  llvm::sort(ordered,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
   return ordered;
 }
 
