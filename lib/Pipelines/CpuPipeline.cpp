@@ -58,6 +58,13 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   toLinalg.kvTile = options.kvTile;
   addTensorStages(pm, toLinalg, /*beforeLowering=*/nullptr,
                   options.fuseElementwise);
+  // Biases and residuals as the initial values of the contractions they
+  // are added to (the micro-kernel accumulates onto C), instead of a zero
+  // fill and a separate pass over each result.
+  if (options.fuseElementwise) {
+    pm.addPass(attn::createFoldAddendsIntoContractionsPass());
+    pm.addPass(createCanonicalizerPass());
+  }
 
   // Tensors -> buffers.
   addBufferizeStage(pm);

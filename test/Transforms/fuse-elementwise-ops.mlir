@@ -277,3 +277,221 @@ func.func @add_into_row_sum(%x: tensor<8x64xf32>, %c: tensor<8x64xf32>) -> tenso
   } -> tensor<8xf32>
   return %r : tensor<8xf32>
 }
+
+// -----
+
+// LayerNorm as the frontend writes it: named linalg.reduce and
+// linalg.broadcast ops, generalised so that they fuse. The centred values
+// have two users and stay; the square fuses into the variance's reduction;
+// the mean's scaling, every broadcast (mean, rstd, weight, bias) and the
+// final scale-and-shift become one op whose maps read the row statistics
+// and the weights in place. Nothing is broadcast into a buffer.
+// CHECK-DAG:   #[[ROW:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[STAT:.*]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG:   #[[COL:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @layer_norm(
+// CHECK-SAME:    %[[X:.*]]: tensor<197x192xf32>, %[[W:.*]]: tensor<192xf32>, %[[B:.*]]: tensor<192xf32>)
+// CHECK-NOT:     linalg.broadcast
+// CHECK-NOT:     linalg.reduce
+// CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]]], iterator_types = ["parallel", "reduction"]} ins(%[[X]] : tensor<197x192xf32>)
+// CHECK:         %[[C:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]], #[[ROW]]], iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[SUM]] : tensor<197x192xf32>, tensor<197xf32>)
+// CHECK:           arith.mulf
+// CHECK:           arith.subf
+// CHECK:         %[[SQ:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]]], iterator_types = ["parallel", "reduction"]} ins(%[[C]] : tensor<197x192xf32>)
+// CHECK:           %[[P:.*]] = arith.mulf %{{.*}}, %{{.*}} : f32
+// CHECK:           arith.addf %[[P]], %{{.*}} : f32
+// CHECK:         %[[Y:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[STAT]], #[[COL]], #[[COL]], #[[ROW]]], iterator_types = ["parallel", "parallel"]} ins(%[[C]], %[[SQ]], %[[W]], %[[B]] : tensor<197x192xf32>, tensor<197xf32>, tensor<192xf32>, tensor<192xf32>)
+// CHECK:           math.rsqrt
+// CHECK:         return %[[Y]]
+func.func @layer_norm(%x: tensor<197x192xf32>, %w: tensor<192xf32>, %b: tensor<192xf32>) -> tensor<197x192xf32> {
+  %zero = arith.constant 0.0 : f32
+  %inv = arith.constant 5.2083333e-03 : f32
+  %eps = arith.constant 1.0e-6 : f32
+  %es = tensor.empty() : tensor<197xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%es : tensor<197xf32>) -> tensor<197xf32>
+  %sum = linalg.reduce ins(%x : tensor<197x192xf32>) outs(%z : tensor<197xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  %mean = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                          iterator_types = ["parallel"]} ins(%sum : tensor<197xf32>) outs(%es : tensor<197xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %m = arith.mulf %in, %inv : f32
+    linalg.yield %m : f32
+  } -> tensor<197xf32>
+  %e = tensor.empty() : tensor<197x192xf32>
+  %mb = linalg.broadcast ins(%mean : tensor<197xf32>) outs(%e : tensor<197x192xf32>) dimensions = [1]
+  %c = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]} ins(%x, %mb : tensor<197x192xf32>, tensor<197x192xf32>) outs(%e : tensor<197x192xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %d = arith.subf %in, %m : f32
+    linalg.yield %d : f32
+  } -> tensor<197x192xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]} ins(%c : tensor<197x192xf32>) outs(%e : tensor<197x192xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %p = arith.mulf %in, %in : f32
+    linalg.yield %p : f32
+  } -> tensor<197x192xf32>
+  %ss = linalg.reduce ins(%sq : tensor<197x192xf32>) outs(%z : tensor<197xf32>) dimensions = [1]
+    (%in: f32, %acc: f32) {
+      %s = arith.addf %in, %acc : f32
+      linalg.yield %s : f32
+    }
+  %rstd = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                          iterator_types = ["parallel"]} ins(%ss : tensor<197xf32>) outs(%es : tensor<197xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %v = arith.mulf %in, %inv : f32
+    %ve = arith.addf %v, %eps : f32
+    %r = math.rsqrt %ve : f32
+    linalg.yield %r : f32
+  } -> tensor<197xf32>
+  %rb = linalg.broadcast ins(%rstd : tensor<197xf32>) outs(%e : tensor<197x192xf32>) dimensions = [1]
+  %wb = linalg.broadcast ins(%w : tensor<192xf32>) outs(%e : tensor<197x192xf32>) dimensions = [0]
+  %bb = linalg.broadcast ins(%b : tensor<192xf32>) outs(%e : tensor<197x192xf32>) dimensions = [0]
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>,
+                                        affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%c, %rb, %wb, %bb : tensor<197x192xf32>, tensor<197x192xf32>, tensor<197x192xf32>, tensor<197x192xf32>) outs(%e : tensor<197x192xf32>) {
+  ^bb0(%in: f32, %r: f32, %ww: f32, %bi: f32, %out: f32):
+    %n = arith.mulf %in, %r : f32
+    %s = arith.mulf %n, %ww : f32
+    %t = arith.addf %s, %bi : f32
+    linalg.yield %t : f32
+  } -> tensor<197x192xf32>
+  return %y : tensor<197x192xf32>
+}
+
+// -----
+
+// Inside a flash nest the named ops stay named (attn-vectorize-flash-steps
+// reads them).
+// CHECK-LABEL: func.func @broadcast_in_flash_nest(
+// CHECK:         scf.forall
+// CHECK:           linalg.broadcast
+func.func @broadcast_in_flash_nest(%x: tensor<4xf32>, %y: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
+  %r = scf.forall (%i) in (2) shared_outs(%o = %y) -> (tensor<2x4x8xf32>) {
+    %e = tensor.empty() : tensor<4x8xf32>
+    %b = linalg.broadcast ins(%x : tensor<4xf32>) outs(%e : tensor<4x8xf32>) dimensions = [1]
+    scf.forall.in_parallel {
+      tensor.parallel_insert_slice %b into %o[%i, 0, 0] [1, 4, 8] [1, 1, 1] : tensor<4x8xf32> into tensor<2x4x8xf32>
+    }
+  } {mapping = [#attn.flash_nest<0>]}
+  return %r : tensor<2x4x8xf32>
+}
+
+// -----
+
+// A weight broadcast over the batch as the frontend writes it (a named
+// linalg.broadcast), read by a batched contraction: generalised, the
+// broadcast becomes the contraction's indexing map, so the weight is read
+// in place and never copied per batch; the body stays the plain
+// multiply-add that attn-contractions-to-ukernels takes.
+// CHECK-DAG:   #[[X:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d3)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-LABEL: func.func @broadcast_into_contraction(
+// CHECK-SAME:    %[[XA:.*]]: tensor<4x8x16xf32>, %[[WA:.*]]: tensor<16x32xf32>)
+// CHECK-NOT:     linalg.broadcast
+// CHECK:         %[[F:.*]] = linalg.fill
+// CHECK-NEXT:    %[[R:.*]] = linalg.generic {indexing_maps = [#[[X]], #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[XA]], %[[WA]] : tensor<4x8x16xf32>, tensor<16x32xf32>) outs(%[[F]] : tensor<4x8x32xf32>)
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f32
+// CHECK-NEXT:      linalg.yield %[[S]] : f32
+// CHECK:         return %[[R]]
+func.func @broadcast_into_contraction(%x: tensor<4x8x16xf32>, %w: tensor<16x32xf32>) -> tensor<4x8x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.broadcast ins(%w : tensor<16x32xf32>) outs(%e : tensor<4x16x32xf32>) dimensions = [0]
+  %eo = tensor.empty() : tensor<4x8x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%eo : tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wb : tensor<4x8x16xf32>, tensor<4x16x32xf32>) outs(%f : tensor<4x8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %c, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8x32xf32>
+  return %r : tensor<4x8x32xf32>
+}
+
+// -----
+
+// A computing producer (`w + c`) behind that broadcast: it is not fused into
+// the broadcast (which would then compute the sum once per batch, at
+// 4x16x32, and, no longer a pure data movement, be materialised there), nor
+// into the contraction's inner loop (keepsContraction). The broadcast fuses
+// into the contraction as a map; the sum is computed once, at 16x32, and the
+// contraction reads it in place.
+// CHECK-DAG:   #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG:   #[[W:.*]] = affine_map<(d0, d1, d2, d3) -> (d3, d2)>
+// CHECK-LABEL: func.func @add_behind_broadcast_into_contraction(
+// CHECK-SAME:    %[[XA:.*]]: tensor<4x8x16xf32>, %[[WA:.*]]: tensor<16x32xf32>, %[[CA:.*]]: tensor<16x32xf32>)
+// CHECK-NOT:     tensor<4x16x32xf32>
+// CHECK:         %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[ID]], #[[ID]]], iterator_types = ["parallel", "parallel"]} ins(%[[WA]], %[[CA]] : tensor<16x32xf32>, tensor<16x32xf32>) outs(%{{.*}} : tensor<16x32xf32>)
+// CHECK:           arith.addf
+// CHECK-NOT:     tensor<4x16x32xf32>
+// CHECK:         %[[R:.*]] = linalg.generic {indexing_maps = [{{.*}}, #[[W]], {{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[XA]], %[[SUM]] : tensor<4x8x16xf32>, tensor<16x32xf32>)
+// CHECK-NEXT:    ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %[[ACC:.*]]: f32):
+// CHECK-NEXT:      %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
+// CHECK-NEXT:      %[[S:.*]] = arith.addf %[[ACC]], %[[P]] : f32
+// CHECK-NEXT:      linalg.yield %[[S]] : f32
+// CHECK:         return %[[R]]
+func.func @add_behind_broadcast_into_contraction(%x: tensor<4x8x16xf32>, %w: tensor<16x32xf32>, %c: tensor<16x32xf32>) -> tensor<4x8x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<16x32xf32>
+  %ws = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%w, %c : tensor<16x32xf32>, tensor<16x32xf32>) outs(%e2 : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16x32xf32>
+  %e = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.broadcast ins(%ws : tensor<16x32xf32>) outs(%e : tensor<4x16x32xf32>) dimensions = [0]
+  %eo = tensor.empty() : tensor<4x8x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%eo : tensor<4x8x32xf32>) -> tensor<4x8x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %wb : tensor<4x8x16xf32>, tensor<4x16x32xf32>) outs(%f : tensor<4x8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %cc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %cc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8x32xf32>
+  return %r : tensor<4x8x32xf32>
+}
+
+// -----
+
+// The same sum behind a broadcast into an elementwise consumer: the
+// broadcast and then the sum fuse into it (one loop, no buffer of either).
+// CHECK-LABEL: func.func @add_behind_broadcast_into_elementwise(
+// CHECK-SAME:    %[[XA:.*]]: tensor<4x16x32xf32>, %[[WA:.*]]: tensor<16x32xf32>, %[[CA:.*]]: tensor<16x32xf32>)
+// CHECK:         %[[R:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[XA]], %[[WA]], %[[CA]] : tensor<4x16x32xf32>, tensor<16x32xf32>, tensor<16x32xf32>)
+// CHECK:           arith.addf
+// CHECK:           arith.mulf
+// CHECK-NOT:     linalg.generic
+// CHECK:         return %[[R]]
+func.func @add_behind_broadcast_into_elementwise(%x: tensor<4x16x32xf32>, %w: tensor<16x32xf32>, %c: tensor<16x32xf32>) -> tensor<4x16x32xf32> {
+  %e2 = tensor.empty() : tensor<16x32xf32>
+  %ws = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%w, %c : tensor<16x32xf32>, tensor<16x32xf32>) outs(%e2 : tensor<16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<16x32xf32>
+  %e = tensor.empty() : tensor<4x16x32xf32>
+  %wb = linalg.broadcast ins(%ws : tensor<16x32xf32>) outs(%e : tensor<4x16x32xf32>) dimensions = [0]
+  %r = linalg.generic {indexing_maps = [affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>, affine_map<(b, i, j) -> (b, i, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %wb : tensor<4x16x32xf32>, tensor<4x16x32xf32>) outs(%e : tensor<4x16x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %p = arith.mulf %a, %b : f32
+    linalg.yield %p : f32
+  } -> tensor<4x16x32xf32>
+  return %r : tensor<4x16x32xf32>
+}
