@@ -37,7 +37,12 @@ namespace {
 /// further M loops such as the `b` of "b n i, i o -> b n o") is iterated
 /// around the calls.
 struct UkernelPlan {
-  unsigned m, n;
+  unsigned m;
+  /// The N loops, outermost first: the output's innermost loop, and the
+  /// loops before it that both B and C store consecutively and contiguously
+  /// (a convolution's output rows and columns, "b c p q h w, o c p q -> b o
+  /// h w": N is all H·W positions, not one row of W), collapsed into one.
+  SmallVector<unsigned> n;
   /// The K loops, in the order both inputs store them (consecutively: they
   /// are collapsed into one, as "b n h d, o h d -> b n o" needs).
   SmallVector<unsigned> k;
@@ -110,7 +115,7 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   if (!llvm::is_contained(dims->n, inner) || dims->k.empty() ||
       dims->m.empty())
     return std::nullopt;
-  plan.n = inner;
+  plan.n = {inner};
   // The innermost M loop of C is the micro-kernel's M.
   std::optional<unsigned> m;
   for (unsigned r = 0; r < cMap.getNumResults(); ++r)
@@ -138,24 +143,44 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
       if (map.getDimPosition(*first + i) != d)
         return std::nullopt;
   }
-  if (plan.k.size() > 1) {
-    for (OpOperand *operand : {plan.a, plan.b}) {
-      auto type = cast<MemRefType>(operand->get().getType());
-      AffineMap map = op.getMatchingIndexingMap(operand);
-      unsigned first = *resultOf(map, plan.k.front());
-      SmallVector<ReassociationIndices> groups;
-      for (unsigned r = 0; r < map.getNumResults(); ++r) {
-        if (r > first && r < first + plan.k.size())
-          groups.back().push_back(r);
-        else
-          groups.push_back({int64_t(r)});
-      }
-      if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups))
-        return std::nullopt;
+  // Whether `loops` sit consecutively in `operand`'s dimensions and
+  // collapse into one without a copy.
+  auto collapsible = [&](OpOperand *operand, ArrayRef<unsigned> loops) {
+    auto type = cast<MemRefType>(operand->get().getType());
+    AffineMap map = op.getMatchingIndexingMap(operand);
+    std::optional<unsigned> first = resultOf(map, loops.front());
+    if (!first || *first + loops.size() > map.getNumResults())
+      return false;
+    for (auto [i, d] : llvm::enumerate(loops))
+      if (map.getDimPosition(*first + i) != d)
+        return false;
+    SmallVector<ReassociationIndices> groups;
+    for (unsigned r = 0; r < map.getNumResults(); ++r) {
+      if (r > *first && r < *first + loops.size())
+        groups.back().push_back(r);
+      else
+        groups.push_back({int64_t(r)});
     }
+    return memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups);
+  };
+  if (plan.k.size() > 1 &&
+      (!collapsible(plan.a, plan.k) || !collapsible(plan.b, plan.k)))
+    return std::nullopt;
+  // Further N loops before the innermost one in C, as long as B stores them
+  // in the same order right before it and both collapse.
+  for (int r = int(cMap.getNumResults()) - 2; r >= 0; --r) {
+    unsigned d = cMap.getDimPosition(r);
+    if (!llvm::is_contained(dims->n, d) || ranges[d] == 1)
+      break;
+    SmallVector<unsigned> wider = {d};
+    wider.append(plan.n);
+    if (!collapsible(plan.b, wider) || !collapsible(plan.c, wider))
+      break;
+    plan.n = std::move(wider);
   }
   for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (d != plan.m && d != plan.n && !llvm::is_contained(plan.k, d))
+    if (d != plan.m && !llvm::is_contained(plan.n, d) &&
+        !llvm::is_contained(plan.k, d))
       plan.outer.push_back(d);
   // Every other loop must be parallel (batch or M): its iterations are
   // independent calls.
@@ -280,11 +305,17 @@ struct ContractionsToUkernelsPass
     int64_t outerTrips = 1;
     for (unsigned d : plan.outer)
       outerTrips *= ShapedType::isDynamic(staticRanges[d]) ? 1 : staticRanges[d];
+    // Collapsed N loops are not tiled (a tile of H·W positions is no
+    // rectangle of the loops): each call takes all of them, tiles split M.
+    bool tileN = plan.n.size() == 1;
     int64_t tm = ShapedType::kDynamic, tn = ShapedType::kDynamic;
     if (!nested && !ShapedType::isDynamic(staticRanges[plan.m]) &&
-        !ShapedType::isDynamic(staticRanges[plan.n]))
-      std::tie(tm, tn) =
-          tileSizes(staticRanges[plan.m], staticRanges[plan.n], outerTrips);
+        llvm::none_of(plan.n, [&](unsigned d) {
+          return ShapedType::isDynamic(staticRanges[d]);
+        }))
+      std::tie(tm, tn) = tileSizes(
+          staticRanges[plan.m], tileN ? staticRanges[plan.n.front()] : 64,
+          outerTrips);
 
     // Loops: the outer dimensions, then (top level only) M and N tiles.
     SmallVector<unsigned> loopDims(plan.outer);
@@ -295,9 +326,14 @@ struct ContractionsToUkernelsPass
     }
     bool tiled = !ShapedType::isDynamic(tm);
     if (tiled) {
-      loopDims.append({plan.m, plan.n});
-      ubs.append({ranges[plan.m], ranges[plan.n]});
-      steps.append({b.getIndexAttr(tm), b.getIndexAttr(tn)});
+      loopDims.push_back(plan.m);
+      ubs.push_back(ranges[plan.m]);
+      steps.push_back(b.getIndexAttr(tm));
+      if (tileN) {
+        loopDims.push_back(plan.n.front());
+        ubs.push_back(ranges[plan.n.front()]);
+        steps.push_back(b.getIndexAttr(tn));
+      }
     }
     auto body = [&](OpBuilder &b, Location loc, ValueRange ivs) {
       DenseMap<unsigned, OpFoldResult> offsets, sizes;
@@ -308,7 +344,10 @@ struct ContractionsToUkernelsPass
       for (auto [d, iv] : llvm::zip(loopDims, ivs))
         offsets[d] = iv;
       if (tiled) {
-        for (auto [d, tile] : {std::pair{plan.m, tm}, std::pair{plan.n, tn}}) {
+        SmallVector<std::pair<unsigned, int64_t>, 2> tiles = {{plan.m, tm}};
+        if (tileN)
+          tiles.push_back({plan.n.front(), tn});
+        for (auto [d, tile] : tiles) {
           AffineExpr i, n;
           bindDims(b.getContext(), i);
           bindSymbols(b.getContext(), n);
@@ -319,8 +358,8 @@ struct ContractionsToUkernelsPass
         }
       }
       Value a = view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
-      Value bm = view2d(b, loc, op, plan.b, plan.k, {plan.n}, offsets, sizes);
-      Value c = view2d(b, loc, op, plan.c, {plan.m}, {plan.n}, offsets, sizes);
+      Value bm = view2d(b, loc, op, plan.b, plan.k, plan.n, offsets, sizes);
+      Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
       func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
     };
     if (loopDims.empty()) {

@@ -109,6 +109,59 @@ func.func @two_reduction_loops(%x: memref<1x197x8x64xf32>, %w: memref<512x8x64xf
 
 // -----
 
+// A convolution after im2col, "b c p q h w, o c p q -> b o h w": the output
+// rows and columns (contiguous in the patches and in the output) are one N
+// of 7·7 = 49 positions, not 7, and only M (the output channels) is tiled.
+#patches = affine_map<(b, o, h, w, c, p, q) -> (b, c, p, q, h, w)>
+#filter = affine_map<(b, o, h, w, c, p, q) -> (o, c, p, q)>
+#image = affine_map<(b, o, h, w, c, p, q) -> (b, o, h, w)>
+// CHECK-LABEL: func.func @collapsed_n_loops
+// CHECK:         scf.forall (%[[B0:.*]], %{{.*}}) = (0, 0) to (1, 256) step (1, 48)
+// CHECK:           memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : memref<?x16x3x3xf32, strided<[144, 9, 3, 1], offset: ?>> into memref<?x144xf32
+// CHECK:           %[[B:.*]] = memref.subview %arg0[%[[B0]], 0, 0, 0, 0, 0] [1, 16, 3, 3, 7, 7] [1, 1, 1, 1, 1, 1] : memref<1x16x3x3x7x7xf32> to memref<16x3x3x7x7xf32
+// CHECK:           memref.collapse_shape %[[B]] {{\[}}[0, 1, 2], [3, 4]] : memref<16x3x3x7x7xf32, strided<[441, 147, 49, 7, 1], offset: ?>> into memref<144x49xf32
+// CHECK:           memref.collapse_shape %{{.*}} {{\[}}[0], [1, 2]] : memref<?x7x7xf32, strided<[49, 7, 1], offset: ?>> into memref<?x49xf32
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @collapsed_n_loops(%x: memref<1x16x3x3x7x7xf32>, %w: memref<256x16x3x3xf32>,
+                             %y: memref<1x256x7x7xf32>) {
+  linalg.generic {indexing_maps = [#patches, #filter, #image],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x16x3x3x7x7xf32>, memref<256x16x3x3xf32>) outs(%y : memref<1x256x7x7xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same product with the output's rows and columns stored the other way
+// round in B ("... w h"): they are not consecutive in the same order, so N
+// is the columns alone and the rows are iterated around the calls.
+#patches_t = affine_map<(b, o, h, w, c, p, q) -> (b, c, p, q, w, h)>
+#filter = affine_map<(b, o, h, w, c, p, q) -> (o, c, p, q)>
+#image = affine_map<(b, o, h, w, c, p, q) -> (b, o, h, w)>
+// CHECK-LABEL: func.func @n_loops_not_collapsible
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0, 0) to (1, 7, 256, 7)
+// CHECK-NOT:       into memref<?x49xf32
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @n_loops_not_collapsible(%x: memref<1x16x3x3x7x7xf32>, %w: memref<256x16x3x3xf32>,
+                                   %y: memref<1x256x7x7xf32>) {
+  linalg.generic {indexing_maps = [#patches_t, #filter, #image],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x16x3x3x7x7xf32>, memref<256x16x3x3xf32>) outs(%y : memref<1x256x7x7xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Operands in the other order (B first) and a batch_matmul.
 #b = affine_map<(m, n, k) -> (k, n)>
 #a = affine_map<(m, n, k) -> (m, k)>
