@@ -9,11 +9,8 @@ Linear shapes of ViT-B/L blocks over --tokens rows."""
 from __future__ import annotations
 
 import argparse
-import os
 
-os.environ["OMP_NUM_THREADS"] = "1"
-
-import time  # noqa: E402
+from one_thread import cpu_seconds  # first: pins OpenMP and torch to one thread
 
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
@@ -21,22 +18,11 @@ import torch.nn as nn  # noqa: E402
 import attn_opt  # noqa: E402
 
 
-def cpu_seconds(fn, runs: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        start = time.thread_time()
-        fn()
-        best = min(best, time.thread_time() - start)
-    return best
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--tokens", type=int, default=512)
     p.add_argument("--runs", type=int, default=10)
     args = p.parse_args()
-    torch.set_num_threads(1)
     print(f"{'K':>6s} {'N':>6s} {'eager GFLOP/s':>14s} {'attn-opt GFLOP/s':>17s} {'attn-opt/eager':>15s}")
     for k, n in [(512, 1024), (768, 2304), (768, 3072), (1024, 1536), (1024, 4096), (2048, 1024)]:
         linear = nn.Linear(k, n).eval()

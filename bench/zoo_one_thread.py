@@ -9,12 +9,9 @@ costs. Prints eager ms, compiled ms and eager / compiled."""
 
 from __future__ import annotations
 
-import os
 import sys
 
-os.environ["OMP_NUM_THREADS"] = "1"
-
-import time  # noqa: E402
+from one_thread import cpu_seconds  # first: pins OpenMP and torch to one thread
 
 import torch  # noqa: E402
 
@@ -22,26 +19,15 @@ import attn_opt  # noqa: E402
 from attn_opt.zoo.corpus import entries  # noqa: E402
 
 
-def cpu_ms(fn, runs: int) -> float:
-    fn()
-    best = float("inf")
-    for _ in range(runs):
-        start = time.thread_time()
-        fn()
-        best = min(best, time.thread_time() - start)
-    return best * 1e3
-
-
 def main() -> None:
     family, name = sys.argv[1], sys.argv[2]
     runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
-    torch.set_num_threads(1)
     entry = next(e for e in entries([family]) if e.name == name)
     model, make_inputs = entry.build(False)
     example, test = make_inputs(0), make_inputs(1)
     compiled = attn_opt.compile(model, example)
     with torch.no_grad():
-        eager, ours = cpu_ms(lambda: model(*test), runs), cpu_ms(lambda: compiled(*test), runs)
+        eager, ours = (1e3 * cpu_seconds(f, runs) for f in (lambda: model(*test), lambda: compiled(*test)))
     print(f"{name}: eager {eager:.2f} ms cpu, compiled {ours:.2f} ms cpu, eager/compiled {eager / ours:.2f}")
 
 

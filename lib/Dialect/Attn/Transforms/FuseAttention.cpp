@@ -11,6 +11,8 @@
 
 #include "ReAttention.h"
 
+#include "MatchUtils.h"
+
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 #include "attn/Dialect/Attn/Transforms/Passes.h"
 
@@ -97,38 +99,6 @@ struct Failure {
 };
 
 } // namespace
-
-static bool hasRepeatedLabel(ArrayRef<std::string> labels) {
-  for (size_t i = 0; i < labels.size(); ++i)
-    for (size_t j = i + 1; j < labels.size(); ++j)
-      if (labels[i] == labels[j])
-        return true;
-  return false;
-}
-
-/// The einsum's terms with ellipses expanded, or nullopt when an operand
-/// broadcasts a size-1 dimension (attn.attention has no broadcasting of q,
-/// k or v) or a term repeats a label (a diagonal).
-static std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
-  auto plan = op.getPlanWithoutBroadcast();
-  if (!plan)
-    return std::nullopt;
-  for (const std::vector<std::string> &labels : plan->inputs)
-    if (hasRepeatedLabel(labels))
-      return std::nullopt;
-  if (hasRepeatedLabel(plan->output))
-    return std::nullopt;
-  return plan;
-}
-
-/// The value of a splat floating-point constant.
-static std::optional<double> getSplatFloat(Value value) {
-  DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
 
 /// Matches `select` as a boolean mask on scores: one side a splat -inf, or a
 /// finite fill so negative (the frontends' masked_fill(-1e6), -1e9, finfo.min)

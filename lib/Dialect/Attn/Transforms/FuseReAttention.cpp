@@ -12,6 +12,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MatchUtils.h"
 #include "ReAttention.h"
 
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
@@ -63,35 +64,6 @@ struct LayerNormMatch {
 };
 
 } // namespace
-
-static bool hasRepeatedLabel(ArrayRef<std::string> labels) {
-  for (size_t i = 0; i < labels.size(); ++i)
-    for (size_t j = i + 1; j < labels.size(); ++j)
-      if (labels[i] == labels[j])
-        return true;
-  return false;
-}
-
-/// The einsum's plan when no operand broadcasts and no term repeats a label.
-static std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
-  auto plan = op.getPlanWithoutBroadcast();
-  if (!plan)
-    return std::nullopt;
-  for (const std::vector<std::string> &labels : plan->inputs)
-    if (hasRepeatedLabel(labels))
-      return std::nullopt;
-  if (hasRepeatedLabel(plan->output))
-    return std::nullopt;
-  return plan;
-}
-
-static std::optional<double> getSplatFloat(Value value) {
-  DenseElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
-      !isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  return attr.getSplatValue<APFloat>().convertToDouble();
-}
 
 /// The layout of a rearrange's result, or nullopt when the view splits a
 /// score axis (its elementary axes do not fall on axis boundaries).

@@ -1,0 +1,55 @@
+//===- MatchUtils.h - helpers of the attention matchers ---------*- C++ -*-===//
+//
+// What attn-fuse-attention's matchers (the single-pass chain and the
+// two-pass re-attention) both ask of an einsum or a constant.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ATTN_LIB_DIALECT_ATTN_TRANSFORMS_MATCHUTILS_H
+#define ATTN_LIB_DIALECT_ATTN_TRANSFORMS_MATCHUTILS_H
+
+#include "attn/Dialect/Attn/IR/AttnOps.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::attn {
+
+inline bool hasRepeatedLabel(ArrayRef<std::string> labels) {
+  for (size_t i = 0; i < labels.size(); ++i)
+    for (size_t j = i + 1; j < labels.size(); ++j)
+      if (labels[i] == labels[j])
+        return true;
+  return false;
+}
+
+/// The einsum's terms with ellipses expanded, or nullopt when an operand
+/// broadcasts a size-1 dimension (attn.attention has no broadcasting of q,
+/// k or v) or a term repeats a label (a diagonal).
+inline std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
+  auto plan = op.getPlanWithoutBroadcast();
+  if (!plan)
+    return std::nullopt;
+  for (const std::vector<std::string> &labels : plan->inputs)
+    if (hasRepeatedLabel(labels))
+      return std::nullopt;
+  if (hasRepeatedLabel(plan->output))
+    return std::nullopt;
+  return plan;
+}
+
+/// The value of a splat floating-point constant.
+inline std::optional<double> getSplatFloat(Value value) {
+  DenseElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+} // namespace mlir::attn
+
+#endif // ATTN_LIB_DIALECT_ATTN_TRANSFORMS_MATCHUTILS_H
