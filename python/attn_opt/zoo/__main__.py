@@ -26,6 +26,7 @@ def _row_line(r: Row) -> str:
     speed = f"{r.speedup:.2f}x" if r.speedup == r.speedup else "-"
     return (f"{r.family:14s} {r.model[:46]:46s} {'compiled' if r.compiled else '-':8s} "
             f"{'matched' if r.matched else '-':7s} fused {r.fused}/{r.attentions}  {speed:>7s}  {r.note[:160]}"
+            + (f"  one thread {r.one_thread_speedup:.2f}x" if r.one_thread_speedup == r.one_thread_speedup else "")
             + (f"  slower: {r.slower_because}" if r.slower_because else ""))
 
 
@@ -57,9 +58,9 @@ def summary(rows: List[dict]) -> str:
         if not r.get("excluded"):
             by[r["family"]].append(r)
     out = ["| family | models | compiled | matched | attentions fused | at least as fast as eager "
-           "| slower: on threads / in code |",
+           "| slower: on threads / in code | as fast on one thread |",
            "|--------|-------:|---------:|--------:|-----------------:|--------------------------:"
-           "|------------------------------:|"]
+           "|------------------------------:|----------------------:|"]
     for fam, rs in by.items():
         n = len(rs)
         comp = sum(r["compiled"] for r in rs)
@@ -74,8 +75,13 @@ def summary(rows: List[dict]) -> str:
         slow = [r for r in timed if r["speedup"] < 1.0]
         on_threads = sum(str(r.get("slower_because", "")).startswith("threads") for r in slow)
         in_code = sum(str(r.get("slower_because", "")).startswith("code") for r in slow)
+        # Both sides on one thread (runner.explain_slowdown): on a shared
+        # machine the steadier comparison.
+        single = [r for r in timed if r.get("one_thread_speedup") == r.get("one_thread_speedup")
+                  and r.get("one_thread_speedup") is not None]
+        fast1 = sum(r["one_thread_speedup"] >= 1.0 for r in single)
         out.append(f"| {fam} | {n} | {pct(comp, n)} | {pct(match, n)} | {pct(fused, att)} | {pct(fast, len(timed))} "
-                   f"| {on_threads} / {in_code} |")
+                   f"| {on_threads} / {in_code} | {pct(fast1, len(single))} |")
     return "\n".join(out)
 
 

@@ -204,14 +204,19 @@ def _one_thread_ms(fns: Any, runs: int) -> list:
             omp.omp_set_num_threads(omp_threads)
 
 
-def explain_slowdown(row: Row, fns: Any, library: Any, runs: int) -> None:
-    """Says on which side a compiled model that ran slower than eager loses:
-    both are timed again on one thread. Faster there means the loss is in
-    running on several threads (each parallel region synchronises them;
-    PyTorch keeps small ops on one thread); slower there too means the
-    compiled code itself is slower."""
+def explain_slowdown(row: Row, fns: Any, library: Any, runs: int, only_if_slower: bool = False) -> None:
+    """Times both sides again on one thread (``one_thread_speedup``: what
+    each side's code costs, which a loaded machine disturbs far less than
+    two threads) and says on which side a compiled model that ran slower
+    than eager loses. Faster there means the loss is in running on several
+    threads (each parallel region synchronises them; PyTorch keeps small ops
+    on one thread); slower there too means the compiled code itself is
+    slower. With ``only_if_slower`` a row that was not slower gets the
+    one-thread time and no reason."""
     eager_ms, compiled_ms = _one_thread_ms(fns, runs)
     row.one_thread_speedup = eager_ms / compiled_ms
+    if only_if_slower and not row.compiled_ms > row.eager_ms:
+        return
     row.parallel_regions = parallel_regions(library)
     if row.one_thread_speedup >= 1.0:
         row.slower_because = (f"threads: {row.one_thread_speedup:.2f}x eager on one thread; "
@@ -281,8 +286,7 @@ def run_entry(entry: Entry, small: bool = False, runs: int = 3, rtol: float = 1e
             if runs:
                 fns = [lambda: model(*test), lambda: compiled(*test)]
                 row.eager_ms, row.compiled_ms = _fastest_ms(fns, runs)
-                if row.compiled_ms > row.eager_ms:
-                    explain_slowdown(row, fns, compiled.library_path, runs)
+                explain_slowdown(row, fns, compiled.library_path, runs, only_if_slower=True)
     except Exception as exc:  # noqa: BLE001 - a row, not a crash
         text = str(exc).strip().splitlines()
         head = text[0] if text else type(exc).__name__
