@@ -189,8 +189,12 @@ def _tune_allocator() -> None:
 # attention of 0.1 ms took 20 ms with two threads), which PyTorch avoids the
 # same way (a grain size per op). It is compiled without OpenMP at all: even
 # on one thread each parallel region costs ~2.5 us to enter (d2l's
-# Nadaraya-Watson, 9 regions: 25 us with OpenMP, 3 us without).
-SINGLE_THREAD_FLOPS = 8_000_000
+# Nadaraya-Watson, 9 regions: 25 us with OpenMP, 3 us without). The bound
+# is 64 MFLOP of work (a few hundred microseconds on one thread): d2l's
+# MultiHeadAttention (23 M, 14 regions) took 1.20 ms with two threads and
+# 0.39 ms sequential against eager's 0.43 ms on a quiet machine, while its
+# encoders (550 M) gain from the second thread.
+SINGLE_THREAD_FLOPS = 64_000_000
 
 # Work outside the contractions, which Lowered.flops does not count: each
 # element an op produces counts as this many flops (an elementwise element
