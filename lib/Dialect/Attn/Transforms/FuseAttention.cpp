@@ -349,25 +349,13 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   // scores is the query axis; the others are batch axes the keys do not
   // have (grouped queries: GQA/MQA read each key head for several query
   // heads). Anything else is not Q Kᵀ.
-  Labels batch, qRows, kRows, contracted;
-  for (const std::string &l : qTerm) {
-    bool inK = llvm::is_contained(kTerm, l), inS = llvm::is_contained(sTerm, l);
-    if (inK && inS)
-      batch.push_back(l);
-    else if (inK)
-      contracted.push_back(l);
-    else if (inS)
-      qRows.push_back(l);
-    else
-      return Failure{"the score einsum sums over a query-only axis"};
-  }
-  for (const std::string &l : kTerm) {
-    if (llvm::is_contained(qTerm, l))
-      continue;
-    if (!llvm::is_contained(sTerm, l))
-      return Failure{"the score einsum sums over a key-only axis"};
-    kRows.push_back(l);
-  }
+  ScoreLabels roles = classifyScoreLabels(qTerm, kTerm, sTerm);
+  if (roles.queryOnlySum)
+    return Failure{"the score einsum sums over a query-only axis"};
+  if (roles.keyOnlySum)
+    return Failure{"the score einsum sums over a key-only axis"};
+  Labels &batch = roles.batch, &qRows = roles.qRows, &kRows = roles.kRows,
+         &contracted = roles.contracted;
   if (qRows.empty() || kRows.size() != 1 || contracted.size() != 1)
     return Failure{"the score einsum is not a batched Q Kᵀ (query axes, one "
                    "key axis, one contracted axis)"};

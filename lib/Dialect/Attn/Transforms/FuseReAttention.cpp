@@ -450,19 +450,10 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   const Labels qTerm(sPlan->inputs[0].begin(), sPlan->inputs[0].end());
   const Labels kTerm(sPlan->inputs[1].begin(), sPlan->inputs[1].end());
   const Labels sTerm(sPlan->output.begin(), sPlan->output.end());
-  Labels batch, qRows, kRows, contracted;
-  for (const std::string &l : qTerm) {
-    bool inK = llvm::is_contained(kTerm, l), inS = llvm::is_contained(sTerm, l);
-    if (inK && inS)
-      batch.push_back(l);
-    else if (inK)
-      contracted.push_back(l);
-    else if (inS)
-      qRows.push_back(l);
-  }
-  for (const std::string &l : kTerm)
-    if (!llvm::is_contained(qTerm, l) && llvm::is_contained(sTerm, l))
-      kRows.push_back(l);
+  // A label q or k sums alone fails the size checks below.
+  ScoreLabels roles = classifyScoreLabels(qTerm, kTerm, sTerm);
+  const Labels &batch = roles.batch, &qRows = roles.qRows,
+               &kRows = roles.kRows, &contracted = roles.contracted;
   if (qRows.size() != 1 || kRows.size() != 1 || contracted.size() != 1 ||
       batch.size() + 2 != sTerm.size() || qTerm.size() != batch.size() + 2 ||
       kTerm.size() != batch.size() + 2)

@@ -13,6 +13,9 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+
 #include <optional>
 #include <string>
 
@@ -39,6 +42,40 @@ inline std::optional<::attn::EinsumPlan> getStrictPlan(EinsumOp op) {
   if (hasRepeatedLabel(plan->output))
     return std::nullopt;
   return plan;
+}
+
+/// The labels of a score einsum `q, k -> s` by role: batch (in q, k and
+/// s), rows of q (q and s), rows of k (k and s), contracted (q and k), and
+/// whether q or k has a label it sums alone (in neither of the others).
+struct ScoreLabels {
+  SmallVector<std::string, 6> batch, qRows, kRows, contracted;
+  bool queryOnlySum = false, keyOnlySum = false;
+};
+
+inline ScoreLabels classifyScoreLabels(ArrayRef<std::string> q,
+                                       ArrayRef<std::string> k,
+                                       ArrayRef<std::string> s) {
+  ScoreLabels roles;
+  for (const std::string &l : q) {
+    bool inK = llvm::is_contained(k, l), inS = llvm::is_contained(s, l);
+    if (inK && inS)
+      roles.batch.push_back(l);
+    else if (inK)
+      roles.contracted.push_back(l);
+    else if (inS)
+      roles.qRows.push_back(l);
+    else
+      roles.queryOnlySum = true;
+  }
+  for (const std::string &l : k) {
+    if (llvm::is_contained(q, l))
+      continue;
+    if (llvm::is_contained(s, l))
+      roles.kRows.push_back(l);
+    else
+      roles.keyOnlySum = true;
+  }
+  return roles;
 }
 
 /// The value of a splat floating-point constant.
