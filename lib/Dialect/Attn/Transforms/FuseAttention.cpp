@@ -457,17 +457,6 @@ static std::optional<Failure> matchChain(SoftmaxOp softmax, Match &match) {
   return std::nullopt;
 }
 
-/// The map of an operand laid out as `term` over the domain `domain` (both
-/// lists of labels).
-static AffineMap getTermMap(MLIRContext *ctx, ArrayRef<std::string> domain,
-                            ArrayRef<std::string> term) {
-  SmallVector<AffineExpr> exprs;
-  for (const std::string &label : term)
-    exprs.push_back(
-        getAffineDimExpr(llvm::find(domain, label) - domain.begin(), ctx));
-  return AffineMap::get(domain.size(), 0, exprs, ctx);
-}
-
 /// Builds the score region of `attention` from the matched elementwise
 /// steps: each step's scalar form, on the score (block argument 0) and on
 /// the elements of the other operands at this score's indices (splat

@@ -257,16 +257,6 @@ matchLayerNorm(Value y, Value x, int64_t hd, int64_t heads, LayerNormMatch &m) {
   return std::nullopt;
 }
 
-/// The map of an operand laid out as `term` over the domain `domain`.
-static AffineMap getTermMap(MLIRContext *ctx, ArrayRef<std::string> domain,
-                            ArrayRef<std::string> term) {
-  SmallVector<AffineExpr> exprs;
-  for (const std::string &label : term)
-    exprs.push_back(
-        getAffineDimExpr(llvm::find(domain, label) - domain.begin(), ctx));
-  return AffineMap::get(domain.size(), 0, exprs, ctx);
-}
-
 namespace {
 
 /// Builds the pass-2 linalg ops over label domains.

@@ -1,7 +1,7 @@
 //===- MatchUtils.h - helpers of the attention matchers ---------*- C++ -*-===//
 //
 // What attn-fuse-attention's matchers (the single-pass chain and the
-// two-pass re-attention) both ask of an einsum or a constant.
+// two-pass re-attention) both ask of an einsum's labels or a constant.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,6 +10,7 @@
 
 #include "attn/Dialect/Attn/IR/AttnOps.h"
 
+#include "mlir/IR/AffineMap.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 
@@ -76,6 +77,17 @@ inline ScoreLabels classifyScoreLabels(ArrayRef<std::string> q,
       roles.keyOnlySum = true;
   }
   return roles;
+}
+
+/// The map of an operand laid out as `term` over the domain `domain` (both
+/// lists of labels).
+inline AffineMap getTermMap(MLIRContext *ctx, ArrayRef<std::string> domain,
+                            ArrayRef<std::string> term) {
+  SmallVector<AffineExpr> exprs;
+  for (const std::string &label : term)
+    exprs.push_back(
+        getAffineDimExpr(llvm::find(domain, label) - domain.begin(), ctx));
+  return AffineMap::get(domain.size(), 0, exprs, ctx);
 }
 
 /// The value of a splat floating-point constant.
