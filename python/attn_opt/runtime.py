@@ -242,6 +242,8 @@ class Library:
         self.function = getattr(self.handle, f"_mlir_ciface_{entry}")
         self.function.restype = None
         self.arg_specs = [(a.shape, a.dtype) for a in lowered.args]
+        from .ir import TORCH_DTYPES
+        self.arg_dtypes = [TORCH_DTYPES.get(dtype) for _, dtype in self.arg_specs]
         self.results = lowered.results
         self.arg_types = [_descriptor(len(shape)) for shape, _ in self.arg_specs]
         self._local = threading.local()
@@ -278,12 +280,19 @@ class Library:
         descriptors, result, refs = self._call_state()
         pointers = set()
         keep = []
-        for k, (tensor, d, (shape, _)) in enumerate(zip(tensors, descriptors, self.arg_specs)):
+        for k, (tensor, d, (shape, _), dtype) in enumerate(zip(tensors, descriptors, self.arg_specs,
+                                                                self.arg_dtypes)):
             if tuple(tensor.shape) != tuple(shape):
                 # The kernels are specialised to these sizes: another shape
                 # would be read out of bounds.
                 raise ToolError(f"argument {k} has shape {list(tensor.shape)}, the library was compiled for "
                                 f"{list(shape)}")
+            if dtype is not None and tensor.dtype != dtype:
+                # A wider element would be read as the wrong values, and past
+                # the end of a narrower one (a module converted with .float()
+                # or .to(...) after it was compiled).
+                raise ToolError(f"argument {k} has dtype {tensor.dtype}, the library was compiled for {dtype}: "
+                                f"compile the module again after changing its dtype")
             if tensor.data_ptr() % _ALIGNMENT or not tensor.is_contiguous():
                 tensor = tensor.contiguous().clone()
             keep.append(tensor)
@@ -513,7 +522,9 @@ class Variant:
                 sources.append(module.get_buffer(name))
             else:
                 sources.append(self.constants[name])
-        key = tuple((id(t), t._version) for t in sources)
+        # The storage and dtype too: module.float() or `p.data = ...` swap a
+        # parameter's tensor without bumping its version.
+        key = tuple((id(t), t._version, t.data_ptr(), t.dtype) for t in sources)
         with self._lock:
             if key != self._prepared_key:
                 with torch.no_grad():

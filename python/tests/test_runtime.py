@@ -205,6 +205,33 @@ def test_concurrent_calls_from_threads(compiler) -> None:
         torch.testing.assert_close(y, t * 2 + 1)
 
 
+def test_swapped_parameter_data_is_seen(compiler) -> None:
+    # `p.data = ...` replaces a parameter's tensor without bumping its
+    # version: the load step still reruns (the key holds the storage too).
+    torch.manual_seed(2)
+    module = _Block().eval()
+    x = torch.randn(3, 4, 8)
+    compiled = attn_opt.compile(module, (x,))
+    compiled(x)
+    with torch.no_grad():
+        module.proj.weight.data = torch.randn_like(module.proj.weight)
+        torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
+
+
+def test_module_converted_after_compiling_is_a_clear_error(compiler) -> None:
+    # module.double() after compiling: the f32 library would read the f64
+    # weights as the wrong values (and an f32 one given to a bf16 library
+    # past their end); the library refuses them instead.
+    module = _Block().eval()
+    x = torch.randn(3, 4, 8)
+    compiled = attn_opt.compile(module, (x,))
+    compiled(x)
+    module.double()
+    with pytest.raises(attn_opt.AttnOptError, match=r"has dtype torch.float64, the library was compiled for "
+                                                    r"torch.float32"):
+        compiled(x)
+
+
 def test_library_rejects_another_shape(compiler) -> None:
     # The kernels are specialised to the compiled sizes; the library itself
     # refuses a tensor of another shape instead of reading out of bounds.
