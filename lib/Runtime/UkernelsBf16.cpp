@@ -69,8 +69,8 @@ Bf16Path selectedPath() {
 /// A per-thread, 64-byte aligned scratch buffer of at least `bytes`, one per
 /// `slot`, kept between calls (OpenMP threads live as long as the process).
 void *scratch(int slot, int64_t bytes) {
-  static thread_local void *buffers[3] = {nullptr, nullptr, nullptr};
-  static thread_local int64_t capacity[3] = {0, 0, 0};
+  static thread_local void *buffers[5] = {};
+  static thread_local int64_t capacity[5] = {};
   if (bytes > capacity[slot]) {
     free(buffers[slot]);
     int64_t rounded = ((bytes + 63) / 64) * 64;
@@ -186,30 +186,17 @@ ATTN_AMX_TARGET void packB(int64_t k, int64_t kp, int64_t n,
     }
 }
 
-/// C += A · B on AMX. A is read in place or packed once per call into rows
-/// of kp (k rounded up to 32, zero-padded) bf16; B is packed once per call
-/// (packB). C blocks at the edges (or with a non-unit column stride) go
-/// through a 32 x 32 f32 buffer.
-ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
-                               const uint16_t *a, int64_t ars, int64_t acs,
-                               const uint16_t *b, int64_t brs, int64_t bcs,
-                               float *c, int64_t crs, int64_t ccs) {
-  int64_t kp = (k + kStep - 1) / kStep * kStep;
-  // A's full 32-row blocks are read in place when its rows are contiguous
-  // and k needs no padding (packing A on every call cost as much as the
-  // products for a Linear's 197 x 3072 input); otherwise, and for the last
-  // partial block, A is copied into rows of kp zero-padded elements.
+/// A for the AMX loop: its full 32-row blocks are read in place when its
+/// rows are contiguous and k needs no padding (packing A on every call cost
+/// as much as the products for a Linear's 197 x 3072 input); otherwise, and
+/// for the last partial block, A is copied into `pa` as rows of kp
+/// zero-padded elements. Returns the first row that is copied.
+ATTN_AMX_TARGET int64_t packA(int64_t m, int64_t k, int64_t kp,
+                              const uint16_t *a, int64_t ars, int64_t acs,
+                              uint16_t *pa) {
   bool aInPlace = acs == 1 && k == kp;
   int64_t packedFrom = aInPlace ? m / kBlock * kBlock : 0;
   int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  auto *pa = static_cast<uint16_t *>(
-      scratch(0, (mp - packedFrom) * kp * 2 + 64));
-  int64_t np = (n + kBlock - 1) / kBlock * kBlock;
-  auto *pb = static_cast<uint16_t *>(scratch(1, kp * np * 2));
-  auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
-  if (!pa || !pb || !edge)
-    return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
-
   for (int64_t i = packedFrom; i < mp; ++i) {
     uint16_t *row = pa + (i - packedFrom) * kp;
     if (i >= m) {
@@ -225,12 +212,23 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
     }
     memset(row + k, 0, (kp - k) * 2);
   }
+  return packedFrom;
+}
 
-  packB(k, kp, n, b, brs, bcs, pb);
+/// The tile loop shared by both B layouts: every 32 x 32 block of C as 2 x
+/// 2 tiles, over kp / 32 steps of TDPBF16PS. `bTile(j0, s, t, bytes)` gives
+/// the VNNI tile of B for columns j0 + 16 t and step s (and its row stride in
+/// bytes). C blocks at the edges (or with a non-unit column stride) go
+/// through the 32 x 32 f32 buffer `edge`.
+template <typename BTile>
+ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
+                             const uint16_t *a, int64_t ars,
+                             const uint16_t *pa, int64_t packedFrom, float *c,
+                             int64_t crs, int64_t ccs, float *edge,
+                             BTile bTile) {
   configureTiles();
   for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
     int64_t cols = n - j0 < kBlock ? n - j0 : kBlock;
-    const uint16_t *panel = pb + j0 * kp;
     for (int64_t i0 = 0; i0 < m; i0 += kBlock) {
       int64_t rows = m - i0 < kBlock ? m - i0 : kBlock;
       bool direct = rows == kBlock && cols == kBlock && ccs == 1;
@@ -251,10 +249,13 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
           aDirect ? a + i0 * ars : pa + (i0 - packedFrom) * kp;
       int64_t lda = aDirect ? ars : kp;
       for (int64_t s = 0; s < kp / kStep; ++s) {
+        int64_t bytes;
         _tile_loadd(4, aBlock + s * kStep, lda * 2);
         _tile_loadd(5, aBlock + 16 * lda + s * kStep, lda * 2);
-        _tile_loadd(6, panel + (s * 2) * 16 * 32, 64);
-        _tile_loadd(7, panel + (s * 2 + 1) * 16 * 32, 64);
+        const uint16_t *b0 = bTile(j0, s, 0, bytes);
+        _tile_loadd(6, b0, bytes);
+        const uint16_t *b1 = bTile(j0, s, 1, bytes);
+        _tile_loadd(7, b1, bytes);
         _tile_dpbf16ps(0, 4, 6);
         _tile_dpbf16ps(1, 4, 7);
         _tile_dpbf16ps(2, 5, 6);
@@ -271,6 +272,91 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
     }
   }
   _tile_release();
+}
+
+/// C += A · B on AMX. A is read in place or packed (packA); B is packed once
+/// per call (packB).
+ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
+                               const uint16_t *a, int64_t ars, int64_t acs,
+                               const uint16_t *b, int64_t brs, int64_t bcs,
+                               float *c, int64_t crs, int64_t ccs) {
+  int64_t kp = (k + kStep - 1) / kStep * kStep;
+  int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
+  auto *pa = static_cast<uint16_t *>(scratch(0, mp * kp * 2 + 64));
+  int64_t np = (n + kBlock - 1) / kBlock * kBlock;
+  auto *pb = static_cast<uint16_t *>(scratch(1, kp * np * 2));
+  auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
+  if (!pa || !pb || !edge)
+    return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
+  int64_t packedFrom = packA(m, k, kp, a, ars, acs, pa);
+  packB(k, kp, n, b, brs, bcs, pb);
+  int64_t steps = kp / kStep;
+  amxLoop(m, n, kp, a, ars, pa, packedFrom, c, crs, ccs, edge,
+          [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
+            bytes = 64;
+            return pb + ((((j0 / kBlock) * steps + s) * 2 + t) * 16) * 32;
+          });
+}
+
+/// B given in VNNI form, as the AMX tiles read it: `pairs` row r holds, for
+/// each column j, B[2r][j] and B[2r + 1][j] as consecutive elements
+/// (pairs[r * prs + 2 j + e] = B[2r + e][j]); k = 2 * rows is even.
+/// Unpacked into a plain k x n bf16 buffer for the paths that take B as it
+/// is stored.
+void unpackPairs(int64_t k, int64_t n, const uint16_t *pairs, int64_t prs,
+                 int64_t pcs, uint16_t *out) {
+  for (int64_t p = 0; p < k; ++p)
+    for (int64_t j = 0; j < n; ++j)
+      out[p * n + j] = pairs[(p / 2) * prs + (2 * j + p % 2) * pcs];
+}
+
+/// C += A · B with B in VNNI form (unpackPairs), on AMX: B's tiles are
+/// loaded where they are, so no call packs it (a weight prepared in this
+/// form at load time: packing it on every call took half of the bf16
+/// products' time). A last partial 32-column block is copied into a
+/// zero-padded buffer; k must be a multiple of 32 (otherwise, or with
+/// non-unit element stride, B is unpacked and packed as in matmulAmx).
+/// Returns false, having done nothing, when a buffer cannot be allocated.
+ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
+                                    const uint16_t *a, int64_t ars,
+                                    int64_t acs, const uint16_t *pairs,
+                                    int64_t prs, int64_t pcs, float *c,
+                                    int64_t crs, int64_t ccs) {
+  if (k % kStep != 0 || pcs != 1) {
+    auto *plain = static_cast<uint16_t *>(scratch(3, k * n * 2));
+    if (!plain)
+      return false;
+    unpackPairs(k, n, pairs, prs, pcs, plain);
+    matmulAmx(m, n, k, a, ars, acs, plain, n, 1, c, crs, ccs);
+    return true;
+  }
+  int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
+  auto *pa = static_cast<uint16_t *>(scratch(0, mp * k * 2 + 64));
+  auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
+  int64_t fullCols = n / kBlock * kBlock;
+  auto *tail = static_cast<uint16_t *>(
+      fullCols < n ? scratch(4, (k / 2) * 2 * kBlock * 2) : edge);
+  if (!pa || !edge || !tail)
+    return false;
+  if (fullCols < n)
+    for (int64_t r = 0; r < k / 2; ++r) {
+      uint16_t *row = tail + r * 2 * kBlock;
+      memcpy(row, pairs + r * prs + 2 * fullCols, (n - fullCols) * 4);
+      memset(row + 2 * (n - fullCols), 0, (kBlock - (n - fullCols)) * 4);
+    }
+  int64_t packedFrom = packA(m, k, k, a, ars, acs, pa);
+  amxLoop(m, n, k, a, ars, pa, packedFrom, c, crs, ccs, edge,
+          [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
+            int64_t row0 = s * (kStep / 2);
+            if (j0 < fullCols) {
+              bytes = prs * 2;
+              return pairs + row0 * prs + 2 * (j0 + 16 * t);
+            }
+            bytes = 2 * kBlock * 2;
+            return static_cast<const uint16_t *>(tail) + row0 * 2 * kBlock +
+                   32 * t;
+          });
+  return true;
 }
 
 } // namespace
@@ -297,6 +383,48 @@ void _mlir_ciface_attn_uk_matmul_bf16(AttnMemRef2Bf16 *a, AttnMemRef2Bf16 *b,
                       a->aligned + a->offset, a->strides[0], a->strides[1],
                       b->aligned + b->offset, b->strides[0], b->strides[1],
                       c->aligned + c->offset, c->strides[0], c->strides[1]);
+}
+
+void attn_uk_matmul_bf16_pairs(int64_t m, int64_t n, int64_t k,
+                               const uint16_t *a, int64_t aRowStride,
+                               int64_t aColStride, const uint16_t *pairs,
+                               int64_t pairRowStride, int64_t pairColStride,
+                               float *c, int64_t cRowStride,
+                               int64_t cColStride) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  if (selectedPath() == Bf16Path::Amx &&
+      matmulAmxPairs(m, n, k, a, aRowStride, aColStride, pairs, pairRowStride,
+                     pairColStride, c, cRowStride, cColStride))
+    return;
+  auto *plain = static_cast<uint16_t *>(scratch(3, k * n * 2));
+  if (!plain) {
+    // No memory for the copy: plain loops reading the pairs where they are.
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        float acc = c[i * cRowStride + j * cColStride];
+        for (int64_t p = 0; p < k; ++p)
+          acc = fmaf(widen(a[i * aRowStride + p * aColStride]),
+                     widen(pairs[(p / 2) * pairRowStride +
+                                 (2 * j + p % 2) * pairColStride]),
+                     acc);
+        c[i * cRowStride + j * cColStride] = acc;
+      }
+    return;
+  }
+  unpackPairs(k, n, pairs, pairRowStride, pairColStride, plain);
+  matmulWidened(m, n, k, a, aRowStride, aColStride, plain, n, 1, c, cRowStride,
+                cColStride);
+}
+
+void _mlir_ciface_attn_uk_matmul_bf16_pairs(AttnMemRef2Bf16 *a,
+                                            AttnMemRef2Bf16 *pairs,
+                                            AttnMemRef2F32 *c) {
+  attn_uk_matmul_bf16_pairs(
+      c->sizes[0], c->sizes[1], a->sizes[1], a->aligned + a->offset,
+      a->strides[0], a->strides[1], pairs->aligned + pairs->offset,
+      pairs->strides[0], pairs->strides[1], c->aligned + c->offset,
+      c->strides[0], c->strides[1]);
 }
 
 const char *attn_uk_bf16_path(void) {

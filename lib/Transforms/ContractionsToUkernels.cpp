@@ -30,6 +30,8 @@ using namespace mlir;
 /// throughout, or bf16 A and B into an f32 C.
 static constexpr StringLiteral kMatmulF32 = "attn_uk_matmul_f32";
 static constexpr StringLiteral kMatmulBf16 = "attn_uk_matmul_bf16";
+/// bf16 with B in VNNI form: (k / 2) x (2 n), pairs of rows interleaved.
+static constexpr StringLiteral kMatmulBf16Pairs = "attn_uk_matmul_bf16_pairs";
 
 namespace {
 /// How a contraction's loops map onto the micro-kernel's C[M, N] +=
@@ -50,6 +52,10 @@ struct UkernelPlan {
   OpOperand *a, *b, *c;
   /// A and B are bf16 (C is f32 either way).
   bool bf16 = false;
+  /// B holds pairs of rows (VNNI form): its dimensions end with the outer K
+  /// loop, N, then the inner K loop of 2, as a bf16 weight prepared for AMX
+  /// tiles is stored ("n i e, p i c e -> n p c"); k = {outer, inner}.
+  bool pairs = false;
 };
 } // namespace
 
@@ -59,6 +65,23 @@ static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
     if (map.getDimPosition(r) == dim)
       return r;
   return std::nullopt;
+}
+
+/// Completes `plan` with the loops iterated around the calls (every loop not
+/// its M, N or K), which must all be parallel (batch or M loops): their
+/// iterations are independent calls.
+static std::optional<UkernelPlan>
+finishPlan(linalg::LinalgOp op, UkernelPlan &plan, ArrayRef<unsigned> nDims,
+           ArrayRef<int64_t> ranges) {
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    if (d != plan.m && !llvm::is_contained(plan.n, d) &&
+        !llvm::is_contained(plan.k, d))
+      plan.outer.push_back(d);
+  auto iterators = op.getIteratorTypesArray();
+  for (unsigned d : plan.outer)
+    if (iterators[d] != utils::IteratorType::parallel && ranges[d] != 1)
+      return std::nullopt;
+  return plan;
 }
 
 /// Accepts linalg contractions on f32 buffers (or bf16 inputs into an f32
@@ -135,7 +158,14 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   for (unsigned r = 0; r < aMap.getNumResults(); ++r)
     if (llvm::is_contained(dims->k, aMap.getDimPosition(r)))
       plan.k.push_back(aMap.getDimPosition(r));
+  unsigned bRank = bMap.getNumResults();
+  plan.pairs = plan.bf16 && plan.k.size() == 2 && ranges[plan.k[1]] == 2 &&
+               bRank >= 3 && bMap.getDimPosition(bRank - 3) == plan.k[0] &&
+               bMap.getDimPosition(bRank - 2) == inner &&
+               bMap.getDimPosition(bRank - 1) == plan.k[1];
   for (AffineMap map : {aMap, bMap}) {
+    if (plan.pairs && map == bMap)
+      continue;
     std::optional<unsigned> first = resultOf(map, plan.k.front());
     if (!first || *first + plan.k.size() > map.getNumResults())
       return std::nullopt;
@@ -164,8 +194,12 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
     return memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups);
   };
   if (plan.k.size() > 1 &&
-      (!collapsible(plan.a, plan.k) || !collapsible(plan.b, plan.k)))
+      (!collapsible(plan.a, plan.k) ||
+       !collapsible(plan.b, plan.pairs ? SmallVector<unsigned>{inner, plan.k[1]}
+                                       : plan.k)))
     return std::nullopt;
+  if (plan.pairs)
+    return finishPlan(op, plan, dims->n, ranges);
   // Further N loops before the innermost one in C, as long as B stores them
   // in the same order right before it and both collapse.
   for (int r = int(cMap.getNumResults()) - 2; r >= 0; --r) {
@@ -178,17 +212,7 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
       break;
     plan.n = std::move(wider);
   }
-  for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (d != plan.m && !llvm::is_contained(plan.n, d) &&
-        !llvm::is_contained(plan.k, d))
-      plan.outer.push_back(d);
-  // Every other loop must be parallel (batch or M): its iterations are
-  // independent calls.
-  auto iterators = op.getIteratorTypesArray();
-  for (unsigned d : plan.outer)
-    if (iterators[d] != utils::IteratorType::parallel && ranges[d] != 1)
-      return std::nullopt;
-  return plan;
+  return finishPlan(op, plan, dims->n, ranges);
 }
 
 /// The micro-kernel's argument type: a rank-2 view of `elementType` with any
@@ -201,10 +225,10 @@ static MemRefType abiType(Type elementType) {
                                                 /*strides=*/{dyn, dyn}));
 }
 
-/// Declares the micro-kernel for `bf16` or f32 inputs (C interface: a
-/// pointer to each descriptor) once per module.
-static func::FuncOp declareUkernel(ModuleOp module, bool bf16) {
-  StringRef name = bf16 ? kMatmulBf16 : kMatmulF32;
+/// Declares the micro-kernel for `bf16` (with B as `pairs` of rows) or f32
+/// inputs (C interface: a pointer to each descriptor) once per module.
+static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs) {
+  StringRef name = pairs ? kMatmulBf16Pairs : bf16 ? kMatmulBf16 : kMatmulF32;
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -358,7 +382,11 @@ struct ContractionsToUkernelsPass
         }
       }
       Value a = view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
-      Value bm = view2d(b, loc, op, plan.b, plan.k, plan.n, offsets, sizes);
+      // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
+      Value bm = plan.pairs ? view2d(b, loc, op, plan.b, {plan.k[0]},
+                                     {plan.n.front(), plan.k[1]}, offsets, sizes)
+                            : view2d(b, loc, op, plan.b, plan.k, plan.n,
+                                     offsets, sizes);
       Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
       func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
     };
@@ -395,7 +423,7 @@ struct ContractionsToUkernelsPass
         work.push_back({op, *plan});
     });
     for (auto &[op, plan] : work)
-      rewrite(op, plan, declareUkernel(module, plan.bf16));
+      rewrite(op, plan, declareUkernel(module, plan.bf16, plan.pairs));
   }
 };
 } // namespace

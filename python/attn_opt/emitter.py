@@ -864,12 +864,18 @@ class Emitter:
     def linear_panels(self, x: Value, panels: Value, bias: Optional[Value], shape: Sequence[int],
                       dtype: str) -> Value:
         """``x @ W^T + b`` with W^T prepared as column panels [P, in, C]
-        (out = P·C): one einsum into [..., P, C], then the merge back to
-        [..., out], which moves nothing."""
+        (out = P·C), or as panels of row pairs [P, in / 2, C, 2] (then x is
+        read as [..., in / 2, 2], a view): one einsum into [..., P, C], then
+        the merge back to [..., out], which moves nothing."""
         rank = len(shape_of(x))
         lead = [f"a{i}" for i in range(rank - 1)]
-        p, _, c = shape_of(panels)
-        equation = f"{' '.join(lead + ['i'])}, p i c -> {' '.join(lead + ['p', 'c'])}"
+        if len(shape_of(panels)) == 4:
+            p, half, c, _ = shape_of(panels)
+            x = self.reshape(x, list(shape_of(x)[:-1]) + [half, 2])
+            equation = f"{' '.join(lead + ['i', 'e'])}, p i c e -> {' '.join(lead + ['p', 'c'])}"
+        else:
+            p, _, c = shape_of(panels)
+            equation = f"{' '.join(lead + ['i'])}, p i c -> {' '.join(lead + ['p', 'c'])}"
         y = self.einsum(equation, [x, panels], list(shape[:-1]) + [p, c], dtype)
         merged: Value = self.tensor(self.reshape(y, shape))
         if bias is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from typing import Optional
 
@@ -107,6 +108,34 @@ def test_parameters_are_arguments_prepared_transposed() -> None:
     # The CUDA target keeps [in, out].
     cuda, _ = lower(module, inputs, target="cuda")
     assert "p i c" not in cuda.mlir and "tensor<64x192xf32>" in cuda.mlir
+
+
+def test_bf16_linear_weights_are_prepared_as_row_pairs() -> None:
+    """A bf16 Linear's weight becomes [out / 64, in / 2, 64, 2] panels of
+    row pairs (the VNNI form AMX tiles load in place), read by one einsum
+    over the input viewed as [..., in / 2, 2]; the compiled Linear matches
+    eager at bf16 tolerance (products exact in f32, one rounding of the
+    output: 2^-8 of its largest magnitude, plus the f32 sum's order)."""
+    linear = nn.Linear(96, 128).to(torch.bfloat16).eval()
+    x = torch.randn(2, 5, 96).to(torch.bfloat16)
+    lowered, _ = lower(linear, (x,))
+    assert '"a0 a1 i e, p i c e -> a0 a1 p c"' in lowered.mlir
+    assert "tensor<2x48x64x2xbf16>" in lowered.mlir
+    with torch.no_grad():
+        (pairs,) = [t for t in lowered.prepare(*[linear.get_parameter(name) for _k, name in lowered.prepare_inputs])
+                    if t.dim() == 4]
+    w_t = linear.weight.detach().t()
+    assert torch.equal(pairs, w_t.reshape(48, 2, 2, 64).permute(2, 0, 3, 1))
+    assert torch.equal(pairs[1, 7, 5], torch.stack([w_t[14, 69], w_t[15, 69]]))
+    compiled = attn_opt.compile(linear, (x,))
+    with torch.no_grad():
+        want = copy.deepcopy(linear).float()(x.float())
+        got = compiled(x).float()
+    assert (got - want).abs().max() <= 2 ** -7 * want.abs().max()
+    # An odd in_features keeps the plain panels.
+    odd = nn.Linear(95, 128).to(torch.bfloat16).eval()
+    text, _ = lower(odd, (torch.randn(3, 95).to(torch.bfloat16),))
+    assert "p i c e" not in text.mlir and "tensor<2x95x64xbf16>" in text.mlir
 
 
 class IndexingAndUnbind(nn.Module):

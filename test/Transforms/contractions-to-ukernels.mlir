@@ -292,6 +292,77 @@ func.func @matmul_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: m
 
 // -----
 
+// A bf16 weight prepared as panels of row pairs (VNNI form, "n i e, p i c e
+// -> n p c", e = 2): attn_uk_matmul_bf16_pairs, with A's (i, e) collapsed
+// into K = 768 and each panel's (c, e) into 128 columns of pairs, so AMX
+// loads B's tiles where they are.
+// CHECK-LABEL: func.func @linear_bf16_pairs
+// CHECK-SAME:    (%[[A:.*]]: memref<197x384x2xbf16>, %[[B:.*]]: memref<48x384x64x2xbf16>, %[[C:.*]]: memref<197x48x64xf32>)
+// CHECK:         scf.forall (%[[P:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (48, 197, 64) step (1, 197, 64)
+// CHECK:           %[[M:.*]] = affine.min
+// CHECK:           %[[N:.*]] = affine.min
+// CHECK:           %[[AV:.*]] = memref.subview %[[A]][%[[I]], 0, 0] [%[[M]], 384, 2] [1, 1, 1]
+// CHECK:           %[[AK:.*]] = memref.collapse_shape %[[AV]] {{\[}}[0], [1, 2]] : memref<?x384x2xbf16, strided<[768, 2, 1], offset: ?>> into memref<?x768xbf16, strided<[768, 1], offset: ?>>
+// CHECK:           %[[AC:.*]] = memref.cast %[[AK]]
+// CHECK:           %[[BV:.*]] = memref.subview %[[B]][%[[P]], 0, %[[J]], 0] [1, 384, %[[N]], 2] [1, 1, 1, 1] : memref<48x384x64x2xbf16> to memref<384x?x2xbf16, strided<[128, 2, 1], offset: ?>>
+// CHECK:           %[[BP:.*]] = memref.collapse_shape %[[BV]] {{\[}}[0], [1, 2]] : memref<384x?x2xbf16, strided<[128, 2, 1], offset: ?>> into memref<384x?xbf16, strided<[128, 1], offset: ?>>
+// CHECK:           %[[BC:.*]] = memref.cast %[[BP]]
+// CHECK:           %[[CV:.*]] = memref.subview %[[C]][%[[I]], %[[P]], %[[J]]] [%[[M]], 1, %[[N]]] [1, 1, 1] : memref<197x48x64xf32> to memref<?x?xf32, strided<[3072, 1], offset: ?>>
+// CHECK:           %[[CC:.*]] = memref.cast %[[CV]]
+// CHECK:           func.call @attn_uk_matmul_bf16_pairs(%[[AC]], %[[BC]], %[[CC]])
+// CHECK-NOT:     linalg.generic
+// CHECK:       func.func private @attn_uk_matmul_bf16_pairs(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+#pa = affine_map<(n, p, c, i, e) -> (n, i, e)>
+#pb = affine_map<(n, p, c, i, e) -> (p, i, c, e)>
+#pc = affine_map<(n, p, c, i, e) -> (n, p, c)>
+func.func @linear_bf16_pairs(%a: memref<197x384x2xbf16>, %b: memref<48x384x64x2xbf16>, %c: memref<197x48x64xf32>) {
+  linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b : memref<197x384x2xbf16>, memref<48x384x64x2xbf16>) outs(%c : memref<197x48x64xf32>) {
+  ^bb0(%x: bf16, %w: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %w : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
+// Not pairs: the same maps on f32 (the f32 kernel has no pairs form), and
+// bf16 with an inner K loop of 4 (AMX pairs are 2 deep). Both are left as
+// they are: their K loops are not consecutive in B.
+// CHECK-LABEL: func.func @not_pairs
+// CHECK-NOT:     call @attn_uk
+// CHECK-COUNT-2: linalg.generic
+// CHECK-NOT:     call @attn_uk
+#qa = affine_map<(n, p, c, i, e) -> (n, i, e)>
+#qb = affine_map<(n, p, c, i, e) -> (p, i, c, e)>
+#qc = affine_map<(n, p, c, i, e) -> (n, p, c)>
+func.func @not_pairs(%a: memref<8x16x2xf32>, %b: memref<2x16x64x2xf32>, %c: memref<8x2x64xf32>,
+                     %a4: memref<8x16x4xbf16>, %b4: memref<2x16x64x4xbf16>) {
+  linalg.generic {indexing_maps = [#qa, #qb, #qc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%a, %b : memref<8x16x2xf32>, memref<2x16x64x2xf32>) outs(%c : memref<8x2x64xf32>) {
+  ^bb0(%x: f32, %w: f32, %acc: f32):
+    %0 = arith.mulf %x, %w : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  }
+  linalg.generic {indexing_maps = [#qa, #qb, #qc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%a4, %b4 : memref<8x16x4xbf16>, memref<2x16x64x4xbf16>) outs(%c : memref<8x2x64xf32>) {
+  ^bb0(%x: bf16, %w: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %w : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
 // Left alone: f16 operands, bf16 operands into a bf16 output, mixed bf16 and
 // f32 operands, a product that is not a contraction (max-plus), and a
 // convolution-like map.

@@ -41,31 +41,21 @@ using Case = std::tuple<const char *, int64_t, int64_t, int64_t, bool, bool, boo
 
 class UkernelBf16 : public ::testing::TestWithParam<Case> {};
 
-// The bf16 products are exact in f32; the sums differ from the f64 result
-// by f32 rounding only: |error| <= k * 2^-23 * sum |a b| (plus C's own).
-TEST_P(UkernelBf16, MatchesF64LoopNest) {
-  auto [path, m, n, k, transposeA, transposeB, stridedC] = GetParam();
-  if (!attn_uk_force_bf16_path(path))
-    GTEST_SKIP() << "this machine cannot run the " << path
-                 << " bf16 path (no AMX-BF16, or the OS refuses the tile state)";
-  EXPECT_STREQ(attn_uk_bf16_path(), path);
-  std::mt19937 gen(unsigned(m * 131 + n * 7 + k));
-  Bf16Matrix a(m, k, transposeA, gen), b(k, n, transposeB, gen);
-  // C with a row pad, or (stridedC) column stride 2: the padding must stay.
-  int64_t ccs = stridedC ? 2 : 1, crs = n * ccs + 5;
-  std::vector<float> c(m * crs + 7);
-  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  for (float &x : c)
-    x = dist(gen);
-  std::vector<float> before = c;
-  attn_uk_matmul_bf16(m, n, k, a.data.data(), a.rs, a.cs, b.data.data(), b.rs,
-                      b.cs, c.data(), crs, ccs);
+/// Checks C = before + A · B against an f64 loop nest over a.at and bAt(p,
+/// j): the bf16 products are exact in f32, so the sums differ from the f64
+/// result by f32 rounding only, |error| <= k * 2^-23 * sum |a b| (plus C's
+/// own); every element of C outside the m x n view must be unchanged.
+template <typename BAt>
+void expectProduct(const char *path, int64_t m, int64_t n, int64_t k,
+                   const Bf16Matrix &a, BAt bAt,
+                   const std::vector<float> &before,
+                   const std::vector<float> &c, int64_t crs, int64_t ccs) {
   std::vector<bool> written(c.size(), false);
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
       double want = before[i * crs + j * ccs], magnitude = std::fabs(want);
       for (int64_t p = 0; p < k; ++p) {
-        double prod = double(a.at(i, p)) * double(b.at(p, j));
+        double prod = double(a.at(i, p)) * double(bAt(p, j));
         want += prod;
         magnitude += std::fabs(prod);
       }
@@ -78,6 +68,80 @@ TEST_P(UkernelBf16, MatchesF64LoopNest) {
     if (!written[i])
       ASSERT_EQ(c[i], before[i]) << "padding element " << i << " changed";
 }
+
+/// A C of m x n with a row pad, or (strided) column stride 2, filled with
+/// values in [-1, 1]: the padding must stay.
+std::vector<float> makeC(int64_t m, int64_t n, bool strided, int64_t &crs,
+                         int64_t &ccs, std::mt19937 &gen) {
+  ccs = strided ? 2 : 1;
+  crs = n * ccs + 5;
+  std::vector<float> c(m * crs + 7);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (float &x : c)
+    x = dist(gen);
+  return c;
+}
+
+TEST_P(UkernelBf16, MatchesF64LoopNest) {
+  auto [path, m, n, k, transposeA, transposeB, stridedC] = GetParam();
+  if (!attn_uk_force_bf16_path(path))
+    GTEST_SKIP() << "this machine cannot run the " << path
+                 << " bf16 path (no AMX-BF16, or the OS refuses the tile state)";
+  EXPECT_STREQ(attn_uk_bf16_path(), path);
+  std::mt19937 gen(unsigned(m * 131 + n * 7 + k));
+  Bf16Matrix a(m, k, transposeA, gen), b(k, n, transposeB, gen);
+  int64_t crs, ccs;
+  std::vector<float> c = makeC(m, n, stridedC, crs, ccs, gen);
+  std::vector<float> before = c;
+  attn_uk_matmul_bf16(m, n, k, a.data.data(), a.rs, a.cs, b.data.data(), b.rs,
+                      b.cs, c.data(), crs, ccs);
+  expectProduct(
+      path, m, n, k, a, [&](int64_t p, int64_t j) { return b.at(p, j); },
+      before, c, crs, ccs);
+}
+
+/// (path, m, n, k, pairs stored transposed, C strided): B in VNNI form.
+using PairsCase = std::tuple<const char *, int64_t, int64_t, int64_t, bool, bool>;
+
+class UkernelBf16Pairs : public ::testing::TestWithParam<PairsCase> {};
+
+// B given as (k / 2) x (2 n) pairs, B[p][j] = pairs[p / 2][2 j + p % 2]:
+// unit element stride with a row pad (AMX loads its tiles in place; a last
+// partial 32-column block and k not a multiple of 32 take copies), or
+// stored transposed (unpacked first).
+TEST_P(UkernelBf16Pairs, MatchesF64LoopNest) {
+  auto [path, m, n, k, transposedPairs, stridedC] = GetParam();
+  if (!attn_uk_force_bf16_path(path))
+    GTEST_SKIP() << "this machine cannot run the " << path
+                 << " bf16 path (no AMX-BF16, or the OS refuses the tile state)";
+  std::mt19937 gen(unsigned(m * 131 + n * 7 + k + 1));
+  Bf16Matrix a(m, k, false, gen), pairs(k / 2, 2 * n, transposedPairs, gen);
+  int64_t crs, ccs;
+  std::vector<float> c = makeC(m, n, stridedC, crs, ccs, gen);
+  std::vector<float> before = c;
+  attn_uk_matmul_bf16_pairs(m, n, k, a.data.data(), a.rs, a.cs,
+                            pairs.data.data(), pairs.rs, pairs.cs, c.data(),
+                            crs, ccs);
+  expectProduct(
+      path, m, n, k, a,
+      [&](int64_t p, int64_t j) { return pairs.at(p / 2, 2 * j + p % 2); },
+      before, c, crs, ccs);
+}
+
+std::string pairsCaseName(const ::testing::TestParamInfo<PairsCase> &info) {
+  const auto &[path, m, n, k, tp, sc] = info.param;
+  return std::string(path) + "_" + std::to_string(m) + "x" + std::to_string(n) +
+         "x" + std::to_string(k) + (tp ? "_Pt" : "") + (sc ? "_Cs" : "");
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, UkernelBf16Pairs,
+    ::testing::Combine(::testing::Values("amx", "widen"),
+                       ::testing::Values(1, 31, 32, 197),
+                       ::testing::Values(1, 17, 32, 64, 100),
+                       ::testing::Values(2, 34, 64, 768),
+                       ::testing::Bool(), ::testing::Bool()),
+    pairsCaseName);
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
   const auto &[path, m, n, k, ta, tb, sc] = info.param;
