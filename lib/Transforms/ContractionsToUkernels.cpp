@@ -53,8 +53,8 @@ struct UkernelPlan {
   /// A and B are bf16 (C is f32 either way).
   bool bf16 = false;
   /// B holds pairs of rows (VNNI form): its dimensions end with the outer K
-  /// loop, N, then the inner K loop of 2, as a bf16 weight prepared for AMX
-  /// tiles is stored ("n i e, p i c e -> n p c"); k = {outer, inner}.
+  /// loops, N, then the last K loop, of 2, as a bf16 weight prepared for AMX
+  /// tiles is stored ("n i e, p i c e -> n p c"; k = {i, e}).
   bool pairs = false;
 };
 } // namespace
@@ -158,11 +158,16 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   for (unsigned r = 0; r < aMap.getNumResults(); ++r)
     if (llvm::is_contained(dims->k, aMap.getDimPosition(r)))
       plan.k.push_back(aMap.getDimPosition(r));
-  unsigned bRank = bMap.getNumResults();
-  plan.pairs = plan.bf16 && plan.k.size() == 2 && ranges[plan.k[1]] == 2 &&
-               bRank >= 3 && bMap.getDimPosition(bRank - 3) == plan.k[0] &&
+  // B as pairs of rows: its dimensions end with the outer K loops (in A's
+  // order), N, then the last K loop, of 2.
+  unsigned bRank = bMap.getNumResults(), outerK = plan.k.size() - 1;
+  ArrayRef<unsigned> kOuter = ArrayRef<unsigned>(plan.k).drop_back();
+  plan.pairs = plan.bf16 && outerK >= 1 && ranges[plan.k.back()] == 2 &&
+               bRank >= outerK + 2 &&
                bMap.getDimPosition(bRank - 2) == inner &&
-               bMap.getDimPosition(bRank - 1) == plan.k[1];
+               bMap.getDimPosition(bRank - 1) == plan.k.back();
+  for (auto [i, d] : llvm::enumerate(kOuter))
+    plan.pairs = plan.pairs && bMap.getDimPosition(bRank - 2 - outerK + i) == d;
   for (AffineMap map : {aMap, bMap}) {
     if (plan.pairs && map == bMap)
       continue;
@@ -193,10 +198,12 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
     }
     return memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups);
   };
-  if (plan.k.size() > 1 &&
-      (!collapsible(plan.a, plan.k) ||
-       !collapsible(plan.b, plan.pairs ? SmallVector<unsigned>{inner, plan.k[1]}
-                                       : plan.k)))
+  if (plan.pairs && (!collapsible(plan.a, plan.k) ||
+                     !collapsible(plan.b, kOuter) ||
+                     !collapsible(plan.b, {inner, plan.k.back()})))
+    return std::nullopt;
+  if (!plan.pairs && plan.k.size() > 1 &&
+      (!collapsible(plan.a, plan.k) || !collapsible(plan.b, plan.k)))
     return std::nullopt;
   if (plan.pairs)
     return finishPlan(op, plan, dims->n, ranges);
@@ -383,8 +390,10 @@ struct ContractionsToUkernelsPass
       }
       Value a = view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
       // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
-      Value bm = plan.pairs ? view2d(b, loc, op, plan.b, {plan.k[0]},
-                                     {plan.n.front(), plan.k[1]}, offsets, sizes)
+      Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
+                                     ArrayRef<unsigned>(plan.k).drop_back(),
+                                     {plan.n.front(), plan.k.back()}, offsets,
+                                     sizes)
                             : view2d(b, loc, op, plan.b, plan.k, plan.n,
                                      offsets, sizes);
       Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);

@@ -9,14 +9,17 @@
 // A Linear whose weight is prepared as panels of row pairs (the VNNI form
 // the Python package gives bf16 weights) through attn_uk_matmul_bf16_pairs:
 // k = 768 (AMX tiles loaded in place), k = 70 (not a multiple of 32: B is
-// unpacked first) and 100 columns (a last partial 32-column block copied).
+// unpacked first), 100 columns (a last partial 32-column block copied), and
+// the outer K loop split in two (a GELU output [.., 48, 64] read as pairs
+// [.., 48, 32, 2]: both collapse into one K).
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=pairs --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=pairs_odd --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=pairs_split --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=pairs --check | FileCheck %s
 // RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-before=convert-scf-to-openmp 2>&1 >/dev/null | FileCheck %s --check-prefix=IR
 // CHECK: output 0: max abs error {{.*}}: OK
 // IR: func.call @attn_uk_matmul_bf16(
-// IR: func.call @attn_uk_matmul_bf16_pairs(
+// IR-COUNT-3: func.call @attn_uk_matmul_bf16_pairs(
 
 func.func @linear(%x: tensor<197x768xbf16>, %w: tensor<768x200xbf16>) -> tensor<197x200xbf16> {
   %y = attn.einsum "n i, i o -> n o" (%x, %w) : (tensor<197x768xbf16>, tensor<768x200xbf16>) -> tensor<197x200xbf16>
@@ -36,4 +39,9 @@ func.func @pairs(%x: tensor<197x384x2xbf16>, %w: tensor<3x384x64x2xbf16>) -> ten
 func.func @pairs_odd(%x: tensor<2x45x35x2xbf16>, %w: tensor<2x35x100x2xbf16>) -> tensor<2x45x2x100xbf16> {
   %y = attn.einsum "b n i e, p i c e -> b n p c" (%x, %w) : (tensor<2x45x35x2xbf16>, tensor<2x35x100x2xbf16>) -> tensor<2x45x2x100xbf16>
   return %y : tensor<2x45x2x100xbf16>
+}
+
+func.func @pairs_split(%x: tensor<197x48x32x2xbf16>, %w: tensor<2x48x32x64x2xbf16>) -> tensor<197x2x64xbf16> {
+  %y = attn.einsum "n h i e, p h i c e -> n p c" (%x, %w) : (tensor<197x48x32x2xbf16>, tensor<2x48x32x64x2xbf16>) -> tensor<197x2x64xbf16>
+  return %y : tensor<197x2x64xbf16>
 }
