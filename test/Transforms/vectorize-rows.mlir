@@ -178,3 +178,47 @@ func.func @in_flash_nest(%x: memref<2x64xf32>, %y: memref<2x64xf32>) {
   } {mapping = [#attn.flash_nest<0>]}
   return
 }
+
+// -----
+
+// bf16 rows of 8k + 1 elements (a Swin window's 49) stay loops: LLVM 22's
+// x86 backend aborts on such bf16 vectors when the target converts bf16
+// natively. The same rows in f32, and bf16 rows of 48, are vectorised.
+// CHECK-LABEL: func.func @bf16_rows_of_49
+// CHECK-NOT:     vector<49xbf16>
+// CHECK:         linalg.generic
+// CHECK-NOT:     vector<49xbf16>
+// CHECK-LABEL: func.func @f32_rows_of_49
+// CHECK:         vector.transfer_read {{.*}} vector<1x49xf32>
+// CHECK-NOT:     linalg.generic
+// CHECK-LABEL: func.func @bf16_rows_of_48
+// CHECK:         vector.transfer_read {{.*}} vector<1x48xbf16>
+// CHECK-NOT:     linalg.generic
+#id = affine_map<(i, j) -> (i, j)>
+func.func @bf16_rows_of_49(%a: memref<64x49xbf16>, %b: memref<64x49xbf16>, %c: memref<64x49xbf16>) {
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : memref<64x49xbf16>, memref<64x49xbf16>) outs(%c : memref<64x49xbf16>) {
+  ^bb0(%x: bf16, %y: bf16, %o: bf16):
+    %s = arith.addf %x, %y : bf16
+    linalg.yield %s : bf16
+  }
+  return
+}
+func.func @f32_rows_of_49(%a: memref<64x49xf32>, %b: memref<64x49xf32>, %c: memref<64x49xf32>) {
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : memref<64x49xf32>, memref<64x49xf32>) outs(%c : memref<64x49xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @bf16_rows_of_48(%a: memref<64x48xbf16>, %b: memref<64x48xbf16>, %c: memref<64x48xbf16>) {
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %b : memref<64x48xbf16>, memref<64x48xbf16>) outs(%c : memref<64x48xbf16>) {
+  ^bb0(%x: bf16, %y: bf16, %o: bf16):
+    %s = arith.addf %x, %y : bf16
+    linalg.yield %s : bf16
+  }
+  return
+}
