@@ -35,6 +35,13 @@ def ContractionsToUkernelsPass
     time), summing over K in order with fused multiply-adds from C's value:
     exactly the loop nest the contraction means.
 
+    A contraction right after a `linalg.fill` of +0.0 into the same buffer
+    (its C) calls `attn_uk_matmul_f32_overwrite` instead, which starts the
+    sums from +0 without reading C, and the fill is erased: the same values
+    bit for bit, one pass over C fewer (the flash nest zeroes each 64 x 128
+    score block before Q Kᵀ: 1.4% of h8 n4096 d64's samples). The calls
+    cover all of C, so none of the fill's zeros survive it anyway.
+
     By default only contractions outside any `scf.forall` are rewritten;
     `in-loops` includes those inside one (the flash-attention nest's block
     products), which `attn-cpu-pipeline` sets (`flash-ukernels`): with
