@@ -26,11 +26,18 @@ using namespace mlir;
 
 namespace {
 /// f32 exp on vectors of 16k lanes as p(r) * 2^k with the scaling done by
-/// AVX-512's vscalefps, which rounds once, underflows to 0 and overflows to
-/// +inf by itself: the portable expansion spends about as many
+/// AVX-512's vscalefps, which rounds once and overflows to +inf by itself,
+/// and whose zeroing mask gives the results below the smallest normal float
+/// (and exp(-inf)) as 0: the portable expansion spends about as many
 /// instructions building 2^k from exponent bits and clamping it as on the
 /// polynomial. Softmax (the flash nest's rows) is its user: exp was ~10% of
 /// the samples of h8 n4096 d64 on one thread.
+///
+/// Subnormal results are flushed to 0 (as the portable expansion does) not
+/// for accuracy but for speed: vscalefps producing a subnormal or an
+/// underflow to 0 takes a microcode assist, and softmax over spread-out
+/// scores makes many (G1, whose scores span more than 87: 48 -> 104 ms on
+/// one thread when vscalefps underflowed by itself).
 ///
 /// vscalefps is called as its LLVM intrinsic: LLVM 22's
 /// `x86vector.avx512.mask.scalef` passes its operands in declaration order
@@ -58,15 +65,14 @@ struct ExpScalefApproximation : public OpRewritePattern<math::ExpOp> {
     auto fma = [&](Value a, Value b, Value c) -> Value {
       return math::FmaOp::create(rewriter, loc, a, b, c);
     };
-    // Clamped so that 2^k stays within what vscalefps saturates correctly:
-    // exp(-104) < 2^-150 rounds to 0 (so does exp(-inf)), p(r) 2^128
-    // overflows to +inf for every argument above 88.73 (so does +inf). A
-    // NaN compares false and passes through both selects.
+    // Lanes below ln(FLT_MIN) = -87.3365 (and -inf) are zeroed by the
+    // scaling's mask; NaN is unordered and stays computed. Above, clamped so
+    // that p(r) 2^128 overflows to +inf for every argument above 88.73 (so
+    // does +inf); a NaN compares false and passes through the select.
     Value x = op.getOperand();
-    Value lo = splat(-104.0), hi = splat(88.8);
-    Value below =
-        arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLT, x, lo);
-    x = arith::SelectOp::create(rewriter, loc, below, lo, x);
+    Value lo = splat(-87.33654), hi = splat(88.8);
+    Value kept =
+        arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::UGE, x, lo);
     Value above =
         arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OGT, x, hi);
     x = arith::SelectOp::create(rewriter, loc, above, hi, x);
@@ -81,7 +87,7 @@ struct ExpScalefApproximation : public OpRewritePattern<math::ExpOp> {
     // exp on [-ln2/2, ln2/2], minimax for the relative error (a Lawson
     // fit): at most 1.9e-9 relative before rounding; with the f32
     // evaluation the whole function is within 1.03 ulp of exp over
-    // [-104, 88.7] (checked against f64 at 4M points), and exp(0) = 1.
+    // [-87.3365, 88.7] (checked against f64 at 4M points), and exp(0) = 1.
     static constexpr float kCoefficients[] = {1.0f,           1.0f,
                                               0.4999999106f,  0.1666641980f,
                                               0.04166822880f, 0.008374857716f,
@@ -95,8 +101,11 @@ struct ExpScalefApproximation : public OpRewritePattern<math::ExpOp> {
     auto piece = VectorType::get({kLanes}, rewriter.getF32Type());
     Value flatP = vector::ShapeCastOp::create(rewriter, loc, flat, p);
     Value flatK = vector::ShapeCastOp::create(rewriter, loc, flat, k);
-    Value allLanes = arith::ConstantOp::create(
-        rewriter, loc, rewriter.getIntegerAttr(rewriter.getI16Type(), -1));
+    Value flatKept = vector::ShapeCastOp::create(
+        rewriter, loc, VectorType::get({n}, rewriter.getI1Type()), kept);
+    Value zeros = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseElementsAttr::get(piece, rewriter.getF32FloatAttr(0)));
     // _MM_FROUND_CUR_DIRECTION: round to nearest under the default MXCSR.
     Value rounding =
         arith::ConstantOp::create(rewriter, loc, rewriter.getI32IntegerAttr(4));
@@ -109,14 +118,19 @@ struct ExpScalefApproximation : public OpRewritePattern<math::ExpOp> {
             rewriter, loc, v, ArrayRef<int64_t>{offset},
             ArrayRef<int64_t>{kLanes}, ArrayRef<int64_t>{1});
       };
-      // (a, b, src, mask, rounding): a * 2^floor(b), src where the mask
-      // is clear (nowhere).
-      Value pPiece = slice(flatP);
+      // (a, b, src, mask, rounding): a * 2^floor(b), src (0) where the
+      // mask is clear; the 16 lanes' bits as an i16.
+      Value mask = vector::ExtractOp::create(
+          rewriter, loc,
+          vector::BitCastOp::create(rewriter, loc,
+                                    VectorType::get({1}, rewriter.getI16Type()),
+                                    slice(flatKept)),
+          ArrayRef<int64_t>{0});
       Value scaled =
           LLVM::CallIntrinsicOp::create(
               rewriter, loc, piece,
               rewriter.getStringAttr("llvm.x86.avx512.mask.scalef.ps.512"),
-              ValueRange{pPiece, slice(flatK), pPiece, allLanes, rounding})
+              ValueRange{slice(flatP), slice(flatK), zeros, mask, rounding})
               .getResult(0);
       result = vector::InsertStridedSliceOp::create(
           rewriter, loc, scaled, result, ArrayRef<int64_t>{offset},

@@ -481,15 +481,18 @@ def ApproximateMathPass : Pass<"attn-approximate-math"> {
 
     With `x86-avx512`, an f32 `math.exp` on a vector of a multiple of 16
     elements (the flash nest's rows) is computed as `p(r) * 2^k` instead:
-    the argument clamped to [-104, 88.8] (NaN passes), `k = roundeven(x
+    the argument clamped above at 88.8 (NaN passes), `k = roundeven(x
     log2(e))`, `r = x - k ln2` (two FMAs, ln2 split in two floats), `p` a
-    degree-6 polynomial (six FMAs; at most ~1 ulp from exp on the reduced
+    degree-6 polynomial (six FMAs; at most ~1 ulp from exp over the normal
     range), and the scaling by `2^k` one AVX-512 `vscalefps` per 16 lanes
     (`llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"`), which
-    rounds once and saturates to 0 and +inf itself: exp(-inf) is exactly 0,
-    exp(+inf) +inf, exp(NaN) NaN. That is 13 instructions per 16 lanes
-    where the portable expansion needs ~22. The code then needs AVX-512F to
-    run.
+    rounds once and overflows to +inf itself; its zeroing mask (`x >= ln
+    FLT_MIN` or unordered) makes exp(-inf) and every result below the
+    smallest normal float exactly 0, as the portable expansion flushes
+    them (vscalefps would take a microcode assist for each subnormal or
+    underflowing result). exp(+inf) is +inf, exp(NaN) NaN. That is 13
+    instructions per 16 lanes where the portable expansion needs ~22. The
+    code then needs AVX-512F to run.
   }];
   let options = [
     Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
