@@ -174,6 +174,13 @@ def attn_run_no_ukernels(work: Work, built: Built, ctx: Context) -> Measurement:
     return attn_run(work, built, ctx, pipeline="ukernels=0")
 
 
+def attn_run_portable_exp(work: Work, built: Built, ctx: Context) -> Measurement:
+    """The same graph with the portable exp expansion instead of the
+    AVX-512 one (x86-avx512=0, what attn-run picks on a CPU without
+    AVX-512F): the A/B of the vscalefps exp."""
+    return attn_run(work, built, ctx, pipeline="x86-avx512=0")
+
+
 def _attn_opt(module: Any, inputs: Sequence[Any], ctx: Context) -> Measurement:
     """attn_opt.compile(module, inputs), called like the module."""
     import attn_opt
@@ -509,6 +516,7 @@ PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[s
     "attn-run": (attn_run, ("sgemm", "attention", "g1", "cliff")),
     "attn-run unfused": (attn_run_unfused, ("cliff",)),
     "attn-run ukernels=0": (attn_run_no_ukernels, ("sgemm", "g1", "cliff")),
+    "attn-run x86-avx512=0": (attn_run_portable_exp, ("attention", "g1")),
     "attn-opt": (attn_opt_compiled, ("g1", "models")),
     "attn-opt bf16": (attn_opt_bf16, ("g1", "models")),
     "torch eager": (torch_eager, ("sgemm", "attention", "g1", "cliff", "models")),
@@ -524,7 +532,8 @@ PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[s
 
 # Implementations that are attn-opt itself (not peers) and those not in f32
 # (not f32 peers): the ratios in the table are against the best of the rest.
-OURS = ("attn-run", "attn-run unfused", "attn-run ukernels=0", "attn-opt", "attn-opt bf16")
+OURS = ("attn-run", "attn-run unfused", "attn-run ukernels=0", "attn-run x86-avx512=0",
+        "attn-opt", "attn-opt bf16")
 LOW_PRECISION = ("openvino bf16", "attn-opt bf16")
 
 

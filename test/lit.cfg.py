@@ -128,3 +128,15 @@ config.substitutions.append(
 config.substitutions.append(
     ("%gpu_emulate", os.path.join(config.attn_src_root, "scripts",
                                   "gpu-emulate.py")))
+
+# CPU features of this host (tests of code that needs them REQUIRE them).
+try:
+    with open("/proc/cpuinfo") as _cpuinfo:
+        _flags = next((line.split(":", 1)[1].split() for line in _cpuinfo
+                       if line.startswith("flags")), [])
+except OSError:
+    _flags = []
+if "avx512f" in _flags:
+    config.available_features.add("avx512f")
+else:
+    lit_config.note("the host has no AVX-512F: its tests are skipped")

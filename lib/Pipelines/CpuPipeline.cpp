@@ -112,8 +112,11 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   }
   // exp (softmax), erf (GELU), tanh (additive scores) as arithmetic: no
   // libm call per element, and vectorisable.
-  if (options.approximateMath)
-    pm.addPass(attn::createApproximateMathPass());
+  if (options.approximateMath) {
+    attn::ApproximateMathPassOptions approximate;
+    approximate.x86Avx512 = options.x86Avx512;
+    pm.addPass(attn::createApproximateMathPass(approximate));
+  }
 
   // Everything -> LLVM dialect.
   if (options.emitCInterface)

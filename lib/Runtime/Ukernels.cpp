@@ -164,10 +164,11 @@ bool readsBInPlace(int64_t m, int64_t n, int64_t k, int64_t brs, int64_t bcs,
 /// The portable path, also for C without unit column stride.
 void matmulGeneric(int64_t m, int64_t n, int64_t k, const float *a,
                    int64_t ars, int64_t acs, const float *b, int64_t brs,
-                   int64_t bcs, float *c, int64_t crs, int64_t ccs) {
+                   int64_t bcs, float *c, int64_t crs, int64_t ccs,
+                   bool overwrite) {
   for (int64_t i = 0; i < m; ++i)
     for (int64_t j = 0; j < n; ++j) {
-      float acc = c[i * crs + j * ccs];
+      float acc = overwrite ? 0.0f : c[i * crs + j * ccs];
       for (int64_t p = 0; p < k; ++p)
         acc = fmaf(a[i * ars + p * acs], b[p * brs + j * bcs], acc);
       c[i * crs + j * ccs] = acc;
@@ -184,16 +185,17 @@ constexpr int kAvx512Width = 64;
 /// C[0:MR, 0:NV·16] += A[0:MR, 0:kc] · B[0:kc, 0:NV·16], B's rows `ldb`
 /// floats apart (a packed panel: aligned and zero-padded; otherwise B in
 /// place, its last vector's lanes limited to `mask` like C's). Accumulators
-/// start from C and add over k in order.
+/// start from C (from +0 when `zero`: C is not read) and add over k in order.
 template <int MR, int NV, bool Packed>
 __attribute__((target("avx512f"))) void
 kernelAvx512(int64_t kc, const float *a, int64_t ars, int64_t acs,
              const float *b, int64_t ldb, float *c, int64_t crs,
-             __mmask16 mask) {
+             __mmask16 mask, bool zero) {
   __m512 acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v)
-      acc[i][v] = v == NV - 1
+      acc[i][v] = zero ? _mm512_setzero_ps()
+                  : v == NV - 1
                       ? _mm512_maskz_loadu_ps(mask, c + i * crs + v * 16)
                       : _mm512_loadu_ps(c + i * crs + v * 16);
   const float *rows[MR];
@@ -231,7 +233,7 @@ kernelAvx512(int64_t kc, const float *a, int64_t ars, int64_t acs,
 
 using Avx512Kernel = void (*)(int64_t, const float *, int64_t, int64_t,
                               const float *, int64_t, float *, int64_t,
-                              __mmask16);
+                              __mmask16, bool);
 
 template <int MR, bool Packed>
 constexpr Avx512Kernel avx512Row(int nv) {
@@ -269,14 +271,16 @@ constexpr int kAvx2Width = 16;
 template <int MR, int NV, bool Packed>
 __attribute__((target("avx2,fma"))) void
 kernelAvx2(int64_t kc, const float *a, int64_t ars, int64_t acs,
-           const float *b, int64_t ldb, float *c, int64_t crs, int lastLanes) {
+           const float *b, int64_t ldb, float *c, int64_t crs, int lastLanes,
+           bool zero) {
   __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(lastLanes), lanes);
   __m256 acc[MR][NV];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v)
-      acc[i][v] = v == NV - 1 ? _mm256_maskload_ps(c + i * crs + v * 8, mask)
-                              : _mm256_loadu_ps(c + i * crs + v * 8);
+      acc[i][v] = zero           ? _mm256_setzero_ps()
+                  : v == NV - 1 ? _mm256_maskload_ps(c + i * crs + v * 8, mask)
+                                : _mm256_loadu_ps(c + i * crs + v * 8);
   const float *rows[MR];
   for (int i = 0; i < MR; ++i)
     rows[i] = a + i * ars;
@@ -310,7 +314,7 @@ kernelAvx2(int64_t kc, const float *a, int64_t ars, int64_t acs,
 }
 
 using Avx2Kernel = void (*)(int64_t, const float *, int64_t, int64_t,
-                            const float *, int64_t, float *, int64_t, int);
+                            const float *, int64_t, float *, int64_t, int, bool);
 
 template <bool Packed>
 Avx2Kernel avx2Kernel(int mr, int nv) {
@@ -328,13 +332,14 @@ Avx2Kernel avx2Kernel(int mr, int nv) {
 // The blocked loop nest shared by both vector paths.
 //===----------------------------------------------------------------------===//
 
-/// C (unit column stride) += A · B, blocked by kNc columns and kKc reduction
-/// steps; each block of B packed into Width-column panels (unless
-/// readsBInPlace), then every 6-row slice of A times every panel.
+/// C (unit column stride) += A · B (= A · B with `overwrite`), blocked by
+/// kNc columns and kKc reduction steps; each block of B packed into
+/// Width-column panels (unless readsBInPlace), then every 6-row slice of A
+/// times every panel.
 template <Isa I>
 void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
                    int64_t ars, int64_t acs, const float *b, int64_t brs,
-                   int64_t bcs, float *c, int64_t crs) {
+                   int64_t bcs, float *c, int64_t crs, bool overwrite) {
   constexpr int width = I == Isa::Avx512 ? kAvx512Width : kAvx2Width;
   constexpr int lanes = I == Isa::Avx512 ? 16 : 8;
   bool inPlace = readsBInPlace(m, n, k, brs, bcs, kNc, kKcInPlace);
@@ -342,12 +347,14 @@ void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
   float *packed =
       inPlace ? nullptr : packBuffer(kKc * ((nc + width - 1) / width) * width);
   if (!inPlace && !packed)
-    return matmulGeneric(m, n, k, a, ars, acs, b, brs, bcs, c, crs, 1);
+    return matmulGeneric(m, n, k, a, ars, acs, b, brs, bcs, c, crs, 1,
+                         overwrite);
   int64_t kcMax = inPlace ? kKcInPlace : kKc;
   for (int64_t j0 = 0; j0 < n; j0 += kNc) {
     int64_t cols = n - j0 < kNc ? n - j0 : kNc;
     for (int64_t p0 = 0; p0 < k; p0 += kcMax) {
       int64_t kc = k - p0 < kcMax ? k - p0 : kcMax;
+      bool zero = overwrite && p0 == 0;
       if (!inPlace)
         (I == Isa::Avx512 ? packPanelsAvx512 : packPanelsAvx2)(
             kc, cols, b + p0 * brs + j0 * bcs, brs, bcs, packed);
@@ -365,10 +372,10 @@ void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
           if constexpr (I == Isa::Avx512) {
             __mmask16 mask = __mmask16((1u << last) - 1);
             (inPlace ? avx512Kernel<false>(mr, nv) : avx512Kernel<true>(mr, nv))(
-                kc, aSlice, ars, acs, panel, ldb, cTile, crs, mask);
+                kc, aSlice, ars, acs, panel, ldb, cTile, crs, mask, zero);
           } else {
             (inPlace ? avx2Kernel<false>(mr, nv) : avx2Kernel<true>(mr, nv))(
-                kc, aSlice, ars, acs, panel, ldb, cTile, crs, last);
+                kc, aSlice, ars, acs, panel, ldb, cTile, crs, last, zero);
           }
         }
       }
@@ -376,6 +383,36 @@ void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
   }
 }
 
+/// C += A · B, or C = A · B with `overwrite` (C not read), on any strides.
+void matmulF32(int64_t m, int64_t n, int64_t k, const float *a,
+               int64_t aRowStride, int64_t aColStride, const float *b,
+               int64_t bRowStride, int64_t bColStride, float *c,
+               int64_t cRowStride, int64_t cColStride, bool overwrite) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    // An empty sum: C keeps its values, or becomes the sum's 0.
+    if (overwrite)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          c[i * cRowStride + j * cColStride] = 0.0f;
+    return;
+  }
+  Isa isa = cColStride == 1 ? selectedIsa() : Isa::Generic;
+  switch (isa) {
+  case Isa::Avx512:
+    return matmulBlocked<Isa::Avx512>(m, n, k, a, aRowStride, aColStride, b,
+                                      bRowStride, bColStride, c, cRowStride,
+                                      overwrite);
+  case Isa::Avx2:
+    return matmulBlocked<Isa::Avx2>(m, n, k, a, aRowStride, aColStride, b,
+                                   bRowStride, bColStride, c, cRowStride,
+                                   overwrite);
+  case Isa::Generic:
+    return matmulGeneric(m, n, k, a, aRowStride, aColStride, b, bRowStride,
+                         bColStride, c, cRowStride, cColStride, overwrite);
+  }
+}
 } // namespace
 
 extern "C" {
@@ -384,20 +421,18 @@ void attn_uk_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a,
                         int64_t aRowStride, int64_t aColStride, const float *b,
                         int64_t bRowStride, int64_t bColStride, float *c,
                         int64_t cRowStride, int64_t cColStride) {
-  if (m <= 0 || n <= 0 || k <= 0)
-    return;
-  Isa isa = cColStride == 1 ? selectedIsa() : Isa::Generic;
-  switch (isa) {
-  case Isa::Avx512:
-    return matmulBlocked<Isa::Avx512>(m, n, k, a, aRowStride, aColStride, b,
-                                      bRowStride, bColStride, c, cRowStride);
-  case Isa::Avx2:
-    return matmulBlocked<Isa::Avx2>(m, n, k, a, aRowStride, aColStride, b,
-                                   bRowStride, bColStride, c, cRowStride);
-  case Isa::Generic:
-    return matmulGeneric(m, n, k, a, aRowStride, aColStride, b, bRowStride,
-                         bColStride, c, cRowStride, cColStride);
-  }
+  matmulF32(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c,
+            cRowStride, cColStride, /*overwrite=*/false);
+}
+
+void attn_uk_matmul_f32_overwrite(int64_t m, int64_t n, int64_t k,
+                                  const float *a, int64_t aRowStride,
+                                  int64_t aColStride, const float *b,
+                                  int64_t bRowStride, int64_t bColStride,
+                                  float *c, int64_t cRowStride,
+                                  int64_t cColStride) {
+  matmulF32(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c,
+            cRowStride, cColStride, /*overwrite=*/true);
 }
 
 void _mlir_ciface_attn_uk_matmul_f32(AttnMemRef2F32 *a, AttnMemRef2F32 *b,
@@ -406,6 +441,15 @@ void _mlir_ciface_attn_uk_matmul_f32(AttnMemRef2F32 *a, AttnMemRef2F32 *b,
                      a->aligned + a->offset, a->strides[0], a->strides[1],
                      b->aligned + b->offset, b->strides[0], b->strides[1],
                      c->aligned + c->offset, c->strides[0], c->strides[1]);
+}
+
+void _mlir_ciface_attn_uk_matmul_f32_overwrite(AttnMemRef2F32 *a,
+                                               AttnMemRef2F32 *b,
+                                               AttnMemRef2F32 *c) {
+  attn_uk_matmul_f32_overwrite(
+      c->sizes[0], c->sizes[1], a->sizes[1], a->aligned + a->offset,
+      a->strides[0], a->strides[1], b->aligned + b->offset, b->strides[0],
+      b->strides[1], c->aligned + c->offset, c->strides[0], c->strides[1]);
 }
 
 int attn_uk_force_isa(const char *name) {

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::attn {
@@ -27,8 +28,11 @@ namespace mlir::attn {
 using namespace mlir;
 
 /// The runtime functions: C += A · B on rank-2 views with any strides, f32
-/// throughout, or bf16 A and B into an f32 C.
+/// throughout (C = A · B, C not read: the overwrite form), or bf16 A and B
+/// into an f32 C.
 static constexpr StringLiteral kMatmulF32 = "attn_uk_matmul_f32";
+static constexpr StringLiteral kMatmulF32Overwrite =
+    "attn_uk_matmul_f32_overwrite";
 static constexpr StringLiteral kMatmulBf16 = "attn_uk_matmul_bf16";
 /// bf16 with B in VNNI form: (k / 2) x (2 n), pairs of rows interleaved.
 static constexpr StringLiteral kMatmulBf16Pairs = "attn_uk_matmul_bf16_pairs";
@@ -233,9 +237,14 @@ static MemRefType abiType(Type elementType) {
 }
 
 /// Declares the micro-kernel for `bf16` (with B as `pairs` of rows) or f32
-/// inputs (C interface: a pointer to each descriptor) once per module.
-static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs) {
-  StringRef name = pairs ? kMatmulBf16Pairs : bf16 ? kMatmulBf16 : kMatmulF32;
+/// inputs, accumulating or (f32) overwriting C (C interface: a pointer to
+/// each descriptor) once per module.
+static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs,
+                                   bool overwrite) {
+  StringRef name = pairs       ? kMatmulBf16Pairs
+                   : bf16      ? kMatmulBf16
+                   : overwrite ? kMatmulF32Overwrite
+                               : kMatmulF32;
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -297,6 +306,24 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
   return memref::CastOp::create(
       b, loc, abiType(cast<MemRefType>(view.getType()).getElementType()),
       view);
+}
+
+/// The `linalg.fill` of +0.0 right before `op` into exactly its output
+/// buffer, if there is one and the call can overwrite C instead (f32). The
+/// calls write every element of C, so the fill's zeros are dead once the
+/// sums start from +0 (+0 + x is x, and -0 products sum to +0 from +0 as
+/// from the filled +0).
+static linalg::FillOp zeroFillOfOutput(linalg::LinalgOp op,
+                                       const UkernelPlan &plan) {
+  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  if (plan.bf16 || !fill || !fill.hasPureBufferSemantics() ||
+      fill.getOutputs().size() != 1 || fill.getOutputs()[0] != plan.c->get())
+    return {};
+  FloatAttr value;
+  if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
+      !value.getValue().isPosZero())
+    return {};
+  return fill;
 }
 
 namespace {
@@ -431,8 +458,13 @@ struct ContractionsToUkernelsPass
       if (std::optional<UkernelPlan> plan = planUkernel(op))
         work.push_back({op, *plan});
     });
-    for (auto &[op, plan] : work)
-      rewrite(op, plan, declareUkernel(module, plan.bf16, plan.pairs));
+    for (auto &[op, plan] : work) {
+      linalg::FillOp fill = zeroFillOfOutput(op, plan);
+      if (fill)
+        fill->erase();
+      rewrite(op, plan,
+              declareUkernel(module, plan.bf16, plan.pairs, bool(fill)));
+    }
   }
 };
 } // namespace

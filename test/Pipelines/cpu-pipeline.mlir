@@ -38,10 +38,11 @@
 
 // The flash nest's block products, Q Kᵀ and P V, are micro-kernel calls in
 // the parallel loop's body (flash-ukernels, the default); without, they are
-// generated FMA loops.
+// generated FMA loops. Q Kᵀ overwrites its score block (which was
+// zero-filled before), P V accumulates into the rescaled output.
 // UK-LABEL: llvm.func @attention(
 // UK: omp.loop_nest
-// UK: llvm.call @attn_uk_matmul_f32(
+// UK: llvm.call @attn_uk_matmul_f32_overwrite(
 // UK: llvm.call @attn_uk_matmul_f32(
 // UK: omp.yield
 // NOUK-NOT: attn_uk_matmul

@@ -440,3 +440,102 @@ func.func @k_loops_not_collapsible(%x: memref<5x4x8xf32>, %w: memref<6x8x4xf32>,
   }
   return
 }
+
+// -----
+
+// A zero fill right before the product into its C: the fill goes and the
+// calls overwrite C (attn_uk_matmul_f32_overwrite: sums from +0, C not read),
+// the flash nest's score block (in-loops), and a top-level product alike.
+// CHECK-LABEL: func.func @zero_fill_then_matmul
+// CHECK-SAME:    (%[[A:.*]]: memref<64x32xf32>, %[[B:.*]]: memref<32x128xf32>, %[[C:.*]]: memref<64x128xf32>)
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.forall
+// CHECK:           %[[CV:.*]] = memref.subview %[[C]]
+// CHECK:           %[[CC:.*]] = memref.cast %[[CV]]
+// CHECK:           func.call @attn_uk_matmul_f32_overwrite(%{{.*}}, %{{.*}}, %[[CC]])
+// CHECK-NOT:     linalg.fill
+// CHECK:         return
+// CHECK:       func.func private @attn_uk_matmul_f32_overwrite(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-NOT:   func.func private @attn_uk_matmul_f32(
+func.func @zero_fill_then_matmul(%a: memref<64x32xf32>, %b: memref<32x128xf32>,
+                                 %c: memref<64x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<64x128xf32>)
+  linalg.matmul ins(%a, %b : memref<64x32xf32>, memref<32x128xf32>)
+                outs(%c : memref<64x128xf32>)
+  return
+}
+
+// -----
+
+// The flash nest's block: inside the forall (in-loops), one call of the
+// whole block, the fill erased.
+// LOOPS-LABEL: func.func @zero_fill_in_forall
+// LOOPS:         scf.forall (%{{.*}}) in (4) {
+// LOOPS-NEXT:      %[[S:.*]] = memref.alloc() : memref<64x128xf32>
+// LOOPS-NOT:       linalg.fill
+// LOOPS:           %[[SV:.*]] = memref.subview %[[S]][0, 0] [64, 128] [1, 1]
+// LOOPS-NEXT:      %[[SC:.*]] = memref.cast %[[SV]]
+// LOOPS-NEXT:      func.call @attn_uk_matmul_f32_overwrite(%{{.*}}, %{{.*}}, %[[SC]])
+// LOOPS-NEXT:      memref.dealloc %[[S]]
+// Without in-loops, the block product and its fill stay.
+// CHECK-LABEL: func.func @zero_fill_in_forall
+// CHECK:         linalg.fill
+// CHECK-NEXT:    linalg.matmul
+func.func @zero_fill_in_forall(%q: memref<64x16xf32>, %kt: memref<16x128xf32>) {
+  %zero = arith.constant 0.0 : f32
+  scf.forall (%i) in (4) {
+    %s = memref.alloc() : memref<64x128xf32>
+    linalg.fill ins(%zero : f32) outs(%s : memref<64x128xf32>)
+    linalg.matmul ins(%q, %kt : memref<64x16xf32>, memref<16x128xf32>)
+                  outs(%s : memref<64x128xf32>)
+    memref.dealloc %s : memref<64x128xf32>
+  }
+  return
+}
+
+// -----
+
+// Fills that are not dead: a nonzero value, -0.0 (a -0 result would differ
+// from the sum from +0), another buffer, an op in between, or the product
+// accumulating into a subview of the filled buffer; each keeps its fill and
+// the accumulating call.
+// CHECK-LABEL: func.func @fills_kept
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK:         func.call @attn_uk_matmul_f32(
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK:         func.call @attn_uk_matmul_f32(
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%arg3
+// CHECK:         func.call @attn_uk_matmul_f32(
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK:         memref.store
+// CHECK:         func.call @attn_uk_matmul_f32(
+// CHECK:         linalg.fill ins(%{{.*}} : f32) outs(%arg2
+// CHECK:         func.call @attn_uk_matmul_f32(
+// CHECK-NOT:     attn_uk_matmul_f32_overwrite
+func.func @fills_kept(%a: memref<8x4xf32>, %b: memref<4x16xf32>,
+                      %c: memref<8x16xf32>, %d: memref<8x16xf32>) {
+  %one = arith.constant 1.0 : f32
+  %negzero = arith.constant -0.0 : f32
+  %zero = arith.constant 0.0 : f32
+  %i0 = arith.constant 0 : index
+  linalg.fill ins(%one : f32) outs(%c : memref<8x16xf32>)
+  linalg.matmul ins(%a, %b : memref<8x4xf32>, memref<4x16xf32>)
+                outs(%c : memref<8x16xf32>)
+  linalg.fill ins(%negzero : f32) outs(%c : memref<8x16xf32>)
+  linalg.matmul ins(%a, %b : memref<8x4xf32>, memref<4x16xf32>)
+                outs(%c : memref<8x16xf32>)
+  linalg.fill ins(%zero : f32) outs(%d : memref<8x16xf32>)
+  linalg.matmul ins(%a, %b : memref<8x4xf32>, memref<4x16xf32>)
+                outs(%c : memref<8x16xf32>)
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x16xf32>)
+  memref.store %one, %c[%i0, %i0] : memref<8x16xf32>
+  linalg.matmul ins(%a, %b : memref<8x4xf32>, memref<4x16xf32>)
+                outs(%c : memref<8x16xf32>)
+  %half = memref.subview %c[0, 0] [8, 8] [1, 1] : memref<8x16xf32> to memref<8x8xf32, strided<[16, 1]>>
+  %b8 = memref.subview %b[0, 0] [4, 8] [1, 1] : memref<4x16xf32> to memref<4x8xf32, strided<[16, 1]>>
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x16xf32>)
+  linalg.matmul ins(%a, %b8 : memref<8x4xf32>, memref<4x8xf32, strided<[16, 1]>>)
+                outs(%half : memref<8x8xf32, strided<[16, 1]>>)
+  return
+}

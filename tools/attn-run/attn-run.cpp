@@ -47,6 +47,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <dlfcn.h>
 #include <malloc.h>
@@ -577,6 +578,10 @@ LogicalResult lowerModule(ModuleOp module, bool &deviceMemory) {
       mlir::attn::CpuPipelineOptions::createFromString(cpuPipelineOptions);
   if (!options)
     return failure();
+  // The JIT and --emit both compile for this machine (Aot.cpp tunes for the
+  // host CPU), so the pipeline may use what it has unless told otherwise.
+  if (!options->x86Avx512.hasValue())
+    options->x86Avx512 = llvm::sys::getHostCPUFeatures().lookup("avx512f");
   mlir::attn::buildCpuPipeline(pm, *options);
 #else
   // Until the attn CPU pipeline library is built, lower linalg-level IR with

@@ -53,6 +53,32 @@ TEST_P(UkernelMatmul, MatchesLoopNestExactly) {
   EXPECT_STREQ(attn_uk_isa(), isa);
 }
 
+TEST_P(UkernelMatmul, OverwriteIsZeroFillThenAccumulate) {
+  auto [isa, m, n, k, transposeA, transposeB] = GetParam();
+  if (!attn_uk_force_isa(isa))
+    GTEST_SKIP() << "this CPU cannot run the " << isa << " micro-kernels";
+  std::mt19937 gen(unsigned(m * 131 + n * 7 + k));
+  Strided a(m, k, transposeA, gen), b(k, n, transposeB, gen),
+      c(m, n, false, gen);
+  Strided want = c;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      want.at(i, j) = 0.0f;
+      // Never read: a NaN in C would propagate through any sum from it.
+      c.at(i, j) = std::nanf("");
+    }
+  reference(a, b, want);
+  attn_uk_matmul_f32_overwrite(m, n, k, a.data.data(), a.rs, a.cs,
+                               b.data.data(), b.rs, b.cs, c.data.data(), c.rs,
+                               c.cs);
+  // Bit-identical (also the sign of zeros), and the padding untouched.
+  for (size_t i = 0; i < c.data.size(); ++i)
+    ASSERT_EQ(std::signbit(c.data[i]), std::signbit(want.data[i]))
+        << "element " << i << " with " << isa;
+  for (size_t i = 0; i < c.data.size(); ++i)
+    ASSERT_EQ(c.data[i], want.data[i]) << "element " << i << " with " << isa;
+}
+
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
   const auto &[isa, m, n, k, ta, tb] = info.param;
   return std::string(isa) + "_" + std::to_string(m) + "x" + std::to_string(n) +
@@ -89,6 +115,36 @@ TEST(UkernelEdgeCases, EmptyDimensionsLeaveCUnchanged) {
   attn_uk_matmul_f32(4, 4, 0, a.data.data(), a.rs, a.cs, b.data.data(), b.rs,
                      b.cs, c.data.data(), c.rs, c.cs);
   EXPECT_EQ(c.data, before.data);
+}
+
+TEST(UkernelEdgeCases, OverwriteWithNonUnitColumnStrideOfC) {
+  std::mt19937 gen(3);
+  Strided a(7, 9, false, gen), b(9, 11, false, gen), c(7, 11, true, gen);
+  Strided want = c;
+  for (int64_t i = 0; i < 7; ++i)
+    for (int64_t j = 0; j < 11; ++j) {
+      want.at(i, j) = 0.0f;
+      c.at(i, j) = std::nanf("");
+    }
+  reference(a, b, want);
+  attn_uk_matmul_f32_overwrite(7, 11, 9, a.data.data(), a.rs, a.cs,
+                               b.data.data(), b.rs, b.cs, c.data.data(), c.rs,
+                               c.cs);
+  for (size_t i = 0; i < c.data.size(); ++i)
+    ASSERT_EQ(c.data[i], want.data[i]);
+}
+
+TEST(UkernelEdgeCases, OverwriteOfAnEmptySumIsZero) {
+  std::mt19937 gen(4);
+  Strided a(4, 1, false, gen), b(1, 4, false, gen), c(4, 4, false, gen);
+  Strided want = c;
+  for (int64_t i = 0; i < 4; ++i)
+    for (int64_t j = 0; j < 4; ++j)
+      want.at(i, j) = 0.0f;
+  attn_uk_matmul_f32_overwrite(4, 4, 0, a.data.data(), a.rs, a.cs,
+                               b.data.data(), b.rs, b.cs, c.data.data(), c.rs,
+                               c.cs);
+  EXPECT_EQ(c.data, want.data);
 }
 
 TEST(UkernelEdgeCases, UnknownIsaIsRefused) {

@@ -88,6 +88,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Inline polynomial exp/tanh/erf instead of libm calls "
                      "(attn-approximate-math)"),
       llvm::cl::init(true)};
+  PassOptions::Option<bool> x86Avx512{
+      *this, "x86-avx512",
+      llvm::cl::desc("The code may use AVX-512F instructions: exp of the "
+                     "flash nest's rows scales by 2^k with vscalefps "
+                     "(attn-approximate-math x86-avx512). attn-run turns it "
+                     "on where the host has AVX-512F unless the options set "
+                     "it"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> emitCInterface{
       *this, "c-interface",
       llvm::cl::desc("Give every function a _mlir_ciface_ wrapper so it can "

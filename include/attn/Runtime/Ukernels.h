@@ -41,6 +41,21 @@ void attn_uk_matmul_f32(int64_t m, int64_t n, int64_t k, const float *a,
                         int64_t bRowStride, int64_t bColStride, float *c,
                         int64_t cRowStride, int64_t cColStride);
 
+/// C = A · B: the same sums started from +0 instead of from C, whose values
+/// are never read (bit for bit a zero fill followed by attn_uk_matmul_f32,
+/// without the pass over C). An empty sum (K = 0) leaves C all zero.
+void _mlir_ciface_attn_uk_matmul_f32_overwrite(AttnMemRef2F32 *a,
+                                               AttnMemRef2F32 *b,
+                                               AttnMemRef2F32 *c);
+
+/// The same on plain pointers and element strides.
+void attn_uk_matmul_f32_overwrite(int64_t m, int64_t n, int64_t k,
+                                  const float *a, int64_t aRowStride,
+                                  int64_t aColStride, const float *b,
+                                  int64_t bRowStride, int64_t bColStride,
+                                  float *c, int64_t cRowStride,
+                                  int64_t cColStride);
+
 /// A rank-2 bf16 memref descriptor (elements as their 16-bit patterns).
 typedef struct AttnMemRef2Bf16 {
   uint16_t *allocated;
