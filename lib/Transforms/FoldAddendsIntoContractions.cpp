@@ -174,7 +174,12 @@ static LogicalResult foldAddends(RewriterBase &rewriter,
           mapping.map(source, arg);
         Value total;
         for (Value addend : addends) {
-          for (Operation *op : *sliceOf(addend, body, {r, out}))
+          // Held in a local: a range-for over `*sliceOf(...)` would walk the
+          // vector of a destroyed temporary (a chain of more than six adds,
+          // past the vector's inline storage, read freed memory).
+          FailureOr<SmallVector<Operation *>> slice =
+              sliceOf(addend, body, {r, out});
+          for (Operation *op : *slice)
             if (!mapping.contains(op->getResult(0)))
               b.clone(*op, mapping);
           Value v = mapping.lookupOrDefault(addend);
@@ -202,25 +207,36 @@ struct FoldAddendsIntoContractionsPass
     : public attn::impl::FoldAddendsIntoContractionsPassBase<
           FoldAddendsIntoContractionsPass> {
   void runOnOperation() override {
-    SmallVector<linalg::GenericOp> generics;
-    getOperation()->walk([&](linalg::GenericOp op) {
-      if (op.hasPureTensorSemantics() && op.getNumDpsInits() == 1 &&
-          op.getNumReductionLoops() == 0 && !op.hasIndexSemantics() &&
-          !attn::getFlashNest(op))
-        generics.push_back(op);
-    });
+    // Until nothing folds: the init built for one contraction is itself a
+    // sum, of the other contractions when several are added together (a
+    // convolution's kernel taps), and folds into the latest of them in the
+    // next round, so each starts from the sum of those before it. Each
+    // fold replaces one zero-filled init, so the rounds end.
     IRRewriter rewriter(&getContext());
-    for (linalg::GenericOp generic : generics)
-      for (OpOperand *operand : generic.getDpsInputOperands())
-        if (succeeded(foldAddends(rewriter, generic, *operand)))
-          break;
-    // Generics left reading addends they no longer use (a GELU after its
-    // bias moved) drop them; one left yielding its input unchanged is then
-    // an identity, which canonicalisation erases.
-    RewritePatternSet patterns(&getContext());
-    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
-      signalPassFailure();
+    for (bool changed = true; changed;) {
+      changed = false;
+      SmallVector<linalg::GenericOp> generics;
+      getOperation()->walk([&](linalg::GenericOp op) {
+        if (op.hasPureTensorSemantics() && op.getNumDpsInits() == 1 &&
+            op.getNumReductionLoops() == 0 && !op.hasIndexSemantics() &&
+            !attn::getFlashNest(op))
+          generics.push_back(op);
+      });
+      for (linalg::GenericOp generic : generics)
+        for (OpOperand *operand : generic.getDpsInputOperands())
+          if (succeeded(foldAddends(rewriter, generic, *operand))) {
+            changed = true;
+            break;
+          }
+      // Generics left reading addends they no longer use (a GELU after its
+      // bias moved) drop them, before the next round asks whether each
+      // contraction has one use; one left yielding its input unchanged is
+      // then an identity, which canonicalisation erases.
+      RewritePatternSet patterns(&getContext());
+      linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+      if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+        return signalPassFailure();
+    }
   }
 };
 } // namespace

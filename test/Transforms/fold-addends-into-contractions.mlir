@@ -203,3 +203,49 @@ func.func @bias_view_after_contraction(%x: tensor<197x64xf32>, %w: tensor<64x96x
   } -> tensor<197x3x32xf32>
   return %y : tensor<197x3x32xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+// Eight contractions summed by one generic (a 3x3 convolution's kernel taps
+// less one, after elementwise fusion): each starts from the one before, a
+// chain with one zero fill, and no add is left. (A chain of more than six
+// adds once read freed memory while the init was built.)
+// CHECK-LABEL: func.func @sum_of_contractions(
+// CHECK-SAME:    %[[A:.*]]: tensor<4x8xf32>, %[[B0:.*]]: tensor<8x16xf32>, %[[B1:.*]]: tensor<8x16xf32>, %[[B2:.*]]: tensor<8x16xf32>, %[[B3:.*]]: tensor<8x16xf32>, %[[B4:.*]]: tensor<8x16xf32>, %[[B5:.*]]: tensor<8x16xf32>, %[[B6:.*]]: tensor<8x16xf32>, %[[B7:.*]]: tensor<8x16xf32>)
+// CHECK:         %[[Z:.*]] = linalg.fill
+// CHECK-NEXT:    %[[C0:.*]] = linalg.matmul ins(%[[A]], %[[B0]] : {{.*}}) outs(%[[Z]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C1:.*]] = linalg.matmul ins(%[[A]], %[[B1]] : {{.*}}) outs(%[[C0]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C2:.*]] = linalg.matmul ins(%[[A]], %[[B2]] : {{.*}}) outs(%[[C1]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C3:.*]] = linalg.matmul ins(%[[A]], %[[B3]] : {{.*}}) outs(%[[C2]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C4:.*]] = linalg.matmul ins(%[[A]], %[[B4]] : {{.*}}) outs(%[[C3]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C5:.*]] = linalg.matmul ins(%[[A]], %[[B5]] : {{.*}}) outs(%[[C4]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C6:.*]] = linalg.matmul ins(%[[A]], %[[B6]] : {{.*}}) outs(%[[C5]] : tensor<4x16xf32>)
+// CHECK-NEXT:    %[[C7:.*]] = linalg.matmul ins(%[[A]], %[[B7]] : {{.*}}) outs(%[[C6]] : tensor<4x16xf32>)
+// CHECK-NEXT:    return %[[C7]]
+func.func @sum_of_contractions(%a: tensor<4x8xf32>, %b0: tensor<8x16xf32>, %b1: tensor<8x16xf32>, %b2: tensor<8x16xf32>, %b3: tensor<8x16xf32>, %b4: tensor<8x16xf32>, %b5: tensor<8x16xf32>, %b6: tensor<8x16xf32>, %b7: tensor<8x16xf32>) -> tensor<4x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x16xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c0 = linalg.matmul ins(%a, %b0 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c1 = linalg.matmul ins(%a, %b1 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c2 = linalg.matmul ins(%a, %b2 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c3 = linalg.matmul ins(%a, %b3 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c4 = linalg.matmul ins(%a, %b4 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c5 = linalg.matmul ins(%a, %b5 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c6 = linalg.matmul ins(%a, %b6 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %c7 = linalg.matmul ins(%a, %b7 : tensor<4x8xf32>, tensor<8x16xf32>) outs(%z : tensor<4x16xf32>) -> tensor<4x16xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id, #id, #id, #id, #id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c0, %c1, %c2, %c3, %c4, %c5, %c6, %c7 : tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%x0: f32, %x1: f32, %x2: f32, %x3: f32, %x4: f32, %x5: f32, %x6: f32, %x7: f32, %o: f32):
+    %s1 = arith.addf %x0, %x1 : f32
+    %s2 = arith.addf %s1, %x2 : f32
+    %s3 = arith.addf %s2, %x3 : f32
+    %s4 = arith.addf %s3, %x4 : f32
+    %s5 = arith.addf %s4, %x5 : f32
+    %s6 = arith.addf %s5, %x6 : f32
+    %s7 = arith.addf %s6, %x7 : f32
+    linalg.yield %s7 : f32
+  } -> tensor<4x16xf32>
+  return %y : tensor<4x16xf32>
+}
