@@ -53,7 +53,8 @@ static bool hasLongBody(linalg::LinalgOp op) {
 static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op,
                           const FrozenRewritePatternSet &rowReductions) {
   if (!isa<linalg::TransposeOp, linalg::BroadcastOp, linalg::GenericOp,
-           linalg::ReduceOp, linalg::FillOp>(op.getOperation()) ||
+           linalg::ReduceOp, linalg::FillOp, linalg::CopyOp>(
+          op.getOperation()) ||
       !op.hasPureBufferSemantics() || op.hasDynamicShape() ||
       op.getNumLoops() < 2 || op.getNumDpsInits() != 1 || getFlashNest(op))
     return;

@@ -222,3 +222,23 @@ func.func @bf16_rows_of_48(%a: memref<64x48xbf16>, %b: memref<64x48xbf16>, %c: m
   }
   return
 }
+
+// -----
+
+// A copy into a strided view (a padded input's interior, after
+// attn-lower-strided-copies turned the memref.copy into linalg.copy): one
+// vector per row, not one scalar load and store per element.
+// CHECK-LABEL: func.func @copy_into_padding(
+// CHECK-SAME:    %[[X:.*]]: memref<1x4x6x16xf32>, %[[P:.*]]: memref<1x4x9x18xf32>)
+// CHECK:         %[[IN:.*]] = memref.subview %[[P]][0, 0, 1, 1] [1, 4, 6, 16] [1, 1, 1, 1]
+// CHECK:         scf.forall (%[[N:.*]], %[[C:.*]], %[[H:.*]]) in (1, 4, 6) {
+// CHECK:           %[[SRC:.*]] = memref.subview %[[X]][%[[N]], %[[C]], %[[H]], 0] [1, 1, 1, 16] [1, 1, 1, 1]
+// CHECK:           %[[DST:.*]] = memref.subview %[[IN]][%[[N]], %[[C]], %[[H]], 0] [1, 1, 1, 16] [1, 1, 1, 1]
+// CHECK:           %[[ROW:.*]] = vector.transfer_read %[[SRC]]{{.*}} vector<1x1x1x16xf32>
+// CHECK:           vector.transfer_write %[[ROW]], %[[DST]]
+// CHECK-NOT:     linalg.copy
+func.func @copy_into_padding(%x: memref<1x4x6x16xf32>, %p: memref<1x4x9x18xf32>) {
+  %in = memref.subview %p[0, 0, 1, 1] [1, 4, 6, 16] [1, 1, 1, 1] : memref<1x4x9x18xf32> to memref<1x4x6x16xf32, strided<[648, 162, 18, 1], offset: 19>>
+  linalg.copy ins(%x : memref<1x4x6x16xf32>) outs(%in : memref<1x4x6x16xf32, strided<[648, 162, 18, 1], offset: 19>>)
+  return
+}
