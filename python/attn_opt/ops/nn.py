@@ -149,37 +149,137 @@ def _patches(tx, x, kernel: Sequence[int], stride: Sequence[int], dilation: Sequ
     return e.gather(x, out_shape, {}, preamble=body, dims=names)
 
 
-def _depthwise(tx, x, weight, stride: Sequence[int], dilation: Sequence[int], shape: Sequence[int], dtype: str):
-    """A depthwise convolution (one filter per channel) as one linalg.generic
-    that reads the padded input at ``o * stride + k * dilation``: no im2col
-    copy (K times the input: 43 MB for MaxViT's 384-channel 3x3 at 56x56,
-    mmapped and faulted in on every call) and no batch of one-column
-    matrix products."""
+class _Phases:
+    """A convolution's padded input taken apart by stride, so that every
+    kernel tap reads a plain (unit-stride) window of it.
+
+    Output position o of tap k reads the padded input at o*s + k*d. With
+    s = 1 that is a window shifted by k*d. With s > 1 the input is split
+    into its s phases along each dimension, ``x[s*i + a] -> phase a at i``
+    (one transposing copy of the input): the tap reads phase (k*d) % s at
+    the shift (k*d) // s. ``x`` is [N, C, s... (the strides > 1), P...],
+    P the phase sizes (the padded size over s, rounded up, plus
+    ``extra_rows`` of zeros along the first spatial dimension)."""
+
+    def __init__(self, tx, input, kernel, stride, padding, dilation, dtype, extra_rows: int = 0):
+        e = tx.e
+        xs = list(shape_of(input))
+        self.nd = nd = len(kernel)
+        self.stride, self.dilation, self.kernel = list(stride), list(dilation), list(kernel)
+        self.sizes = [-(-(xs[2 + i] + 2 * padding[i]) // stride[i]) for i in range(nd)]
+        self.sizes[0] += extra_rows
+        pads: List[int] = []
+        for i in reversed(range(nd)):
+            pads += [padding[i], self.sizes[i] * stride[i] - xs[2 + i] - padding[i]]
+        x = pad_constant(tx, e.cast(input, dtype), pads, 0.0)
+        self.split = [i for i in range(nd) if stride[i] > 1]
+        if self.split:
+            shape = list(xs[:2])
+            for ph, st in zip(self.sizes, stride):
+                shape += [ph, st] if st > 1 else [ph]
+            x = e.reshape(x, shape)
+            pos, phase_dims, size_dims = 2, [], []
+            for st in stride:
+                size_dims.append(pos)
+                if st > 1:
+                    phase_dims.append(pos + 1)
+                pos += 2 if st > 1 else 1
+            x = e.tensor(e.permute(x, [0, 1] + phase_dims + size_dims))
+        self.x = x
+
+    def taps(self):
+        """(kernel index, phase of each split dimension, shift per dimension)
+        for every tap, in the kernel's row-major order."""
+        import itertools
+        for tap in itertools.product(*[range(k) for k in self.kernel]):
+            t = [k * d for k, d in zip(tap, self.dilation)]
+            yield (list(tap), [t[i] % self.stride[i] for i in self.split],
+                   [ti // st for ti, st in zip(t, self.stride)])
+
+
+def _depthwise(tx, input, weight, stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int],
+               shape: Sequence[int], dtype: str):
+    """A depthwise convolution (one filter per channel) as the sum over the
+    kernel taps of a window of the input (``_Phases``) times the tap's
+    per-channel weight: elementwise products that fuse into one generic
+    whose rows (the output's last dimension) vectorise. No im2col copy
+    (K times the input: 43 MB for MaxViT's 384-channel 3x3 at 56x56) and
+    no batch of one-column matrix products."""
     e = tx.e
-    xt = e.tensor(e.cast(x, dtype))
     nd = len(shape) - 2
+    n, c = shape[0], shape[1]
+    out = list(shape[2:])
     kernel = list(shape_of(weight)[2:])
-    w = e.tensor(e.reshape(e.cast(weight, dtype), [shape[1]] + kernel))
-    rank = 2 + 2 * nd
-    d = [f"d{i}" for i in range(rank)]
-    out_dims, k_dims = d[2:2 + nd], d[2 + nd:]
-    reads = [f"{o} * {int(st)} + {k} * {int(dl)}" for o, k, st, dl in zip(out_dims, k_dims, stride, dilation)]
-    domain = ", ".join(d)
-    maps = [f"affine_map<({domain}) -> ({', '.join(d[:2] + reads)})>",
-            f"affine_map<({domain}) -> ({', '.join([d[1]] + k_dims)})>",
-            f"affine_map<({domain}) -> ({', '.join(d[:2] + out_dims)})>"]
-    iterators = ", ".join(['"parallel"'] * (2 + nd) + ['"reduction"'] * nd)
-    acc = e.tensor(e.splat(0, shape, dtype))
-    out = Tensor(e.fresh("dwconv"), tuple(int(v) for v in shape), dtype)
-    ty = signless(dtype)
-    region = [f"^bb0(%a: {ty}, %b: {ty}, %c: {ty}):", f"  %m = arith.mulf %a, %b : {ty}",
-              f"  %s = arith.addf %c, %m : {ty}", f"  linalg.yield %s : {ty}"]
-    lines = [f"{out.name} = linalg.generic {{indexing_maps = [{', '.join(maps)}], iterator_types = [{iterators}]}} "
-             f"ins({xt.name}, {w.name} : {xt.type}, {w.type}) outs({acc.name} : {out.type}) {{"]
-    lines += localize(region, ["%a", "%b", "%c"], len(e.lines))
-    lines.append(f"}} -> {out.type}")
-    e.op("\n".join(lines))
-    return out
+    ph = _Phases(tx, input, kernel, stride, padding, dilation, dtype)
+    w = e.reshape(e.cast(weight, dtype), [c] + kernel)
+    xs = list(shape_of(ph.x))
+    acc = None
+    for tap, phase, shift in ph.taps():
+        window = e.extract_slice(ph.x, [0, 0] + phase + shift, [n, c] + [1] * len(phase) + out, [1] * len(xs))
+        window = e.reshape(window, list(shape))
+        wt = e.reshape(e.extract_slice(w, [0] + tap, [c] + [1] * nd, [1] * (1 + nd)), [c] + [1] * nd)
+        term = e.arith("mul", window, wt, shape, dtype)
+        acc = term if acc is None else e.arith("add", acc, term, shape, dtype)
+    return acc
+
+
+def _taps_pay(channels: int, kernel) -> bool:
+    """Whether a convolution is the sum over its kernel taps (``_tap_sum``)
+    rather than an im2col: each tap is a product that contracts only the
+    input channels (of a group), which must be enough to feed the
+    micro-kernel (16: one AVX-512 vector)."""
+    return channels >= 16 and int(np.prod(kernel)) > 1
+
+
+def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, dtype):
+    """A convolution as an implicit GEMM: the sum over the kernel taps of
+    one product each, ``W[:, :, tap] (o x c) . X_tap (c x positions)``,
+    each X_tap a contiguous run of the flattened input phases
+    (``_Phases``), read in place: no im2col copy.
+
+    Why a run: flattening the phase rows, tap t's window at output (h, w)
+    starts at ``shift_h*P1 + shift_w`` and its element (h, w) is
+    ``h*P1 + w`` further, so every tap reads ``oh*P1`` consecutive
+    elements. The products are computed at all P1 columns of each row and
+    the columns past ow dropped at the end (2 of 58 for a 3x3 at 56x56).
+    The micro-kernel's N is then one run, not a call per output row, and
+    attn-fold-addends-into-contractions makes each tap's product start from
+    the sum of those before it."""
+    e = tx.e
+    ws = list(shape_of(weight))
+    nd = len(ws) - 2
+    n, c = shape_of(input)[:2]
+    o, cg = ws[0], ws[1]
+    kernel = ws[2:]
+    out = list(shape[2:])
+    # Rows so that the last tap's run stays inside: one more phase row when
+    # its shifts past the first dimension reach beyond the last row.
+    sizes = [-(-(shape_of(input)[2 + i] + 2 * padding[i]) // stride[i]) for i in range(nd)]
+    row = int(np.prod(sizes[1:]))
+    run = out[0] * row
+    last = sum(((k - 1) * d // st) * int(np.prod(sizes[i + 1:]))
+               for i, (k, d, st) in enumerate(zip(kernel, dilation, stride)))
+    extra = max(0, -(-(last + run - int(np.prod(sizes))) // row))
+    ph = _Phases(tx, input, kernel, stride, padding, dilation, dtype, extra)
+    cgroup = c // groups
+    x = e.reshape(ph.x, [n, groups, cgroup] + [stride[i] for i in ph.split] + [int(np.prod(ph.sizes))])
+    w = e.cast(weight, dtype)
+    acc = None
+    for tap, phase, shift in ph.taps():
+        off = sum(sh * int(np.prod(ph.sizes[i + 1:])) for i, sh in enumerate(shift))
+        xt = e.extract_slice(x, [0, 0, 0] + phase + [off], [n, groups, cgroup] + [1] * len(phase) + [run],
+                             [1] * (4 + len(phase)))
+        wt = e.extract_slice(w, [0, 0] + tap, [o, cg] + [1] * nd, [1] * len(ws))
+        if groups == 1:
+            y = e.einsum("b c n, o c -> b o n", [e.reshape(xt, [n, c, run]), e.reshape(wt, [o, c])],
+                         [n, o, run], dtype)
+        else:
+            y = e.einsum("b g c n, g o c -> b g o n",
+                         [e.reshape(xt, [n, groups, cgroup, run]), e.reshape(wt, [groups, o // groups, cg])],
+                         [n, groups, o // groups, run], dtype)
+        acc = y if acc is None else e.arith("add", acc, y, shape_of(y), dtype)
+    full = e.reshape(acc, [n, o, out[0]] + ph.sizes[1:])
+    return e.extract_slice(full, [0] * (2 + nd), [n, o] + out, [1] * (2 + nd))
 
 
 @aten("convolution", "_convolution", "conv2d", "conv1d", "conv3d")
@@ -209,17 +309,21 @@ def convolution(tx, input, weight, bias=None, stride=(1,), padding=(0,), dilatio
     o, cg = ws[0], ws[1]
     kernel = list(ws[2:])
     x = input
+    spatial = list(shape[2:])
+    y = None
+    if g == c and o == c and cg == 1 and is_float(dtype):
+        y = _depthwise(tx, input, weight, stride, padding, dilation, shape, dtype)
+    elif is_float(dtype) and _taps_pay(c // g, kernel):
+        y = _tap_sum(tx, input, weight, stride, padding, dilation, g, shape, dtype)
+    if y is not None:
+        if bias is not None:
+            y = e.arith("add", y, e.reshape(bias, [o] + [1] * nd), shape, dtype)
+        return y
     if any(padding):
         pads: List[int] = []
         for p in reversed(padding):
             pads += [p, p]
         x = pad_constant(tx, x, pads, 0.0)
-    spatial = list(shape[2:])
-    if g == c and o == c and cg == 1 and is_float(dtype):
-        y = _depthwise(tx, x, weight, stride, dilation, shape, dtype)
-        if bias is not None:
-            y = e.arith("add", y, e.reshape(bias, [o] + [1] * nd), shape, dtype)
-        return y
     sp = ["h", "w", "t"][:nd] if nd <= 3 else [f"s{i}" for i in range(nd)]
     kp = ["p", "q", "r"][:nd] if nd <= 3 else [f"k{i}" for i in range(nd)]
     padded_shape = shape_of(x)
