@@ -44,6 +44,76 @@ static bool hasLongBody(linalg::LinalgOp op) {
   });
 }
 
+/// Rows shorter than this (one AVX-512 vector) are merged with the
+/// dimension before them when every operand allows it.
+constexpr int64_t kShortRow = 16;
+
+/// `op` with its two innermost loops merged into one, as long as the
+/// innermost is shorter than kShortRow and a row loop stays outside, every operand stores those two
+/// dimensions consecutively and contiguously (or does not use them) and
+/// the op is all parallel: an elementwise op over 7x7 windows then has
+/// rows of 49 (or 196 for 4 windows' worth), not 7, which the row
+/// vectoriser below would leave as scalar loops. Returns `op` unchanged
+/// when nothing merges.
+static linalg::LinalgOp mergeShortRows(RewriterBase &rewriter,
+                                       linalg::LinalgOp op) {
+  while (isa<linalg::GenericOp, linalg::CopyOp>(op.getOperation()) &&
+         op.hasPureBufferSemantics() && !op.hasDynamicShape() &&
+         op.getNumLoops() >= 3 &&
+         op.getNumLoops() == op.getNumParallelLoops() && !getFlashNest(op)) {
+    if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+      if (generic.hasIndexSemantics())
+        break;
+    unsigned inner = op.getNumLoops() - 1;
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    if (ranges[inner] >= kShortRow)
+      break;
+    // A merged row past 1024 must still split into equal chunks (below).
+    int64_t mergedSize = ranges[inner - 1] * ranges[inner];
+    if (mergedSize > 1024 && mergedSize % kShortChunk != 0)
+      break;
+    // A long body needs its rows cut into chunks of 16 to 64 (below).
+    if (hasLongBody(op) && mergedSize > kShortChunk && mergedSize % 16 != 0)
+      break;
+    SmallVector<ReassociationIndices> merged = {{inner - 1, inner}};
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    if (!llvm::all_of(maps,
+                      [](AffineMap m) { return m.isProjectedPermutation(); }) ||
+        !linalg::areDimSequencesPreserved(maps, merged))
+      break;
+    bool collapsible = true;
+    for (OpOperand &operand : op->getOpOperands()) {
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
+      if (!type)
+        continue;
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      std::optional<unsigned> pos = map.getResultPosition(
+          rewriter.getAffineDimExpr(inner - 1));
+      if (!pos)
+        continue;
+      SmallVector<ReassociationIndices> groups;
+      for (unsigned r = 0; r < map.getNumResults(); ++r) {
+        if (r == *pos + 1)
+          continue;
+        groups.push_back(r == *pos ? ReassociationIndices{r, r + 1}
+                                   : ReassociationIndices{r});
+      }
+      if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups))
+        collapsible = false;
+    }
+    if (!collapsible)
+      break;
+    rewriter.setInsertionPoint(op);
+    FailureOr<linalg::CollapseResult> collapsed =
+        linalg::collapseOpIterationDims(op, merged, rewriter);
+    if (failed(collapsed))
+      break;
+    rewriter.replaceOp(op, collapsed->results);
+    op = collapsed->collapsedOp;
+  }
+  return op;
+}
+
 /// An all-parallel linalg op on buffers whose operands all keep the
 /// innermost loop dimension innermost (or do not use it): a transpose that
 /// keeps rows (attention's head split "b n (h d) -> b h n d"), a broadcast
@@ -170,7 +240,8 @@ struct VectorizeRowsPass
     FrozenRewritePatternSet rowReductions(std::move(patterns));
     forEachCollected<linalg::LinalgOp>(
         getOperation(), [&](linalg::LinalgOp op) {
-          vectorizeRows(rewriter, op, rowReductions);
+          vectorizeRows(rewriter, mergeShortRows(rewriter, op),
+                        rowReductions);
         });
   }
 };

@@ -242,3 +242,49 @@ func.func @copy_into_padding(%x: memref<1x4x6x16xf32>, %p: memref<1x4x9x18xf32>)
   linalg.copy ins(%x : memref<1x4x6x16xf32>) outs(%in : memref<1x4x6x16xf32, strided<[648, 162, 18, 1], offset: 19>>)
   return
 }
+
+// -----
+
+// Rows shorter than a vector (a bias broadcast over 7x7 windows, the init
+// attn-fold-addends-into-contractions gives a 1x1 convolution's product)
+// merge with the dimension before them first: rows of 49, one forall
+// iteration per (window, channel).
+#bias = affine_map<(d0, d1, d2, d3) -> (d1)>
+#all = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @short_rows(
+// CHECK-SAME:    %[[B:.*]]: memref<6xf32>, %[[Y:.*]]: memref<4x6x7x7xf32>)
+// CHECK:         %[[YC:.*]] = memref.collapse_shape %[[Y]] {{\[}}[0], [1], [2, 3]] : memref<4x6x7x7xf32> into memref<4x6x49xf32>
+// CHECK:         scf.forall (%[[W:.*]], %[[C:.*]]) in (4, 6) {
+// CHECK:           %[[BC:.*]] = memref.subview %[[B]][%[[C]]] [1] [1]
+// CHECK:           %[[ROW:.*]] = memref.subview %[[YC]][%[[W]], %[[C]], 0] [1, 1, 49] [1, 1, 1]
+// CHECK:           %[[V:.*]] = vector.transfer_read %[[BC]]{{.*}} : memref<1xf32, {{.*}}>, vector<1x1x49xf32>
+// CHECK:           vector.transfer_write %[[V]], %[[ROW]]{{.*}} : vector<1x1x49xf32>, memref<1x1x49xf32, {{.*}}>
+// CHECK-NOT:     linalg.generic
+func.func @short_rows(%b: memref<6xf32>, %y: memref<4x6x7x7xf32>) {
+  linalg.generic {indexing_maps = [#bias, #all], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%b : memref<6xf32>) outs(%y : memref<4x6x7x7xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
+
+// -----
+
+// The same rows in a strided view (7 of every 8 columns) cannot merge:
+// they stay short, and scalar.
+#bias = affine_map<(d0, d1, d2, d3) -> (d1)>
+#all = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @short_strided_rows(
+// CHECK-NOT:     memref.collapse_shape
+// CHECK-NOT:     scf.forall
+// CHECK:         linalg.generic
+func.func @short_strided_rows(%b: memref<6xf32>, %y: memref<4x6x7x8xf32>) {
+  %v = memref.subview %y[0, 0, 0, 0] [4, 6, 7, 7] [1, 1, 1, 1] : memref<4x6x7x8xf32> to memref<4x6x7x7xf32, strided<[336, 56, 8, 1]>>
+  linalg.generic {indexing_maps = [#bias, #all], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%b : memref<6xf32>) outs(%v : memref<4x6x7x7xf32, strided<[336, 56, 8, 1]>>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  }
+  return
+}
