@@ -331,28 +331,36 @@ def convolution(tx, input, weight, bias=None, stride=(1,), padding=(0,), dilatio
         all(pz == 0 for pz in padding)
     if patch_free:
         # x[b, c, (h p), (w q)]: a split, no copy (crop trailing rows first).
+        # Kernel dimensions of size 1 get no label: a 1x1 convolution is
+        # then "b c h w, o c -> b o h w", whose positions the micro-kernel
+        # takes as one N (with unit labels in between it took each row of
+        # a 7x7 window as its own call of N = 7).
         full = [o_ * k for o_, k in zip(spatial, kernel)]
         if list(padded_shape[2:]) != full:
             x = e.extract_slice(x, [0] * len(padded_shape), list(padded_shape[:2]) + full,
                                 [1] * len(padded_shape))
         split = [n, c]
-        for o_, k in zip(spatial, kernel):
-            split += [o_, k]
+        x_labels = ["b", "c"]
+        for o_, k, s_lbl, k_lbl in zip(spatial, kernel, sp, kp):
+            split += [o_, k] if k > 1 else [o_]
+            x_labels += [s_lbl, k_lbl] if k > 1 else [s_lbl]
         x = e.reshape(x, split)
-        x_labels = ["b", "c"] + [lbl for pair in zip(sp, kp) for lbl in pair]
+        w_labels = [lbl for lbl, k in zip(kp, kernel) if k > 1]
+        w_kernel = [k for k in kernel if k > 1]
     else:
         x = _patches(tx, x, kernel, stride, dilation, spatial)
         x_labels = ["b", "c"] + kp + sp
+        w_labels, w_kernel = kp, kernel
     if g == 1:
-        eq = f"{' '.join(x_labels)}, o c {' '.join(kp)} -> b o {' '.join(sp)}"
-        y = e.einsum(eq, [x, weight], shape, dtype)
+        eq = f"{' '.join(x_labels)}, o c {' '.join(w_labels)} -> b o {' '.join(sp)}"
+        y = e.einsum(eq, [x, e.reshape(weight, [o, cg] + w_kernel)], shape, dtype)
     else:
         # Channels split into groups: x [b, (g c)], w [(g o), c].
         xg_shape = [n, g, c // g] + list(shape_of(x)[2:])
         xg = e.reshape(x, xg_shape)
-        wg = e.reshape(weight, [g, o // g, cg] + kernel)
+        wg = e.reshape(weight, [g, o // g, cg] + w_kernel)
         xl = ["b", "g", "c"] + x_labels[2:]
-        eq = f"{' '.join(xl)}, g o c {' '.join(kp)} -> b g o {' '.join(sp)}"
+        eq = f"{' '.join(xl)}, g o c {' '.join(w_labels)} -> b g o {' '.join(sp)}"
         yg = e.einsum(eq, [xg, wg], [n, g, o // g] + spatial, dtype)
         y = e.reshape(yg, shape)
     if bias is not None:
