@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from typing import Callable, Dict, List, Sequence, Tuple
 
-import numpy as np
 
 import pytest
 import torch
@@ -244,24 +243,33 @@ def test_depthwise_convolution_reads_its_input_in_place(layer, shape, compiler) 
         torch.testing.assert_close(compiled(x2), module(x2), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("layer, shape", [
-    (lambda: nn.Conv2d(16, 8, 3, padding=1), (1, 16, 9, 11)),
-    (lambda: nn.Conv2d(16, 12, 3, stride=2, padding=1, bias=False), (2, 16, 9, 11)),
-    (lambda: nn.Conv2d(16, 8, 3, padding=2, dilation=2), (1, 16, 8, 7)),
-    (lambda: nn.Conv2d(32, 8, (3, 2), stride=(2, 3), padding=(1, 0), groups=2), (1, 32, 9, 10)),
-    (lambda: nn.Conv1d(16, 4, 5, stride=2, padding=2), (2, 16, 13)),
-    (lambda: nn.Conv3d(16, 4, 3, padding=1), (1, 16, 3, 4, 5)),
-], ids=["3x3", "stride2-nobias", "dilated", "groups-stride23-rect", "1d-stride2", "3d"])
-def test_convolution_sums_kernel_taps_in_place(layer, shape, compiler) -> None:
+@pytest.mark.parametrize("layer, shape, products", [
+    (lambda: nn.Conv2d(16, 8, 3, padding=1), (1, 16, 9, 11), 9),
+    (lambda: nn.Conv2d(16, 12, 3, stride=2, padding=1, bias=False), (2, 16, 9, 11), 9),
+    (lambda: nn.Conv2d(16, 8, 3, padding=2, dilation=2), (1, 16, 8, 7), 9),
+    (lambda: nn.Conv2d(32, 8, (3, 2), stride=(2, 3), padding=(1, 0), groups=2), (1, 32, 9, 10), 6),
+    (lambda: nn.Conv1d(16, 4, 5, stride=2, padding=2), (2, 16, 13), 5),
+    (lambda: nn.Conv3d(16, 4, 3, padding=1), (1, 16, 3, 4, 5), 27),
+    # Stride phases as channels: one product per shift, ceil(k / s) of them
+    # per dimension (whole strides; an RGB stem with zero taps; mixed).
+    (lambda: nn.Conv2d(3, 8, 8, stride=4, padding=2), (1, 3, 30, 29), 4),
+    (lambda: nn.Conv2d(3, 4, 3, stride=2, padding=1), (2, 3, 9, 12), 4),
+    (lambda: nn.Conv2d(4, 6, (4, 3), stride=(2, 1), padding=1, groups=2), (1, 4, 9, 8), 6),
+    (lambda: nn.Conv1d(2, 4, 5, stride=3), (1, 2, 17), 2),
+], ids=["3x3", "stride2-nobias", "dilated", "groups-stride23-rect", "1d-stride2", "3d",
+        "phases-whole", "phases-zero-taps", "phases-groups-mixed", "phases-1d"])
+def test_convolution_sums_kernel_taps_in_place(layer, shape, products, compiler) -> None:
     """A convolution over 16 or more channels per group: one product per
     kernel tap, each reading a run of the flattened padded input in place
-    (an implicit GEMM), no im2col copy and no gather; matches eager."""
+    (an implicit GEMM), no im2col copy and no gather; a strided one over
+    fewer channels, or with whole strides, one product per shift over the
+    stride phases as channels. Matches eager."""
     torch.manual_seed(0)
     module = layer().eval()
     x = torch.randn(shape)
     compiled = attn_opt.compile(module, (x,))
     _no_gather_no_im2col(compiled.mlir, module, x)
-    assert compiled.mlir.count("attn.einsum") == int(np.prod(module.kernel_size))
+    assert compiled.mlir.count("attn.einsum") == products
     x2 = torch.randn(shape)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x2), module(x2), rtol=1e-5, atol=1e-5)

@@ -231,7 +231,22 @@ def _taps_pay(channels: int, kernel) -> bool:
     return channels >= 16 and int(np.prod(kernel)) > 1
 
 
-def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, dtype):
+def _phases_pay(channels: int, kernel, stride, dilation) -> bool:
+    """Whether a strided convolution contracts each stride phase as more
+    channels (``_tap_sum(phase_channels=True)``): one product per shift of
+    ceil(k/s) per dimension over c * s... channels, the kernel padded with
+    zero taps to whole strides. Without dilation; when the kernel is whole
+    strides (no zero taps: CrossFormer's 4 to 32-wide kernels at stride 4)
+    or the channels alone are too few for the per-tap products (an RGB
+    stem: 3 channels)."""
+    if all(st == 1 for st in stride) or any(d != 1 for d in dilation):
+        return False
+    whole = all(k % st == 0 for k, st in zip(kernel, stride))
+    return whole or channels < 16
+
+
+def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, dtype,
+             phase_channels: bool = False):
     """A convolution as an implicit GEMM: the sum over the kernel taps of
     one product each, ``W[:, :, tap] (o x c) . X_tap (c x positions)``,
     each X_tap a contiguous run of the flattened input phases
@@ -244,7 +259,13 @@ def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, d
     the columns past ow dropped at the end (2 of 58 for a 3x3 at 56x56).
     The micro-kernel's N is then one run, not a call per output row, and
     attn-fold-addends-into-contractions makes each tap's product start from
-    the sum of those before it."""
+    the sum of those before it.
+
+    With ``phase_channels`` (stride s > 1, no dilation) the taps that share
+    a shift, one per phase, are one product: the phases are contracted as
+    channels (``b c a n, o c a -> b o n``), the weight's taps zero-padded
+    to whole strides and arranged [shift..., o, c, phase...] once per
+    call (a strided conv as a stride-1 conv over c * s channels)."""
     e = tx.e
     ws = list(shape_of(weight))
     nd = len(ws) - 2
@@ -264,6 +285,8 @@ def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, d
     cgroup = c // groups
     x = e.reshape(ph.x, [n, groups, cgroup] + [stride[i] for i in ph.split] + [int(np.prod(ph.sizes))])
     w = e.cast(weight, dtype)
+    if phase_channels:
+        return _phase_channel_sum(tx, ph, x, w, groups, shape, dtype, run)
     acc = None
     for tap, phase, shift in ph.taps():
         off = sum(sh * int(np.prod(ph.sizes[i + 1:])) for i, sh in enumerate(shift))
@@ -276,6 +299,56 @@ def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, d
         else:
             y = e.einsum("b g c n, g o c -> b g o n",
                          [e.reshape(xt, [n, groups, cgroup, run]), e.reshape(wt, [groups, o // groups, cg])],
+                         [n, groups, o // groups, run], dtype)
+        acc = y if acc is None else e.arith("add", acc, y, shape_of(y), dtype)
+    full = e.reshape(acc, [n, o, out[0]] + ph.sizes[1:])
+    return e.extract_slice(full, [0] * (2 + nd), [n, o] + out, [1] * (2 + nd))
+
+
+def _phase_channel_sum(tx, ph: "_Phases", x, w, groups: int, shape, dtype, run: int):
+    """``_tap_sum`` with the stride phases contracted as channels: x is
+    [N, G, C, s..., F] (the flattened phases), w the [O, C, K...] weight."""
+    e = tx.e
+    import itertools
+    ws = list(shape_of(w))
+    nd = len(ws) - 2
+    n, o, cg = shape[0], ws[0], ws[1]
+    out = list(shape[2:])
+    kernel, stride = ws[2:], ph.stride
+    shifts = [-(-k // st) for k, st in zip(kernel, stride)]
+    pads: List[int] = []
+    for i in reversed(range(nd)):
+        pads += [0, shifts[i] * stride[i] - kernel[i]]
+    w = pad_constant(tx, w, pads, 0.0)  # zero taps up to whole strides
+    split = [o, cg]
+    for sh, st in zip(shifts, stride):
+        split += [sh, st] if st > 1 else [sh]
+    w = e.reshape(w, split)
+    pos, shift_dims, phase_dims = 2, [], []
+    for st in stride:
+        shift_dims.append(pos)
+        if st > 1:
+            phase_dims.append(pos + 1)
+        pos += 2 if st > 1 else 1
+    w = e.tensor(e.permute(w, shift_dims + [0, 1] + phase_dims))  # [shift..., o, c, phase...]
+    phases = [stride[i] for i in ph.split]
+    labels = "".join(" " + "pqrstu"[i] for i in range(len(phases)))
+    cgroup = cg
+    acc = None
+    for shift in itertools.product(*[range(k) for k in shifts]):
+        off = sum(sh * int(np.prod(ph.sizes[i + 1:])) for i, sh in enumerate(shift))
+        xt = e.extract_slice(x, [0, 0, 0] + [0] * len(phases) + [off],
+                             [n, groups, cgroup] + phases + [run], [1] * (4 + len(phases)))
+        wt = e.extract_slice(w, list(shift) + [0] * (2 + len(phases)), [1] * nd + [o, cg] + phases,
+                             [1] * (nd + 2 + len(phases)))
+        if groups == 1:
+            y = e.einsum(f"b c{labels} n, o c{labels} -> b o n",
+                         [e.reshape(xt, [n, cg] + phases + [run]), e.reshape(wt, [o, cg] + phases)],
+                         [n, o, run], dtype)
+        else:
+            y = e.einsum(f"b g c{labels} n, g o c{labels} -> b g o n",
+                         [e.reshape(xt, [n, groups, cg] + phases + [run]),
+                          e.reshape(wt, [groups, o // groups, cg] + phases)],
                          [n, groups, o // groups, run], dtype)
         acc = y if acc is None else e.arith("add", acc, y, shape_of(y), dtype)
     full = e.reshape(acc, [n, o, out[0]] + ph.sizes[1:])
@@ -313,6 +386,9 @@ def convolution(tx, input, weight, bias=None, stride=(1,), padding=(0,), dilatio
     y = None
     if g == c and o == c and cg == 1 and is_float(dtype):
         y = _depthwise(tx, input, weight, stride, padding, dilation, shape, dtype)
+    elif is_float(dtype) and _phases_pay(c // g, kernel, stride, dilation) and not (
+            stride == kernel and not any(padding)):
+        y = _tap_sum(tx, input, weight, stride, padding, dilation, g, shape, dtype, phase_channels=True)
     elif is_float(dtype) and _taps_pay(c // g, kernel):
         y = _tap_sum(tx, input, weight, stride, padding, dilation, g, shape, dtype)
     if y is not None:
