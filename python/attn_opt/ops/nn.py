@@ -463,15 +463,37 @@ def _pool_window(tx, input, kernel, stride, padding, dilation, ceil_mode, fill):
             after = max(p[i], need - xs[2 + i] - p[i])
             pads += [p[i], after]
         x = pad_constant(tx, x, pads, fill)
-    patches = _patches(tx, x, k, s, d, shape[2:])
-    return patches, list(range(2, 2 + nd)), shape, dtype, k, p
+    return x, shape, dtype, k, s, d, p
+
+
+def _pool(tx, x, kind: str, k, s, d, shape, dtype):
+    """``kind`` ("max" or "sum") over each window of the padded ``x``:
+    for a float input, the elementwise max or sum of one window per kernel
+    tap (``_Phases``: vectorised rows, no gather); otherwise a reduction
+    of the im2col gather."""
+    e = tx.e
+    nd = len(k)
+    if not is_float(dtype_of(x)):
+        return e.reduce(kind, _patches(tx, x, k, s, d, shape[2:]), list(range(2, 2 + nd)))
+    # A sum of f16/bf16 windows accumulates in f32.
+    work = "f32" if kind == "sum" and dtype_of(x) in ("f16", "bf16") else dtype_of(x)
+    ph = _Phases(tx, x, k, s, [0] * nd, d, work)
+    xs = list(shape_of(ph.x))
+    n, c = shape[0], shape[1]
+    acc = None
+    for _, phase, shift in ph.taps():
+        window = e.extract_slice(ph.x, [0, 0] + phase + shift, [n, c] + [1] * len(phase) + list(shape[2:]),
+                                 [1] * len(xs))
+        window = e.reshape(window, list(shape))
+        acc = window if acc is None else e.arith("max" if kind == "max" else "add", acc, window, shape, work)
+    return e.cast(acc, dtype)
 
 
 @aten("max_pool2d", "max_pool2d_with_indices", "max_pool1d", "max_pool3d", "max_pool3d_with_indices")
 def max_pool(tx, self, kernel_size, stride=(), padding=(0,), dilation=(1,), ceil_mode=False, **_):
-    patches, kdims, shape, dtype, _, _ = _pool_window(tx, self, list(kernel_size), list(stride or ()),
+    x, shape, dtype, k, s, d, _ = _pool_window(tx, self, list(kernel_size), list(stride or ()),
                                                       list(padding), list(dilation), ceil_mode, float("-inf"))
-    y = tx.e.reduce("max", patches, kdims)
+    y = _pool(tx, x, "max", k, s, d, shape, dtype)
     if isinstance(tx.node.meta.get("val"), (tuple, list)):
         return (y, Unavailable("max_pool's indices"))
     return y
@@ -481,9 +503,9 @@ def max_pool(tx, self, kernel_size, stride=(), padding=(0,), dilation=(1,), ceil
 def avg_pool(tx, self, kernel_size, stride=(), padding=(0,), ceil_mode=False, count_include_pad=True,
              divisor_override=None, **_):
     e = tx.e
-    patches, kdims, shape, dtype, k, p = _pool_window(tx, self, list(kernel_size), list(stride or ()),
+    x, shape, dtype, k, s, d, p = _pool_window(tx, self, list(kernel_size), list(stride or ()),
                                                       list(padding), [], ceil_mode, 0.0)
-    total = e.reduce("sum", patches, kdims)
+    total = _pool(tx, x, "sum", k, s, d, shape, dtype)
     if divisor_override:
         return e.arith("div", total, float(divisor_override), shape, dtype)
     if (count_include_pad or not any(p)) and not ceil_mode:
