@@ -223,6 +223,13 @@ def _depthwise(tx, input, weight, stride: Sequence[int], padding: Sequence[int],
     return acc
 
 
+# f16/bf16 convolutions as taps run in f32 (input and weight widened once,
+# exactly) and are rounded once at the end, as one product over all taps
+# would be: an einsum's result has its operands' type, so products in bf16
+# would round each tap's partial sum.
+_ACCUMULATOR = {"f16": "f32", "bf16": "f32"}
+
+
 def _taps_pay(channels: int, kernel) -> bool:
     """Whether a convolution is the sum over its kernel taps (``_tap_sum``)
     rather than an im2col: each tap is a product that contracts only the
@@ -281,10 +288,11 @@ def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, d
     last = sum(((k - 1) * d // st) * int(np.prod(sizes[i + 1:]))
                for i, (k, d, st) in enumerate(zip(kernel, dilation, stride)))
     extra = max(0, -(-(last + run - int(np.prod(sizes))) // row))
-    ph = _Phases(tx, input, kernel, stride, padding, dilation, dtype, extra)
+    acc_dtype = _ACCUMULATOR.get(dtype, dtype)
+    ph = _Phases(tx, input, kernel, stride, padding, dilation, acc_dtype, extra)
     cgroup = c // groups
     x = e.reshape(ph.x, [n, groups, cgroup] + [stride[i] for i in ph.split] + [int(np.prod(ph.sizes))])
-    w = e.cast(weight, dtype)
+    w = e.cast(weight, acc_dtype)
     if phase_channels:
         return _phase_channel_sum(tx, ph, x, w, groups, shape, dtype, run)
     acc = None
@@ -295,14 +303,14 @@ def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, d
         wt = e.extract_slice(w, [0, 0] + tap, [o, cg] + [1] * nd, [1] * len(ws))
         if groups == 1:
             y = e.einsum("b c n, o c -> b o n", [e.reshape(xt, [n, c, run]), e.reshape(wt, [o, c])],
-                         [n, o, run], dtype)
+                         [n, o, run], acc_dtype)
         else:
             y = e.einsum("b g c n, g o c -> b g o n",
                          [e.reshape(xt, [n, groups, cgroup, run]), e.reshape(wt, [groups, o // groups, cg])],
-                         [n, groups, o // groups, run], dtype)
-        acc = y if acc is None else e.arith("add", acc, y, shape_of(y), dtype)
+                         [n, groups, o // groups, run], acc_dtype)
+        acc = y if acc is None else e.arith("add", acc, y, shape_of(y), acc_dtype)
     full = e.reshape(acc, [n, o, out[0]] + ph.sizes[1:])
-    return e.extract_slice(full, [0] * (2 + nd), [n, o] + out, [1] * (2 + nd))
+    return e.cast(e.extract_slice(full, [0] * (2 + nd), [n, o] + out, [1] * (2 + nd)), dtype)
 
 
 def _phase_channel_sum(tx, ph: "_Phases", x, w, groups: int, shape, dtype, run: int):
@@ -334,6 +342,7 @@ def _phase_channel_sum(tx, ph: "_Phases", x, w, groups: int, shape, dtype, run: 
     phases = [stride[i] for i in ph.split]
     labels = "".join(" " + "pqrstu"[i] for i in range(len(phases)))
     cgroup = cg
+    acc_dtype = _ACCUMULATOR.get(dtype, dtype)
     acc = None
     for shift in itertools.product(*[range(k) for k in shifts]):
         off = sum(sh * int(np.prod(ph.sizes[i + 1:])) for i, sh in enumerate(shift))
@@ -344,15 +353,15 @@ def _phase_channel_sum(tx, ph: "_Phases", x, w, groups: int, shape, dtype, run: 
         if groups == 1:
             y = e.einsum(f"b c{labels} n, o c{labels} -> b o n",
                          [e.reshape(xt, [n, cg] + phases + [run]), e.reshape(wt, [o, cg] + phases)],
-                         [n, o, run], dtype)
+                         [n, o, run], acc_dtype)
         else:
             y = e.einsum(f"b g c{labels} n, g o c{labels} -> b g o n",
                          [e.reshape(xt, [n, groups, cg] + phases + [run]),
                           e.reshape(wt, [groups, o // groups, cg] + phases)],
-                         [n, groups, o // groups, run], dtype)
-        acc = y if acc is None else e.arith("add", acc, y, shape_of(y), dtype)
+                         [n, groups, o // groups, run], acc_dtype)
+        acc = y if acc is None else e.arith("add", acc, y, shape_of(y), acc_dtype)
     full = e.reshape(acc, [n, o, out[0]] + ph.sizes[1:])
-    return e.extract_slice(full, [0] * (2 + nd), [n, o] + out, [1] * (2 + nd))
+    return e.cast(e.extract_slice(full, [0] * (2 + nd), [n, o] + out, [1] * (2 + nd)), dtype)
 
 
 @aten("convolution", "_convolution", "conv2d", "conv1d", "conv3d")
