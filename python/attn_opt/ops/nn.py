@@ -149,6 +149,24 @@ def _patches(tx, x, kernel: Sequence[int], stride: Sequence[int], dilation: Sequ
     return e.gather(x, out_shape, {}, preamble=body, dims=names)
 
 
+def _split_strides(e, x, lead: Sequence[int], sizes: Sequence[int], stride: Sequence[int]):
+    """``x`` [*lead, size·stride per spatial dimension] viewed as [*lead,
+    size, (stride)...], each dimension of stride 1 kept whole. Returns the
+    view, the position of each dimension's size axis and those of the
+    stride (phase) axes."""
+    shape = list(lead)
+    for size, st in zip(sizes, stride):
+        shape += [size, st] if st > 1 else [size]
+    x = e.reshape(x, shape)
+    pos, size_dims, phase_dims = len(lead), [], []
+    for st in stride:
+        size_dims.append(pos)
+        if st > 1:
+            phase_dims.append(pos + 1)
+        pos += 2 if st > 1 else 1
+    return x, size_dims, phase_dims
+
+
 class _Phases:
     """A convolution's padded input taken apart by stride, so that every
     kernel tap reads a plain (unit-stride) window of it.
@@ -174,16 +192,7 @@ class _Phases:
         x = pad_constant(tx, e.cast(input, dtype), pads, 0.0)
         self.split = [i for i in range(nd) if stride[i] > 1]
         if self.split:
-            shape = list(xs[:2])
-            for ph, st in zip(self.sizes, stride):
-                shape += [ph, st] if st > 1 else [ph]
-            x = e.reshape(x, shape)
-            pos, phase_dims, size_dims = 2, [], []
-            for st in stride:
-                size_dims.append(pos)
-                if st > 1:
-                    phase_dims.append(pos + 1)
-                pos += 2 if st > 1 else 1
+            x, size_dims, phase_dims = _split_strides(e, x, xs[:2], self.sizes, stride)
             x = e.tensor(e.permute(x, [0, 1] + phase_dims + size_dims))
         self.x = x
 
@@ -328,16 +337,7 @@ def _phase_channel_sum(tx, ph: "_Phases", x, w, groups: int, shape, dtype, run: 
     for i in reversed(range(nd)):
         pads += [0, shifts[i] * stride[i] - kernel[i]]
     w = pad_constant(tx, w, pads, 0.0)  # zero taps up to whole strides
-    split = [o, cg]
-    for sh, st in zip(shifts, stride):
-        split += [sh, st] if st > 1 else [sh]
-    w = e.reshape(w, split)
-    pos, shift_dims, phase_dims = 2, [], []
-    for st in stride:
-        shift_dims.append(pos)
-        if st > 1:
-            phase_dims.append(pos + 1)
-        pos += 2 if st > 1 else 1
+    w, shift_dims, phase_dims = _split_strides(e, w, [o, cg], shifts, stride)
     w = e.tensor(e.permute(w, shift_dims + [0, 1] + phase_dims))  # [shift..., o, c, phase...]
     phases = [stride[i] for i in ph.split]
     labels = "".join(" " + "pqrstu"[i] for i in range(len(phases)))
