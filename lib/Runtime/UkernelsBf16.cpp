@@ -88,10 +88,12 @@ inline float widen(uint16_t x) {
 }
 
 /// Both inputs widened into f32 buffers, then the f32 micro-kernel: what the
-/// generated code did before this entry existed (bit for bit).
-void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
-                   int64_t ars, int64_t acs, const uint16_t *b, int64_t brs,
-                   int64_t bcs, float *c, int64_t crs, int64_t ccs) {
+/// generated code did before this entry existed (bit for bit). B's element
+/// (p, j) is `bAt(p, j)`, so B may be stored plainly or as pairs of rows.
+template <typename BAt>
+void matmulWidenedAt(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                     int64_t ars, int64_t acs, BAt bAt, float *c, int64_t crs,
+                     int64_t ccs) {
   auto *wa = static_cast<float *>(scratch(0, m * k * 4));
   auto *wb = static_cast<float *>(scratch(1, k * n * 4));
   if (!wa || !wb) {
@@ -100,8 +102,7 @@ void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
       for (int64_t j = 0; j < n; ++j) {
         float acc = c[i * crs + j * ccs];
         for (int64_t p = 0; p < k; ++p)
-          acc = fmaf(widen(a[i * ars + p * acs]), widen(b[p * brs + j * bcs]),
-                     acc);
+          acc = fmaf(widen(a[i * ars + p * acs]), widen(bAt(p, j)), acc);
         c[i * crs + j * ccs] = acc;
       }
     return;
@@ -111,8 +112,17 @@ void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
       wa[i * k + p] = widen(a[i * ars + p * acs]);
   for (int64_t p = 0; p < k; ++p)
     for (int64_t j = 0; j < n; ++j)
-      wb[p * n + j] = widen(b[p * brs + j * bcs]);
+      wb[p * n + j] = widen(bAt(p, j));
   attn_uk_matmul_f32(m, n, k, wa, k, 1, wb, n, 1, c, crs, ccs);
+}
+
+void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                   int64_t ars, int64_t acs, const uint16_t *b, int64_t brs,
+                   int64_t bcs, float *c, int64_t crs, int64_t ccs) {
+  matmulWidenedAt(
+      m, n, k, a, ars, acs,
+      [&](int64_t p, int64_t j) { return b[p * brs + j * bcs]; }, c, crs,
+      ccs);
 }
 
 /// The tile configuration (palette 1): tiles 0-3 the 2 x 2 C tiles, 4-5 the
@@ -189,13 +199,17 @@ ATTN_AMX_TARGET void packB(int64_t k, int64_t kp, int64_t n,
 /// A for the AMX loop: its full 32-row blocks are read in place when its
 /// rows are contiguous and k needs no padding (packing A on every call cost
 /// as much as the products for a Linear's 197 x 3072 input); otherwise, and
-/// for the last partial block, A is copied into `pa` as rows of kp
-/// zero-padded elements. Returns the first row that is copied.
-ATTN_AMX_TARGET int64_t packA(int64_t m, int64_t k, int64_t kp,
-                              const uint16_t *a, int64_t ars, int64_t acs,
-                              uint16_t *pa) {
-  bool aInPlace = acs == 1 && k == kp;
-  int64_t packedFrom = aInPlace ? m / kBlock * kBlock : 0;
+/// for the last partial block, A is copied into rows of kp zero-padded
+/// elements. The first row that is copied:
+int64_t firstPackedRow(int64_t m, int64_t k, int64_t kp, int64_t acs) {
+  return acs == 1 && k == kp ? m / kBlock * kBlock : 0;
+}
+
+/// Fills `pa` with A's rows from `packedFrom` (firstPackedRow) to m rounded
+/// up to a whole block.
+ATTN_AMX_TARGET void packA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
+                           int64_t ars, int64_t acs, int64_t packedFrom,
+                           uint16_t *pa) {
   int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
   for (int64_t i = packedFrom; i < mp; ++i) {
     uint16_t *row = pa + (i - packedFrom) * kp;
@@ -212,7 +226,6 @@ ATTN_AMX_TARGET int64_t packA(int64_t m, int64_t k, int64_t kp,
     }
     memset(row + k, 0, (kp - k) * 2);
   }
-  return packedFrom;
 }
 
 /// The tile loop shared by both B layouts: every 32 x 32 block of C as 2 x
@@ -282,13 +295,15 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
                                float *c, int64_t crs, int64_t ccs) {
   int64_t kp = (k + kStep - 1) / kStep * kStep;
   int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  auto *pa = static_cast<uint16_t *>(scratch(0, mp * kp * 2 + 64));
+  int64_t packedFrom = firstPackedRow(m, k, kp, acs);
+  auto *pa = static_cast<uint16_t *>(
+      scratch(0, (mp - packedFrom) * kp * 2 + 64));
   int64_t np = (n + kBlock - 1) / kBlock * kBlock;
   auto *pb = static_cast<uint16_t *>(scratch(1, kp * np * 2));
   auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
   if (!pa || !pb || !edge)
     return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
-  int64_t packedFrom = packA(m, k, kp, a, ars, acs, pa);
+  packA(m, k, kp, a, ars, acs, packedFrom, pa);
   packB(k, kp, n, b, brs, bcs, pb);
   int64_t steps = kp / kStep;
   amxLoop(m, n, kp, a, ars, pa, packedFrom, c, crs, ccs, edge,
@@ -301,8 +316,8 @@ ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
 /// B given in VNNI form, as the AMX tiles read it: `pairs` row r holds, for
 /// each column j, B[2r][j] and B[2r + 1][j] as consecutive elements
 /// (pairs[r * prs + 2 j + e] = B[2r + e][j]); k = 2 * rows is even.
-/// Unpacked into a plain k x n bf16 buffer for the paths that take B as it
-/// is stored.
+/// Unpacked into a plain k x n bf16 buffer for matmulAmx, which packs B
+/// from how it is stored.
 void unpackPairs(int64_t k, int64_t n, const uint16_t *pairs, int64_t prs,
                  int64_t pcs, uint16_t *out) {
   for (int64_t p = 0; p < k; ++p)
@@ -331,7 +346,9 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
     return true;
   }
   int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  auto *pa = static_cast<uint16_t *>(scratch(0, mp * k * 2 + 64));
+  int64_t packedFrom = firstPackedRow(m, k, k, acs);
+  auto *pa =
+      static_cast<uint16_t *>(scratch(0, (mp - packedFrom) * k * 2 + 64));
   auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
   int64_t fullCols = n / kBlock * kBlock;
   auto *tail = static_cast<uint16_t *>(
@@ -344,7 +361,7 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
       memcpy(row, pairs + r * prs + 2 * fullCols, (n - fullCols) * 4);
       memset(row + 2 * (n - fullCols), 0, (kBlock - (n - fullCols)) * 4);
     }
-  int64_t packedFrom = packA(m, k, k, a, ars, acs, pa);
+  packA(m, k, k, a, ars, acs, packedFrom, pa);
   amxLoop(m, n, k, a, ars, pa, packedFrom, c, crs, ccs, edge,
           [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
             int64_t row0 = s * (kStep / 2);
@@ -397,24 +414,12 @@ void attn_uk_matmul_bf16_pairs(int64_t m, int64_t n, int64_t k,
       matmulAmxPairs(m, n, k, a, aRowStride, aColStride, pairs, pairRowStride,
                      pairColStride, c, cRowStride, cColStride))
     return;
-  auto *plain = static_cast<uint16_t *>(scratch(3, k * n * 2));
-  if (!plain) {
-    // No memory for the copy: plain loops reading the pairs where they are.
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) {
-        float acc = c[i * cRowStride + j * cColStride];
-        for (int64_t p = 0; p < k; ++p)
-          acc = fmaf(widen(a[i * aRowStride + p * aColStride]),
-                     widen(pairs[(p / 2) * pairRowStride +
-                                 (2 * j + p % 2) * pairColStride]),
-                     acc);
-        c[i * cRowStride + j * cColStride] = acc;
-      }
-    return;
-  }
-  unpackPairs(k, n, pairs, pairRowStride, pairColStride, plain);
-  matmulWidened(m, n, k, a, aRowStride, aColStride, plain, n, 1, c, cRowStride,
-                cColStride);
+  matmulWidenedAt(
+      m, n, k, a, aRowStride, aColStride,
+      [&](int64_t p, int64_t j) {
+        return pairs[(p / 2) * pairRowStride + (2 * j + p % 2) * pairColStride];
+      },
+      c, cRowStride, cColStride);
 }
 
 void _mlir_ciface_attn_uk_matmul_bf16_pairs(AttnMemRef2Bf16 *a,
