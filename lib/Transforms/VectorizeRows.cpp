@@ -181,11 +181,15 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op,
   // A bf16 row of 8k + 1 elements (9, 17, 49, 65: a Swin window of 7 x 7)
   // as one vector makes LLVM 22's x86 backend abort when the target
   // converts bf16 natively ("Do not know how to soft promote this
-  // operator's operand", on loads, adds and stores of such vectors); those
-  // rows stay loops, which LLVM vectorises in widths it handles.
-  if (chunk > 8 && chunk % 8 == 1 &&
+  // operator's operand", on loads, adds and stores of such vectors). Such a
+  // row runs as its multiple of 16 and the rest (splitAtVectorMultiple, as
+  // the flash steps and register tiles cut their rows of 49); a row of 9,
+  // with no multiple of 16 in it, stays a loop.
+  bool oddBf16Row =
+      chunk > 8 && chunk % 8 == 1 &&
       llvm::any_of(op->getOperandTypes(),
-                   [](Type t) { return getElementTypeOrSelf(t).isBF16(); }))
+                   [](Type t) { return getElementTypeOrSelf(t).isBF16(); });
+  if (oddBf16Row && chunk < 16)
     return;
   for (OpOperand &operand : op->getOpOperands()) {
     // A scalar (linalg.fill's value) is broadcast into every row.
@@ -213,11 +217,16 @@ static void vectorizeRows(RewriterBase &rewriter, linalg::LinalgOp op,
   FailureOr<scf::SCFTilingResult> tiled = tileAndErase(rewriter, op, options);
   if (failed(tiled))
     return;
-  Operation *row = tiled->tiledOps.back();
-  rewriter.setInsertionPoint(row);
-  if (failed(linalg::vectorize(rewriter, row)))
-    return;
-  rewriter.eraseOp(row);
+  auto row = cast<linalg::LinalgOp>(tiled->tiledOps.back());
+  SmallVector<Operation *> pieces = {row};
+  if (oddBf16Row)
+    pieces = splitAtVectorMultiple(rewriter, row, inner);
+  for (Operation *piece : pieces) {
+    rewriter.setInsertionPoint(piece);
+    if (failed(linalg::vectorize(rewriter, piece)))
+      return;
+    rewriter.eraseOp(piece);
+  }
   // A row's reduction becomes a 1-D vector.reduction now: left a
   // vector.multi_reduction of a product (the variance's sum of squares
   // once (x - mean)^2 is fused into it), attn-drop-vector-unit-dims would
