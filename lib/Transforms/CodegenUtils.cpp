@@ -119,6 +119,18 @@ bool mlir::attn::readsRows(linalg::LinalgOp op, OpOperand &operand,
              getAffineDimExpr(inner, op.getContext());
 }
 
+bool mlir::attn::collapsesInPlace(MemRefType type, unsigned first,
+                                  unsigned count) {
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t r = 0; r < type.getRank(); ++r) {
+    if (r > first && r < first + count)
+      groups.back().push_back(r);
+    else
+      groups.push_back({r});
+  }
+  return memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups);
+}
+
 SmallVector<Operation *>
 mlir::attn::splitAtVectorMultiple(RewriterBase &rewriter, linalg::LinalgOp row,
                                   unsigned inner) {

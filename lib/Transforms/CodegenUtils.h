@@ -51,6 +51,11 @@ tileAndErase(RewriterBase &rewriter, linalg::LinalgOp op,
 /// Tile sizes as index attributes (0 = not tiled).
 SmallVector<OpFoldResult> getIndexAttrs(OpBuilder &b, ArrayRef<int64_t> sizes);
 
+/// Whether dimensions [first, first + count) of `type` collapse into one
+/// without a copy (memref.collapse_shape of those, every other dimension
+/// kept on its own).
+bool collapsesInPlace(MemRefType type, unsigned first, unsigned count);
+
 /// Whether `op` reads `operand` one row at a time along loop `inner`: its
 /// indexing map is a projected permutation (constant-0 results, which read a
 /// size-1 broadcast dimension, only if `allowBroadcast`) whose last result

@@ -10,6 +10,8 @@
 
 #include "attn/Transforms/Passes.h"
 
+#include "CodegenUtils.h"
+
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -75,8 +77,7 @@ static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
 /// its M, N or K), which must all be parallel (batch or M loops): their
 /// iterations are independent calls.
 static std::optional<UkernelPlan>
-finishPlan(linalg::LinalgOp op, UkernelPlan &plan, ArrayRef<unsigned> nDims,
-           ArrayRef<int64_t> ranges) {
+finishPlan(linalg::LinalgOp op, UkernelPlan &plan, ArrayRef<int64_t> ranges) {
   for (unsigned d = 0; d < op.getNumLoops(); ++d)
     if (d != plan.m && !llvm::is_contained(plan.n, d) &&
         !llvm::is_contained(plan.k, d))
@@ -155,37 +156,16 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   bool in0HasM = resultOf(op.getMatchingIndexingMap(in0), plan.m).has_value();
   plan.a = in0HasM ? in0 : in1;
   plan.b = in0HasM ? in1 : in0;
-  // Several K loops: consecutive dimensions of A, in the same order in B,
-  // and contiguous in both (checked when the views are built).
+  // The K loops in A's order; several must be consecutive and contiguous in
+  // both inputs (collapsible, below) and become one K.
   AffineMap aMap = op.getMatchingIndexingMap(plan.a);
   AffineMap bMap = op.getMatchingIndexingMap(plan.b);
   for (unsigned r = 0; r < aMap.getNumResults(); ++r)
     if (llvm::is_contained(dims->k, aMap.getDimPosition(r)))
       plan.k.push_back(aMap.getDimPosition(r));
-  // B as pairs of rows: its dimensions end with the outer K loops (in A's
-  // order), N, then the last K loop, of 2.
-  unsigned bRank = bMap.getNumResults(), outerK = plan.k.size() - 1;
-  ArrayRef<unsigned> kOuter = ArrayRef<unsigned>(plan.k).drop_back();
-  plan.pairs = plan.bf16 && outerK >= 1 && ranges[plan.k.back()] == 2 &&
-               bRank >= outerK + 2 &&
-               bMap.getDimPosition(bRank - 2) == inner &&
-               bMap.getDimPosition(bRank - 1) == plan.k.back();
-  for (auto [i, d] : llvm::enumerate(kOuter))
-    plan.pairs = plan.pairs && bMap.getDimPosition(bRank - 2 - outerK + i) == d;
-  for (AffineMap map : {aMap, bMap}) {
-    if (plan.pairs && map == bMap)
-      continue;
-    std::optional<unsigned> first = resultOf(map, plan.k.front());
-    if (!first || *first + plan.k.size() > map.getNumResults())
-      return std::nullopt;
-    for (auto [i, d] : llvm::enumerate(plan.k))
-      if (map.getDimPosition(*first + i) != d)
-        return std::nullopt;
-  }
-  // Whether `loops` sit consecutively in `operand`'s dimensions and
-  // collapse into one without a copy.
+  // Whether `loops` sit consecutively, in this order, in `operand`'s
+  // dimensions and collapse into one without a copy.
   auto collapsible = [&](OpOperand *operand, ArrayRef<unsigned> loops) {
-    auto type = cast<MemRefType>(operand->get().getType());
     AffineMap map = op.getMatchingIndexingMap(operand);
     std::optional<unsigned> first = resultOf(map, loops.front());
     if (!first || *first + loops.size() > map.getNumResults())
@@ -193,24 +173,24 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
     for (auto [i, d] : llvm::enumerate(loops))
       if (map.getDimPosition(*first + i) != d)
         return false;
-    SmallVector<ReassociationIndices> groups;
-    for (unsigned r = 0; r < map.getNumResults(); ++r) {
-      if (r > *first && r < *first + loops.size())
-        groups.back().push_back(r);
-      else
-        groups.push_back({int64_t(r)});
-    }
-    return memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups);
+    return attn::collapsesInPlace(cast<MemRefType>(operand->get().getType()),
+                                  *first, loops.size());
   };
-  if (plan.pairs && (!collapsible(plan.a, plan.k) ||
-                     !collapsible(plan.b, kOuter) ||
-                     !collapsible(plan.b, {inner, plan.k.back()})))
-    return std::nullopt;
-  if (!plan.pairs && plan.k.size() > 1 &&
-      (!collapsible(plan.a, plan.k) || !collapsible(plan.b, plan.k)))
+  // B as pairs of rows: its dimensions end with the outer K loops (in A's
+  // order, consecutive: checked below), N, then the last K loop, of 2.
+  unsigned bRank = bMap.getNumResults();
+  ArrayRef<unsigned> kOuter = ArrayRef<unsigned>(plan.k).drop_back();
+  plan.pairs = plan.bf16 && !kOuter.empty() && ranges[plan.k.back()] == 2 &&
+               bRank >= 3 && bMap.getDimPosition(bRank - 3) == kOuter.back() &&
+               bMap.getDimPosition(bRank - 2) == inner &&
+               bMap.getDimPosition(bRank - 1) == plan.k.back();
+  bool bCollapses = plan.pairs ? collapsible(plan.b, kOuter) &&
+                                     collapsible(plan.b, {inner, plan.k.back()})
+                               : collapsible(plan.b, plan.k);
+  if (!collapsible(plan.a, plan.k) || !bCollapses)
     return std::nullopt;
   if (plan.pairs)
-    return finishPlan(op, plan, dims->n, ranges);
+    return finishPlan(op, plan, ranges);
   // Further N loops before the innermost one in C, as long as B stores them
   // in the same order right before it and both collapse.
   for (int r = int(cMap.getNumResults()) - 2; r >= 0; --r) {
@@ -223,7 +203,7 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
       break;
     plan.n = std::move(wider);
   }
-  return finishPlan(op, plan, dims->n, ranges);
+  return finishPlan(op, plan, ranges);
 }
 
 /// The micro-kernel's argument type: a rank-2 view of `elementType` with any

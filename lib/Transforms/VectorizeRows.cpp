@@ -91,14 +91,7 @@ static linalg::LinalgOp mergeShortRows(RewriterBase &rewriter,
           rewriter.getAffineDimExpr(inner - 1));
       if (!pos)
         continue;
-      SmallVector<ReassociationIndices> groups;
-      for (unsigned r = 0; r < map.getNumResults(); ++r) {
-        if (r == *pos + 1)
-          continue;
-        groups.push_back(r == *pos ? ReassociationIndices{r, r + 1}
-                                   : ReassociationIndices{r});
-      }
-      if (!memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups))
+      if (!collapsesInPlace(type, *pos, 2))
         collapsible = false;
     }
     if (!collapsible)
