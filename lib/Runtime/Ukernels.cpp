@@ -398,8 +398,8 @@ Avx2Kernel avx2Kernel(int mr, int nv) {
 
 /// C (unit column stride) += A · B (= A · B with `overwrite`), blocked by
 /// kNc columns and kKc reduction steps; each block of B packed into
-/// Width-column panels (unless readsBInPlace), then every 6-row slice of A
-/// times every panel.
+/// Width-column panels (unless readsBInPlace), then every slice of A (at
+/// most 6 rows, the slices' heights as equal as possible) times every panel.
 template <Isa I>
 void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
                    int64_t ars, int64_t acs, const float *b, int64_t brs,
@@ -422,8 +422,14 @@ void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
       if (!inPlace)
         (I == Isa::Avx512 ? packPanelsAvx512 : packPanelsAvx2)(
             kc, cols, b + p0 * brs + j0 * bcs, brs, bcs, packed);
-      for (int64_t i0 = 0; i0 < m; i0 += kMr) {
-        int mr = m - i0 < kMr ? int(m - i0) : kMr;
+      // ceil(m / 6) slices of A, of heights differing by at most one: 49
+      // rows (a 7 x 7 window) as 4 x 6 + 5 x 5, not 8 x 6 + 1. A slice of one
+      // row has 4 accumulators: at the FMAs' latency of 4 cycles it issues
+      // one FMA a cycle, half the rate of the taller ones.
+      int64_t slices = (m + kMr - 1) / kMr;
+      int64_t i0 = 0;
+      for (int64_t s = 0; s < slices; ++s) {
+        int mr = int(m / slices + (s < m % slices ? 1 : 0));
         const float *aSlice = a + i0 * ars + p0 * acs;
         for (int64_t jp = 0; jp < cols; jp += width) {
           int64_t rest = cols - jp < width ? cols - jp : width;
@@ -442,6 +448,7 @@ void matmulBlocked(int64_t m, int64_t n, int64_t k, const float *a,
                 kc, aSlice, ars, acs, panel, ldb, cTile, crs, last, zero);
           }
         }
+        i0 += mr;
       }
     }
   }

@@ -85,13 +85,15 @@ std::string caseName(const ::testing::TestParamInfo<Case> &info) {
          "x" + std::to_string(k) + (ta ? "_At" : "") + (tb ? "_Bt" : "");
 }
 
-// Shapes around every blocking boundary: the 6-row tile, 8/16-lane vectors,
-// B read in place (up to 256 rows of A) or packed (301 rows; a transposed B),
-// 16/64-column panels, the 256-step reduction block and 512-column block.
+// Shapes around every blocking boundary: the 6-row tile and the even split of
+// A into slices of at most 6 rows (7 rows as 4 + 3, 49 as 4 x 6 + 5 x 5),
+// 8/16-lane vectors, B read in place (up to 256 rows of A) or packed (301
+// rows; a transposed B), 16/64-column panels, the 256-step reduction block
+// and 512-column block.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelMatmul,
     ::testing::Combine(::testing::Values("avx512", "avx2", "generic"),
-                       ::testing::Values(1, 5, 6, 13, 197, 301),
+                       ::testing::Values(1, 5, 6, 7, 13, 49, 197, 301),
                        ::testing::Values(1, 15, 17, 64, 100, 520),
                        ::testing::Values(1, 64, 257), ::testing::Bool(),
                        ::testing::Bool()),
