@@ -74,6 +74,9 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLowerStridedCopiesPass());
+  // Products over several contiguous row dimensions (a Linear on windows)
+  // as one long M, before the passes that tile M.
+  pm.addNestedPass<func::FuncOp>(attn::createCollapseParallelDimsPass());
 
   // Buffers -> loops. Every linalg op becomes one scf.parallel over its
   // parallel dimensions (reductions stay sequential inside), which

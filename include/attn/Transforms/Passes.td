@@ -139,6 +139,28 @@ def CollapseReductionDimsPass
   let dependentDialects = ["::mlir::memref::MemRefDialect"];
 }
 
+def CollapseParallelDimsPass
+    : Pass<"attn-collapse-parallel-dims", "::mlir::func::FuncOp"> {
+  let summary = "Collapse consecutive, contiguous row or column dimensions "
+                "of a contraction into one";
+  let description = [{
+    A Linear applied to Swin's windows is "a b c d i, i o -> a b c d o"
+    (8 x 8 windows of 7 x 7 tokens): four M loops. The tiling passes and
+    `attn-contractions-to-ukernels` take the innermost M loop as the
+    product's rows and iterate the others around it, so such a Linear became
+    448 products of 7 rows, each re-reading the weight. When every operand
+    stores a run of consecutive M loops (those of the first input and the
+    result) or of N loops (the second input's and the result's)
+    consecutively, in loop order, and contiguously, the run is collapsed into
+    one loop (`linalg::collapseOpIterationDims`, `memref.collapse_shape` of
+    the operands): one 3136-row product. Batch and reduction loops are left
+    alone (`attn-collapse-reduction-dims` handles the latter), and so are
+    contractions inside an `scf.forall` (the flash nest's block products,
+    sized by their own tiling).
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def VectorizeRowsPass : Pass<"attn-vectorize-rows", "::mlir::func::FuncOp"> {
   let summary = "Vectorise row-wise linalg ops on buffers one row at a time";
   let description = [{
