@@ -218,6 +218,24 @@ def test_swapped_parameter_data_is_seen(compiler) -> None:
         torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
 
 
+def test_replaced_parameters_and_submodules_are_seen(compiler) -> None:
+    # The load step reads every weight through the module tree at each call:
+    # a new Parameter object, and a whole new submodule, are what the next
+    # call computes with.
+    torch.manual_seed(3)
+    module = _Block().eval()
+    x = torch.randn(3, 4, 8)
+    compiled = attn_opt.compile(module, (x,))
+    compiled(x)
+    with torch.no_grad():
+        module.proj.weight = nn.Parameter(torch.randn(8, 8))
+        torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
+        module.norm = nn.LayerNorm(8)
+        module.norm.weight.mul_(3.0)
+        torch.testing.assert_close(compiled(x), module(x), rtol=2e-4, atol=1e-6)
+    assert compiled.variants == 1
+
+
 def test_module_converted_after_compiling_is_a_clear_error(compiler) -> None:
     # module.double() after compiling: the f32 library would read the f64
     # weights as the wrong values (and an f32 one given to a bf16 library
