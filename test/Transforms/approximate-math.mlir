@@ -113,6 +113,23 @@ func.func @exp_avx512(%x: vector<2x16xf32>) -> vector<2x16xf32> {
   return %0 : vector<2x16xf32>
 }
 
+// An exp marked attn.nonpositive_argument (softmax's x - max) cannot
+// overflow: no upper clamp; the rest is the same expansion.
+// AVX512-LABEL: func.func @exp_nonpositive(
+// AVX512-SAME:      %[[X:.*]]: vector<16xf32>)
+// AVX512-NOT:     8.880000e+01
+// AVX512:         %[[KEPT:.*]] = arith.cmpf uge, %[[X]], %{{.*}}
+// AVX512-NOT:     arith.select
+// AVX512:         %[[T:.*]] = arith.mulf %[[X]], %{{.*}}
+// AVX512:         %[[K:.*]] = math.roundeven %[[T]]
+// AVX512:         math.fma %[[K]], %{{.*}}, %[[X]]
+// AVX512:         llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"
+// AVX512:         return
+func.func @exp_nonpositive(%x: vector<16xf32>) -> vector<16xf32> {
+  %0 = math.exp %x {attn.nonpositive_argument} : vector<16xf32>
+  return %0 : vector<16xf32>
+}
+
 // Other widths, scalars and f64 keep the portable forms (f64: libm).
 // AVX512-LABEL: func.func @exp_avx512_other(
 // AVX512-NOT:     llvm.call_intrinsic

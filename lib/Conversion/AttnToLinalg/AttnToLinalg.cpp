@@ -678,16 +678,8 @@ static Value emitSoftmax(OpBuilder &b, Location loc, Value input, int64_t axis,
       b, loc, ValueRange{input, max}, expInit, {id, reduced, id},
       parallelIterators,
       [&](OpBuilder &nb, Location nl, ValueRange args) -> Value {
-        Value m = args[1];
-        Value isNegInf = arith::CmpFOp::create(
-            nb, nl, arith::CmpFPredicate::OEQ, m,
-            createFloatConstant(nb, nl, computeType, negInf));
-        Value safeMax = arith::SelectOp::create(
-            nb, nl, isNegInf, createFloatConstant(nb, nl, computeType, 0.0),
-            m);
-        Value shifted = arith::SubFOp::create(
-            nb, nl, convertFloat(nb, nl, args[0], computeType), safeMax);
-        return math::ExpOp::create(nb, nl, shifted);
+        return createExpBelowMax(
+            nb, nl, convertFloat(nb, nl, args[0], computeType), args[1]);
       });
 
   Value sumInit = createFilled(b, loc, reducedShape, computeType, 0.0);

@@ -1,6 +1,7 @@
 // RUN: attn-opt %s --convert-attn-to-linalg --split-input-file | FileCheck %s
-// attn.softmax becomes max-reduce, exp(x - m), sum-reduce and a guarded
-// divide, so a slice that is all -inf gives 0 rather than NaN.
+// attn.softmax becomes max-reduce, exp(x - m) (as x + (-m), marked
+// attn.nonpositive_argument), sum-reduce and a guarded divide, so a slice
+// that is all -inf gives 0 rather than NaN.
 
 // CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 // CHECK-DAG: #[[RED:.*]] = affine_map<(d0, d1, d2) -> (d0, d2)>
@@ -16,9 +17,10 @@
 // CHECK: %[[EXP:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[RED]], #[[ID]]], iterator_types = ["parallel", "parallel", "parallel"]} ins(%[[X]], %[[MAX]] : tensor<2x5x3xf32>, tensor<2x3xf32>)
 // CHECK-NEXT: ^bb0(%[[XI:.*]]: f32, %[[MI:.*]]: f32, %{{.*}}: f32):
 // CHECK-NEXT: %[[ISINF:.*]] = arith.cmpf oeq, %[[MI]], %[[NEGINF]] : f32
-// CHECK-NEXT: %[[SAFE:.*]] = arith.select %[[ISINF]], %[[ZERO]], %[[MI]] : f32
-// CHECK-NEXT: %[[SUB:.*]] = arith.subf %[[XI]], %[[SAFE]] : f32
-// CHECK-NEXT: %[[E:.*]] = math.exp %[[SUB]] : f32
+// CHECK-NEXT: %[[NEG:.*]] = arith.negf %[[MI]] : f32
+// CHECK-NEXT: %[[SHIFT:.*]] = arith.select %[[ISINF]], %[[ZERO]], %[[NEG]] : f32
+// CHECK-NEXT: %[[SUB:.*]] = arith.addf %[[XI]], %[[SHIFT]] : f32
+// CHECK-NEXT: %[[E:.*]] = math.exp %[[SUB]] {attn.nonpositive_argument} : f32
 // CHECK-NEXT: linalg.yield %[[E]]
 // CHECK: %[[SINIT:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%{{.*}} : tensor<2x3xf32>)
 // CHECK: %[[SUM:.*]] = linalg.generic {indexing_maps = [#[[ID]], #[[RED]]], iterator_types = ["parallel", "reduction", "parallel"]} ins(%[[EXP]] : tensor<2x5x3xf32>) outs(%[[SINIT]] : tensor<2x3xf32>)

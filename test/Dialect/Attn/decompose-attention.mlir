@@ -37,7 +37,10 @@
 //       CHECK: %[[MNEW:.*]] = linalg.generic {{.*}} ins(%[[ROWMAX]] : tensor<32xf32>) outs(%[[MX]] : tensor<32xf32>)
 //       CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[SM]], %[[MNEW]] : tensor<32x16xf32>, tensor<32xf32>)
 //       CHECK:   arith.cmpf oeq, %{{.*}}, %[[NEG_INF]] : f32
-//       CHECK:   math.exp
+//       CHECK:   arith.negf
+//       CHECK:   arith.select
+//       CHECK:   arith.addf
+//       CHECK:   math.exp %{{.*}} {attn.nonpositive_argument} : f32
 //       CHECK: %[[LS:.*]] = linalg.generic {{.*}} ins(%[[ALPHA]] : tensor<32xf32>) outs(%[[L]] : tensor<32xf32>)
 //       CHECK: %[[LNEW:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<32x16xf32>) outs(%[[LS]] : tensor<32xf32>)
 //       CHECK: %[[AS:.*]] = linalg.generic {{.*}} ins(%[[ALPHA]] : tensor<32xf32>) outs(%[[ACC]] : tensor<32x8xf32>)

@@ -394,9 +394,7 @@ template <typename OpTy> struct Decomposer {
         createTensor(scoreSpace, compute, std::nullopt),
         spaceMap(scoreSpace, scoreSpace), iterators,
         [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
-          Value shifted = arith::SubFOp::create(gb, gl, args[0],
-                                                guardedMax(gb, gl, args[1]));
-          return math::ExpOp::create(gb, gl, shifted);
+          return createExpBelowMax(gb, gl, args[0], args[1]);
         });
   }
 
@@ -410,18 +408,6 @@ template <typename OpTy> struct Decomposer {
         [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
           return arith::AddFOp::create(gb, gl, args[0], args[1]);
         });
-  }
-
-  /// m when finite, 0 when m is -inf: subtracting it from a row whose
-  /// scores are all -inf gives exp(-inf) = 0 instead of exp(NaN).
-  static Value guardedMax(OpBuilder &gb, Location gl, Value max) {
-    Type type = max.getType();
-    Value negInf = createFloatConstant(
-        gb, gl, type, -std::numeric_limits<double>::infinity());
-    Value isNegInf =
-        arith::CmpFOp::create(gb, gl, arith::CmpFPredicate::OEQ, max, negInf);
-    return arith::SelectOp::create(gb, gl, isNegInf,
-                                   createFloatConstant(gb, gl, type, 0.0), max);
   }
 
   OpBuilder &b;
@@ -496,10 +482,7 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
       d.createTensor(d.rowSpace, d.compute, std::nullopt), rowId, rowIterators,
       [&](OpBuilder &gb, Location gl, ValueRange args) -> Value {
         Value mNew = arith::MaximumFOp::create(gb, gl, args[0], args[1]);
-        Value shifted = arith::SubFOp::create(
-            gb, gl, args[0],
-            Decomposer<OnlineAttentionOp>::guardedMax(gb, gl, mNew));
-        return math::ExpOp::create(gb, gl, shifted);
+        return createExpBelowMax(gb, gl, args[0], mNew);
       });
   Value mNew = d.createGeneric(
       rowMax, {rowId}, getMax(), maxOut, rowIterators,

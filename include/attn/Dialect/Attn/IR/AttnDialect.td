@@ -25,6 +25,11 @@ def Attn_Dialect : Dialect {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
   let useDefaultAttributePrinterParser = 1;
+  // `attn.nonpositive_argument` on a `math.exp` whose argument is known to
+  // be <= 0 or NaN: softmax's exp(s - max s), written by the lowerings of
+  // `attn.softmax` and `attn.attention`. It cannot overflow, so
+  // attn-approximate-math leaves out its clamp against overflow.
+  let discardableAttrs = (ins "::mlir::UnitAttr":$nonpositive_argument);
   let extraClassDeclaration = [{
     void registerAttributes();
   }];
