@@ -514,7 +514,9 @@ def ApproximateMathPass : Pass<"attn-approximate-math"> {
     them (vscalefps would take a microcode assist for each subnormal or
     underflowing result). exp(+inf) is +inf, exp(NaN) NaN. That is 13
     instructions per 16 lanes where the portable expansion needs ~22. The
-    code then needs AVX-512F to run.
+    code then needs AVX-512F to run. An exp marked
+    `attn.nonpositive_argument` (softmax's exp(x - max), whose argument is
+    <= 0 or NaN) cannot overflow and goes without the clamp.
   }];
   let options = [
     Option<"x86Avx512", "x86-avx512", "bool", /*default=*/"false",
