@@ -237,3 +237,28 @@ def test_pad_of_a_tensor_named_r(attn_opt_tool, compiler) -> None:
     run_attn_opt(attn_opt_tool, text, "--canonicalize")  # verifies
     x = torch.randn(6, 16)
     torch.testing.assert_close(attn_opt.compile(module, (torch.randn(6, 16),))(x), module(x))
+
+
+class PatchMerging(nn.Module):
+    """Swin's patch merging: the cat of four strided slices along channels,
+    and a cat whose parts have different dtypes and an empty one."""
+
+    def forward(self, x: torch.Tensor, i: torch.Tensor) -> tuple:
+        parts = [x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]]
+        mixed = torch.cat([x[:, :1, :1], i[:, :1, :1], x[:, :0, :1]], 1)
+        return torch.cat(parts, -1) * 2, mixed
+
+
+def test_cat_is_one_insert_per_part(attn_opt_tool, compiler) -> None:
+    # Each part is copied into the result (vectorised, strided where the
+    # slices are) instead of a generic picking every element by index.
+    module = PatchMerging()
+    x, i = torch.randn(1, 6, 6, 8), torch.randint(-3, 3, (1, 6, 6, 8))
+    text = attn_opt.to_mlir(module, (x, i))
+    run_attn_opt(attn_opt_tool, text, "--canonicalize")  # verifies
+    assert text.count("tensor.insert_slice") == 6, text
+    assert "tensor.extract %" not in text
+    out, mixed = attn_opt.compile(module, (x, i))(x, i)
+    want, want_mixed = module(x, i)
+    torch.testing.assert_close(out, want)
+    torch.testing.assert_close(mixed, want_mixed)
