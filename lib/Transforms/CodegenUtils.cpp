@@ -7,6 +7,7 @@
 #include "CodegenUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -129,6 +130,37 @@ bool mlir::attn::collapsesInPlace(MemRefType type, unsigned first,
       groups.push_back({r});
   }
   return memref::CollapseShapeOp::isGuaranteedCollapsible(type, groups);
+}
+
+void mlir::attn::collapseContiguousLoops(
+    RewriterBase &rewriter, linalg::GenericOp op,
+    ArrayRef<ReassociationIndices> groups) {
+  auto collapses = [&](const ReassociationIndices &group) {
+    if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), {group}))
+      return false;
+    for (OpOperand &operand : op->getOpOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(&operand);
+      std::optional<unsigned> first = map.getResultPosition(
+          getAffineDimExpr(group.front(), op.getContext()));
+      if (!first)
+        continue;
+      auto type = dyn_cast<MemRefType>(operand.get().getType());
+      if (!type || !collapsesInPlace(type, *first, group.size()))
+        return false;
+    }
+    return true;
+  };
+  SmallVector<ReassociationIndices> kept;
+  for (const ReassociationIndices &group : groups)
+    if (group.size() > 1 && collapses(group))
+      kept.push_back(group);
+  if (kept.empty())
+    return;
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(op, kept, rewriter);
+  if (succeeded(collapsed))
+    rewriter.replaceOp(op, collapsed->results);
 }
 
 SmallVector<Operation *>

@@ -56,6 +56,14 @@ SmallVector<OpFoldResult> getIndexAttrs(OpBuilder &b, ArrayRef<int64_t> sizes);
 /// kept on its own).
 bool collapsesInPlace(MemRefType type, unsigned first, unsigned count);
 
+/// Collapses each of `groups` (runs of consecutive loops of `op`) into one
+/// loop (`linalg::collapseOpIterationDims`) where every operand that reads
+/// the group reads its loops consecutively, in order, from dimensions that
+/// collapse without a copy (`collapsesInPlace`); the other groups are left
+/// out. Replaces `op` when something collapsed.
+void collapseContiguousLoops(RewriterBase &rewriter, linalg::GenericOp op,
+                             ArrayRef<ReassociationIndices> groups);
+
 /// Whether `op` reads `operand` one row at a time along loop `inner`: its
 /// indexing map is a projected permutation (constant-0 results, which read a
 /// size-1 broadcast dimension, only if `allowBroadcast`) whose last result

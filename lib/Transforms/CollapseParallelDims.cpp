@@ -43,25 +43,6 @@ static SmallVector<ReassociationIndices> consecutiveRuns(ArrayRef<unsigned> loop
   return runs;
 }
 
-/// Whether every operand of `op` that reads `group` reads its loops
-/// consecutively, in order, from dimensions that collapse without a copy.
-static bool collapsesEverywhere(linalg::GenericOp op,
-                                const ReassociationIndices &group) {
-  if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), {group}))
-    return false;
-  for (OpOperand &operand : op->getOpOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(&operand);
-    std::optional<unsigned> first =
-        map.getResultPosition(getAffineDimExpr(group.front(), op.getContext()));
-    if (!first)
-      continue;
-    auto type = dyn_cast<MemRefType>(operand.get().getType());
-    if (!type || !collapsesInPlace(type, *first, group.size()))
-      return false;
-  }
-  return true;
-}
-
 /// Collapses the runs of consecutive M loops (those of the first input and
 /// the result) and of N loops (the second input's and the result's) that
 /// every operand stores contiguously. A Linear on Swin's windows, "a b c d
@@ -78,19 +59,9 @@ static void collapseParallels(RewriterBase &rewriter, linalg::GenericOp op) {
       linalg::inferContractionDims(op);
   if (failed(dims))
     return;
-  SmallVector<ReassociationIndices> groups;
-  for (ArrayRef<unsigned> loops : {ArrayRef<unsigned>(dims->m),
-                                   ArrayRef<unsigned>(dims->n)})
-    for (ReassociationIndices &run : consecutiveRuns(loops))
-      if (collapsesEverywhere(op, run))
-        groups.push_back(std::move(run));
-  if (groups.empty())
-    return;
-  rewriter.setInsertionPoint(op);
-  FailureOr<linalg::CollapseResult> collapsed =
-      linalg::collapseOpIterationDims(op, groups, rewriter);
-  if (succeeded(collapsed))
-    rewriter.replaceOp(op, collapsed->results);
+  SmallVector<ReassociationIndices> groups = consecutiveRuns(dims->m);
+  groups.append(consecutiveRuns(dims->n));
+  collapseContiguousLoops(rewriter, op, groups);
 }
 
 namespace {

@@ -38,14 +38,7 @@ static void collapseReductions(RewriterBase &rewriter, linalg::GenericOp op) {
       return;
     group.push_back(dim);
   }
-  SmallVector<ReassociationIndices> groups = {group};
-  if (!linalg::areDimSequencesPreserved(op.getIndexingMapsArray(), groups))
-    return;
-  rewriter.setInsertionPoint(op);
-  FailureOr<linalg::CollapseResult> collapsed =
-      linalg::collapseOpIterationDims(op, groups, rewriter);
-  if (succeeded(collapsed))
-    rewriter.replaceOp(op, collapsed->results);
+  collapseContiguousLoops(rewriter, op, {group});
 }
 
 namespace {
