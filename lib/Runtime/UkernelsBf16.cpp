@@ -125,9 +125,30 @@ void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
       ccs);
 }
 
-/// The tile configuration (palette 1): tiles 0-3 the 2 x 2 C tiles, 4-5 the
-/// two 16-row slices of A, 6-7 the two 16-column halves of B, each 16 rows
-/// of 64 bytes.
+/// The rows of the two 16-row halves of a C block (the bottom one 0 when
+/// the block has 16 rows or fewer) and the columns of its two 16-column
+/// halves: the last block of a call may be partial either way.
+struct BlockShape {
+  int64_t top, bottom, left, right;
+  bool operator!=(const BlockShape &o) const {
+    return top != o.top || bottom != o.bottom || left != o.left ||
+           right != o.right;
+  }
+};
+
+/// The shape of the C block of `rows` x `cols` (each at most 32).
+BlockShape blockShape(int64_t rows, int64_t cols) {
+  return {rows < 16 ? rows : 16, rows > 16 ? rows - 16 : 0,
+          cols < 16 ? cols : 16, cols > 16 ? cols - 16 : 0};
+}
+
+/// The tile configuration (palette 1) for a C block of `shape`: tiles 0-3
+/// its 2 x 2 C tiles (f32; top left, top right, bottom left, bottom right),
+/// 4-5 the 16-row halves of A (32 bf16 of k each), 6-7 the 16-column halves
+/// of B (16 pairs of k rows, one 32-bit pair per column). A partial block
+/// gets tiles of fewer rows and columns, loaded from and stored to C and A
+/// in place (no zero-padded copies); tiles of a missing half stay
+/// unconfigured (0 rows), and the loop never touches them.
 struct alignas(64) TileConfig {
   uint8_t palette = 1;
   uint8_t startRow = 0;
@@ -139,12 +160,27 @@ struct alignas(64) TileConfig {
 #define ATTN_AMX_TARGET                                                        \
   __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw")))
 
-ATTN_AMX_TARGET void configureTiles() {
+/// Loads the configuration for `shape` (which also zeroes every tile).
+ATTN_AMX_TARGET void configureTiles(const BlockShape &shape) {
   TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.colsb[t] = 64;
-    config.rows[t] = 16;
-  }
+  int64_t rows[2] = {shape.top, shape.bottom};
+  int64_t cols[2] = {shape.left, shape.right};
+  for (int r = 0; r < 2; ++r)
+    for (int h = 0; h < 2; ++h)
+      if (rows[r] && cols[h]) {
+        config.rows[2 * r + h] = uint8_t(rows[r]);
+        config.colsb[2 * r + h] = uint16_t(cols[h] * 4);
+      }
+  for (int r = 0; r < 2; ++r)
+    if (rows[r]) {
+      config.rows[4 + r] = uint8_t(rows[r]);
+      config.colsb[4 + r] = 64;
+    }
+  for (int h = 0; h < 2; ++h)
+    if (cols[h]) {
+      config.rows[6 + h] = 16;
+      config.colsb[6 + h] = uint16_t(cols[h] * 4);
+    }
   _tile_loadconfig(&config);
 }
 
@@ -196,27 +232,13 @@ ATTN_AMX_TARGET void packB(int64_t k, int64_t kp, int64_t n,
     }
 }
 
-/// A for the AMX loop: its full 32-row blocks are read in place when its
-/// rows are contiguous and k needs no padding (packing A on every call cost
-/// as much as the products for a Linear's 197 x 3072 input); otherwise, and
-/// for the last partial block, A is copied into rows of kp zero-padded
-/// elements. The first row that is copied:
-int64_t firstPackedRow(int64_t m, int64_t k, int64_t kp, int64_t acs) {
-  return acs == 1 && k == kp ? m / kBlock * kBlock : 0;
-}
-
-/// Fills `pa` with A's rows from `packedFrom` (firstPackedRow) to m rounded
-/// up to a whole block.
+/// Copies A into rows of kp elements, zero beyond k: for A with a non-unit
+/// column stride, or a k that is no multiple of 32 (the last k step's tile
+/// would read past the row; the zeros meet B's zero padding).
 ATTN_AMX_TARGET void packA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
-                           int64_t ars, int64_t acs, int64_t packedFrom,
-                           uint16_t *pa) {
-  int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  for (int64_t i = packedFrom; i < mp; ++i) {
-    uint16_t *row = pa + (i - packedFrom) * kp;
-    if (i >= m) {
-      memset(row, 0, kp * 2);
-      continue;
-    }
+                           int64_t ars, int64_t acs, uint16_t *pa) {
+  for (int64_t i = 0; i < m; ++i) {
+    uint16_t *row = pa + i * kp;
     const uint16_t *src = a + i * ars;
     if (acs == 1) {
       memcpy(row, src, k * 2);
@@ -228,89 +250,152 @@ ATTN_AMX_TARGET void packA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
   }
 }
 
-/// The tile loop shared by both B layouts: every 32 x 32 block of C as 2 x
-/// 2 tiles, over kp / 32 steps of TDPBF16PS. `bTile(j0, s, t, bytes)` gives
-/// the VNNI tile of B for columns j0 + 16 t and step s (and its row stride in
-/// bytes). C blocks at the edges (or with a non-unit column stride) go
-/// through the 32 x 32 f32 buffer `edge`.
+/// The tile loop shared by both B layouts: C[m x n] (unit column stride,
+/// rows ldc apart) += A[m x kp] (unit column stride, rows lda apart; kp a
+/// multiple of 32) · B, every 32 x 32 block of C as 2 x 2 tiles over kp / 32
+/// steps of TDPBF16PS, read and written in place; blocks at the bottom and
+/// right edges get smaller tiles (configureTiles). `bTile(j0, s, t, bytes)`
+/// gives the VNNI tile of B for columns j0 + 16 t and step s (and its row
+/// stride in bytes). Row blocks outside, column blocks inside: one block of
+/// A serves both halves of a 64-column panel while it is still in L1.
 template <typename BTile>
 ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
-                             const uint16_t *a, int64_t ars,
-                             const uint16_t *pa, int64_t packedFrom, float *c,
-                             int64_t crs, int64_t ccs, float *edge,
-                             BTile bTile) {
-  configureTiles();
-  for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
-    int64_t cols = n - j0 < kBlock ? n - j0 : kBlock;
-    for (int64_t i0 = 0; i0 < m; i0 += kBlock) {
-      int64_t rows = m - i0 < kBlock ? m - i0 : kBlock;
-      bool direct = rows == kBlock && cols == kBlock && ccs == 1;
-      float *cBlock = direct ? c + i0 * crs + j0 : edge;
-      int64_t ldc = direct ? crs : kBlock;
-      if (!direct) {
-        memset(edge, 0, kBlock * kBlock * 4);
-        for (int64_t i = 0; i < rows; ++i)
-          for (int64_t j = 0; j < cols; ++j)
-            edge[i * kBlock + j] = c[(i0 + i) * crs + (j0 + j) * ccs];
+                             const uint16_t *a, int64_t lda, float *c,
+                             int64_t ldc, BTile bTile) {
+  BlockShape current = blockShape(kBlock, kBlock);
+  configureTiles(current);
+  int64_t steps = kp / kStep, cStride = ldc * 4, aStride = lda * 2;
+  for (int64_t i0 = 0; i0 < m; i0 += kBlock) {
+    int64_t rows = m - i0 < kBlock ? m - i0 : kBlock;
+    const uint16_t *a0 = a + i0 * lda, *a1 = a0 + 16 * lda;
+    for (int64_t j0 = 0; j0 < n; j0 += kBlock) {
+      BlockShape shape = blockShape(rows, n - j0 < kBlock ? n - j0 : kBlock);
+      if (shape != current) {
+        current = shape;
+        configureTiles(current);
       }
-      _tile_loadd(0, cBlock, ldc * 4);
-      _tile_loadd(1, cBlock + 16, ldc * 4);
-      _tile_loadd(2, cBlock + 16 * ldc, ldc * 4);
-      _tile_loadd(3, cBlock + 16 * ldc + 16, ldc * 4);
-      bool aDirect = i0 < packedFrom;
-      const uint16_t *aBlock =
-          aDirect ? a + i0 * ars : pa + (i0 - packedFrom) * kp;
-      int64_t lda = aDirect ? ars : kp;
-      for (int64_t s = 0; s < kp / kStep; ++s) {
-        int64_t bytes;
-        _tile_loadd(4, aBlock + s * kStep, lda * 2);
-        _tile_loadd(5, aBlock + 16 * lda + s * kStep, lda * 2);
+      float *c0 = c + i0 * ldc + j0, *c1 = c0 + 16 * ldc;
+      bool bottom = shape.bottom > 0, right = shape.right > 0;
+      int64_t bytes;
+      if (bottom && right) {
+        // The whole block: the loop every full block runs.
+        _tile_loadd(0, c0, cStride);
+        _tile_loadd(1, c0 + 16, cStride);
+        _tile_loadd(2, c1, cStride);
+        _tile_loadd(3, c1 + 16, cStride);
+        for (int64_t s = 0; s < steps; ++s) {
+          _tile_loadd(4, a0 + s * kStep, aStride);
+          _tile_loadd(5, a1 + s * kStep, aStride);
+          const uint16_t *b0 = bTile(j0, s, 0, bytes);
+          _tile_loadd(6, b0, bytes);
+          const uint16_t *b1 = bTile(j0, s, 1, bytes);
+          _tile_loadd(7, b1, bytes);
+          _tile_dpbf16ps(0, 4, 6);
+          _tile_dpbf16ps(1, 4, 7);
+          _tile_dpbf16ps(2, 5, 6);
+          _tile_dpbf16ps(3, 5, 7);
+        }
+        _tile_stored(0, c0, cStride);
+        _tile_stored(1, c0 + 16, cStride);
+        _tile_stored(2, c1, cStride);
+        _tile_stored(3, c1 + 16, cStride);
+        continue;
+      }
+      // An edge block: only the tiles its rows and columns reach.
+      _tile_loadd(0, c0, cStride);
+      if (right)
+        _tile_loadd(1, c0 + 16, cStride);
+      if (bottom)
+        _tile_loadd(2, c1, cStride);
+      for (int64_t s = 0; s < steps; ++s) {
+        _tile_loadd(4, a0 + s * kStep, aStride);
+        if (bottom)
+          _tile_loadd(5, a1 + s * kStep, aStride);
         const uint16_t *b0 = bTile(j0, s, 0, bytes);
         _tile_loadd(6, b0, bytes);
-        const uint16_t *b1 = bTile(j0, s, 1, bytes);
-        _tile_loadd(7, b1, bytes);
         _tile_dpbf16ps(0, 4, 6);
-        _tile_dpbf16ps(1, 4, 7);
-        _tile_dpbf16ps(2, 5, 6);
-        _tile_dpbf16ps(3, 5, 7);
+        if (bottom)
+          _tile_dpbf16ps(2, 5, 6);
+        if (right) {
+          const uint16_t *b1 = bTile(j0, s, 1, bytes);
+          _tile_loadd(7, b1, bytes);
+          _tile_dpbf16ps(1, 4, 7);
+        }
       }
-      _tile_stored(0, cBlock, ldc * 4);
-      _tile_stored(1, cBlock + 16, ldc * 4);
-      _tile_stored(2, cBlock + 16 * ldc, ldc * 4);
-      _tile_stored(3, cBlock + 16 * ldc + 16, ldc * 4);
-      if (!direct)
-        for (int64_t i = 0; i < rows; ++i)
-          for (int64_t j = 0; j < cols; ++j)
-            c[(i0 + i) * crs + (j0 + j) * ccs] = edge[i * kBlock + j];
+      _tile_stored(0, c0, cStride);
+      if (right)
+        _tile_stored(1, c0 + 16, cStride);
+      if (bottom)
+        _tile_stored(2, c1, cStride);
     }
   }
   _tile_release();
 }
 
-/// C += A · B on AMX. A is read in place or packed (packA); B is packed once
+/// Runs `loop(c, ldc)` on C in place when its columns are contiguous, else
+/// on a contiguous copy (copied back afterwards). False when the copy
+/// cannot be allocated.
+template <typename Loop>
+bool onContiguousC(int64_t m, int64_t n, float *c, int64_t crs, int64_t ccs,
+                   Loop loop) {
+  if (ccs == 1) {
+    loop(c, crs);
+    return true;
+  }
+  auto *copy = static_cast<float *>(scratch(2, m * n * 4));
+  if (!copy)
+    return false;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      copy[i * n + j] = c[i * crs + j * ccs];
+  loop(copy, n);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      c[i * crs + j * ccs] = copy[i * n + j];
+  return true;
+}
+
+/// A as the AMX loop reads it: in place when its rows are contiguous and k
+/// needs no padding, otherwise packed into rows of kp (packA). Null when
+/// the copy cannot be allocated.
+const uint16_t *amxA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
+                     int64_t ars, int64_t acs, int64_t &lda) {
+  if (acs == 1 && k == kp) {
+    lda = ars;
+    return a;
+  }
+  auto *pa = static_cast<uint16_t *>(scratch(0, m * kp * 2));
+  if (!pa)
+    return nullptr;
+  packA(m, k, kp, a, ars, acs, pa);
+  lda = kp;
+  return pa;
+}
+
+/// C += A · B on AMX. A is read in place or packed (amxA); B is packed once
 /// per call (packB).
 ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
                                const uint16_t *a, int64_t ars, int64_t acs,
                                const uint16_t *b, int64_t brs, int64_t bcs,
                                float *c, int64_t crs, int64_t ccs) {
   int64_t kp = (k + kStep - 1) / kStep * kStep;
-  int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  int64_t packedFrom = firstPackedRow(m, k, kp, acs);
-  auto *pa = static_cast<uint16_t *>(
-      scratch(0, (mp - packedFrom) * kp * 2 + 64));
   int64_t np = (n + kBlock - 1) / kBlock * kBlock;
+  int64_t lda;
+  const uint16_t *ta = amxA(m, k, kp, a, ars, acs, lda);
   auto *pb = static_cast<uint16_t *>(scratch(1, kp * np * 2));
-  auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
-  if (!pa || !pb || !edge)
+  if (!ta || !pb)
     return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
-  packA(m, k, kp, a, ars, acs, packedFrom, pa);
   packB(k, kp, n, b, brs, bcs, pb);
   int64_t steps = kp / kStep;
-  amxLoop(m, n, kp, a, ars, pa, packedFrom, c, crs, ccs, edge,
-          [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
-            bytes = 64;
-            return pb + ((((j0 / kBlock) * steps + s) * 2 + t) * 16) * 32;
-          });
+  bool done = onContiguousC(m, n, c, crs, ccs, [&](float *tc, int64_t ldc) {
+    amxLoop(m, n, kp, ta, lda, tc, ldc,
+            [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
+              bytes = 64;
+              return pb + ((((j0 / kBlock) * steps + s) * 2 + t) * 16) * 32;
+            });
+  });
+  if (!done)
+    matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
 }
 
 /// B given in VNNI form, as the AMX tiles read it: `pairs` row r holds, for
@@ -328,10 +413,10 @@ void unpackPairs(int64_t k, int64_t n, const uint16_t *pairs, int64_t prs,
 /// C += A · B with B in VNNI form (unpackPairs), on AMX: B's tiles are
 /// loaded where they are, so no call packs it (a weight prepared in this
 /// form at load time: packing it on every call took half of the bf16
-/// products' time). A last partial 32-column block is copied into a
-/// zero-padded buffer; k must be a multiple of 32 (otherwise, or with
-/// non-unit element stride, B is unpacked and packed as in matmulAmx).
-/// Returns false, having done nothing, when a buffer cannot be allocated.
+/// products' time), a last partial block of columns included (its tiles are
+/// narrower); k must be a multiple of 32 (otherwise, or with non-unit
+/// element stride, B is unpacked and packed as in matmulAmx). Returns
+/// false, having done nothing, when a buffer cannot be allocated.
 ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
                                     const uint16_t *a, int64_t ars,
                                     int64_t acs, const uint16_t *pairs,
@@ -345,35 +430,17 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
     matmulAmx(m, n, k, a, ars, acs, plain, n, 1, c, crs, ccs);
     return true;
   }
-  int64_t mp = (m + kBlock - 1) / kBlock * kBlock;
-  int64_t packedFrom = firstPackedRow(m, k, k, acs);
-  auto *pa =
-      static_cast<uint16_t *>(scratch(0, (mp - packedFrom) * k * 2 + 64));
-  auto *edge = static_cast<float *>(scratch(2, kBlock * kBlock * 4));
-  int64_t fullCols = n / kBlock * kBlock;
-  auto *tail = static_cast<uint16_t *>(
-      fullCols < n ? scratch(4, (k / 2) * 2 * kBlock * 2) : edge);
-  if (!pa || !edge || !tail)
+  int64_t lda;
+  const uint16_t *ta = amxA(m, k, k, a, ars, acs, lda);
+  if (!ta)
     return false;
-  if (fullCols < n)
-    for (int64_t r = 0; r < k / 2; ++r) {
-      uint16_t *row = tail + r * 2 * kBlock;
-      memcpy(row, pairs + r * prs + 2 * fullCols, (n - fullCols) * 4);
-      memset(row + 2 * (n - fullCols), 0, (kBlock - (n - fullCols)) * 4);
-    }
-  packA(m, k, k, a, ars, acs, packedFrom, pa);
-  amxLoop(m, n, k, a, ars, pa, packedFrom, c, crs, ccs, edge,
-          [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
-            int64_t row0 = s * (kStep / 2);
-            if (j0 < fullCols) {
+  return onContiguousC(m, n, c, crs, ccs, [&](float *tc, int64_t ldc) {
+    amxLoop(m, n, k, ta, lda, tc, ldc,
+            [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
               bytes = prs * 2;
-              return pairs + row0 * prs + 2 * (j0 + 16 * t);
-            }
-            bytes = 2 * kBlock * 2;
-            return static_cast<const uint16_t *>(tail) + row0 * 2 * kBlock +
-                   32 * t;
-          });
-  return true;
+              return pairs + s * (kStep / 2) * prs + 2 * (j0 + 16 * t);
+            });
+  });
 }
 
 } // namespace
