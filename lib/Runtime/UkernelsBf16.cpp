@@ -90,17 +90,18 @@ inline float widen(uint16_t x) {
 /// Both inputs widened into f32 buffers, then the f32 micro-kernel: what the
 /// generated code did before this entry existed (bit for bit). B's element
 /// (p, j) is `bAt(p, j)`, so B may be stored plainly or as pairs of rows.
+/// With `overwrite`, C = A · B: the sums start from +0 and C is not read.
 template <typename BAt>
 void matmulWidenedAt(int64_t m, int64_t n, int64_t k, const uint16_t *a,
                      int64_t ars, int64_t acs, BAt bAt, float *c, int64_t crs,
-                     int64_t ccs) {
+                     int64_t ccs, bool overwrite) {
   auto *wa = static_cast<float *>(scratch(0, m * k * 4));
   auto *wb = static_cast<float *>(scratch(1, k * n * 4));
   if (!wa || !wb) {
     // No memory for the copies: plain loops, same order as linalg.matmul.
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < n; ++j) {
-        float acc = c[i * crs + j * ccs];
+        float acc = overwrite ? 0.0f : c[i * crs + j * ccs];
         for (int64_t p = 0; p < k; ++p)
           acc = fmaf(widen(a[i * ars + p * acs]), widen(bAt(p, j)), acc);
         c[i * crs + j * ccs] = acc;
@@ -113,16 +114,18 @@ void matmulWidenedAt(int64_t m, int64_t n, int64_t k, const uint16_t *a,
   for (int64_t p = 0; p < k; ++p)
     for (int64_t j = 0; j < n; ++j)
       wb[p * n + j] = widen(bAt(p, j));
-  attn_uk_matmul_f32(m, n, k, wa, k, 1, wb, n, 1, c, crs, ccs);
+  (overwrite ? attn_uk_matmul_f32_overwrite : attn_uk_matmul_f32)(
+      m, n, k, wa, k, 1, wb, n, 1, c, crs, ccs);
 }
 
 void matmulWidened(int64_t m, int64_t n, int64_t k, const uint16_t *a,
                    int64_t ars, int64_t acs, const uint16_t *b, int64_t brs,
-                   int64_t bcs, float *c, int64_t crs, int64_t ccs) {
+                   int64_t bcs, float *c, int64_t crs, int64_t ccs,
+                   bool overwrite) {
   matmulWidenedAt(
       m, n, k, a, ars, acs,
-      [&](int64_t p, int64_t j) { return b[p * brs + j * bcs]; }, c, crs,
-      ccs);
+      [&](int64_t p, int64_t j) { return b[p * brs + j * bcs]; }, c, crs, ccs,
+      overwrite);
 }
 
 /// The rows of the two 16-row halves of a C block (the bottom one 0 when
@@ -261,11 +264,12 @@ ATTN_AMX_TARGET void packA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
 /// `aheadBytes` bytes from `ahead` are prefetched into L2 along the way, a
 /// few lines per k step of the full blocks: the memory the caller's next
 /// call will read (prefetches never fault, so a guess past the end of a
-/// buffer costs bandwidth only).
+/// buffer costs bandwidth only). With `overwrite`, C = A · B: the C tiles
+/// start from zero instead of C's values, which are never read.
 template <typename BTile>
 ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
                              const uint16_t *a, int64_t lda, float *c,
-                             int64_t ldc, BTile bTile,
+                             int64_t ldc, bool overwrite, BTile bTile,
                              const char *ahead = nullptr,
                              int64_t aheadBytes = 0) {
   BlockShape current = blockShape(kBlock, kBlock);
@@ -289,10 +293,17 @@ ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
       int64_t bytes;
       if (bottom && right) {
         // The whole block: the loop every full block runs.
-        _tile_loadd(0, c0, cStride);
-        _tile_loadd(1, c0 + 16, cStride);
-        _tile_loadd(2, c1, cStride);
-        _tile_loadd(3, c1 + 16, cStride);
+        if (overwrite) {
+          _tile_zero(0);
+          _tile_zero(1);
+          _tile_zero(2);
+          _tile_zero(3);
+        } else {
+          _tile_loadd(0, c0, cStride);
+          _tile_loadd(1, c0 + 16, cStride);
+          _tile_loadd(2, c1, cStride);
+          _tile_loadd(3, c1 + 16, cStride);
+        }
         for (int64_t s = 0; s < steps; ++s) {
           for (int64_t l = 0; l < perStep && cursor < aheadBytes;
                ++l, cursor += 64)
@@ -315,11 +326,19 @@ ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
         continue;
       }
       // An edge block: only the tiles its rows and columns reach.
-      _tile_loadd(0, c0, cStride);
-      if (right)
-        _tile_loadd(1, c0 + 16, cStride);
-      if (bottom)
-        _tile_loadd(2, c1, cStride);
+      if (overwrite) {
+        _tile_zero(0);
+        if (right)
+          _tile_zero(1);
+        if (bottom)
+          _tile_zero(2);
+      } else {
+        _tile_loadd(0, c0, cStride);
+        if (right)
+          _tile_loadd(1, c0 + 16, cStride);
+        if (bottom)
+          _tile_loadd(2, c1, cStride);
+      }
       for (int64_t s = 0; s < steps; ++s) {
         _tile_loadd(4, a0 + s * kStep, aStride);
         if (bottom)
@@ -346,11 +365,11 @@ ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
 }
 
 /// Runs `loop(c, ldc)` on C in place when its columns are contiguous, else
-/// on a contiguous copy (copied back afterwards). False when the copy
-/// cannot be allocated.
+/// on a contiguous copy (copied back afterwards; not filled from C with
+/// `overwrite`). False when the copy cannot be allocated.
 template <typename Loop>
 bool onContiguousC(int64_t m, int64_t n, float *c, int64_t crs, int64_t ccs,
-                   Loop loop) {
+                   bool overwrite, Loop loop) {
   if (ccs == 1) {
     loop(c, crs);
     return true;
@@ -358,7 +377,7 @@ bool onContiguousC(int64_t m, int64_t n, float *c, int64_t crs, int64_t ccs,
   auto *copy = static_cast<float *>(scratch(2, m * n * 4));
   if (!copy)
     return false;
-  for (int64_t i = 0; i < m; ++i)
+  for (int64_t i = 0; overwrite ? false : i < m; ++i)
     for (int64_t j = 0; j < n; ++j)
       copy[i * n + j] = c[i * crs + j * ccs];
   loop(copy, n);
@@ -385,30 +404,33 @@ const uint16_t *amxA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
   return pa;
 }
 
-/// C += A · B on AMX. A is read in place or packed (amxA); B is packed once
-/// per call (packB).
+/// C += A · B (C = A · B with `overwrite`) on AMX. A is read in place or
+/// packed (amxA); B is packed once per call (packB).
 ATTN_AMX_TARGET void matmulAmx(int64_t m, int64_t n, int64_t k,
                                const uint16_t *a, int64_t ars, int64_t acs,
                                const uint16_t *b, int64_t brs, int64_t bcs,
-                               float *c, int64_t crs, int64_t ccs) {
+                               float *c, int64_t crs, int64_t ccs,
+                               bool overwrite) {
   int64_t kp = (k + kStep - 1) / kStep * kStep;
   int64_t np = (n + kBlock - 1) / kBlock * kBlock;
   int64_t lda;
   const uint16_t *ta = amxA(m, k, kp, a, ars, acs, lda);
   auto *pb = static_cast<uint16_t *>(scratch(1, kp * np * 2));
   if (!ta || !pb)
-    return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
+    return matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs,
+                         overwrite);
   packB(k, kp, n, b, brs, bcs, pb);
   int64_t steps = kp / kStep;
-  bool done = onContiguousC(m, n, c, crs, ccs, [&](float *tc, int64_t ldc) {
-    amxLoop(m, n, kp, ta, lda, tc, ldc,
+  bool done = onContiguousC(m, n, c, crs, ccs, overwrite,
+                            [&](float *tc, int64_t ldc) {
+    amxLoop(m, n, kp, ta, lda, tc, ldc, overwrite,
             [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
               bytes = 64;
               return pb + ((((j0 / kBlock) * steps + s) * 2 + t) * 16) * 32;
             });
   });
   if (!done)
-    matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs);
+    matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs, overwrite);
 }
 
 /// B given in VNNI form, as the AMX tiles read it: `pairs` row r holds, for
@@ -440,21 +462,22 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
                                     const uint16_t *a, int64_t ars,
                                     int64_t acs, const uint16_t *pairs,
                                     int64_t prs, int64_t pcs, float *c,
-                                    int64_t crs, int64_t ccs) {
+                                    int64_t crs, int64_t ccs, bool overwrite) {
   if (k % kStep != 0 || pcs != 1) {
     auto *plain = static_cast<uint16_t *>(scratch(3, k * n * 2));
     if (!plain)
       return false;
     unpackPairs(k, n, pairs, prs, pcs, plain);
-    matmulAmx(m, n, k, a, ars, acs, plain, n, 1, c, crs, ccs);
+    matmulAmx(m, n, k, a, ars, acs, plain, n, 1, c, crs, ccs, overwrite);
     return true;
   }
   int64_t lda;
   const uint16_t *ta = amxA(m, k, k, a, ars, acs, lda);
   if (!ta)
     return false;
-  return onContiguousC(m, n, c, crs, ccs, [&](float *tc, int64_t ldc) {
-    amxLoop(m, n, k, ta, lda, tc, ldc,
+  return onContiguousC(m, n, c, crs, ccs, overwrite,
+                       [&](float *tc, int64_t ldc) {
+    amxLoop(m, n, k, ta, lda, tc, ldc, overwrite,
             [&](int64_t j0, int64_t s, int t, int64_t &bytes) {
               bytes = prs * 2;
               return pairs + s * (kStep / 2) * prs + 2 * (j0 + 16 * t);
@@ -464,6 +487,51 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
   });
 }
 
+/// The bf16 entry points' common body: C += A · B, or C = A · B with
+/// `overwrite`.
+void matmulBf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                int64_t ars, int64_t acs, const uint16_t *b, int64_t brs,
+                int64_t bcs, float *c, int64_t crs, int64_t ccs,
+                bool overwrite) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    // An empty sum: C unchanged, or all +0.
+    for (int64_t i = 0; overwrite && i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * crs + j * ccs] = 0.0f;
+    return;
+  }
+  if (selectedPath() == Bf16Path::Amx)
+    return matmulAmx(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs,
+                     overwrite);
+  matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs, overwrite);
+}
+
+/// The same with B as pairs of rows.
+void matmulBf16Pairs(int64_t m, int64_t n, int64_t k, const uint16_t *a,
+                     int64_t ars, int64_t acs, const uint16_t *pairs,
+                     int64_t prs, int64_t pcs, float *c, int64_t crs,
+                     int64_t ccs, bool overwrite) {
+  if (m <= 0 || n <= 0)
+    return;
+  if (k <= 0) {
+    for (int64_t i = 0; overwrite && i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        c[i * crs + j * ccs] = 0.0f;
+    return;
+  }
+  if (selectedPath() == Bf16Path::Amx &&
+      matmulAmxPairs(m, n, k, a, ars, acs, pairs, prs, pcs, c, crs, ccs,
+                     overwrite))
+    return;
+  matmulWidenedAt(
+      m, n, k, a, ars, acs,
+      [&](int64_t p, int64_t j) {
+        return pairs[(p / 2) * prs + (2 * j + p % 2) * pcs];
+      },
+      c, crs, ccs, overwrite);
+}
 } // namespace
 
 extern "C" {
@@ -473,13 +541,18 @@ void attn_uk_matmul_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
                          const uint16_t *b, int64_t bRowStride,
                          int64_t bColStride, float *c, int64_t cRowStride,
                          int64_t cColStride) {
-  if (m <= 0 || n <= 0 || k <= 0)
-    return;
-  if (selectedPath() == Bf16Path::Amx)
-    return matmulAmx(m, n, k, a, aRowStride, aColStride, b, bRowStride,
-                     bColStride, c, cRowStride, cColStride);
-  matmulWidened(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride,
-                c, cRowStride, cColStride);
+  matmulBf16(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c,
+             cRowStride, cColStride, /*overwrite=*/false);
+}
+
+void attn_uk_matmul_bf16_overwrite(int64_t m, int64_t n, int64_t k,
+                                   const uint16_t *a, int64_t aRowStride,
+                                   int64_t aColStride, const uint16_t *b,
+                                   int64_t bRowStride, int64_t bColStride,
+                                   float *c, int64_t cRowStride,
+                                   int64_t cColStride) {
+  matmulBf16(m, n, k, a, aRowStride, aColStride, b, bRowStride, bColStride, c,
+             cRowStride, cColStride, /*overwrite=*/true);
 }
 
 void _mlir_ciface_attn_uk_matmul_bf16(AttnMemRef2Bf16 *a, AttnMemRef2Bf16 *b,
@@ -490,30 +563,48 @@ void _mlir_ciface_attn_uk_matmul_bf16(AttnMemRef2Bf16 *a, AttnMemRef2Bf16 *b,
                       c->aligned + c->offset, c->strides[0], c->strides[1]);
 }
 
+void _mlir_ciface_attn_uk_matmul_bf16_overwrite(AttnMemRef2Bf16 *a,
+                                                AttnMemRef2Bf16 *b,
+                                                AttnMemRef2F32 *c) {
+  attn_uk_matmul_bf16_overwrite(
+      c->sizes[0], c->sizes[1], a->sizes[1], a->aligned + a->offset,
+      a->strides[0], a->strides[1], b->aligned + b->offset, b->strides[0],
+      b->strides[1], c->aligned + c->offset, c->strides[0], c->strides[1]);
+}
+
 void attn_uk_matmul_bf16_pairs(int64_t m, int64_t n, int64_t k,
                                const uint16_t *a, int64_t aRowStride,
                                int64_t aColStride, const uint16_t *pairs,
                                int64_t pairRowStride, int64_t pairColStride,
                                float *c, int64_t cRowStride,
                                int64_t cColStride) {
-  if (m <= 0 || n <= 0 || k <= 0)
-    return;
-  if (selectedPath() == Bf16Path::Amx &&
-      matmulAmxPairs(m, n, k, a, aRowStride, aColStride, pairs, pairRowStride,
-                     pairColStride, c, cRowStride, cColStride))
-    return;
-  matmulWidenedAt(
-      m, n, k, a, aRowStride, aColStride,
-      [&](int64_t p, int64_t j) {
-        return pairs[(p / 2) * pairRowStride + (2 * j + p % 2) * pairColStride];
-      },
-      c, cRowStride, cColStride);
+  matmulBf16Pairs(m, n, k, a, aRowStride, aColStride, pairs, pairRowStride,
+                  pairColStride, c, cRowStride, cColStride,
+                  /*overwrite=*/false);
+}
+
+void attn_uk_matmul_bf16_pairs_overwrite(
+    int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t aRowStride,
+    int64_t aColStride, const uint16_t *pairs, int64_t pairRowStride,
+    int64_t pairColStride, float *c, int64_t cRowStride, int64_t cColStride) {
+  matmulBf16Pairs(m, n, k, a, aRowStride, aColStride, pairs, pairRowStride,
+                  pairColStride, c, cRowStride, cColStride, /*overwrite=*/true);
 }
 
 void _mlir_ciface_attn_uk_matmul_bf16_pairs(AttnMemRef2Bf16 *a,
                                             AttnMemRef2Bf16 *pairs,
                                             AttnMemRef2F32 *c) {
   attn_uk_matmul_bf16_pairs(
+      c->sizes[0], c->sizes[1], a->sizes[1], a->aligned + a->offset,
+      a->strides[0], a->strides[1], pairs->aligned + pairs->offset,
+      pairs->strides[0], pairs->strides[1], c->aligned + c->offset,
+      c->strides[0], c->strides[1]);
+}
+
+void _mlir_ciface_attn_uk_matmul_bf16_pairs_overwrite(AttnMemRef2Bf16 *a,
+                                                      AttnMemRef2Bf16 *pairs,
+                                                      AttnMemRef2F32 *c) {
+  attn_uk_matmul_bf16_pairs_overwrite(
       c->sizes[0], c->sizes[1], a->sizes[1], a->aligned + a->offset,
       a->strides[0], a->strides[1], pairs->aligned + pairs->offset,
       pairs->strides[0], pairs->strides[1], c->aligned + c->offset,

@@ -30,14 +30,18 @@ namespace mlir::attn {
 using namespace mlir;
 
 /// The runtime functions: C += A · B on rank-2 views with any strides, f32
-/// throughout (C = A · B, C not read: the overwrite form), or bf16 A and B
-/// into an f32 C.
+/// throughout or bf16 A and B into an f32 C; each with an overwrite form
+/// (C = A · B, C not read).
 static constexpr StringLiteral kMatmulF32 = "attn_uk_matmul_f32";
 static constexpr StringLiteral kMatmulF32Overwrite =
     "attn_uk_matmul_f32_overwrite";
 static constexpr StringLiteral kMatmulBf16 = "attn_uk_matmul_bf16";
+static constexpr StringLiteral kMatmulBf16Overwrite =
+    "attn_uk_matmul_bf16_overwrite";
 /// bf16 with B in VNNI form: (k / 2) x (2 n), pairs of rows interleaved.
 static constexpr StringLiteral kMatmulBf16Pairs = "attn_uk_matmul_bf16_pairs";
+static constexpr StringLiteral kMatmulBf16PairsOverwrite =
+    "attn_uk_matmul_bf16_pairs_overwrite";
 
 namespace {
 /// How a contraction's loops map onto the micro-kernel's C[M, N] +=
@@ -217,14 +221,14 @@ static MemRefType abiType(Type elementType) {
 }
 
 /// Declares the micro-kernel for `bf16` (with B as `pairs` of rows) or f32
-/// inputs, accumulating or (f32) overwriting C (C interface: a pointer to
+/// inputs, accumulating into or overwriting C (C interface: a pointer to
 /// each descriptor) once per module.
 static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs,
                                    bool overwrite) {
-  StringRef name = pairs       ? kMatmulBf16Pairs
-                   : bf16      ? kMatmulBf16
-                   : overwrite ? kMatmulF32Overwrite
-                               : kMatmulF32;
+  StringRef name = pairs  ? (overwrite ? kMatmulBf16PairsOverwrite
+                                       : kMatmulBf16Pairs)
+                   : bf16 ? (overwrite ? kMatmulBf16Overwrite : kMatmulBf16)
+                          : (overwrite ? kMatmulF32Overwrite : kMatmulF32);
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -289,14 +293,15 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
 }
 
 /// The `linalg.fill` of +0.0 right before `op` into exactly its output
-/// buffer, if there is one and the call can overwrite C instead (f32). The
-/// calls write every element of C, so the fill's zeros are dead once the
-/// sums start from +0 (+0 + x is x, and -0 products sum to +0 from +0 as
-/// from the filled +0).
+/// buffer, if there is one: the calls can overwrite C instead (f32 or bf16
+/// inputs alike; a bf16 Linear's f32 accumulator is such a filled buffer).
+/// The calls write every element of C, so the fill's zeros are dead once
+/// the sums start from +0 (+0 + x is x, and -0 products sum to +0 from +0
+/// as from the filled +0).
 static linalg::FillOp zeroFillOfOutput(linalg::LinalgOp op,
                                        const UkernelPlan &plan) {
   auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-  if (plan.bf16 || !fill || !fill.hasPureBufferSemantics() ||
+  if (!fill || !fill.hasPureBufferSemantics() ||
       fill.getOutputs().size() != 1 || fill.getOutputs()[0] != plan.c->get())
     return {};
   FloatAttr value;

@@ -330,6 +330,53 @@ func.func @linear_bf16_pairs(%a: memref<197x384x2xbf16>, %b: memref<48x384x64x2x
 
 // -----
 
+// bf16 products right after a zero fill of their f32 C (how a bf16 Linear's
+// accumulator arrives): the fills go and the calls overwrite C, plain B
+// (attn_uk_matmul_bf16_overwrite) and pairs of rows
+// (attn_uk_matmul_bf16_pairs_overwrite) alike; the accumulating forms are
+// not declared.
+// CHECK-LABEL: func.func @zero_fill_then_bf16
+// CHECK-SAME:    (%[[A:.*]]: memref<197x768xbf16>, %[[B:.*]]: memref<768x256xbf16>, %[[C:.*]]: memref<197x256xf32>, %[[PA:.*]]: memref<197x384x2xbf16>, %[[PB:.*]]: memref<4x384x64x2xbf16>, %[[PC:.*]]: memref<197x4x64xf32>)
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.forall
+// CHECK:           %[[CV:.*]] = memref.subview %[[C]]
+// CHECK:           %[[CC:.*]] = memref.cast %[[CV]]
+// CHECK:           func.call @attn_uk_matmul_bf16_overwrite(%{{.*}}, %{{.*}}, %[[CC]])
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.forall
+// CHECK:           %[[PCV:.*]] = memref.subview %[[PC]]
+// CHECK:           %[[PCC:.*]] = memref.cast %[[PCV]]
+// CHECK:           func.call @attn_uk_matmul_bf16_pairs_overwrite(%{{.*}}, %{{.*}}, %[[PCC]])
+// CHECK-NOT:     linalg.fill
+// CHECK:         return
+// CHECK-DAG:   func.func private @attn_uk_matmul_bf16_overwrite(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-DAG:   func.func private @attn_uk_matmul_bf16_pairs_overwrite(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-NOT:   func.func private @attn_uk_matmul_bf16(
+// CHECK-NOT:   func.func private @attn_uk_matmul_bf16_pairs(
+#qa = affine_map<(n, p, c, i, e) -> (n, i, e)>
+#qb = affine_map<(n, p, c, i, e) -> (p, i, c, e)>
+#qc = affine_map<(n, p, c, i, e) -> (n, p, c)>
+func.func @zero_fill_then_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: memref<197x256xf32>,
+                               %pa: memref<197x384x2xbf16>, %pb: memref<4x384x64x2xbf16>, %pc: memref<197x4x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<197x256xf32>)
+  linalg.matmul ins(%a, %b : memref<197x768xbf16>, memref<768x256xbf16>)
+                outs(%c : memref<197x256xf32>)
+  linalg.fill ins(%zero : f32) outs(%pc : memref<197x4x64xf32>)
+  linalg.generic {indexing_maps = [#qa, #qb, #qc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%pa, %pb : memref<197x384x2xbf16>, memref<4x384x64x2xbf16>) outs(%pc : memref<197x4x64xf32>) {
+  ^bb0(%x: bf16, %w: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %w : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
 // Not pairs: the same maps on f32 (the f32 kernel has no pairs form), and
 // bf16 with an inner K loop of 4 (AMX pairs are 2 deep). Both are left as
 // they are: their K loops are not consecutive in B.
