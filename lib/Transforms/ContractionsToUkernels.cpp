@@ -360,12 +360,39 @@ struct ContractionsToUkernelsPass
           staticRanges[plan.m], tileN ? staticRanges[plan.n.front()] : 64,
           outerTrips);
 
+    // A weight's panel loop (pairs of rows, top level): each parallel
+    // iteration takes a group of consecutive panels, called in turn, so one
+    // thread walks one stretch of the weight and the micro-kernel's
+    // prefetch of the panel after its own is the next call's (with one
+    // panel per iteration the dynamic schedule deals them out alternately).
+    // As many panels per group as keep min-parallel-tiles iterations.
+    std::optional<unsigned> panelDim;
+    int64_t group = 1;
+    if (plan.pairs && !nested) {
+      AffineMap aMap = op.getMatchingIndexingMap(plan.a);
+      AffineMap bMap = op.getMatchingIndexingMap(plan.b);
+      AffineMap cMap = op.getMatchingIndexingMap(plan.c);
+      for (unsigned d : plan.outer)
+        if (!resultOf(aMap, d) && resultOf(bMap, d) && resultOf(cMap, d) &&
+            !ShapedType::isDynamic(staticRanges[d]) && staticRanges[d] > 1) {
+          panelDim = d;
+          break;
+        }
+      if (panelDim && !ShapedType::isDynamic(tm)) {
+        int64_t iterations = outerTrips * llvm::divideCeil(staticRanges[plan.m], tm);
+        if (tileN)
+          iterations *= llvm::divideCeil(staticRanges[plan.n.front()], tn);
+        group = std::clamp<int64_t>(iterations / minParallelTiles, 1,
+                                    staticRanges[*panelDim]);
+      }
+    }
+
     // Loops: the outer dimensions, then (top level only) M and N tiles.
     SmallVector<unsigned> loopDims(plan.outer);
     SmallVector<OpFoldResult> ubs, steps;
     for (unsigned d : plan.outer) {
       ubs.push_back(ranges[d]);
-      steps.push_back(b.getIndexAttr(1));
+      steps.push_back(b.getIndexAttr(panelDim == d ? group : 1));
     }
     bool tiled = !ShapedType::isDynamic(tm);
     if (tiled) {
@@ -400,16 +427,40 @@ struct ContractionsToUkernelsPass
               b, loc, rest, {offsets[d], ranges[d]});
         }
       }
-      Value a = view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
-      // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
-      Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
-                                     ArrayRef<unsigned>(plan.k).drop_back(),
-                                     {plan.n.front(), plan.k.back()}, offsets,
-                                     sizes)
-                            : view2d(b, loc, op, plan.b, plan.k, plan.n,
-                                     offsets, sizes);
-      Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
-      func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
+      auto call = [&](OpBuilder &b, Location loc) {
+        Value a =
+            view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
+        // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
+        Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
+                                       ArrayRef<unsigned>(plan.k).drop_back(),
+                                       {plan.n.front(), plan.k.back()},
+                                       offsets, sizes)
+                              : view2d(b, loc, op, plan.b, plan.k, plan.n,
+                                       offsets, sizes);
+        Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
+        func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
+      };
+      if (group == 1)
+        return call(b, loc);
+      // The group's panels in turn: from the iteration's first to the
+      // group's end or the last panel.
+      AffineExpr i, n;
+      bindDims(b.getContext(), i);
+      bindSymbols(b.getContext(), n);
+      AffineMap end = AffineMap::get(
+          1, 1, {i + b.getAffineConstantExpr(group), n}, b.getContext());
+      OpFoldResult first = offsets[*panelDim];
+      OpFoldResult last = affine::makeComposedFoldedAffineMin(
+          b, loc, end, {first, ranges[*panelDim]});
+      scf::ForOp::create(
+          b, loc, getValueOrCreateConstantIndexOp(b, loc, first),
+          getValueOrCreateConstantIndexOp(b, loc, last),
+          arith::ConstantIndexOp::create(b, loc, 1), ValueRange{},
+          [&](OpBuilder &b, Location loc, Value panel, ValueRange) {
+            offsets[*panelDim] = panel;
+            call(b, loc);
+            scf::YieldOp::create(b, loc);
+          });
     };
     if (loopDims.empty()) {
       body(b, loc, {});

@@ -295,12 +295,16 @@ func.func @matmul_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: m
 // A bf16 weight prepared as panels of row pairs (VNNI form, "n i e, p i c e
 // -> n p c", e = 2): attn_uk_matmul_bf16_pairs, with A's (i, e) collapsed
 // into K = 768 and each panel's (c, e) into 128 columns of pairs, so AMX
-// loads B's tiles where they are.
+// loads B's tiles where they are. Each parallel iteration calls a group of
+// 6 consecutive panels in turn (48 panels, 8 = min-parallel-tiles groups).
+// CHECK-DAG:   #[[GROUP:.*]] = affine_map<(d0) -> (d0 + 6, 48)>
 // CHECK-LABEL: func.func @linear_bf16_pairs
 // CHECK-SAME:    (%[[A:.*]]: memref<197x384x2xbf16>, %[[B:.*]]: memref<48x384x64x2xbf16>, %[[C:.*]]: memref<197x48x64xf32>)
-// CHECK:         scf.forall (%[[P:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (48, 197, 64) step (1, 197, 64)
+// CHECK:         scf.forall (%[[G:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (48, 197, 64) step (6, 197, 64)
 // CHECK:           %[[M:.*]] = affine.min
 // CHECK:           %[[N:.*]] = affine.min
+// CHECK:           %[[END:.*]] = affine.min #[[GROUP]](%[[G]])
+// CHECK:           scf.for %[[P:.*]] = %[[G]] to %[[END]] step %{{.*}} {
 // CHECK:           %[[AV:.*]] = memref.subview %[[A]][%[[I]], 0, 0] [%[[M]], 384, 2] [1, 1, 1]
 // CHECK:           %[[AK:.*]] = memref.collapse_shape %[[AV]] {{\[}}[0], [1, 2]] : memref<?x384x2xbf16, strided<[768, 2, 1], offset: ?>> into memref<?x768xbf16, strided<[768, 1], offset: ?>>
 // CHECK:           %[[AC:.*]] = memref.cast %[[AK]]
