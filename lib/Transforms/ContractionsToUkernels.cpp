@@ -300,9 +300,24 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
 /// as from the filled +0).
 static linalg::FillOp zeroFillOfOutput(linalg::LinalgOp op,
                                        const UkernelPlan &plan) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
+  // Reshapes in between (attn-collapse-parallel-dims collapses a Linear's
+  // leading loops after the fill) neither read nor write memory, and C may
+  // be such a reshape of the filled buffer: a reshape views all of it.
+  Operation *prev = op->getPrevNode();
+  while (isa_and_nonnull<memref::CollapseShapeOp, memref::ExpandShapeOp>(prev))
+    prev = prev->getPrevNode();
+  Value c = plan.c->get();
+  while (Operation *def = c.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      c = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      c = expand.getSrc();
+    else
+      break;
+  }
+  auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
   if (!fill || !fill.hasPureBufferSemantics() ||
-      fill.getOutputs().size() != 1 || fill.getOutputs()[0] != plan.c->get())
+      fill.getOutputs().size() != 1 || fill.getOutputs()[0] != c)
     return {};
   FloatAttr value;
   if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||

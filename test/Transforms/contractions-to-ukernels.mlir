@@ -381,6 +381,40 @@ func.func @zero_fill_then_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16
 
 // -----
 
+// The fill, then a collapse of the filled buffer (and of A) before the
+// product into the collapsed view, as attn-collapse-parallel-dims leaves a
+// batched Linear: the reshapes touch no memory and view all of the buffer,
+// so the fill still goes and the call overwrites C.
+// CHECK-LABEL: func.func @zero_fill_collapse_then_bf16
+// CHECK-NOT:     linalg.fill
+// CHECK:         memref.collapse_shape
+// CHECK:         memref.collapse_shape
+// CHECK:         scf.forall
+// CHECK:           func.call @attn_uk_matmul_bf16_pairs_overwrite(
+// CHECK-NOT:     linalg.fill
+// CHECK:         return
+#ra = affine_map<(n, p, c, i, e) -> (n, i, e)>
+#rb = affine_map<(n, p, c, i, e) -> (p, i, c, e)>
+#rc = affine_map<(n, p, c, i, e) -> (n, p, c)>
+func.func @zero_fill_collapse_then_bf16(%a: memref<2x45x35x2xbf16>, %b: memref<2x35x64x2xbf16>, %c: memref<2x45x2x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x45x2x64xf32>)
+  %a2 = memref.collapse_shape %a [[0, 1], [2], [3]] : memref<2x45x35x2xbf16> into memref<90x35x2xbf16>
+  %c2 = memref.collapse_shape %c [[0, 1], [2], [3]] : memref<2x45x2x64xf32> into memref<90x2x64xf32>
+  linalg.generic {indexing_maps = [#ra, #rb, #rc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%a2, %b : memref<90x35x2xbf16>, memref<2x35x64x2xbf16>) outs(%c2 : memref<90x2x64xf32>) {
+  ^bb0(%x: bf16, %w: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %w : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
 // Not pairs: the same maps on f32 (the f32 kernel has no pairs form), and
 // bf16 with an inner K loop of 4 (AMX pairs are 2 deep). Both are left as
 // they are: their K loops are not consecutive in B.
