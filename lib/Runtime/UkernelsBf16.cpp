@@ -261,17 +261,17 @@ ATTN_AMX_TARGET void packA(int64_t m, int64_t k, int64_t kp, const uint16_t *a,
 /// gives the VNNI tile of B for columns j0 + 16 t and step s (and its row
 /// stride in bytes). Row blocks outside, column blocks inside: one block of
 /// A serves both halves of a 64-column panel while it is still in L1.
-/// `aheadBytes` bytes from `ahead` are prefetched into L2 along the way, a
-/// few lines per k step of the full blocks: the memory the caller's next
-/// call will read (prefetches never fault, so a guess past the end of a
-/// buffer costs bandwidth only). With `overwrite`, C = A · B: the C tiles
+/// `aheadBytes` bytes from address `ahead` are prefetched into L2 along the
+/// way, a few lines per k step of the full blocks: the memory the caller's
+/// next call will read (prefetches never fault, so a guess past the end of
+/// a buffer costs bandwidth only; an integer address, as it may lie outside
+/// every object). With `overwrite`, C = A · B: the C tiles
 /// start from zero instead of C's values, which are never read.
 template <typename BTile>
 ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
                              const uint16_t *a, int64_t lda, float *c,
                              int64_t ldc, bool overwrite, BTile bTile,
-                             const char *ahead = nullptr,
-                             int64_t aheadBytes = 0) {
+                             uintptr_t ahead = 0, int64_t aheadBytes = 0) {
   BlockShape current = blockShape(kBlock, kBlock);
   configureTiles(current);
   int64_t steps = kp / kStep, cStride = ldc * 4, aStride = lda * 2;
@@ -307,7 +307,8 @@ ATTN_AMX_TARGET void amxLoop(int64_t m, int64_t n, int64_t kp,
         for (int64_t s = 0; s < steps; ++s) {
           for (int64_t l = 0; l < perStep && cursor < aheadBytes;
                ++l, cursor += 64)
-            _mm_prefetch(ahead + cursor, _MM_HINT_T1);
+            _mm_prefetch(reinterpret_cast<const char *>(ahead + cursor),
+                         _MM_HINT_T1);
           _tile_loadd(4, a0 + s * kStep, aStride);
           _tile_loadd(5, a1 + s * kStep, aStride);
           const uint16_t *b0 = bTile(j0, s, 0, bytes);
@@ -482,7 +483,7 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
               bytes = prs * 2;
               return pairs + s * (kStep / 2) * prs + 2 * (j0 + 16 * t);
             },
-            reinterpret_cast<const char *>(pairs + (k / 2) * prs),
+            reinterpret_cast<uintptr_t>(pairs) + uintptr_t((k / 2) * prs * 2),
             (k / 2) * prs * 2);
   });
 }
