@@ -30,14 +30,18 @@ namespace mlir::attn {
 using namespace mlir;
 
 /// The runtime functions: C += A · B on rank-2 views with any strides, f32
-/// throughout (C = A · B, C not read: the overwrite form), or bf16 A and B
-/// into an f32 C.
+/// throughout or bf16 A and B into an f32 C; each with an overwrite form
+/// (C = A · B, C not read).
 static constexpr StringLiteral kMatmulF32 = "attn_uk_matmul_f32";
 static constexpr StringLiteral kMatmulF32Overwrite =
     "attn_uk_matmul_f32_overwrite";
 static constexpr StringLiteral kMatmulBf16 = "attn_uk_matmul_bf16";
+static constexpr StringLiteral kMatmulBf16Overwrite =
+    "attn_uk_matmul_bf16_overwrite";
 /// bf16 with B in VNNI form: (k / 2) x (2 n), pairs of rows interleaved.
 static constexpr StringLiteral kMatmulBf16Pairs = "attn_uk_matmul_bf16_pairs";
+static constexpr StringLiteral kMatmulBf16PairsOverwrite =
+    "attn_uk_matmul_bf16_pairs_overwrite";
 
 namespace {
 /// How a contraction's loops map onto the micro-kernel's C[M, N] +=
@@ -217,14 +221,14 @@ static MemRefType abiType(Type elementType) {
 }
 
 /// Declares the micro-kernel for `bf16` (with B as `pairs` of rows) or f32
-/// inputs, accumulating or (f32) overwriting C (C interface: a pointer to
+/// inputs, accumulating into or overwriting C (C interface: a pointer to
 /// each descriptor) once per module.
 static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs,
                                    bool overwrite) {
-  StringRef name = pairs       ? kMatmulBf16Pairs
-                   : bf16      ? kMatmulBf16
-                   : overwrite ? kMatmulF32Overwrite
-                               : kMatmulF32;
+  StringRef name = pairs  ? (overwrite ? kMatmulBf16PairsOverwrite
+                                       : kMatmulBf16Pairs)
+                   : bf16 ? (overwrite ? kMatmulBf16Overwrite : kMatmulBf16)
+                          : (overwrite ? kMatmulF32Overwrite : kMatmulF32);
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
@@ -289,15 +293,31 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
 }
 
 /// The `linalg.fill` of +0.0 right before `op` into exactly its output
-/// buffer, if there is one and the call can overwrite C instead (f32). The
-/// calls write every element of C, so the fill's zeros are dead once the
-/// sums start from +0 (+0 + x is x, and -0 products sum to +0 from +0 as
-/// from the filled +0).
+/// buffer, if there is one: the calls can overwrite C instead (f32 or bf16
+/// inputs alike; a bf16 Linear's f32 accumulator is such a filled buffer).
+/// The calls write every element of C, so the fill's zeros are dead once
+/// the sums start from +0 (+0 + x is x, and -0 products sum to +0 from +0
+/// as from the filled +0).
 static linalg::FillOp zeroFillOfOutput(linalg::LinalgOp op,
                                        const UkernelPlan &plan) {
-  auto fill = dyn_cast_or_null<linalg::FillOp>(op->getPrevNode());
-  if (plan.bf16 || !fill || !fill.hasPureBufferSemantics() ||
-      fill.getOutputs().size() != 1 || fill.getOutputs()[0] != plan.c->get())
+  // Reshapes in between (attn-collapse-parallel-dims collapses a Linear's
+  // leading loops after the fill) neither read nor write memory, and C may
+  // be such a reshape of the filled buffer: a reshape views all of it.
+  Operation *prev = op->getPrevNode();
+  while (isa_and_nonnull<memref::CollapseShapeOp, memref::ExpandShapeOp>(prev))
+    prev = prev->getPrevNode();
+  Value c = plan.c->get();
+  while (Operation *def = c.getDefiningOp()) {
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(def))
+      c = collapse.getSrc();
+    else if (auto expand = dyn_cast<memref::ExpandShapeOp>(def))
+      c = expand.getSrc();
+    else
+      break;
+  }
+  auto fill = dyn_cast_or_null<linalg::FillOp>(prev);
+  if (!fill || !fill.hasPureBufferSemantics() ||
+      fill.getOutputs().size() != 1 || fill.getOutputs()[0] != c)
     return {};
   FloatAttr value;
   if (!matchPattern(fill.getInputs()[0], m_Constant(&value)) ||
@@ -355,12 +375,39 @@ struct ContractionsToUkernelsPass
           staticRanges[plan.m], tileN ? staticRanges[plan.n.front()] : 64,
           outerTrips);
 
+    // A weight's panel loop (pairs of rows, top level): each parallel
+    // iteration takes a group of consecutive panels, called in turn, so one
+    // thread walks one stretch of the weight and the micro-kernel's
+    // prefetch of the panel after its own is the next call's (with one
+    // panel per iteration the dynamic schedule deals them out alternately).
+    // As many panels per group as keep min-parallel-tiles iterations.
+    std::optional<unsigned> panelDim;
+    int64_t group = 1;
+    if (plan.pairs && !nested) {
+      AffineMap aMap = op.getMatchingIndexingMap(plan.a);
+      AffineMap bMap = op.getMatchingIndexingMap(plan.b);
+      AffineMap cMap = op.getMatchingIndexingMap(plan.c);
+      for (unsigned d : plan.outer)
+        if (!resultOf(aMap, d) && resultOf(bMap, d) && resultOf(cMap, d) &&
+            !ShapedType::isDynamic(staticRanges[d]) && staticRanges[d] > 1) {
+          panelDim = d;
+          break;
+        }
+      if (panelDim && !ShapedType::isDynamic(tm)) {
+        int64_t iterations = outerTrips * llvm::divideCeil(staticRanges[plan.m], tm);
+        if (tileN)
+          iterations *= llvm::divideCeil(staticRanges[plan.n.front()], tn);
+        group = std::clamp<int64_t>(iterations / minParallelTiles, 1,
+                                    staticRanges[*panelDim]);
+      }
+    }
+
     // Loops: the outer dimensions, then (top level only) M and N tiles.
     SmallVector<unsigned> loopDims(plan.outer);
     SmallVector<OpFoldResult> ubs, steps;
     for (unsigned d : plan.outer) {
       ubs.push_back(ranges[d]);
-      steps.push_back(b.getIndexAttr(1));
+      steps.push_back(b.getIndexAttr(panelDim == d ? group : 1));
     }
     bool tiled = !ShapedType::isDynamic(tm);
     if (tiled) {
@@ -395,16 +442,40 @@ struct ContractionsToUkernelsPass
               b, loc, rest, {offsets[d], ranges[d]});
         }
       }
-      Value a = view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
-      // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
-      Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
-                                     ArrayRef<unsigned>(plan.k).drop_back(),
-                                     {plan.n.front(), plan.k.back()}, offsets,
-                                     sizes)
-                            : view2d(b, loc, op, plan.b, plan.k, plan.n,
-                                     offsets, sizes);
-      Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
-      func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
+      auto call = [&](OpBuilder &b, Location loc) {
+        Value a =
+            view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
+        // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
+        Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
+                                       ArrayRef<unsigned>(plan.k).drop_back(),
+                                       {plan.n.front(), plan.k.back()},
+                                       offsets, sizes)
+                              : view2d(b, loc, op, plan.b, plan.k, plan.n,
+                                       offsets, sizes);
+        Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
+        func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
+      };
+      if (group == 1)
+        return call(b, loc);
+      // The group's panels in turn: from the iteration's first to the
+      // group's end or the last panel.
+      AffineExpr i, n;
+      bindDims(b.getContext(), i);
+      bindSymbols(b.getContext(), n);
+      AffineMap end = AffineMap::get(
+          1, 1, {i + b.getAffineConstantExpr(group), n}, b.getContext());
+      OpFoldResult first = offsets[*panelDim];
+      OpFoldResult last = affine::makeComposedFoldedAffineMin(
+          b, loc, end, {first, ranges[*panelDim]});
+      scf::ForOp::create(
+          b, loc, getValueOrCreateConstantIndexOp(b, loc, first),
+          getValueOrCreateConstantIndexOp(b, loc, last),
+          arith::ConstantIndexOp::create(b, loc, 1), ValueRange{},
+          [&](OpBuilder &b, Location loc, Value panel, ValueRange) {
+            offsets[*panelDim] = panel;
+            call(b, loc);
+            scf::YieldOp::create(b, loc);
+          });
     };
     if (loopDims.empty()) {
       body(b, loc, {});

@@ -295,12 +295,16 @@ func.func @matmul_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: m
 // A bf16 weight prepared as panels of row pairs (VNNI form, "n i e, p i c e
 // -> n p c", e = 2): attn_uk_matmul_bf16_pairs, with A's (i, e) collapsed
 // into K = 768 and each panel's (c, e) into 128 columns of pairs, so AMX
-// loads B's tiles where they are.
+// loads B's tiles where they are. Each parallel iteration calls a group of
+// 6 consecutive panels in turn (48 panels, 8 = min-parallel-tiles groups).
+// CHECK-DAG:   #[[GROUP:.*]] = affine_map<(d0) -> (d0 + 6, 48)>
 // CHECK-LABEL: func.func @linear_bf16_pairs
 // CHECK-SAME:    (%[[A:.*]]: memref<197x384x2xbf16>, %[[B:.*]]: memref<48x384x64x2xbf16>, %[[C:.*]]: memref<197x48x64xf32>)
-// CHECK:         scf.forall (%[[P:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (48, 197, 64) step (1, 197, 64)
+// CHECK:         scf.forall (%[[G:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (48, 197, 64) step (6, 197, 64)
 // CHECK:           %[[M:.*]] = affine.min
 // CHECK:           %[[N:.*]] = affine.min
+// CHECK:           %[[END:.*]] = affine.min #[[GROUP]](%[[G]])
+// CHECK:           scf.for %[[P:.*]] = %[[G]] to %[[END]] step %{{.*}} {
 // CHECK:           %[[AV:.*]] = memref.subview %[[A]][%[[I]], 0, 0] [%[[M]], 384, 2] [1, 1, 1]
 // CHECK:           %[[AK:.*]] = memref.collapse_shape %[[AV]] {{\[}}[0], [1, 2]] : memref<?x384x2xbf16, strided<[768, 2, 1], offset: ?>> into memref<?x768xbf16, strided<[768, 1], offset: ?>>
 // CHECK:           %[[AC:.*]] = memref.cast %[[AK]]
@@ -318,6 +322,87 @@ func.func @matmul_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: m
 func.func @linear_bf16_pairs(%a: memref<197x384x2xbf16>, %b: memref<48x384x64x2xbf16>, %c: memref<197x48x64xf32>) {
   linalg.generic {indexing_maps = [#pa, #pb, #pc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
       ins(%a, %b : memref<197x384x2xbf16>, memref<48x384x64x2xbf16>) outs(%c : memref<197x48x64xf32>) {
+  ^bb0(%x: bf16, %w: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %w : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
+// bf16 products right after a zero fill of their f32 C (how a bf16 Linear's
+// accumulator arrives): the fills go and the calls overwrite C, plain B
+// (attn_uk_matmul_bf16_overwrite) and pairs of rows
+// (attn_uk_matmul_bf16_pairs_overwrite) alike; the accumulating forms are
+// not declared.
+// CHECK-LABEL: func.func @zero_fill_then_bf16
+// CHECK-SAME:    (%[[A:.*]]: memref<197x768xbf16>, %[[B:.*]]: memref<768x256xbf16>, %[[C:.*]]: memref<197x256xf32>, %[[PA:.*]]: memref<197x384x2xbf16>, %[[PB:.*]]: memref<4x384x64x2xbf16>, %[[PC:.*]]: memref<197x4x64xf32>)
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.forall
+// CHECK:           %[[CV:.*]] = memref.subview %[[C]]
+// CHECK:           %[[CC:.*]] = memref.cast %[[CV]]
+// CHECK:           func.call @attn_uk_matmul_bf16_overwrite(%{{.*}}, %{{.*}}, %[[CC]])
+// CHECK-NOT:     linalg.fill
+// CHECK:         scf.forall
+// CHECK:           %[[PCV:.*]] = memref.subview %[[PC]]
+// CHECK:           %[[PCC:.*]] = memref.cast %[[PCV]]
+// CHECK:           func.call @attn_uk_matmul_bf16_pairs_overwrite(%{{.*}}, %{{.*}}, %[[PCC]])
+// CHECK-NOT:     linalg.fill
+// CHECK:         return
+// CHECK-DAG:   func.func private @attn_uk_matmul_bf16_overwrite(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-DAG:   func.func private @attn_uk_matmul_bf16_pairs_overwrite(memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xbf16, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+// CHECK-NOT:   func.func private @attn_uk_matmul_bf16(
+// CHECK-NOT:   func.func private @attn_uk_matmul_bf16_pairs(
+#qa = affine_map<(n, p, c, i, e) -> (n, i, e)>
+#qb = affine_map<(n, p, c, i, e) -> (p, i, c, e)>
+#qc = affine_map<(n, p, c, i, e) -> (n, p, c)>
+func.func @zero_fill_then_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: memref<197x256xf32>,
+                               %pa: memref<197x384x2xbf16>, %pb: memref<4x384x64x2xbf16>, %pc: memref<197x4x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<197x256xf32>)
+  linalg.matmul ins(%a, %b : memref<197x768xbf16>, memref<768x256xbf16>)
+                outs(%c : memref<197x256xf32>)
+  linalg.fill ins(%zero : f32) outs(%pc : memref<197x4x64xf32>)
+  linalg.generic {indexing_maps = [#qa, #qb, #qc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%pa, %pb : memref<197x384x2xbf16>, memref<4x384x64x2xbf16>) outs(%pc : memref<197x4x64xf32>) {
+  ^bb0(%x: bf16, %w: bf16, %acc: f32):
+    %0 = arith.extf %x : bf16 to f32
+    %1 = arith.extf %w : bf16 to f32
+    %2 = arith.mulf %0, %1 : f32
+    %3 = arith.addf %acc, %2 : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
+
+// -----
+
+// The fill, then a collapse of the filled buffer (and of A) before the
+// product into the collapsed view, as attn-collapse-parallel-dims leaves a
+// batched Linear: the reshapes touch no memory and view all of the buffer,
+// so the fill still goes and the call overwrites C.
+// CHECK-LABEL: func.func @zero_fill_collapse_then_bf16
+// CHECK-NOT:     linalg.fill
+// CHECK:         memref.collapse_shape
+// CHECK:         memref.collapse_shape
+// CHECK:         scf.forall
+// CHECK:           func.call @attn_uk_matmul_bf16_pairs_overwrite(
+// CHECK-NOT:     linalg.fill
+// CHECK:         return
+#ra = affine_map<(n, p, c, i, e) -> (n, i, e)>
+#rb = affine_map<(n, p, c, i, e) -> (p, i, c, e)>
+#rc = affine_map<(n, p, c, i, e) -> (n, p, c)>
+func.func @zero_fill_collapse_then_bf16(%a: memref<2x45x35x2xbf16>, %b: memref<2x35x64x2xbf16>, %c: memref<2x45x2x64xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<2x45x2x64xf32>)
+  %a2 = memref.collapse_shape %a [[0, 1], [2], [3]] : memref<2x45x35x2xbf16> into memref<90x35x2xbf16>
+  %c2 = memref.collapse_shape %c [[0, 1], [2], [3]] : memref<2x45x2x64xf32> into memref<90x2x64xf32>
+  linalg.generic {indexing_maps = [#ra, #rb, #rc], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%a2, %b : memref<90x35x2xbf16>, memref<2x35x64x2xbf16>) outs(%c2 : memref<90x2x64xf32>) {
   ^bb0(%x: bf16, %w: bf16, %acc: f32):
     %0 = arith.extf %x : bf16 to f32
     %1 = arith.extf %w : bf16 to f32

@@ -18,8 +18,8 @@
 // RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=pairs --check | FileCheck %s
 // RUN: attn-opt %s --attn-cpu-pipeline --mlir-print-ir-before=convert-scf-to-openmp 2>&1 >/dev/null | FileCheck %s --check-prefix=IR
 // CHECK: output 0: max abs error {{.*}}: OK
-// IR: func.call @attn_uk_matmul_bf16(
-// IR-COUNT-3: func.call @attn_uk_matmul_bf16_pairs(
+// IR-COUNT-2: func.call @attn_uk_matmul_bf16_overwrite(
+// IR-COUNT-3: func.call @attn_uk_matmul_bf16_pairs_overwrite(
 
 func.func @linear(%x: tensor<197x768xbf16>, %w: tensor<768x200xbf16>) -> tensor<197x200xbf16> {
   %y = attn.einsum "n i, i o -> n o" (%x, %w) : (tensor<197x768xbf16>, tensor<768x200xbf16>) -> tensor<197x200xbf16>

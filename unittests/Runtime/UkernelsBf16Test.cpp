@@ -100,6 +100,40 @@ TEST_P(UkernelBf16, MatchesF64LoopNest) {
       before, c, crs, ccs);
 }
 
+/// C's m x n view set to NaN (the overwrite forms must not read it), and the
+/// values the product starts from: zero there, C elsewhere.
+std::vector<float> poisonView(std::vector<float> &c, int64_t m, int64_t n,
+                              int64_t crs, int64_t ccs) {
+  std::vector<float> start = c;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      c[i * crs + j * ccs] = NAN;
+      start[i * crs + j * ccs] = 0.0f;
+    }
+  return start;
+}
+
+class UkernelBf16Overwrite : public ::testing::TestWithParam<Case> {};
+
+// C = A · B: the same sums from zero, C's old values never read (NaN there
+// would show in every element).
+TEST_P(UkernelBf16Overwrite, MatchesF64LoopNestFromZero) {
+  auto [path, m, n, k, transposeA, transposeB, stridedC] = GetParam();
+  if (!attn_uk_force_bf16_path(path))
+    GTEST_SKIP() << "this machine cannot run the " << path
+                 << " bf16 path (no AMX-BF16, or the OS refuses the tile state)";
+  std::mt19937 gen(unsigned(m * 131 + n * 7 + k + 2));
+  Bf16Matrix a(m, k, transposeA, gen), b(k, n, transposeB, gen);
+  int64_t crs, ccs;
+  std::vector<float> c = makeC(m, n, stridedC, crs, ccs, gen);
+  std::vector<float> start = poisonView(c, m, n, crs, ccs);
+  attn_uk_matmul_bf16_overwrite(m, n, k, a.data.data(), a.rs, a.cs,
+                                b.data.data(), b.rs, b.cs, c.data(), crs, ccs);
+  expectProduct(
+      path, m, n, k, a, [&](int64_t p, int64_t j) { return b.at(p, j); },
+      start, c, crs, ccs);
+}
+
 /// (path, m, n, k, pairs stored transposed, C strided): B in VNNI form.
 using PairsCase = std::tuple<const char *, int64_t, int64_t, int64_t, bool, bool>;
 
@@ -128,19 +162,53 @@ TEST_P(UkernelBf16Pairs, MatchesF64LoopNest) {
       before, c, crs, ccs);
 }
 
+class UkernelBf16PairsOverwrite : public ::testing::TestWithParam<PairsCase> {
+};
+
+TEST_P(UkernelBf16PairsOverwrite, MatchesF64LoopNestFromZero) {
+  auto [path, m, n, k, transposedPairs, stridedC] = GetParam();
+  if (!attn_uk_force_bf16_path(path))
+    GTEST_SKIP() << "this machine cannot run the " << path
+                 << " bf16 path (no AMX-BF16, or the OS refuses the tile state)";
+  std::mt19937 gen(unsigned(m * 131 + n * 7 + k + 3));
+  Bf16Matrix a(m, k, false, gen), pairs(k / 2, 2 * n, transposedPairs, gen);
+  int64_t crs, ccs;
+  std::vector<float> c = makeC(m, n, stridedC, crs, ccs, gen);
+  std::vector<float> start = poisonView(c, m, n, crs, ccs);
+  attn_uk_matmul_bf16_pairs_overwrite(m, n, k, a.data.data(), a.rs, a.cs,
+                                      pairs.data.data(), pairs.rs, pairs.cs,
+                                      c.data(), crs, ccs);
+  expectProduct(
+      path, m, n, k, a,
+      [&](int64_t p, int64_t j) { return pairs.at(p / 2, 2 * j + p % 2); },
+      start, c, crs, ccs);
+}
+
 std::string pairsCaseName(const ::testing::TestParamInfo<PairsCase> &info) {
   const auto &[path, m, n, k, tp, sc] = info.param;
   return std::string(path) + "_" + std::to_string(m) + "x" + std::to_string(n) +
          "x" + std::to_string(k) + (tp ? "_Pt" : "") + (sc ? "_Cs" : "");
 }
 
+// Rows: one, fewer than a tile (5), one tile (16), a block and a tile (48),
+// a partial bottom half (31), ViT's 197 (6 blocks and 5 rows); columns the
+// same around 16 and 32; k a multiple of 32 or not (34: unpacked first).
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelBf16Pairs,
     ::testing::Combine(::testing::Values("amx", "widen"),
-                       ::testing::Values(1, 31, 32, 197),
-                       ::testing::Values(1, 17, 32, 64, 100),
+                       ::testing::Values(1, 5, 16, 31, 32, 48, 197),
+                       ::testing::Values(1, 17, 48, 64, 100),
                        ::testing::Values(2, 34, 64, 768),
                        ::testing::Bool(), ::testing::Bool()),
+    pairsCaseName);
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, UkernelBf16PairsOverwrite,
+    ::testing::Combine(::testing::Values("amx", "widen"),
+                       ::testing::Values(1, 5, 31, 48, 197),
+                       ::testing::Values(1, 17, 64, 100),
+                       ::testing::Values(2, 34, 768), ::testing::Bool(),
+                       ::testing::Bool()),
     pairsCaseName);
 
 std::string caseName(const ::testing::TestParamInfo<Case> &info) {
@@ -150,16 +218,26 @@ std::string caseName(const ::testing::TestParamInfo<Case> &info) {
          (sc ? "_Cs" : "");
 }
 
-// Shapes around the AMX blocking: 16-row/column tiles, 32 x 32 C blocks,
+// Shapes around the AMX blocking: 16-row/column tiles, 32 x 32 C blocks
+// (edge blocks with a partial or missing bottom half: 5, 20, 31, 48 rows),
 // 32-step k blocks (k = 31/33: zero padding), a ViT-sized 197-row slice.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelBf16,
     ::testing::Combine(::testing::Values("amx", "widen"),
-                       ::testing::Values(1, 16, 31, 32, 197),
+                       ::testing::Values(1, 5, 16, 20, 31, 32, 48, 197),
                        ::testing::Values(1, 17, 32, 64, 100),
                        ::testing::Values(1, 31, 33, 256),
                        ::testing::Bool(), ::testing::Bool(),
                        ::testing::Values(false)),
+    caseName);
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, UkernelBf16Overwrite,
+    ::testing::Combine(::testing::Values("amx", "widen"),
+                       ::testing::Values(1, 20, 197),
+                       ::testing::Values(1, 17, 64, 100),
+                       ::testing::Values(1, 33, 256), ::testing::Bool(),
+                       ::testing::Bool(), ::testing::Bool()),
     caseName);
 
 // A C with column stride 2 (no direct tile stores) and transposed inputs.

@@ -79,6 +79,22 @@ void attn_uk_matmul_bf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
                          int64_t bColStride, float *c, int64_t cRowStride,
                          int64_t cColStride);
 
+/// C = A · B on bf16 inputs: the same sums started from +0 instead of from
+/// C, whose values are never read (a zero fill followed by
+/// attn_uk_matmul_bf16, bit for bit, without the pass over C; on AMX the
+/// accumulator tiles start zeroed instead of loaded). K = 0 leaves C all
+/// zero.
+void _mlir_ciface_attn_uk_matmul_bf16_overwrite(AttnMemRef2Bf16 *a,
+                                                AttnMemRef2Bf16 *b,
+                                                AttnMemRef2F32 *c);
+/// The same on plain pointers and element strides.
+void attn_uk_matmul_bf16_overwrite(int64_t m, int64_t n, int64_t k,
+                                   const uint16_t *a, int64_t aRowStride,
+                                   int64_t aColStride, const uint16_t *b,
+                                   int64_t bRowStride, int64_t bColStride,
+                                   float *c, int64_t cRowStride,
+                                   int64_t cColStride);
+
 /// C += A · B like attn_uk_matmul_bf16, with B (k x n, k even) given in the
 /// VNNI form AMX tiles load: `pairs` is (k / 2) x (2 n), its row r holding
 /// B[2r][j] and B[2r + 1][j] at columns 2 j and 2 j + 1 (a weight prepared so
@@ -94,6 +110,16 @@ void attn_uk_matmul_bf16_pairs(int64_t m, int64_t n, int64_t k,
                                int64_t pairRowStride, int64_t pairColStride,
                                float *c, int64_t cRowStride,
                                int64_t cColStride);
+/// C = A · B with B as pairs of rows: attn_uk_matmul_bf16_pairs' sums
+/// started from +0, C not read (as attn_uk_matmul_bf16_overwrite).
+void _mlir_ciface_attn_uk_matmul_bf16_pairs_overwrite(AttnMemRef2Bf16 *a,
+                                                      AttnMemRef2Bf16 *pairs,
+                                                      AttnMemRef2F32 *c);
+/// The same on plain pointers and element strides.
+void attn_uk_matmul_bf16_pairs_overwrite(
+    int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t aRowStride,
+    int64_t aColStride, const uint16_t *pairs, int64_t pairRowStride,
+    int64_t pairColStride, float *c, int64_t cRowStride, int64_t cColStride);
 /// The bf16 path in use: "amx", or "widen" where the CPU or OS has no AMX
 /// (or the environment variable ATTN_UKERNEL_BF16=widen asks for it).
 const char *attn_uk_bf16_path(void);
