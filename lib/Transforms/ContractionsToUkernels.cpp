@@ -45,11 +45,15 @@ static constexpr StringLiteral kMatmulBf16PairsOverwrite =
 
 namespace {
 /// How a contraction's loops map onto the micro-kernel's C[M, N] +=
-/// A[M, K] · B[K, N]: one M, N and K loop; every other loop (batch loops,
-/// further M loops such as the `b` of "b n i, i o -> b n o") is iterated
-/// around the calls.
+/// A[M, K] · B[K, N]: one M, N and K dimension, each possibly several loops
+/// collapsed into one; every other loop (batch loops, M loops that do not
+/// collapse) is iterated around the calls.
 struct UkernelPlan {
-  unsigned m;
+  /// The M loops, outermost first: C's innermost M loop, and the loops
+  /// before it that both A and C store consecutively and contiguously (the
+  /// rows of a Linear applied to windows, "b x y w1 w2 i, i o -> b x y w1 w2
+  /// o": M is all x·y·w1·w2 rows, not the 7 of w2), collapsed into one.
+  SmallVector<unsigned> m;
   /// The N loops, outermost first: the output's innermost loop, and the
   /// loops before it that both B and C store consecutively and contiguously
   /// (a convolution's output rows and columns, "b c p q h w, o c p q -> b o
@@ -83,7 +87,7 @@ static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
 static std::optional<UkernelPlan>
 finishPlan(linalg::LinalgOp op, UkernelPlan &plan, ArrayRef<int64_t> ranges) {
   for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (d != plan.m && !llvm::is_contained(plan.n, d) &&
+    if (!llvm::is_contained(plan.m, d) && !llvm::is_contained(plan.n, d) &&
         !llvm::is_contained(plan.k, d))
       plan.outer.push_back(d);
   auto iterators = op.getIteratorTypesArray();
@@ -155,9 +159,9 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
       m = cMap.getDimPosition(r);
   if (!m)
     return std::nullopt;
-  plan.m = *m;
+  plan.m = {*m};
   OpOperand *in0 = op.getDpsInputOperand(0), *in1 = op.getDpsInputOperand(1);
-  bool in0HasM = resultOf(op.getMatchingIndexingMap(in0), plan.m).has_value();
+  bool in0HasM = resultOf(op.getMatchingIndexingMap(in0), *m).has_value();
   plan.a = in0HasM ? in0 : in1;
   plan.b = in0HasM ? in1 : in0;
   // The K loops in A's order; several must be consecutive and contiguous in
@@ -193,6 +197,21 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
                                : collapsible(plan.b, plan.k);
   if (!collapsible(plan.a, plan.k) || !bCollapses)
     return std::nullopt;
+  // Further M loops before the innermost one in C, as long as A stores them
+  // in the same order right before it and both collapse (static: the calls
+  // tile the collapsed rows, whose count is their product).
+  if (ShapedType::isStatic(ranges[*m])) {
+    for (int r = int(*resultOf(cMap, *m)) - 1; r >= 0; --r) {
+      unsigned d = cMap.getDimPosition(r);
+      if (!llvm::is_contained(dims->m, d) || ShapedType::isDynamic(ranges[d]))
+        break;
+      SmallVector<unsigned> wider = {d};
+      wider.append(plan.m);
+      if (!collapsible(plan.a, wider) || !collapsible(plan.c, wider))
+        break;
+      plan.m = std::move(wider);
+    }
+  }
   if (plan.pairs)
     return finishPlan(op, plan, ranges);
   // Further N loops before the innermost one in C, as long as B stores them
@@ -241,16 +260,23 @@ static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs,
   return f;
 }
 
-/// The rank-2 view of `operand` at iteration `ivs` of the outer loops: loop
-/// `rows` and loops `cols` (or loops `rows`... whichever holds several, the
-/// K loops, collapsed into one dimension) kept with the given offsets and
-/// sizes, every other dimension fixed at its outer index, and transposed
-/// into (rows, cols) order when stored the other way round.
+/// Rows [offset, offset + size) of a collapsed M: a tile of the collapsed
+/// dimension (no rectangle of the loops it collapses).
+struct RowTile {
+  OpFoldResult offset, size;
+};
+
+/// The rank-2 view of `operand` at iteration `ivs` of the outer loops: loops
+/// `rows` and loops `cols` (several loops of either collapsed into one
+/// dimension) kept with the given offsets and sizes, every other dimension
+/// fixed at its outer index, transposed into (rows, cols) order when stored
+/// the other way round, and cut to `rowTile`'s rows when there is one.
 static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
                     OpOperand *operand, ArrayRef<unsigned> rows,
                     ArrayRef<unsigned> cols,
                     const DenseMap<unsigned, OpFoldResult> &offsets,
-                    const DenseMap<unsigned, OpFoldResult> &sizes) {
+                    const DenseMap<unsigned, OpFoldResult> &sizes,
+                    std::optional<RowTile> rowTile = std::nullopt) {
   Value source = operand->get();
   auto type = cast<MemRefType>(source.getType());
   AffineMap map = op.getMatchingIndexingMap(operand);
@@ -273,7 +299,8 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
       kept, type, off, size, stride);
   Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType),
                                          source, off, size, stride);
-  // Collapse the K loops (consecutive in the view) into one dimension.
+  // Collapse the loops of each side (consecutive in the view) into one
+  // dimension.
   if (kept.size() > 2) {
     bool rowsFirst = *resultOf(map, rows.front()) < *resultOf(map, cols.front());
     size_t firstCount = rowsFirst ? rows.size() : cols.size();
@@ -286,6 +313,12 @@ static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
     AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
                                                   b.getContext());
     view = memref::TransposeOp::create(b, loc, view, AffineMapAttr::get(swap));
+  }
+  if (rowTile) {
+    OpFoldResult colCount = memref::getMixedSize(b, loc, view, 1);
+    view = memref::SubViewOp::create(
+        b, loc, view, {rowTile->offset, b.getIndexAttr(0)},
+        {rowTile->size, colCount}, {b.getIndexAttr(1), b.getIndexAttr(1)});
   }
   return memref::CastOp::create(
       b, loc, abiType(cast<MemRefType>(view.getType()).getElementType()),
@@ -365,15 +398,21 @@ struct ContractionsToUkernelsPass
       outerTrips *= ShapedType::isDynamic(staticRanges[d]) ? 1 : staticRanges[d];
     // Collapsed N loops are not tiled (a tile of H·W positions is no
     // rectangle of the loops): each call takes all of them, tiles split M.
+    // Collapsed M loops are tiled as the one dimension they become.
     bool tileN = plan.n.size() == 1;
+    bool collapsedM = plan.m.size() > 1;
+    int64_t rows = 1;
+    for (unsigned d : plan.m)
+      rows = ShapedType::isDynamic(staticRanges[d]) || ShapedType::isDynamic(rows)
+                 ? ShapedType::kDynamic
+                 : rows * staticRanges[d];
     int64_t tm = ShapedType::kDynamic, tn = ShapedType::kDynamic;
-    if (!nested && !ShapedType::isDynamic(staticRanges[plan.m]) &&
+    if (!nested && !ShapedType::isDynamic(rows) &&
         llvm::none_of(plan.n, [&](unsigned d) {
           return ShapedType::isDynamic(staticRanges[d]);
         }))
       std::tie(tm, tn) = tileSizes(
-          staticRanges[plan.m], tileN ? staticRanges[plan.n.front()] : 64,
-          outerTrips);
+          rows, tileN ? staticRanges[plan.n.front()] : 64, outerTrips);
 
     // A weight's panel loop (pairs of rows, top level): each parallel
     // iteration takes a group of consecutive panels, called in turn, so one
@@ -394,7 +433,7 @@ struct ContractionsToUkernelsPass
           break;
         }
       if (panelDim && !ShapedType::isDynamic(tm)) {
-        int64_t iterations = outerTrips * llvm::divideCeil(staticRanges[plan.m], tm);
+        int64_t iterations = outerTrips * llvm::divideCeil(rows, tm);
         if (tileN)
           iterations *= llvm::divideCeil(staticRanges[plan.n.front()], tn);
         group = std::clamp<int64_t>(iterations / minParallelTiles, 1,
@@ -402,7 +441,9 @@ struct ContractionsToUkernelsPass
       }
     }
 
-    // Loops: the outer dimensions, then (top level only) M and N tiles.
+    // Loops: the outer dimensions, then (top level only) M and N tiles. The
+    // tile loop of a collapsed M is no loop of the op: kRowTile stands for it.
+    constexpr unsigned kRowTile = ~0u;
     SmallVector<unsigned> loopDims(plan.outer);
     SmallVector<OpFoldResult> ubs, steps;
     for (unsigned d : plan.outer) {
@@ -411,8 +452,8 @@ struct ContractionsToUkernelsPass
     }
     bool tiled = !ShapedType::isDynamic(tm);
     if (tiled) {
-      loopDims.push_back(plan.m);
-      ubs.push_back(ranges[plan.m]);
+      loopDims.push_back(collapsedM ? kRowTile : plan.m.front());
+      ubs.push_back(collapsedM ? b.getIndexAttr(rows) : ranges[plan.m.front()]);
       steps.push_back(b.getIndexAttr(tm));
       if (tileN) {
         loopDims.push_back(plan.n.front());
@@ -426,25 +467,35 @@ struct ContractionsToUkernelsPass
         offsets[d] = b.getIndexAttr(0);
         sizes[d] = ranges[d];
       }
-      for (auto [d, iv] : llvm::zip(loopDims, ivs))
-        offsets[d] = iv;
+      std::optional<RowTile> rowTile;
+      // The size of the tile at `offset` of a loop of `range`.
+      auto tileSize = [&](OpFoldResult offset, OpFoldResult range,
+                          int64_t tile) {
+        AffineExpr i, n;
+        bindDims(b.getContext(), i);
+        bindSymbols(b.getContext(), n);
+        AffineMap rest = AffineMap::get(
+            1, 1, {b.getAffineConstantExpr(tile), n - i}, b.getContext());
+        return affine::makeComposedFoldedAffineMin(b, loc, rest,
+                                                   {offset, range});
+      };
+      for (auto [d, iv] : llvm::zip(loopDims, ivs)) {
+        if (d == kRowTile)
+          rowTile = RowTile{iv, tileSize(iv, b.getIndexAttr(rows), tm)};
+        else
+          offsets[d] = iv;
+      }
       if (tiled) {
-        SmallVector<std::pair<unsigned, int64_t>, 2> tiles = {{plan.m, tm}};
+        if (!collapsedM)
+          sizes[plan.m.front()] =
+              tileSize(offsets[plan.m.front()], ranges[plan.m.front()], tm);
         if (tileN)
-          tiles.push_back({plan.n.front(), tn});
-        for (auto [d, tile] : tiles) {
-          AffineExpr i, n;
-          bindDims(b.getContext(), i);
-          bindSymbols(b.getContext(), n);
-          AffineMap rest = AffineMap::get(
-              1, 1, {b.getAffineConstantExpr(tile), n - i}, b.getContext());
-          sizes[d] = affine::makeComposedFoldedAffineMin(
-              b, loc, rest, {offsets[d], ranges[d]});
-        }
+          sizes[plan.n.front()] =
+              tileSize(offsets[plan.n.front()], ranges[plan.n.front()], tn);
       }
       auto call = [&](OpBuilder &b, Location loc) {
-        Value a =
-            view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
+        Value a = view2d(b, loc, op, plan.a, plan.m, plan.k, offsets, sizes,
+                         rowTile);
         // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
         Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
                                        ArrayRef<unsigned>(plan.k).drop_back(),
@@ -452,7 +503,8 @@ struct ContractionsToUkernelsPass
                                        offsets, sizes)
                               : view2d(b, loc, op, plan.b, plan.k, plan.n,
                                        offsets, sizes);
-        Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
+        Value c = view2d(b, loc, op, plan.c, plan.m, plan.n, offsets, sizes,
+                         rowTile);
         func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
       };
       if (group == 1)
@@ -502,7 +554,7 @@ struct ContractionsToUkernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<std::pair<linalg::LinalgOp, UkernelPlan>> work;
+    SmallVector<std::pair<linalg::LinalgOp, UkernelPlan>, 4> work;
     module.walk([&](linalg::LinalgOp op) {
       if (!inLoops && op->getParentOfType<scf::ForallOp>())
         return;

@@ -30,18 +30,25 @@ func.func @matmul(%a: memref<197x768xf32>, %b: memref<768x3072xf32>, %c: memref<
 
 // -----
 
-// "b n i, o i -> b n o" (nn.Linear's [out, in] weight): the batch loop b is
-// iterated, n is the kernel's M, and the weight's view is transposed into
-// [K, N] order (strides [1, 32]) instead of being copied.
+// "b n i, o i -> b n o" (nn.Linear's [out, in] weight): b and n, stored
+// consecutively and contiguously in x and y, are one M of 2·7 = 14 rows,
+// tiled as one dimension after the collapse, and the weight's view is
+// transposed into [K, N] order (strides [1, 32]) instead of being copied.
 #x = affine_map<(b, n, o, i) -> (b, n, i)>
 #w = affine_map<(b, n, o, i) -> (o, i)>
 #y = affine_map<(b, n, o, i) -> (b, n, o)>
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0) -> (14, -d0 + 14)>
 // CHECK-LABEL: func.func @linear_transposed_weight
-// CHECK:         scf.forall (%[[B:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (2, 7, 48) step (1, 7, 48) {
-// CHECK:           memref.subview %arg0[%[[B]], %[[I]], 0] [1, %{{.*}}, 32] [1, 1, 1] : memref<2x7x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+// CHECK:         scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (14, 48) step (14, 48) {
+// CHECK:           %[[M:.*]] = affine.min #[[ROWS]](%[[I]])
+// CHECK:           %[[X:.*]] = memref.subview %arg0[0, 0, 0] [2, 7, 32] [1, 1, 1]
+// CHECK:           %[[XC:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : memref<2x7x32xf32, strided<[224, 32, 1]>> into memref<14x32xf32, strided<[32, 1]>>
+// CHECK:           memref.subview %[[XC]][%[[I]], 0] [%[[M]], 32] [1, 1] : memref<14x32xf32, strided<[32, 1]>> to memref<?x32xf32, strided<[32, 1], offset: ?>>
 // CHECK:           %[[W:.*]] = memref.subview %arg1[%[[J]], 0] [%{{.*}}, 32] [1, 1]
 // CHECK:           memref.transpose %[[W]] (d0, d1) -> (d1, d0) : memref<?x32xf32, strided<[32, 1], offset: ?>> to memref<32x?xf32, strided<[1, 32], offset: ?>>
-// CHECK:           memref.subview %arg2[%[[B]], %[[I]], %[[J]]]
+// CHECK:           %[[Y:.*]] = memref.subview %arg2[0, 0, %[[J]]] [2, 7, %{{.*}}] [1, 1, 1]
+// CHECK:           %[[YC:.*]] = memref.collapse_shape %[[Y]] {{\[}}[0, 1], [2]] {{.*}} into memref<14x?xf32, strided<[48, 1], offset: ?>>
+// CHECK:           memref.subview %[[YC]][%[[I]], 0] [%[[M]], %{{.*}}] [1, 1]
 // CHECK:           func.call @attn_uk_matmul_f32
 func.func @linear_transposed_weight(%x: memref<2x7x32xf32>, %w: memref<48x32xf32>,
                                     %y: memref<2x7x48xf32>) {
@@ -263,6 +270,66 @@ func.func @transposed_output(%x: memref<8x16xf32>, %y: memref<16x32xf32>, %t: me
 func.func @linear_weight_panels(%x: memref<1x197x768xf32>, %w: memref<36x768x64xf32>, %y: memref<1x197x36x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<1x197x768xf32>, memref<36x768x64xf32>) outs(%y : memref<1x197x36x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// MaxViT's window Linear on weight panels, "b x y w1 w2 i, p i c -> b x y w1
+// w2 p c": the window loops x y w1 w2 sit consecutively and contiguously in
+// the input and the output, so each call takes all 2·2·7·7 = 196 rows of a
+// panel (rows 1152 apart in C) instead of the 7 of w2 (MaxViT's 1536-column
+// MLP ran at 33 of the kernel's 64 flops a cycle on 7-row calls).
+#x = affine_map<(b, x, y, w1, w2, p, c, i) -> (b, x, y, w1, w2, i)>
+#w = affine_map<(b, x, y, w1, w2, p, c, i) -> (p, i, c)>
+#y = affine_map<(b, x, y, w1, w2, p, c, i) -> (b, x, y, w1, w2, p, c)>
+// CHECK-LABEL: func.func @window_rows_collapsed
+// CHECK:         scf.forall (%[[B:.*]], %[[P:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0, 0) to (1, 18, 196, 64) step (1, 1, 196, 64) {
+// CHECK:           %[[X:.*]] = memref.subview %arg0[%[[B]], 0, 0, 0, 0, 0] [1, 2, 2, 7, 7, 384] [1, 1, 1, 1, 1, 1] : memref<1x2x2x7x7x384xf32> to memref<2x2x7x7x384xf32, strided<[37632, 18816, 2688, 384, 1], offset: ?>>
+// CHECK:           %[[XC:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1, 2, 3], [4]] {{.*}} into memref<196x384xf32, strided<[384, 1], offset: ?>>
+// CHECK:           memref.subview %[[XC]][%[[I]], 0] [%{{.*}}, 384] [1, 1]
+// CHECK:           memref.subview %arg1[%[[P]], 0, %[[J]]] [1, 384, %{{.*}}] [1, 1, 1] : memref<18x384x64xf32> to memref<384x?xf32, strided<[64, 1], offset: ?>>
+// CHECK:           %[[Y:.*]] = memref.subview %arg2[%[[B]], 0, 0, 0, 0, %[[P]], %[[J]]] [1, 2, 2, 7, 7, 1, %{{.*}}]
+// CHECK:           %[[YC:.*]] = memref.collapse_shape %[[Y]] {{\[}}[0, 1, 2, 3], [4]] {{.*}} into memref<196x?xf32, strided<[1152, 1], offset: ?>>
+// CHECK:           memref.subview %[[YC]][%[[I]], 0]
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @window_rows_collapsed(%x: memref<1x2x2x7x7x384xf32>, %w: memref<18x384x64xf32>,
+                                 %y: memref<1x2x2x7x7x18x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x2x2x7x7x384xf32>, memref<18x384x64xf32>) outs(%y : memref<1x2x2x7x7x18x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same rows read from a window view of the image (x and w1 interleaved:
+// "b (x w1) (y w2) i" seen as "b x y w1 w2 i"): w1 and w2 are not stored
+// consecutively in the input, so only w2 (7 rows) is M and x, y, w1 are
+// iterated around the calls.
+#x = affine_map<(b, x, y, w1, w2, o, i) -> (b, x, y, w1, w2, i)>
+#w = affine_map<(b, x, y, w1, w2, o, i) -> (i, o)>
+#y = affine_map<(b, x, y, w1, w2, o, i) -> (b, x, y, w1, w2, o)>
+// CHECK-LABEL: func.func @window_rows_not_collapsible
+// CHECK:         scf.forall (%[[B:.*]], %[[X:.*]], %[[Y:.*]], %[[W1:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0, 0, 0, 0) to (1, 2, 2, 7, 7, 64) step (1, 1, 1, 1, 7, 64) {
+// CHECK:           memref.subview %arg0[%[[B]], %[[X]], %[[Y]], %[[W1]], %[[I]], 0] [1, 1, 1, 1, %{{.*}}, 32] [1, 1, 1, 1, 1, 1] : memref<1x2x2x7x7x32xf32, strided<[6272, 3136, 224, 448, 32, 1]>> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+// CHECK-NOT:       memref.collapse_shape
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @window_rows_not_collapsible(%x: memref<1x2x2x7x7x32xf32, strided<[6272, 3136, 224, 448, 32, 1]>>,
+                                       %w: memref<32x64xf32>, %y: memref<1x2x2x7x7x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x2x2x7x7x32xf32, strided<[6272, 3136, 224, 448, 32, 1]>>, memref<32x64xf32>) outs(%y : memref<1x2x2x7x7x64xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32
