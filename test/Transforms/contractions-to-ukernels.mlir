@@ -146,19 +146,59 @@ func.func @collapsed_n_loops(%x: memref<1x16x3x3x7x7xf32>, %w: memref<256x16x3x3
 
 // The same product with the output's rows and columns stored the other way
 // round in B ("... w h"): they are not consecutive in the same order, so N
-// is the columns alone and the rows are iterated around the calls.
+// is the columns alone (7, narrower than a vector) and the rows are the
+// grouped kernel's groups: B as [h, K, w] (strides [1, 49, 7]), C as
+// [h, o, w].
 #patches_t = affine_map<(b, o, h, w, c, p, q) -> (b, c, p, q, w, h)>
 #filter = affine_map<(b, o, h, w, c, p, q) -> (o, c, p, q)>
 #image = affine_map<(b, o, h, w, c, p, q) -> (b, o, h, w)>
 // CHECK-LABEL: func.func @n_loops_not_collapsible
-// CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0, 0) to (1, 7, 256, 7)
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (1, 256) step (1, 48)
 // CHECK-NOT:       into memref<?x49xf32
-// CHECK:           func.call @attn_uk_matmul_f32
+// CHECK:           memref.transpose %{{.*}} (d0, d1, d2) -> (d2, d0, d1) : memref<144x7x7xf32, strided<[49, 7, 1], offset: ?>> to memref<7x144x7xf32, strided<[1, 49, 7], offset: ?>>
+// CHECK:           memref.transpose %{{.*}} (d0, d1, d2) -> (d1, d0, d2) : memref<?x7x7xf32, strided<[49, 7, 1], offset: ?>> to memref<7x?x7xf32, strided<[7, 49, 1], offset: ?>>
+// CHECK:           func.call @attn_uk_matmul_f32_groups
 func.func @n_loops_not_collapsible(%x: memref<1x16x3x3x7x7xf32>, %w: memref<256x16x3x3xf32>,
                                    %y: memref<1x256x7x7xf32>) {
   linalg.generic {indexing_maps = [#patches_t, #filter, #image],
                   iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%x, %w : memref<1x16x3x3x7x7xf32>, memref<256x16x3x3xf32>) outs(%y : memref<1x256x7x7xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// CrossFormer's qkv projection, a 1x1 convolution on 7 x 7 windows of 2 x 2
+// positions ("g1 g2 c p q h w, o c p q -> g1 g2 o h w"): N (h w) is 4
+// columns, a quarter of a vector; the windows g1 g2 (consecutive and
+// contiguous in the image and the output) are the groups of one call of
+// attn_uk_matmul_f32_groups per tile of output channels (the unit filter
+// loops p q iterated once), B as [49, 256, 4] and C as [49, o, 4], instead
+// of 49 calls of 4 columns each.
+#image = affine_map<(g1, g2, o, h, w, c, p, q) -> (g1, g2, c, p, q, h, w)>
+#filter = affine_map<(g1, g2, o, h, w, c, p, q) -> (o, c, p, q)>
+#out = affine_map<(g1, g2, o, h, w, c, p, q) -> (g1, g2, o, h, w)>
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0) -> (66, -d0 + 768)>
+// CHECK-LABEL: func.func @window_groups
+// CHECK:         scf.forall (%[[P:.*]], %[[Q:.*]], %[[I:.*]]) = (0, 0, 0) to (1, 1, 768) step (1, 1, 66) {
+// CHECK:           %[[M:.*]] = affine.min #[[ROWS]](%[[I]])
+// CHECK:           memref.subview %arg1[%[[I]], 0, %[[P]], %[[Q]]] [%[[M]], 256, 1, 1] [1, 1, 1, 1] : memref<768x256x1x1xf32> to memref<?x256xf32, strided<[256, 1], offset: ?>>
+// CHECK:           %[[X:.*]] = memref.subview %arg0[0, 0, 0, %[[P]], %[[Q]], 0, 0] [7, 7, 256, 1, 1, 2, 2]
+// CHECK:           memref.collapse_shape %[[X]] {{\[}}[0, 1], [2], [3, 4]] : memref<7x7x256x2x2xf32, strided<[7168, 1024, 4, 2, 1], offset: ?>> into memref<49x256x4xf32, strided<[1024, 4, 1], offset: ?>>
+// CHECK:           %[[Y:.*]] = memref.subview %arg2[0, 0, %[[I]], 0, 0] [7, 7, %[[M]], 2, 2]
+// CHECK:           memref.collapse_shape %[[Y]] {{\[}}[0, 1], [2], [3, 4]] {{.*}} into memref<49x?x4xf32, strided<[3072, 4, 1], offset: ?>>
+// CHECK:           func.call @attn_uk_matmul_f32_groups(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) -> ()
+// CHECK:       func.func private @attn_uk_matmul_f32_groups(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+func.func @window_groups(%x: memref<7x7x256x1x1x2x2xf32>, %w: memref<768x256x1x1xf32>,
+                         %y: memref<7x7x768x2x2xf32>) {
+  linalg.generic {indexing_maps = [#image, #filter, #out],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<7x7x256x1x1x2x2xf32>, memref<768x256x1x1xf32>) outs(%y : memref<7x7x768x2x2xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):
     %m = arith.mulf %p, %q : f32
     %s = arith.addf %acc, %m : f32
