@@ -349,3 +349,19 @@ def test_window_products_match_eager(compiler) -> None:
         want = module(x)
     for g, w in zip(compiled(x), want):
         torch.testing.assert_close(g, w, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_convolution_taps_read_a_tap_major_weight(groups, compiler) -> None:
+    """A stride-1 convolution summed over its taps gets its parameter weight
+    prepared tap-major at load time ([3, 3, O, C / groups]), so that each
+    tap's product reads one contiguous [O, C] matrix; matches eager."""
+    torch.manual_seed(5)
+    module = nn.Conv2d(32, 16, 3, padding=1, groups=groups).eval()
+    x = torch.randn(1, 32, 9, 11)
+    compiled = attn_opt.compile(module, (x,))
+    assert f"tensor<3x3x16x{32 // groups}xf32>" in compiled.mlir
+    assert f"tensor<16x{32 // groups}x3x3xf32>" not in compiled.mlir
+    x2 = torch.randn(1, 32, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x2), module(x2), rtol=1e-5, atol=1e-5)
