@@ -484,6 +484,65 @@ void matmulF32(int64_t m, int64_t n, int64_t k, const float *a,
                          bColStride, c, cRowStride, cColStride, overwrite);
   }
 }
+/// A second per-thread buffer (packBuffer holds B's panels meanwhile): the
+/// gathered B and C of a grouped product.
+float *groupBuffer(int64_t floats) {
+  static thread_local float *buffer = nullptr;
+  static thread_local int64_t capacity = 0;
+  if (floats > capacity) {
+    free(buffer);
+    int64_t bytes = ((floats * 4 + 63) / 64) * 64;
+    buffer = static_cast<float *>(aligned_alloc(64, bytes));
+    capacity = buffer ? floats : 0;
+  }
+  return buffer;
+}
+
+/// C[g] (+)= A · B[g] for each of `groups` groups: with N narrower than a
+/// vector, B's groups gathered side by side into one K x G·N matrix (and C's
+/// into one M x G·N) so that the kernel's vectors are full, then C scattered
+/// back; each element's sum is the one a call per group computes (the same
+/// products, in the same k order, from the same start).
+void matmulGroupsF32(int64_t groups, int64_t m, int64_t n, int64_t k,
+                     const float *a, int64_t ars, int64_t acs, const float *b,
+                     int64_t bgs, int64_t brs, int64_t bcs, float *c,
+                     int64_t cgs, int64_t crs, int64_t ccs, bool overwrite) {
+  if (groups <= 0 || m <= 0 || n <= 0)
+    return;
+  // Up to one packed block's columns (kNc) of groups at a time: the gathered
+  // C stays in L2 while the kernel fills it.
+  int64_t chunk = n < 16 && k > 0 ? (kNc / n < groups ? kNc / n : groups) : 1;
+  float *buffer = chunk > 1 ? groupBuffer((k + m) * chunk * n) : nullptr;
+  if (!buffer) {
+    for (int64_t g = 0; g < groups; ++g)
+      matmulF32(m, n, k, a, ars, acs, b + g * bgs, brs, bcs, c + g * cgs, crs,
+                ccs, overwrite);
+    return;
+  }
+  for (int64_t g0 = 0; g0 < groups; g0 += chunk) {
+    int64_t count = groups - g0 < chunk ? groups - g0 : chunk;
+    int64_t width = count * n;
+    const float *bChunk = b + g0 * bgs;
+    float *cChunk = c + g0 * cgs;
+    float *bAll = buffer, *cAll = buffer + k * width;
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t g = 0; g < count; ++g)
+        for (int64_t j = 0; j < n; ++j)
+          bAll[p * width + g * n + j] = bChunk[g * bgs + p * brs + j * bcs];
+    if (!overwrite)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t g = 0; g < count; ++g)
+          for (int64_t j = 0; j < n; ++j)
+            cAll[i * width + g * n + j] = cChunk[g * cgs + i * crs + j * ccs];
+    matmulF32(m, width, k, a, ars, acs, bAll, width, 1, cAll, width, 1,
+              overwrite);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t g = 0; g < count; ++g)
+        for (int64_t j = 0; j < n; ++j)
+          cChunk[g * cgs + i * crs + j * ccs] = cAll[i * width + g * n + j];
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -521,6 +580,40 @@ void _mlir_ciface_attn_uk_matmul_f32_overwrite(AttnMemRef2F32 *a,
       c->sizes[0], c->sizes[1], a->sizes[1], a->aligned + a->offset,
       a->strides[0], a->strides[1], b->aligned + b->offset, b->strides[0],
       b->strides[1], c->aligned + c->offset, c->strides[0], c->strides[1]);
+}
+
+void attn_uk_matmul_f32_groups(int64_t g, int64_t m, int64_t n, int64_t k,
+                               const float *a, int64_t aRowStride,
+                               int64_t aColStride, const float *b,
+                               int64_t bGroupStride, int64_t bRowStride,
+                               int64_t bColStride, float *c,
+                               int64_t cGroupStride, int64_t cRowStride,
+                               int64_t cColStride, int overwrite) {
+  matmulGroupsF32(g, m, n, k, a, aRowStride, aColStride, b, bGroupStride,
+                  bRowStride, bColStride, c, cGroupStride, cRowStride,
+                  cColStride, overwrite != 0);
+}
+
+static void groupsFromDescriptors(AttnMemRef2F32 *a, AttnMemRef3F32 *b,
+                                  AttnMemRef3F32 *c, int overwrite) {
+  attn_uk_matmul_f32_groups(
+      c->sizes[0], c->sizes[1], c->sizes[2], a->sizes[1],
+      a->aligned + a->offset, a->strides[0], a->strides[1],
+      b->aligned + b->offset, b->strides[0], b->strides[1], b->strides[2],
+      c->aligned + c->offset, c->strides[0], c->strides[1], c->strides[2],
+      overwrite);
+}
+
+void _mlir_ciface_attn_uk_matmul_f32_groups(AttnMemRef2F32 *a,
+                                            AttnMemRef3F32 *b,
+                                            AttnMemRef3F32 *c) {
+  groupsFromDescriptors(a, b, c, /*overwrite=*/0);
+}
+
+void _mlir_ciface_attn_uk_matmul_f32_groups_overwrite(AttnMemRef2F32 *a,
+                                                      AttnMemRef3F32 *b,
+                                                      AttnMemRef3F32 *c) {
+  groupsFromDescriptors(a, b, c, /*overwrite=*/1);
 }
 
 int attn_uk_force_isa(const char *name) {

@@ -38,6 +38,13 @@ static constexpr StringLiteral kMatmulF32Overwrite =
 static constexpr StringLiteral kMatmulBf16 = "attn_uk_matmul_bf16";
 static constexpr StringLiteral kMatmulBf16Overwrite =
     "attn_uk_matmul_bf16_overwrite";
+/// C[g] += A · B[g] over groups g of narrow products (rank-3 B and C).
+static constexpr StringLiteral kMatmulF32Groups = "attn_uk_matmul_f32_groups";
+static constexpr StringLiteral kMatmulF32GroupsOverwrite =
+    "attn_uk_matmul_f32_groups_overwrite";
+/// N below this (one AVX-512 vector) leaves lanes idle on every FMA: such
+/// products go to the grouped kernel when further N loops can be its groups.
+static constexpr int64_t kVectorLanes = 16;
 /// bf16 with B in VNNI form: (k / 2) x (2 n), pairs of rows interleaved.
 static constexpr StringLiteral kMatmulBf16Pairs = "attn_uk_matmul_bf16_pairs";
 static constexpr StringLiteral kMatmulBf16PairsOverwrite =
@@ -45,11 +52,15 @@ static constexpr StringLiteral kMatmulBf16PairsOverwrite =
 
 namespace {
 /// How a contraction's loops map onto the micro-kernel's C[M, N] +=
-/// A[M, K] · B[K, N]: one M, N and K loop; every other loop (batch loops,
-/// further M loops such as the `b` of "b n i, i o -> b n o") is iterated
-/// around the calls.
+/// A[M, K] · B[K, N]: one M, N and K dimension, each possibly several loops
+/// collapsed into one; every other loop (batch loops, M loops that do not
+/// collapse) is iterated around the calls.
 struct UkernelPlan {
-  unsigned m;
+  /// The M loops, outermost first: C's innermost M loop, and the loops
+  /// before it that both A and C store consecutively and contiguously (the
+  /// rows of a Linear applied to windows, "b x y w1 w2 i, i o -> b x y w1 w2
+  /// o": M is all x·y·w1·w2 rows, not the 7 of w2), collapsed into one.
+  SmallVector<unsigned> m;
   /// The N loops, outermost first: the output's innermost loop, and the
   /// loops before it that both B and C store consecutively and contiguously
   /// (a convolution's output rows and columns, "b c p q h w, o c p q -> b o
@@ -58,6 +69,11 @@ struct UkernelPlan {
   /// The K loops, in the order both inputs store them (consecutively: they
   /// are collapsed into one, as "b n h d, o h d -> b n o" needs).
   SmallVector<unsigned> k;
+  /// Further N loops, collapsed into one, that the call iterates as its
+  /// groups when N is narrower than a vector (the windows of a 1x1
+  /// convolution on 2 x 2 positions, "g c h w, o c -> g o h w": N = 4, the
+  /// groups g side by side fill the kernel's vectors).
+  SmallVector<unsigned> groups;
   SmallVector<unsigned> outer;
   OpOperand *a, *b, *c;
   /// A and B are bf16 (C is f32 either way).
@@ -83,8 +99,8 @@ static std::optional<unsigned> resultOf(AffineMap map, unsigned dim) {
 static std::optional<UkernelPlan>
 finishPlan(linalg::LinalgOp op, UkernelPlan &plan, ArrayRef<int64_t> ranges) {
   for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (d != plan.m && !llvm::is_contained(plan.n, d) &&
-        !llvm::is_contained(plan.k, d))
+    if (!llvm::is_contained(plan.m, d) && !llvm::is_contained(plan.n, d) &&
+        !llvm::is_contained(plan.k, d) && !llvm::is_contained(plan.groups, d))
       plan.outer.push_back(d);
   auto iterators = op.getIteratorTypesArray();
   for (unsigned d : plan.outer)
@@ -155,9 +171,9 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
       m = cMap.getDimPosition(r);
   if (!m)
     return std::nullopt;
-  plan.m = *m;
+  plan.m = {*m};
   OpOperand *in0 = op.getDpsInputOperand(0), *in1 = op.getDpsInputOperand(1);
-  bool in0HasM = resultOf(op.getMatchingIndexingMap(in0), plan.m).has_value();
+  bool in0HasM = resultOf(op.getMatchingIndexingMap(in0), *m).has_value();
   plan.a = in0HasM ? in0 : in1;
   plan.b = in0HasM ? in1 : in0;
   // The K loops in A's order; several must be consecutive and contiguous in
@@ -193,6 +209,21 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
                                : collapsible(plan.b, plan.k);
   if (!collapsible(plan.a, plan.k) || !bCollapses)
     return std::nullopt;
+  // Further M loops before the innermost one in C, as long as A stores them
+  // in the same order right before it and both collapse (static: the calls
+  // tile the collapsed rows, whose count is their product).
+  if (ShapedType::isStatic(ranges[*m])) {
+    for (int r = int(*resultOf(cMap, *m)) - 1; r >= 0; --r) {
+      unsigned d = cMap.getDimPosition(r);
+      if (!llvm::is_contained(dims->m, d) || ShapedType::isDynamic(ranges[d]))
+        break;
+      SmallVector<unsigned> wider = {d};
+      wider.append(plan.m);
+      if (!collapsible(plan.a, wider) || !collapsible(plan.c, wider))
+        break;
+      plan.m = std::move(wider);
+    }
+  }
   if (plan.pairs)
     return finishPlan(op, plan, ranges);
   // Further N loops before the innermost one in C, as long as B stores them
@@ -207,89 +238,141 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
       break;
     plan.n = std::move(wider);
   }
+  // A narrow f32 N: the other N loops (in C's order; B must store them in
+  // the same order, both collapsing them) become the call's groups.
+  int64_t width = 1;
+  for (unsigned d : plan.n)
+    width = ShapedType::isDynamic(ranges[d]) ? kVectorLanes : width * ranges[d];
+  if (!plan.bf16 && width < kVectorLanes) {
+    SmallVector<unsigned> groups;
+    for (unsigned r = 0; r < cMap.getNumResults(); ++r) {
+      unsigned d = cMap.getDimPosition(r);
+      if (llvm::is_contained(dims->n, d) && !llvm::is_contained(plan.n, d))
+        groups.push_back(d);
+    }
+    if (!groups.empty() && collapsible(plan.b, groups) &&
+        collapsible(plan.c, groups))
+      plan.groups = std::move(groups);
+  }
   return finishPlan(op, plan, ranges);
 }
 
-/// The micro-kernel's argument type: a rank-2 view of `elementType` with any
-/// strides.
-static MemRefType abiType(Type elementType) {
+/// The micro-kernel's argument type: a view of `rank` dimensions (2, or 3
+/// with groups) of `elementType` with any strides.
+static MemRefType abiType(Type elementType, int64_t rank = 2) {
   int64_t dyn = ShapedType::kDynamic;
-  return MemRefType::get({dyn, dyn}, elementType,
+  return MemRefType::get(SmallVector<int64_t>(rank, dyn), elementType,
                          StridedLayoutAttr::get(elementType.getContext(),
                                                 /*offset=*/dyn,
-                                                /*strides=*/{dyn, dyn}));
+                                                SmallVector<int64_t>(rank, dyn)));
 }
 
 /// Declares the micro-kernel for `bf16` (with B as `pairs` of rows) or f32
 /// inputs, accumulating into or overwriting C (C interface: a pointer to
 /// each descriptor) once per module.
 static func::FuncOp declareUkernel(ModuleOp module, bool bf16, bool pairs,
-                                   bool overwrite) {
-  StringRef name = pairs  ? (overwrite ? kMatmulBf16PairsOverwrite
-                                       : kMatmulBf16Pairs)
-                   : bf16 ? (overwrite ? kMatmulBf16Overwrite : kMatmulBf16)
-                          : (overwrite ? kMatmulF32Overwrite : kMatmulF32);
+                                   bool groups, bool overwrite) {
+  StringRef name = pairs    ? (overwrite ? kMatmulBf16PairsOverwrite
+                                         : kMatmulBf16Pairs)
+                   : bf16   ? (overwrite ? kMatmulBf16Overwrite : kMatmulBf16)
+                   : groups ? (overwrite ? kMatmulF32GroupsOverwrite
+                                         : kMatmulF32Groups)
+                            : (overwrite ? kMatmulF32Overwrite : kMatmulF32);
   if (auto f = module.lookupSymbol<func::FuncOp>(name))
     return f;
   OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
   MemRefType in = abiType(bf16 ? Type(b.getBF16Type()) : b.getF32Type());
-  MemRefType out = abiType(b.getF32Type());
+  // With groups, B and C are rank 3 (f32 only).
+  MemRefType rhs = groups ? abiType(b.getF32Type(), 3) : in;
+  MemRefType out = abiType(b.getF32Type(), groups ? 3 : 2);
   auto f = func::FuncOp::create(b, module.getLoc(), name,
-                                b.getFunctionType({in, in, out}, {}));
+                                b.getFunctionType({in, rhs, out}, {}));
   f.setPrivate();
   f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
   return f;
 }
 
-/// The rank-2 view of `operand` at iteration `ivs` of the outer loops: loop
-/// `rows` and loops `cols` (or loops `rows`... whichever holds several, the
-/// K loops, collapsed into one dimension) kept with the given offsets and
-/// sizes, every other dimension fixed at its outer index, and transposed
-/// into (rows, cols) order when stored the other way round.
-static Value view2d(OpBuilder &b, Location loc, linalg::LinalgOp op,
-                    OpOperand *operand, ArrayRef<unsigned> rows,
-                    ArrayRef<unsigned> cols,
+/// Rows [offset, offset + size) of a collapsed M: a tile of the collapsed
+/// dimension (no rectangle of the loops it collapses).
+struct RowTile {
+  OpFoldResult offset, size;
+};
+
+/// The view of `operand` at iteration `ivs` of the outer loops with one
+/// dimension per side: the loops of each side (several collapsed into one
+/// dimension) kept with the given offsets and sizes, every other dimension
+/// fixed at its outer index, transposed into the sides' order when stored
+/// in another, and cut to `rowTile`'s rows in side `rowSide` when there is
+/// one.
+static Value viewOf(OpBuilder &b, Location loc, linalg::LinalgOp op,
+                    OpOperand *operand, ArrayRef<ArrayRef<unsigned>> sides,
                     const DenseMap<unsigned, OpFoldResult> &offsets,
-                    const DenseMap<unsigned, OpFoldResult> &sizes) {
+                    const DenseMap<unsigned, OpFoldResult> &sizes,
+                    std::optional<RowTile> rowTile = std::nullopt,
+                    unsigned rowSide = 0) {
   Value source = operand->get();
   auto type = cast<MemRefType>(source.getType());
   AffineMap map = op.getMatchingIndexingMap(operand);
+  auto kept = [&](unsigned d) {
+    return llvm::any_of(sides, [&](ArrayRef<unsigned> side) {
+      return llvm::is_contained(side, d);
+    });
+  };
   SmallVector<OpFoldResult> off, size, stride;
-  SmallVector<int64_t> kept;
+  SmallVector<int64_t> keptSizes;
   for (unsigned r = 0; r < map.getNumResults(); ++r) {
     unsigned d = map.getDimPosition(r);
     off.push_back(offsets.lookup(d));
     stride.push_back(b.getIndexAttr(1));
-    if (llvm::is_contained(rows, d) || llvm::is_contained(cols, d)) {
+    if (kept(d)) {
       OpFoldResult s = sizes.lookup(d);
       size.push_back(s);
       std::optional<int64_t> c = getConstantIntValue(s);
-      kept.push_back(c ? *c : ShapedType::kDynamic);
+      keptSizes.push_back(c ? *c : ShapedType::kDynamic);
     } else {
       size.push_back(b.getIndexAttr(1));
     }
   }
   auto viewType = memref::SubViewOp::inferRankReducedResultType(
-      kept, type, off, size, stride);
+      keptSizes, type, off, size, stride);
   Value view = memref::SubViewOp::create(b, loc, cast<MemRefType>(viewType),
                                          source, off, size, stride);
-  // Collapse the K loops (consecutive in the view) into one dimension.
-  if (kept.size() > 2) {
-    bool rowsFirst = *resultOf(map, rows.front()) < *resultOf(map, cols.front());
-    size_t firstCount = rowsFirst ? rows.size() : cols.size();
-    SmallVector<ReassociationIndices> groups(2);
-    for (int64_t i = 0; i < int64_t(kept.size()); ++i)
-      groups[size_t(i) < firstCount ? 0 : 1].push_back(i);
+  // The sides in the order the operand stores them (each side's loops are
+  // consecutive there: the plan checked it).
+  SmallVector<unsigned> stored = llvm::to_vector(llvm::seq<unsigned>(sides.size()));
+  llvm::sort(stored, [&](unsigned x, unsigned y) {
+    return *resultOf(map, sides[x].front()) < *resultOf(map, sides[y].front());
+  });
+  // Collapse the loops of each side into one dimension.
+  if (keptSizes.size() > sides.size()) {
+    SmallVector<ReassociationIndices> groups;
+    int64_t next = 0;
+    for (unsigned side : stored) {
+      groups.emplace_back();
+      for (size_t i = 0; i < sides[side].size(); ++i)
+        groups.back().push_back(next++);
+    }
     view = memref::CollapseShapeOp::create(b, loc, view, groups);
   }
-  if (*resultOf(map, rows.front()) > *resultOf(map, cols.front())) {
-    AffineMap swap = AffineMap::getPermutationMap(ArrayRef<unsigned>{1, 0},
-                                                  b.getContext());
-    view = memref::TransposeOp::create(b, loc, view, AffineMapAttr::get(swap));
+  // Dimension r of the result is side r: stored at position stored⁻¹(r).
+  SmallVector<unsigned> permutation(sides.size());
+  for (auto [position, side] : llvm::enumerate(stored))
+    permutation[side] = position;
+  if (!llvm::equal(permutation, llvm::seq<unsigned>(sides.size()))) {
+    AffineMap perm = AffineMap::getPermutationMap(permutation, b.getContext());
+    view = memref::TransposeOp::create(b, loc, view, AffineMapAttr::get(perm));
   }
+  if (rowTile) {
+    SmallVector<OpFoldResult> tileOffsets(sides.size(), b.getIndexAttr(0)),
+        tileSizes = memref::getMixedSizes(b, loc, view),
+        unit(sides.size(), b.getIndexAttr(1));
+    tileOffsets[rowSide] = rowTile->offset;
+    tileSizes[rowSide] = rowTile->size;
+    view = memref::SubViewOp::create(b, loc, view, tileOffsets, tileSizes, unit);
+  }
+  auto viewMemRef = cast<MemRefType>(view.getType());
   return memref::CastOp::create(
-      b, loc, abiType(cast<MemRefType>(view.getType()).getElementType()),
-      view);
+      b, loc, abiType(viewMemRef.getElementType(), viewMemRef.getRank()), view);
 }
 
 /// The `linalg.fill` of +0.0 right before `op` into exactly its output
@@ -365,15 +448,21 @@ struct ContractionsToUkernelsPass
       outerTrips *= ShapedType::isDynamic(staticRanges[d]) ? 1 : staticRanges[d];
     // Collapsed N loops are not tiled (a tile of H·W positions is no
     // rectangle of the loops): each call takes all of them, tiles split M.
-    bool tileN = plan.n.size() == 1;
+    // Collapsed M loops are tiled as the one dimension they become.
+    bool tileN = plan.n.size() == 1 && plan.groups.empty();
+    bool collapsedM = plan.m.size() > 1;
+    int64_t rows = 1;
+    for (unsigned d : plan.m)
+      rows = ShapedType::isDynamic(staticRanges[d]) || ShapedType::isDynamic(rows)
+                 ? ShapedType::kDynamic
+                 : rows * staticRanges[d];
     int64_t tm = ShapedType::kDynamic, tn = ShapedType::kDynamic;
-    if (!nested && !ShapedType::isDynamic(staticRanges[plan.m]) &&
+    if (!nested && !ShapedType::isDynamic(rows) &&
         llvm::none_of(plan.n, [&](unsigned d) {
           return ShapedType::isDynamic(staticRanges[d]);
         }))
       std::tie(tm, tn) = tileSizes(
-          staticRanges[plan.m], tileN ? staticRanges[plan.n.front()] : 64,
-          outerTrips);
+          rows, tileN ? staticRanges[plan.n.front()] : 64, outerTrips);
 
     // A weight's panel loop (pairs of rows, top level): each parallel
     // iteration takes a group of consecutive panels, called in turn, so one
@@ -394,7 +483,7 @@ struct ContractionsToUkernelsPass
           break;
         }
       if (panelDim && !ShapedType::isDynamic(tm)) {
-        int64_t iterations = outerTrips * llvm::divideCeil(staticRanges[plan.m], tm);
+        int64_t iterations = outerTrips * llvm::divideCeil(rows, tm);
         if (tileN)
           iterations *= llvm::divideCeil(staticRanges[plan.n.front()], tn);
         group = std::clamp<int64_t>(iterations / minParallelTiles, 1,
@@ -402,7 +491,9 @@ struct ContractionsToUkernelsPass
       }
     }
 
-    // Loops: the outer dimensions, then (top level only) M and N tiles.
+    // Loops: the outer dimensions, then (top level only) M and N tiles. The
+    // tile loop of a collapsed M is no loop of the op: kRowTile stands for it.
+    constexpr unsigned kRowTile = ~0u;
     SmallVector<unsigned> loopDims(plan.outer);
     SmallVector<OpFoldResult> ubs, steps;
     for (unsigned d : plan.outer) {
@@ -411,8 +502,8 @@ struct ContractionsToUkernelsPass
     }
     bool tiled = !ShapedType::isDynamic(tm);
     if (tiled) {
-      loopDims.push_back(plan.m);
-      ubs.push_back(ranges[plan.m]);
+      loopDims.push_back(collapsedM ? kRowTile : plan.m.front());
+      ubs.push_back(collapsedM ? b.getIndexAttr(rows) : ranges[plan.m.front()]);
       steps.push_back(b.getIndexAttr(tm));
       if (tileN) {
         loopDims.push_back(plan.n.front());
@@ -426,33 +517,50 @@ struct ContractionsToUkernelsPass
         offsets[d] = b.getIndexAttr(0);
         sizes[d] = ranges[d];
       }
-      for (auto [d, iv] : llvm::zip(loopDims, ivs))
-        offsets[d] = iv;
+      std::optional<RowTile> rowTile;
+      // The size of the tile at `offset` of a loop of `range`.
+      auto tileSize = [&](OpFoldResult offset, OpFoldResult range,
+                          int64_t tile) {
+        AffineExpr i, n;
+        bindDims(b.getContext(), i);
+        bindSymbols(b.getContext(), n);
+        AffineMap rest = AffineMap::get(
+            1, 1, {b.getAffineConstantExpr(tile), n - i}, b.getContext());
+        return affine::makeComposedFoldedAffineMin(b, loc, rest,
+                                                   {offset, range});
+      };
+      for (auto [d, iv] : llvm::zip(loopDims, ivs)) {
+        if (d == kRowTile)
+          rowTile = RowTile{iv, tileSize(iv, b.getIndexAttr(rows), tm)};
+        else
+          offsets[d] = iv;
+      }
       if (tiled) {
-        SmallVector<std::pair<unsigned, int64_t>, 2> tiles = {{plan.m, tm}};
+        if (!collapsedM)
+          sizes[plan.m.front()] =
+              tileSize(offsets[plan.m.front()], ranges[plan.m.front()], tm);
         if (tileN)
-          tiles.push_back({plan.n.front(), tn});
-        for (auto [d, tile] : tiles) {
-          AffineExpr i, n;
-          bindDims(b.getContext(), i);
-          bindSymbols(b.getContext(), n);
-          AffineMap rest = AffineMap::get(
-              1, 1, {b.getAffineConstantExpr(tile), n - i}, b.getContext());
-          sizes[d] = affine::makeComposedFoldedAffineMin(
-              b, loc, rest, {offsets[d], ranges[d]});
-        }
+          sizes[plan.n.front()] =
+              tileSize(offsets[plan.n.front()], ranges[plan.n.front()], tn);
       }
       auto call = [&](OpBuilder &b, Location loc) {
-        Value a =
-            view2d(b, loc, op, plan.a, {plan.m}, plan.k, offsets, sizes);
-        // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
-        Value bm = plan.pairs ? view2d(b, loc, op, plan.b,
-                                       ArrayRef<unsigned>(plan.k).drop_back(),
-                                       {plan.n.front(), plan.k.back()},
-                                       offsets, sizes)
-                              : view2d(b, loc, op, plan.b, plan.k, plan.n,
-                                       offsets, sizes);
-        Value c = view2d(b, loc, op, plan.c, {plan.m}, plan.n, offsets, sizes);
+        ArrayRef<unsigned> m = plan.m, n = plan.n, k = plan.k;
+        Value a = viewOf(b, loc, op, plan.a, {m, k}, offsets, sizes, rowTile);
+        Value bm, c;
+        if (plan.pairs) {
+          // B as pairs of rows: (outer K) x (N, inner K) collapsed, 2N wide.
+          unsigned nk[] = {plan.n.front(), plan.k.back()};
+          bm = viewOf(b, loc, op, plan.b, {k.drop_back(), nk}, offsets, sizes);
+        } else if (!plan.groups.empty()) {
+          ArrayRef<unsigned> g = plan.groups;
+          bm = viewOf(b, loc, op, plan.b, {g, k, n}, offsets, sizes);
+          c = viewOf(b, loc, op, plan.c, {g, m, n}, offsets, sizes, rowTile,
+                     /*rowSide=*/1);
+        } else {
+          bm = viewOf(b, loc, op, plan.b, {k, n}, offsets, sizes);
+        }
+        if (!c)
+          c = viewOf(b, loc, op, plan.c, {m, n}, offsets, sizes, rowTile);
         func::CallOp::create(b, loc, callee, ValueRange{a, bm, c});
       };
       if (group == 1)
@@ -502,7 +610,7 @@ struct ContractionsToUkernelsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<std::pair<linalg::LinalgOp, UkernelPlan>> work;
+    SmallVector<std::pair<linalg::LinalgOp, UkernelPlan>, 4> work;
     module.walk([&](linalg::LinalgOp op) {
       if (!inLoops && op->getParentOfType<scf::ForallOp>())
         return;
@@ -514,7 +622,8 @@ struct ContractionsToUkernelsPass
       if (fill)
         fill->erase();
       rewrite(op, plan,
-              declareUkernel(module, plan.bf16, plan.pairs, bool(fill)));
+              declareUkernel(module, plan.bf16, plan.pairs,
+                             !plan.groups.empty(), bool(fill)));
     }
   }
 };

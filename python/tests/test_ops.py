@@ -313,3 +313,55 @@ def test_convolution_sums_kernel_taps_in_place(layer, shape, products, compiler)
     x2 = torch.randn(shape)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x2), module(x2), rtol=1e-5, atol=1e-5)
+
+
+class _WindowProducts(nn.Module):
+    """Products on windows as MaxViT and CrossFormer write them: a Linear
+    and an MLP on "b x y w1 w2 d" windows (their rows collapse into one M of
+    the micro-kernel), and 1x1 convolutions on a batch of 2 x 2 windows
+    (N = 4 columns a window; the windows are the grouped kernel's groups,
+    144 of them: more than one 512-column chunk), with a residual that the
+    products accumulate onto."""
+
+    def __init__(self, d: int = 16) -> None:
+        super().__init__()
+        self.qkv = nn.Linear(d, 3 * d, bias=False)
+        self.mlp = nn.Sequential(nn.Linear(d, 4 * d), nn.GELU(), nn.Linear(4 * d, d))
+        self.pointwise = nn.Conv2d(d, 2 * d, 1)
+        self.project = nn.Conv2d(2 * d, d, 1, bias=False)
+
+    def forward(self, x: torch.Tensor):
+        b, d, h, w = x.shape
+        win = x.view(b, d, h // 7, 7, w // 7, 7).permute(0, 2, 4, 3, 5, 1).contiguous()
+        rows = self.qkv(win), win + self.mlp(win)
+        s = x[:, :, :24, :24].reshape(b, d, 12, 2, 12, 2).permute(0, 2, 4, 1, 3, 5).reshape(-1, d, 2, 2)
+        t = self.pointwise(s)
+        return (*rows, t, s + self.project(t))
+
+
+def test_window_products_match_eager(compiler) -> None:
+    torch.manual_seed(4)
+    module = _WindowProducts().eval()
+    shape = (1, 16, 28, 28)
+    compiled = attn_opt.compile(module, (torch.randn(shape),))
+    x = torch.randn(shape)
+    with torch.no_grad():
+        want = module(x)
+    for g, w in zip(compiled(x), want):
+        torch.testing.assert_close(g, w, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("groups", [1, 2])
+def test_convolution_taps_read_a_tap_major_weight(groups, compiler) -> None:
+    """A stride-1 convolution summed over its taps gets its parameter weight
+    prepared tap-major at load time ([3, 3, O, C / groups]), so that each
+    tap's product reads one contiguous [O, C] matrix; matches eager."""
+    torch.manual_seed(5)
+    module = nn.Conv2d(32, 16, 3, padding=1, groups=groups).eval()
+    x = torch.randn(1, 32, 9, 11)
+    compiled = attn_opt.compile(module, (x,))
+    assert f"tensor<3x3x16x{32 // groups}xf32>" in compiled.mlir
+    assert f"tensor<16x{32 // groups}x3x3xf32>" not in compiled.mlir
+    x2 = torch.randn(1, 32, 9, 11)
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x2), module(x2), rtol=1e-5, atol=1e-5)

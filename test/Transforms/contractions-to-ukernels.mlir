@@ -30,18 +30,25 @@ func.func @matmul(%a: memref<197x768xf32>, %b: memref<768x3072xf32>, %c: memref<
 
 // -----
 
-// "b n i, o i -> b n o" (nn.Linear's [out, in] weight): the batch loop b is
-// iterated, n is the kernel's M, and the weight's view is transposed into
-// [K, N] order (strides [1, 32]) instead of being copied.
+// "b n i, o i -> b n o" (nn.Linear's [out, in] weight): b and n, stored
+// consecutively and contiguously in x and y, are one M of 2·7 = 14 rows,
+// tiled as one dimension after the collapse, and the weight's view is
+// transposed into [K, N] order (strides [1, 32]) instead of being copied.
 #x = affine_map<(b, n, o, i) -> (b, n, i)>
 #w = affine_map<(b, n, o, i) -> (o, i)>
 #y = affine_map<(b, n, o, i) -> (b, n, o)>
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0) -> (14, -d0 + 14)>
 // CHECK-LABEL: func.func @linear_transposed_weight
-// CHECK:         scf.forall (%[[B:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0) to (2, 7, 48) step (1, 7, 48) {
-// CHECK:           memref.subview %arg0[%[[B]], %[[I]], 0] [1, %{{.*}}, 32] [1, 1, 1] : memref<2x7x32xf32> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+// CHECK:         scf.forall (%[[I:.*]], %[[J:.*]]) = (0, 0) to (14, 48) step (14, 48) {
+// CHECK:           %[[M:.*]] = affine.min #[[ROWS]](%[[I]])
+// CHECK:           %[[X:.*]] = memref.subview %arg0[0, 0, 0] [2, 7, 32] [1, 1, 1]
+// CHECK:           %[[XC:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1], [2]] : memref<2x7x32xf32, strided<[224, 32, 1]>> into memref<14x32xf32, strided<[32, 1]>>
+// CHECK:           memref.subview %[[XC]][%[[I]], 0] [%[[M]], 32] [1, 1] : memref<14x32xf32, strided<[32, 1]>> to memref<?x32xf32, strided<[32, 1], offset: ?>>
 // CHECK:           %[[W:.*]] = memref.subview %arg1[%[[J]], 0] [%{{.*}}, 32] [1, 1]
 // CHECK:           memref.transpose %[[W]] (d0, d1) -> (d1, d0) : memref<?x32xf32, strided<[32, 1], offset: ?>> to memref<32x?xf32, strided<[1, 32], offset: ?>>
-// CHECK:           memref.subview %arg2[%[[B]], %[[I]], %[[J]]]
+// CHECK:           %[[Y:.*]] = memref.subview %arg2[0, 0, %[[J]]] [2, 7, %{{.*}}] [1, 1, 1]
+// CHECK:           %[[YC:.*]] = memref.collapse_shape %[[Y]] {{\[}}[0, 1], [2]] {{.*}} into memref<14x?xf32, strided<[48, 1], offset: ?>>
+// CHECK:           memref.subview %[[YC]][%[[I]], 0] [%[[M]], %{{.*}}] [1, 1]
 // CHECK:           func.call @attn_uk_matmul_f32
 func.func @linear_transposed_weight(%x: memref<2x7x32xf32>, %w: memref<48x32xf32>,
                                     %y: memref<2x7x48xf32>) {
@@ -139,19 +146,59 @@ func.func @collapsed_n_loops(%x: memref<1x16x3x3x7x7xf32>, %w: memref<256x16x3x3
 
 // The same product with the output's rows and columns stored the other way
 // round in B ("... w h"): they are not consecutive in the same order, so N
-// is the columns alone and the rows are iterated around the calls.
+// is the columns alone (7, narrower than a vector) and the rows are the
+// grouped kernel's groups: B as [h, K, w] (strides [1, 49, 7]), C as
+// [h, o, w].
 #patches_t = affine_map<(b, o, h, w, c, p, q) -> (b, c, p, q, w, h)>
 #filter = affine_map<(b, o, h, w, c, p, q) -> (o, c, p, q)>
 #image = affine_map<(b, o, h, w, c, p, q) -> (b, o, h, w)>
 // CHECK-LABEL: func.func @n_loops_not_collapsible
-// CHECK:         scf.forall (%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0, 0) to (1, 7, 256, 7)
+// CHECK:         scf.forall (%{{.*}}, %{{.*}}) = (0, 0) to (1, 256) step (1, 48)
 // CHECK-NOT:       into memref<?x49xf32
-// CHECK:           func.call @attn_uk_matmul_f32
+// CHECK:           memref.transpose %{{.*}} (d0, d1, d2) -> (d2, d0, d1) : memref<144x7x7xf32, strided<[49, 7, 1], offset: ?>> to memref<7x144x7xf32, strided<[1, 49, 7], offset: ?>>
+// CHECK:           memref.transpose %{{.*}} (d0, d1, d2) -> (d1, d0, d2) : memref<?x7x7xf32, strided<[49, 7, 1], offset: ?>> to memref<7x?x7xf32, strided<[7, 49, 1], offset: ?>>
+// CHECK:           func.call @attn_uk_matmul_f32_groups
 func.func @n_loops_not_collapsible(%x: memref<1x16x3x3x7x7xf32>, %w: memref<256x16x3x3xf32>,
                                    %y: memref<1x256x7x7xf32>) {
   linalg.generic {indexing_maps = [#patches_t, #filter, #image],
                   iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
       ins(%x, %w : memref<1x16x3x3x7x7xf32>, memref<256x16x3x3xf32>) outs(%y : memref<1x256x7x7xf32>) {
+  ^bb0(%p: f32, %q: f32, %acc: f32):
+    %m = arith.mulf %p, %q : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// CrossFormer's qkv projection, a 1x1 convolution on 7 x 7 windows of 2 x 2
+// positions ("g1 g2 c p q h w, o c p q -> g1 g2 o h w"): N (h w) is 4
+// columns, a quarter of a vector; the windows g1 g2 (consecutive and
+// contiguous in the image and the output) are the groups of one call of
+// attn_uk_matmul_f32_groups per tile of output channels (the unit filter
+// loops p q iterated once), B as [49, 256, 4] and C as [49, o, 4], instead
+// of 49 calls of 4 columns each.
+#image = affine_map<(g1, g2, o, h, w, c, p, q) -> (g1, g2, c, p, q, h, w)>
+#filter = affine_map<(g1, g2, o, h, w, c, p, q) -> (o, c, p, q)>
+#out = affine_map<(g1, g2, o, h, w, c, p, q) -> (g1, g2, o, h, w)>
+// CHECK-DAG: #[[ROWS:.*]] = affine_map<(d0) -> (66, -d0 + 768)>
+// CHECK-LABEL: func.func @window_groups
+// CHECK:         scf.forall (%[[P:.*]], %[[Q:.*]], %[[I:.*]]) = (0, 0, 0) to (1, 1, 768) step (1, 1, 66) {
+// CHECK:           %[[M:.*]] = affine.min #[[ROWS]](%[[I]])
+// CHECK:           memref.subview %arg1[%[[I]], 0, %[[P]], %[[Q]]] [%[[M]], 256, 1, 1] [1, 1, 1, 1] : memref<768x256x1x1xf32> to memref<?x256xf32, strided<[256, 1], offset: ?>>
+// CHECK:           %[[X:.*]] = memref.subview %arg0[0, 0, 0, %[[P]], %[[Q]], 0, 0] [7, 7, 256, 1, 1, 2, 2]
+// CHECK:           memref.collapse_shape %[[X]] {{\[}}[0, 1], [2], [3, 4]] : memref<7x7x256x2x2xf32, strided<[7168, 1024, 4, 2, 1], offset: ?>> into memref<49x256x4xf32, strided<[1024, 4, 1], offset: ?>>
+// CHECK:           %[[Y:.*]] = memref.subview %arg2[0, 0, %[[I]], 0, 0] [7, 7, %[[M]], 2, 2]
+// CHECK:           memref.collapse_shape %[[Y]] {{\[}}[0, 1], [2], [3, 4]] {{.*}} into memref<49x?x4xf32, strided<[3072, 4, 1], offset: ?>>
+// CHECK:           func.call @attn_uk_matmul_f32_groups(%{{.*}}, %{{.*}}, %{{.*}}) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) -> ()
+// CHECK:       func.func private @attn_uk_matmul_f32_groups(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>, memref<?x?x?xf32, strided<[?, ?, ?], offset: ?>>) attributes {llvm.emit_c_interface}
+func.func @window_groups(%x: memref<7x7x256x1x1x2x2xf32>, %w: memref<768x256x1x1xf32>,
+                         %y: memref<7x7x768x2x2xf32>) {
+  linalg.generic {indexing_maps = [#image, #filter, #out],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<7x7x256x1x1x2x2xf32>, memref<768x256x1x1xf32>) outs(%y : memref<7x7x768x2x2xf32>) {
   ^bb0(%p: f32, %q: f32, %acc: f32):
     %m = arith.mulf %p, %q : f32
     %s = arith.addf %acc, %m : f32
@@ -263,6 +310,66 @@ func.func @transposed_output(%x: memref<8x16xf32>, %y: memref<16x32xf32>, %t: me
 func.func @linear_weight_panels(%x: memref<1x197x768xf32>, %w: memref<36x768x64xf32>, %y: memref<1x197x36x64xf32>) {
   linalg.generic {indexing_maps = [#x, #w, #y], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<1x197x768xf32>, memref<36x768x64xf32>) outs(%y : memref<1x197x36x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// MaxViT's window Linear on weight panels, "b x y w1 w2 i, p i c -> b x y w1
+// w2 p c": the window loops x y w1 w2 sit consecutively and contiguously in
+// the input and the output, so each call takes all 2·2·7·7 = 196 rows of a
+// panel (rows 1152 apart in C) instead of the 7 of w2 (MaxViT's 1536-column
+// MLP ran at 33 of the kernel's 64 flops a cycle on 7-row calls).
+#x = affine_map<(b, x, y, w1, w2, p, c, i) -> (b, x, y, w1, w2, i)>
+#w = affine_map<(b, x, y, w1, w2, p, c, i) -> (p, i, c)>
+#y = affine_map<(b, x, y, w1, w2, p, c, i) -> (b, x, y, w1, w2, p, c)>
+// CHECK-LABEL: func.func @window_rows_collapsed
+// CHECK:         scf.forall (%[[B:.*]], %[[P:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0, 0) to (1, 18, 196, 64) step (1, 1, 196, 64) {
+// CHECK:           %[[X:.*]] = memref.subview %arg0[%[[B]], 0, 0, 0, 0, 0] [1, 2, 2, 7, 7, 384] [1, 1, 1, 1, 1, 1] : memref<1x2x2x7x7x384xf32> to memref<2x2x7x7x384xf32, strided<[37632, 18816, 2688, 384, 1], offset: ?>>
+// CHECK:           %[[XC:.*]] = memref.collapse_shape %[[X]] {{\[}}[0, 1, 2, 3], [4]] {{.*}} into memref<196x384xf32, strided<[384, 1], offset: ?>>
+// CHECK:           memref.subview %[[XC]][%[[I]], 0] [%{{.*}}, 384] [1, 1]
+// CHECK:           memref.subview %arg1[%[[P]], 0, %[[J]]] [1, 384, %{{.*}}] [1, 1, 1] : memref<18x384x64xf32> to memref<384x?xf32, strided<[64, 1], offset: ?>>
+// CHECK:           %[[Y:.*]] = memref.subview %arg2[%[[B]], 0, 0, 0, 0, %[[P]], %[[J]]] [1, 2, 2, 7, 7, 1, %{{.*}}]
+// CHECK:           %[[YC:.*]] = memref.collapse_shape %[[Y]] {{\[}}[0, 1, 2, 3], [4]] {{.*}} into memref<196x?xf32, strided<[1152, 1], offset: ?>>
+// CHECK:           memref.subview %[[YC]][%[[I]], 0]
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @window_rows_collapsed(%x: memref<1x2x2x7x7x384xf32>, %w: memref<18x384x64xf32>,
+                                 %y: memref<1x2x2x7x7x18x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x2x2x7x7x384xf32>, memref<18x384x64xf32>) outs(%y : memref<1x2x2x7x7x18x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same rows read from a window view of the image (x and w1 interleaved:
+// "b (x w1) (y w2) i" seen as "b x y w1 w2 i"): w1 and w2 are not stored
+// consecutively in the input, so only w2 (7 rows) is M and x, y, w1 are
+// iterated around the calls.
+#x = affine_map<(b, x, y, w1, w2, o, i) -> (b, x, y, w1, w2, i)>
+#w = affine_map<(b, x, y, w1, w2, o, i) -> (i, o)>
+#y = affine_map<(b, x, y, w1, w2, o, i) -> (b, x, y, w1, w2, o)>
+// CHECK-LABEL: func.func @window_rows_not_collapsible
+// CHECK:         scf.forall (%[[B:.*]], %[[X:.*]], %[[Y:.*]], %[[W1:.*]], %[[I:.*]], %[[J:.*]]) = (0, 0, 0, 0, 0, 0) to (1, 2, 2, 7, 7, 64) step (1, 1, 1, 1, 7, 64) {
+// CHECK:           memref.subview %arg0[%[[B]], %[[X]], %[[Y]], %[[W1]], %[[I]], 0] [1, 1, 1, 1, %{{.*}}, 32] [1, 1, 1, 1, 1, 1] : memref<1x2x2x7x7x32xf32, strided<[6272, 3136, 224, 448, 32, 1]>> to memref<?x32xf32, strided<[32, 1], offset: ?>>
+// CHECK-NOT:       memref.collapse_shape
+// CHECK:           func.call @attn_uk_matmul_f32
+func.func @window_rows_not_collapsible(%x: memref<1x2x2x7x7x32xf32, strided<[6272, 3136, 224, 448, 32, 1]>>,
+                                       %w: memref<32x64xf32>, %y: memref<1x2x2x7x7x64xf32>) {
+  linalg.generic {indexing_maps = [#x, #w, #y],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x2x2x7x7x32xf32, strided<[6272, 3136, 224, 448, 32, 1]>>, memref<32x64xf32>) outs(%y : memref<1x2x2x7x7x64xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %m = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %m : f32

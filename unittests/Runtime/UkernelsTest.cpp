@@ -149,6 +149,53 @@ TEST(UkernelEdgeCases, OverwriteOfAnEmptySumIsZero) {
   EXPECT_EQ(c.data, want.data);
 }
 
+using GroupCase = std::tuple<const char *, int64_t, int64_t, int64_t, bool>;
+
+class UkernelMatmulGroups : public ::testing::TestWithParam<GroupCase> {};
+
+// C[g] (+)= A · B[g] with the groups interleaved as a 1x1 convolution on
+// windows stores them (B: G x K x N with N innermost and groups K·N + 3
+// apart; C: G x M x N likewise): bit for bit a call per group, and the
+// padding between groups untouched.
+TEST_P(UkernelMatmulGroups, MatchesOneCallPerGroup) {
+  auto [isa, groups, m, n, overwrite] = GetParam();
+  if (!attn_uk_force_isa(isa))
+    GTEST_SKIP() << "this CPU cannot run the " << isa << " micro-kernels";
+  int64_t k = 37;
+  std::mt19937 gen(unsigned(groups * 31 + m * 7 + n));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> a(m * k), b(groups * (k * n + 3)), c(groups * (m * n + 3));
+  for (auto *v : {&a, &b, &c})
+    for (float &x : *v)
+      x = dist(gen);
+  std::vector<float> want = c;
+  for (int64_t g = 0; g < groups; ++g) {
+    float *cg = want.data() + g * (m * n + 3);
+    const float *bg = b.data() + g * (k * n + 3);
+    (overwrite ? attn_uk_matmul_f32_overwrite : attn_uk_matmul_f32)(
+        m, n, k, a.data(), k, 1, bg, n, 1, cg, n, 1);
+  }
+  if (overwrite)
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t e = 0; e < m * n; ++e)
+        c[g * (m * n + 3) + e] = std::nanf(""); // never read
+  attn_uk_matmul_f32_groups(groups, m, n, k, a.data(), k, 1, b.data(),
+                            k * n + 3, n, 1, c.data(), m * n + 3, n, 1,
+                            overwrite);
+  for (size_t i = 0; i < c.size(); ++i)
+    ASSERT_EQ(c[i], want[i]) << "element " << i << " with " << isa;
+}
+
+// One group, N of a whole vector (no gather), N = 4 (CrossFormer's 2 x 2
+// windows) and 1, in one chunk of groups (49) and in several (200 x 4 > 512
+// columns).
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, UkernelMatmulGroups,
+    ::testing::Combine(::testing::Values("avx512", "avx2", "generic"),
+                       ::testing::Values(1, 49, 200),
+                       ::testing::Values(1, 13), ::testing::Values(1, 4, 16),
+                       ::testing::Bool()));
+
 TEST(UkernelEdgeCases, UnknownIsaIsRefused) {
   EXPECT_EQ(attn_uk_force_isa("sse9"), 0);
 }

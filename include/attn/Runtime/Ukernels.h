@@ -56,6 +56,40 @@ void attn_uk_matmul_f32_overwrite(int64_t m, int64_t n, int64_t k,
                                   float *c, int64_t cRowStride,
                                   int64_t cColStride);
 
+/// A rank-3 f32 memref descriptor.
+typedef struct AttnMemRef3F32 {
+  float *allocated;
+  float *aligned;
+  int64_t offset;
+  int64_t sizes[3];
+  int64_t strides[3];
+} AttnMemRef3F32;
+
+/// C[g] += A · B[g] for every group g: A is M x K, B is G x K x N, C is
+/// G x M x N, each with any strides; the same sums, bit for bit, as G calls
+/// of attn_uk_matmul_f32. For N narrower than a vector (a 1x1 convolution
+/// on windows of 2 x 2 positions: N = 4 of 16 lanes), the groups' columns
+/// are gathered side by side into one G·N-column product and C scattered
+/// back.
+void _mlir_ciface_attn_uk_matmul_f32_groups(AttnMemRef2F32 *a,
+                                            AttnMemRef3F32 *b,
+                                            AttnMemRef3F32 *c);
+
+/// C[g] = A · B[g] for every group g (C never read).
+void _mlir_ciface_attn_uk_matmul_f32_groups_overwrite(AttnMemRef2F32 *a,
+                                                      AttnMemRef3F32 *b,
+                                                      AttnMemRef3F32 *c);
+
+/// attn_uk_matmul_f32_groups (or its overwrite form) on plain pointers and
+/// element strides.
+void attn_uk_matmul_f32_groups(int64_t g, int64_t m, int64_t n, int64_t k,
+                               const float *a, int64_t aRowStride,
+                               int64_t aColStride, const float *b,
+                               int64_t bGroupStride, int64_t bRowStride,
+                               int64_t bColStride, float *c,
+                               int64_t cGroupStride, int64_t cRowStride,
+                               int64_t cColStride, int overwrite);
+
 /// A rank-2 bf16 memref descriptor (elements as their 16-bit patterns).
 typedef struct AttnMemRef2Bf16 {
   uint16_t *allocated;

@@ -23,12 +23,23 @@ def ContractionsToUkernelsPass
     (`lib/Runtime/Ukernels.cpp`, C interface): C[M, N] += A[M, K] · B[K, N]
     on rank-2 strided views (`memref.subview`, `memref.transpose` when an
     operand stores the two dimensions the other way round, `memref.cast` to
-    the fully dynamic layout). M is the output's innermost M loop; batch
-    loops and other M loops are iterated around the calls. Several K loops
-    (an out-projection with the head merge folded in, "b n h d, o h d ->
-    b n o") must be stored consecutively, in the same order, and
-    contiguously in both inputs: they are collapsed into one dimension
-    (`memref.collapse_shape`).
+    the fully dynamic layout). M is the output's innermost M loop with the
+    M loops before it that A and C both store consecutively and
+    contiguously (a Linear on windows, "b x y w1 w2 i, i o -> b x y w1 w2
+    o": all x·y·w1·w2 rows), collapsed into one dimension and tiled after
+    the collapse; batch loops and other M loops are iterated around the
+    calls. Several K loops (an out-projection with the head merge folded
+    in, "b n h d, o h d -> b n o") must be stored consecutively, in the
+    same order, and contiguously in both inputs: they are collapsed into
+    one dimension (`memref.collapse_shape`).
+
+    A product narrower than a vector (N < 16 columns) whose other N loops
+    both B and C store consecutively and contiguously (a 1x1 convolution
+    on a batch of 2 x 2 windows, "g c h w, o c -> g o h w") calls
+    `attn_uk_matmul_f32_groups` (or its overwrite form) with rank-3 views
+    of B [G, K, N] and C [G, M, N]: the runtime gathers the groups' columns
+    side by side into one product of G·N columns and scatters C back, the
+    same sums as a call per group without 12 of 16 lanes idle.
 
     The micro-kernel packs B into 64-column panels and runs 6 x 64 register
     tiles (AVX-512; 6 x 16 with AVX2, portable C otherwise, chosen at run
@@ -57,8 +68,8 @@ def ContractionsToUkernelsPass
     M x N.
 
     Other contractions (other element types, non-permutation maps such as
-    convolutions', several N loops, K loops stored in different orders or
-    not collapsible) are left alone.
+    convolutions', K loops stored in different orders or not collapsible)
+    are left alone.
   }];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",

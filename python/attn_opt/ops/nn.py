@@ -7,7 +7,7 @@ from typing import List, Sequence
 import numpy as np
 
 from ..emitter import localize
-from ..ir import Const, Tensor, Unavailable, dtype_of, is_float, shape_of, signless
+from ..ir import Const, Prepared, Tensor, Unavailable, dtype_of, is_float, shape_of, signless
 from . import aten
 from .shape import pad_constant
 
@@ -301,15 +301,27 @@ def _tap_sum(tx, input, weight, stride, padding, dilation, groups: int, shape, d
     ph = _Phases(tx, input, kernel, stride, padding, dilation, acc_dtype, extra)
     cgroup = c // groups
     x = e.reshape(ph.x, [n, groups, cgroup] + [stride[i] for i in ph.split] + [int(np.prod(ph.sizes))])
-    w = e.cast(weight, acc_dtype)
     if phase_channels:
-        return _phase_channel_sum(tx, ph, x, w, groups, shape, dtype, run)
+        return _phase_channel_sum(tx, ph, x, e.cast(weight, acc_dtype), groups, shape, dtype, run)
+    # A parameter weight is prepared tap-major at load time, [K..., O, C]:
+    # each tap's product then reads a contiguous [O, C] matrix, where a
+    # slice of [O, C, K...] puts a tap's consecutive channels prod(K)
+    # elements apart (the micro-kernel's rows of A span 9x the cache lines
+    # for a 3x3, and compete with B's panel for L1).
+    tap_major = isinstance(weight, Prepared) and tx.translator.weight_panels
+    if tap_major:
+        import torch
+        weight = weight.then(torch.ops.aten.permute.default, tuple(range(2, 2 + nd)) + (0, 1))
+    w = e.cast(weight, acc_dtype)
     acc = None
     for tap, phase, shift in ph.taps():
         off = sum(sh * int(np.prod(ph.sizes[i + 1:])) for i, sh in enumerate(shift))
         xt = e.extract_slice(x, [0, 0, 0] + phase + [off], [n, groups, cgroup] + [1] * len(phase) + [run],
                              [1] * (4 + len(phase)))
-        wt = e.extract_slice(w, [0, 0] + tap, [o, cg] + [1] * nd, [1] * len(ws))
+        if tap_major:
+            wt = e.extract_slice(w, tap + [0, 0], [1] * nd + [o, cg], [1] * len(ws))
+        else:
+            wt = e.extract_slice(w, [0, 0] + tap, [o, cg] + [1] * nd, [1] * len(ws))
         if groups == 1:
             y = e.einsum("b c n, o c -> b o n", [e.reshape(xt, [n, c, run]), e.reshape(wt, [o, c])],
                          [n, o, run], acc_dtype)
