@@ -90,9 +90,11 @@ Isa selectedIsa() {
   return chosen;
 }
 
-/// A per-thread buffer for packed panels, kept between calls (OpenMP
-/// threads live as long as the process).
-float *packBuffer(int64_t floats) {
+/// Per-thread buffer number `Slot` of at least `floats` floats, 64-byte
+/// aligned, kept between calls (OpenMP threads live as long as the process);
+/// null when it cannot be allocated.
+template <int Slot>
+float *threadBuffer(int64_t floats) {
   static thread_local float *buffer = nullptr;
   static thread_local int64_t capacity = 0;
   if (floats > capacity) {
@@ -103,6 +105,9 @@ float *packBuffer(int64_t floats) {
   }
   return buffer;
 }
+
+/// The buffer for packed panels.
+float *packBuffer(int64_t floats) { return threadBuffer<0>(floats); }
 
 /// Copies B[0:kc, 0:n] (strides rs, cs) into panels of Width columns: panel
 /// p holds columns [p·Width, (p+1)·Width) as kc rows of Width contiguous
@@ -486,17 +491,7 @@ void matmulF32(int64_t m, int64_t n, int64_t k, const float *a,
 }
 /// A second per-thread buffer (packBuffer holds B's panels meanwhile): the
 /// gathered B and C of a grouped product.
-float *groupBuffer(int64_t floats) {
-  static thread_local float *buffer = nullptr;
-  static thread_local int64_t capacity = 0;
-  if (floats > capacity) {
-    free(buffer);
-    int64_t bytes = ((floats * 4 + 63) / 64) * 64;
-    buffer = static_cast<float *>(aligned_alloc(64, bytes));
-    capacity = buffer ? floats : 0;
-  }
-  return buffer;
-}
+float *groupBuffer(int64_t floats) { return threadBuffer<1>(floats); }
 
 /// C[g] (+)= A · B[g] for each of `groups` groups: with N narrower than a
 /// vector, B's groups gathered side by side into one K x G·N matrix (and C's

@@ -488,6 +488,15 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
   });
 }
 
+/// A product over K = 0, an empty sum: C unchanged, or all +0 with
+/// `overwrite`.
+void emptySum(int64_t m, int64_t n, float *c, int64_t crs, int64_t ccs,
+              bool overwrite) {
+  for (int64_t i = 0; overwrite && i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      c[i * crs + j * ccs] = 0.0f;
+}
+
 /// The bf16 entry points' common body: C += A · B, or C = A · B with
 /// `overwrite`.
 void matmulBf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
@@ -496,13 +505,8 @@ void matmulBf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
                 bool overwrite) {
   if (m <= 0 || n <= 0)
     return;
-  if (k <= 0) {
-    // An empty sum: C unchanged, or all +0.
-    for (int64_t i = 0; overwrite && i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        c[i * crs + j * ccs] = 0.0f;
-    return;
-  }
+  if (k <= 0)
+    return emptySum(m, n, c, crs, ccs, overwrite);
   if (selectedPath() == Bf16Path::Amx)
     return matmulAmx(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs,
                      overwrite);
@@ -516,12 +520,8 @@ void matmulBf16Pairs(int64_t m, int64_t n, int64_t k, const uint16_t *a,
                      int64_t ccs, bool overwrite) {
   if (m <= 0 || n <= 0)
     return;
-  if (k <= 0) {
-    for (int64_t i = 0; overwrite && i < m; ++i)
-      for (int64_t j = 0; j < n; ++j)
-        c[i * crs + j * ccs] = 0.0f;
-    return;
-  }
+  if (k <= 0)
+    return emptySum(m, n, c, crs, ccs, overwrite);
   if (selectedPath() == Bf16Path::Amx &&
       matmulAmxPairs(m, n, k, a, ars, acs, pairs, prs, pcs, c, crs, ccs,
                      overwrite))
