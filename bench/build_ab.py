@@ -17,9 +17,9 @@ import os
 import time
 
 import torch
-import torchvision
 
 import attn_opt
+from works import torchvision_features
 
 
 def main() -> None:
@@ -29,14 +29,7 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("f32", "bf16"), default="f32")
     parser.add_argument("--rounds", type=int, default=15, help="timed calls of each, interleaved")
     args = parser.parse_args()
-    torch.manual_seed(0)
-    dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
-    model = getattr(torchvision.models, args.model)().eval()
-    if hasattr(model, "heads"):
-        # torchvision's ViT head starts at zero: compare the features instead.
-        model.heads = torch.nn.Identity()
-    model = model.to(dtype)
-    x = torch.randn(1, 3, 224, 224).to(dtype)
+    model, x = torchvision_features(args.model, torch.bfloat16 if args.dtype == "bf16" else torch.float32)
     compiled = []
     for build in args.builds:
         os.environ["ATTN_OPT_BUILD_DIR"] = build

@@ -11,10 +11,10 @@ import argparse
 import time
 
 import torch
-import torchvision
 
 import attn_opt
 from attn_opt.ops import linalg
+from works import torchvision_features
 
 
 def main() -> None:
@@ -23,14 +23,7 @@ def main() -> None:
     parser.add_argument("--dtype", choices=("f32", "bf16"), default="f32")
     parser.add_argument("--rounds", type=int, default=8, help="interleaved timed calls of each")
     args = parser.parse_args()
-    torch.manual_seed(0)
-    dtype = torch.bfloat16 if args.dtype == "bf16" else torch.float32
-    model = getattr(torchvision.models, args.model)().eval()
-    if hasattr(model, "heads"):
-        # torchvision's ViT head starts at zero: compare the features instead.
-        model.heads = torch.nn.Identity()
-    model = model.to(dtype)
-    x = torch.randn(1, 3, 224, 224).to(dtype)
+    model, x = torchvision_features(args.model, torch.bfloat16 if args.dtype == "bf16" else torch.float32)
     variants = {}
     for label, panel in (("panels", linalg.PANEL), ("in-out", 1 << 62)):
         saved, linalg.PANEL = linalg.PANEL, panel

@@ -186,6 +186,20 @@ class LastHiddenState(nn.Module):
         return self.model(input_ids=input_ids).last_hidden_state
 
 
+def torchvision_features(name: str, dtype: torch.dtype) -> Tuple[nn.Module, torch.Tensor]:
+    """torchvision's `name` (default initialisation, seed 0) in `dtype` and a
+    batch-1 224x224 input, for the scripts that A/B one model in a process.
+    ViT's head starts at zero, so it is replaced by Identity: outputs
+    compare the features."""
+    import torchvision
+
+    torch.manual_seed(0)
+    model = getattr(torchvision.models, name)().eval()
+    if hasattr(model, "heads"):
+        model.heads = nn.Identity()
+    return model.to(dtype), torch.randn(1, 3, 224, 224).to(dtype)
+
+
 def randomize(module: nn.Module, seed: int = 0) -> nn.Module:
     """Redraws every parameter from N(0, 1/fan_in) (norm weights ~ 1):
     torchvision initialises some layers to zero (ViT's head), which would make
