@@ -518,7 +518,7 @@ PEERS: Dict[str, Tuple[Callable[[Work, Built, Context], Measurement], Sequence[s
     "attn-run ukernels=0": (attn_run_no_ukernels, ("sgemm", "g1", "cliff")),
     "attn-run x86-avx512=0": (attn_run_portable_exp, ("attention", "g1")),
     "attn-opt": (attn_opt_compiled, ("g1", "models")),
-    "attn-opt bf16": (attn_opt_bf16, ("g1", "models")),
+    "attn-opt bf16": (attn_opt_bf16, ("attention", "g1", "models")),
     "torch eager": (torch_eager, ("sgemm", "attention", "g1", "cliff", "models")),
     "torch SDPA": (torch_sdpa, ("attention",)),
     "torch MHA fast path": (torch_mha, ("g1",)),

@@ -54,6 +54,7 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   ConvertAttnToLinalgPassOptions toLinalg;
   toLinalg.transposeKeys = true;
   toLinalg.additiveMasks = true;
+  toLinalg.keepBf16 = options.amxBf16;
   toLinalg.qTile = options.qTile;
   toLinalg.kvTile = options.kvTile;
   addTensorStages(pm, toLinalg, /*beforeLowering=*/nullptr,

@@ -47,7 +47,9 @@ void mlir::attn::addTensorStages(
   // decomposed into linalg.
   if (toLinalg.flash) {
     if (toLinalg.transposeKeys) {
-      pm.addPass(createWidenAttentionOperandsPass());
+      WidenAttentionOperandsPassOptions widen;
+      widen.keepBf16 = toLinalg.keepBf16;
+      pm.addPass(createWidenAttentionOperandsPass(widen));
       pm.addPass(createTransposeAttentionKeysPass());
     }
     if (toLinalg.additiveMasks)

@@ -3,9 +3,11 @@
 // The bf16 micro-kernel generated code calls for contractions of bf16
 // operands into an f32 accumulator (attn-contractions-to-ukernels): C += A · B
 // on Intel AMX tiles (TDPBF16PS) where the CPU has AMX-BF16 and the OS grants
-// the tile state, otherwise both inputs widened to f32 (exactly) and the f32
-// micro-kernel. Products of bf16 values are exact in f32 either way; the AMX
-// path sums each 32-step block of k in its own order, within bf16 tolerance.
+// the tile state, else with AVX512-BF16's VDPBF16PS (a pair of bf16 products
+// per f32 lane: twice the f32 FMA's products per instruction), otherwise both
+// inputs widened to f32 (exactly) and the f32 micro-kernel. Products of bf16
+// values are exact in f32 on every path; AMX sums each 32-step block of k in
+// its own order and VDPBF16PS each pair, within bf16 tolerance.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +28,7 @@ constexpr int64_t kBlock = 32;
 /// k steps per TDPBF16PS: a tile row holds 64 bytes = 32 bf16.
 constexpr int64_t kStep = 32;
 
-enum class Bf16Path { Unknown = -1, Widen = 0, Amx = 1 };
+enum class Bf16Path { Unknown = -1, Widen = 0, Amx = 1, Avx512Bf16 = 2 };
 
 /// Whether this CPU has AMX-TILE and AMX-BF16, the OS saves the tile state
 /// (XCR0 bits 17 and 18) and lets this process use it (Linux asks each
@@ -52,16 +54,32 @@ bool amxUsable() {
 #endif
 }
 
+/// Whether this CPU has AVX512-BF16 (with AVX512-F/BW) and the OS saves the
+/// zmm state (what __builtin_cpu_supports checks). Virtual machines often
+/// hide AMX from the guest but pass AVX512-BF16 through.
+bool avx512Bf16Usable() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bf16") &&
+         __builtin_cpu_supports("avx512bw");
+}
+
 int currentPath = int(Bf16Path::Unknown);
 
 Bf16Path selectedPath() {
   int path = __atomic_load_n(&currentPath, __ATOMIC_RELAXED);
   if (path >= 0)
     return Bf16Path(path);
+  // AVX512-BF16 only when asked for: on the Emerald Rapids guest it was
+  // written on (AMX hidden by the hypervisor), VDPBF16PS issues once every
+  // two cycles against two FMAs a cycle, so the widened f32 products are
+  // ~1.6x faster (bench/ukernel_one_thread.py; see the README).
   Bf16Path chosen = amxUsable() ? Bf16Path::Amx : Bf16Path::Widen;
+  // The environment may ask for another path the machine has.
   const char *forced = getenv("ATTN_UKERNEL_BF16");
   if (forced && strcmp(forced, "widen") == 0)
     chosen = Bf16Path::Widen;
+  if (forced && strcmp(forced, "avx512bf16") == 0 && avx512Bf16Usable())
+    chosen = Bf16Path::Avx512Bf16;
   __atomic_store_n(&currentPath, int(chosen), __ATOMIC_RELAXED);
   return chosen;
 }
@@ -488,6 +506,194 @@ ATTN_AMX_TARGET bool matmulAmxPairs(int64_t m, int64_t n, int64_t k,
   });
 }
 
+//===----------------------------------------------------------------------===//
+// AVX512-BF16: 6 x 64 register tiles of VDPBF16PS over pairs of k
+//===----------------------------------------------------------------------===//
+
+#define ATTN_BF16_TARGET __attribute__((target("avx512f,avx512bw,avx512bf16")))
+
+/// Columns per panel: four 16-lane accumulators per row.
+constexpr int64_t kPanel = 64;
+/// Pairs of k per block: a 64-column panel block of B is 32 KiB (L1), the
+/// six rows of A 3 KiB.
+constexpr int64_t kPairsPerBlock = 128;
+
+/// C[0:MR, 0:NV·16] (+)= A · B over `pairs` pairs of k: A's rows `lda`
+/// 32-bit words apart, each word a pair (A[i][2p], A[i][2p+1]); B's pair
+/// rows `ldb` words apart, word j the pair (B[2p][j], B[2p+1][j]), its last
+/// vector's lanes limited to `mask` like C's (a packed panel is zero-padded,
+/// so any mask is safe there). Accumulators start from C, or from +0 when
+/// `zero` (C not read).
+template <int MR, int NV>
+ATTN_BF16_TARGET void kernelBf16(int64_t pairs, const uint32_t *a, int64_t lda,
+                                 const uint32_t *b, int64_t ldb, float *c,
+                                 int64_t crs, __mmask16 mask, bool zero) {
+  __m512 acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = zero ? _mm512_setzero_ps()
+                  : v == NV - 1
+                      ? _mm512_maskz_loadu_ps(mask, c + i * crs + v * 16)
+                      : _mm512_loadu_ps(c + i * crs + v * 16);
+  for (int64_t p = 0; p < pairs; ++p) {
+    __m512i bv[NV];
+    for (int v = 0; v < NV; ++v) {
+      const uint32_t *src = b + p * ldb + v * 16;
+      bv[v] = v == NV - 1 ? _mm512_maskz_loadu_epi32(mask, src)
+                          : _mm512_loadu_si512(src);
+    }
+    for (int i = 0; i < MR; ++i) {
+      __m512i ai = _mm512_set1_epi32(int(a[i * lda + p]));
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = _mm512_dpbf16_ps(acc[i][v], __m512bh(ai), __m512bh(bv[v]));
+    }
+  }
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) {
+      if (v == NV - 1)
+        _mm512_mask_storeu_ps(c + i * crs + v * 16, mask, acc[i][v]);
+      else
+        _mm512_storeu_ps(c + i * crs + v * 16, acc[i][v]);
+    }
+}
+
+using Bf16Kernel = void (*)(int64_t, const uint32_t *, int64_t,
+                            const uint32_t *, int64_t, float *, int64_t,
+                            __mmask16, bool);
+
+template <int MR> constexpr Bf16Kernel bf16Row(int nv) {
+  return nv == 1   ? kernelBf16<MR, 1>
+         : nv == 2 ? kernelBf16<MR, 2>
+         : nv == 3 ? kernelBf16<MR, 3>
+                   : kernelBf16<MR, 4>;
+}
+
+Bf16Kernel bf16Kernel(int mr, int nv) {
+  switch (mr) {
+  case 1:
+    return bf16Row<1>(nv);
+  case 2:
+    return bf16Row<2>(nv);
+  case 3:
+    return bf16Row<3>(nv);
+  case 4:
+    return bf16Row<4>(nv);
+  case 5:
+    return bf16Row<5>(nv);
+  default:
+    return bf16Row<6>(nv);
+  }
+}
+
+/// Packs B[2 p0 : 2 p0 + 2 pairs, j0 : j0 + cols] (k rows in all, zero past
+/// them and past `cols`) into a panel of `pairs` rows of kPanel words, word
+/// j of row p the pair (B[2p][j], B[2p+1][j]). Rows with unit column stride
+/// interleave 16 columns of two rows at a time; B stored transposed (unit
+/// row stride, an nn.Linear weight) holds each pair as one word already.
+ATTN_BF16_TARGET void packPanelBf16(int64_t k, int64_t p0, int64_t pairs,
+                                    int64_t j0, int64_t cols, const uint16_t *b,
+                                    int64_t brs, int64_t bcs, uint32_t *out) {
+  for (int64_t p = 0; p < pairs; ++p) {
+    int64_t r = 2 * (p0 + p);
+    uint32_t *row = out + p * kPanel;
+    bool both = r + 1 < k;
+    int64_t j = 0;
+    if (bcs == 1 && both) {
+      const uint16_t *r0 = b + r * brs + j0, *r1 = r0 + brs;
+      for (; j + 16 <= cols; j += 16) {
+        __m512i lo = _mm512_cvtepu16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r0 + j)));
+        __m512i hi = _mm512_cvtepu16_epi32(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i *>(r1 + j)));
+        _mm512_storeu_si512(row + j,
+                            _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+      }
+    } else if (brs == 1 && both) {
+      for (; j < cols; ++j)
+        memcpy(row + j, b + r + (j0 + j) * bcs, 4);
+    }
+    for (; j < cols; ++j) {
+      uint32_t lo = r < k ? b[r * brs + (j0 + j) * bcs] : 0;
+      uint32_t hi = both ? b[(r + 1) * brs + (j0 + j) * bcs] : 0;
+      row[j] = lo | (hi << 16);
+    }
+    for (; j < kPanel; ++j)
+      row[j] = 0;
+  }
+}
+
+/// C (+)= A · B on VDPBF16PS. B is either plain (`pairsB` null: b, brs, bcs)
+/// and packed one 64-column panel block at a time, or given as pairs of rows
+/// with unit column stride (`pairsB`, its pair rows `prs` elements apart,
+/// prs even) and read in place. A is read in place when its rows are
+/// contiguous with k even (its words are then the pairs), otherwise packed
+/// into rows of even length with a zero past k (an odd k's last word must
+/// not read past the row: B's zero there would not cancel a NaN). Row
+/// slices as even as the 6-row tiles allow, as the f32 kernel does.
+/// Returns false, having done nothing, when a buffer cannot be allocated.
+ATTN_BF16_TARGET bool matmulAvx512Bf16(int64_t m, int64_t n, int64_t k,
+                                       const uint16_t *a, int64_t ars,
+                                       int64_t acs, const uint16_t *b,
+                                       int64_t brs, int64_t bcs,
+                                       const uint16_t *pairsB, int64_t prs,
+                                       float *c, int64_t crs, int64_t ccs,
+                                       bool overwrite) {
+  int64_t kPairs = (k + 1) / 2;
+  const uint32_t *ta;
+  int64_t lda;
+  if (acs == 1 && k % 2 == 0 && ars % 2 == 0 &&
+      reinterpret_cast<uintptr_t>(a) % 4 == 0) {
+    ta = reinterpret_cast<const uint32_t *>(a);
+    lda = ars / 2;
+  } else {
+    auto *pa = static_cast<uint16_t *>(scratch(0, m * kPairs * 4));
+    if (!pa)
+      return false;
+    packA(m, k, 2 * kPairs, a, ars, acs, pa);
+    ta = reinterpret_cast<const uint32_t *>(pa);
+    lda = kPairs;
+  }
+  uint32_t *panel = nullptr;
+  if (!pairsB) {
+    panel = static_cast<uint32_t *>(scratch(1, kPairsPerBlock * kPanel * 4));
+    if (!panel)
+      return false;
+  }
+  return onContiguousC(m, n, c, crs, ccs, overwrite, [&](float *tc,
+                                                         int64_t ldc) {
+    // Row slices: ceil(m / 6) of them, as even as possible (5 or 6 rows).
+    int64_t slices = (m + 5) / 6;
+    for (int64_t j0 = 0; j0 < n; j0 += kPanel) {
+      int64_t cols = n - j0 < kPanel ? n - j0 : kPanel;
+      int nv = int((cols + 15) / 16);
+      int64_t tail = cols - (nv - 1) * 16;
+      __mmask16 mask = __mmask16((1u << tail) - 1);
+      for (int64_t p0 = 0; p0 < kPairs; p0 += kPairsPerBlock) {
+        int64_t pairs =
+            kPairs - p0 < kPairsPerBlock ? kPairs - p0 : kPairsPerBlock;
+        const uint32_t *bb;
+        int64_t ldb;
+        if (pairsB) {
+          bb = reinterpret_cast<const uint32_t *>(pairsB + p0 * prs) + j0;
+          ldb = prs / 2;
+        } else {
+          packPanelBf16(k, p0, pairs, j0, cols, b, brs, bcs, panel);
+          bb = panel;
+          ldb = kPanel;
+        }
+        bool zero = overwrite && p0 == 0;
+        for (int64_t s = 0, i0 = 0; s < slices; ++s) {
+          int64_t rows = (m - i0) / (slices - s);
+          rows += (m - i0) % (slices - s) != 0;
+          bf16Kernel(int(rows), nv)(pairs, ta + i0 * lda + p0, lda, bb, ldb,
+                                    tc + i0 * ldc + j0, ldc, mask, zero);
+          i0 += rows;
+        }
+      }
+    }
+  });
+}
+
 /// A product over K = 0, an empty sum: C unchanged, or all +0 with
 /// `overwrite`.
 void emptySum(int64_t m, int64_t n, float *c, int64_t crs, int64_t ccs,
@@ -507,9 +713,14 @@ void matmulBf16(int64_t m, int64_t n, int64_t k, const uint16_t *a,
     return;
   if (k <= 0)
     return emptySum(m, n, c, crs, ccs, overwrite);
-  if (selectedPath() == Bf16Path::Amx)
+  Bf16Path path = selectedPath();
+  if (path == Bf16Path::Amx)
     return matmulAmx(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs,
                      overwrite);
+  if (path == Bf16Path::Avx512Bf16 &&
+      matmulAvx512Bf16(m, n, k, a, ars, acs, b, brs, bcs, nullptr, 0, c, crs,
+                       ccs, overwrite))
+    return;
   matmulWidened(m, n, k, a, ars, acs, b, brs, bcs, c, crs, ccs, overwrite);
 }
 
@@ -522,10 +733,21 @@ void matmulBf16Pairs(int64_t m, int64_t n, int64_t k, const uint16_t *a,
     return;
   if (k <= 0)
     return emptySum(m, n, c, crs, ccs, overwrite);
-  if (selectedPath() == Bf16Path::Amx &&
+  Bf16Path path = selectedPath();
+  if (path == Bf16Path::Amx &&
       matmulAmxPairs(m, n, k, a, ars, acs, pairs, prs, pcs, c, crs, ccs,
                      overwrite))
     return;
+  // In place when the pairs are words: unit column stride, rows an even
+  // number of elements apart, 4-byte aligned; otherwise read as a plain B
+  // (element (p, j) at pairs[(p / 2) prs + 2 j + p % 2]) and packed.
+  if (path == Bf16Path::Avx512Bf16) {
+    bool words = pcs == 1 && prs % 2 == 0 &&
+                 reinterpret_cast<uintptr_t>(pairs) % 4 == 0;
+    if (words && matmulAvx512Bf16(m, n, k, a, ars, acs, nullptr, 0, 0, pairs,
+                                  prs, c, crs, ccs, overwrite))
+      return;
+  }
   matmulWidenedAt(
       m, n, k, a, ars, acs,
       [&](int64_t p, int64_t j) {
@@ -613,12 +835,24 @@ void _mlir_ciface_attn_uk_matmul_bf16_pairs_overwrite(AttnMemRef2Bf16 *a,
 }
 
 const char *attn_uk_bf16_path(void) {
-  return selectedPath() == Bf16Path::Amx ? "amx" : "widen";
+  switch (selectedPath()) {
+  case Bf16Path::Amx:
+    return "amx";
+  case Bf16Path::Avx512Bf16:
+    return "avx512bf16";
+  default:
+    return "widen";
+  }
 }
 
 int attn_uk_force_bf16_path(const char *name) {
   if (strcmp(name, "widen") == 0) {
     __atomic_store_n(&currentPath, int(Bf16Path::Widen), __ATOMIC_RELAXED);
+    return 1;
+  }
+  if (strcmp(name, "avx512bf16") == 0 && avx512Bf16Usable()) {
+    __atomic_store_n(&currentPath, int(Bf16Path::Avx512Bf16),
+                     __ATOMIC_RELAXED);
     return 1;
   }
   if (strcmp(name, "amx") == 0 && amxUsable()) {

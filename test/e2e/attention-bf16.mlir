@@ -9,6 +9,22 @@
 // register-tiled micro-kernel (full and partial 8 x 32 tiles).
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused_blocks --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=linear --check | FileCheck %s
+// The flash nest's products as bf16 micro-kernel calls (amx-bf16: keys and
+// values left bf16, P rounded to bf16 for P V): on AMX where the host has it,
+// widened per call elsewhere (or on AVX512-BF16 where asked for and there), the
+// same check either way.
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused_blocks --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=fused_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=fused_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=avx512bf16 attn-run %s --entry=fused_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=causal_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=causal_long --check --cpu-pipeline=amx-bf16=0 | FileCheck %s
+// The lowered code: the block products are bf16 calls.
+// RUN: attn-opt %s --attn-cpu-pipeline=amx-bf16=1 | FileCheck %s --check-prefix=IR
+// IR-LABEL: llvm.func @fused_long(
+//       IR: llvm.call @attn_uk_matmul_bf16_overwrite(
+//       IR: llvm.call @attn_uk_matmul_bf16(
 // CHECK: output 0: max abs error {{.*}}: OK
 
 func.func @fused(%q: tensor<2x4x33x16xbf16>, %k: tensor<2x4x33x16xbf16>,
@@ -42,4 +58,22 @@ func.func @linear(%x: tensor<2x70x96xbf16>, %w: tensor<96x80xbf16>)
   %y = attn.einsum "b n i, i o -> b n o" (%x, %w)
       : (tensor<2x70x96xbf16>, tensor<96x80xbf16>) -> tensor<2x70x80xbf16>
   return %y : tensor<2x70x80xbf16>
+}
+
+// Several 64-query blocks and 128-key blocks (d = 64, the sizes of the
+// bench rows), a partial last block of each.
+func.func @fused_long(%q: tensor<2x300x64xbf16>, %k: tensor<2x300x64xbf16>,
+                      %v: tensor<2x300x64xbf16>) -> tensor<2x300x64xbf16> {
+  %o_init = tensor.empty() : tensor<2x300x64xbf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x300x64xbf16>, tensor<2x300x64xbf16>, tensor<2x300x64xbf16>)
+      outs(%o_init : tensor<2x300x64xbf16>) scale(0.125) -> tensor<2x300x64xbf16>
+  return %o : tensor<2x300x64xbf16>
+}
+
+func.func @causal_long(%q: tensor<2x2x260x64xbf16>, %k: tensor<2x2x260x64xbf16>,
+                       %v: tensor<2x2x260x64xbf16>) -> tensor<2x2x260x64xbf16> {
+  %o_init = tensor.empty() : tensor<2x2x260x64xbf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<2x2x260x64xbf16>, tensor<2x2x260x64xbf16>, tensor<2x2x260x64xbf16>)
+      outs(%o_init : tensor<2x2x260x64xbf16>) scale(0.125) causal -> tensor<2x2x260x64xbf16>
+  return %o : tensor<2x2x260x64xbf16>
 }

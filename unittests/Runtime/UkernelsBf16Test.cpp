@@ -195,7 +195,7 @@ std::string pairsCaseName(const ::testing::TestParamInfo<PairsCase> &info) {
 // same around 16 and 32; k a multiple of 32 or not (34: unpacked first).
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelBf16Pairs,
-    ::testing::Combine(::testing::Values("amx", "widen"),
+    ::testing::Combine(::testing::Values("amx", "avx512bf16", "widen"),
                        ::testing::Values(1, 5, 16, 31, 32, 48, 197),
                        ::testing::Values(1, 17, 48, 64, 100),
                        ::testing::Values(2, 34, 64, 768),
@@ -204,7 +204,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelBf16PairsOverwrite,
-    ::testing::Combine(::testing::Values("amx", "widen"),
+    ::testing::Combine(::testing::Values("amx", "avx512bf16", "widen"),
                        ::testing::Values(1, 5, 31, 48, 197),
                        ::testing::Values(1, 17, 64, 100),
                        ::testing::Values(2, 34, 768), ::testing::Bool(),
@@ -223,7 +223,7 @@ std::string caseName(const ::testing::TestParamInfo<Case> &info) {
 // 32-step k blocks (k = 31/33: zero padding), a ViT-sized 197-row slice.
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelBf16,
-    ::testing::Combine(::testing::Values("amx", "widen"),
+    ::testing::Combine(::testing::Values("amx", "avx512bf16", "widen"),
                        ::testing::Values(1, 5, 16, 20, 31, 32, 48, 197),
                        ::testing::Values(1, 17, 32, 64, 100),
                        ::testing::Values(1, 31, 33, 256),
@@ -233,7 +233,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, UkernelBf16Overwrite,
-    ::testing::Combine(::testing::Values("amx", "widen"),
+    ::testing::Combine(::testing::Values("amx", "avx512bf16", "widen"),
                        ::testing::Values(1, 20, 197),
                        ::testing::Values(1, 17, 64, 100),
                        ::testing::Values(1, 33, 256), ::testing::Bool(),
@@ -243,7 +243,7 @@ INSTANTIATE_TEST_SUITE_P(
 // A C with column stride 2 (no direct tile stores) and transposed inputs.
 INSTANTIATE_TEST_SUITE_P(
     StridedC, UkernelBf16,
-    ::testing::Combine(::testing::Values("amx", "widen"),
+    ::testing::Combine(::testing::Values("amx", "avx512bf16", "widen"),
                        ::testing::Values(32, 45), ::testing::Values(32, 40),
                        ::testing::Values(64), ::testing::Values(true),
                        ::testing::Values(true), ::testing::Values(true)),

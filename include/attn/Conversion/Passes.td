@@ -51,7 +51,12 @@ def ConvertAttnToLinalgPass : Pass<"convert-attn-to-linalg"> {
            "Flash: turn a boolean mask into an additive one (0 / -inf, in "
            "the accumulation type) once, before the loop nest, so each "
            "block's masking is a vectorisable add rather than a select on "
-           "i1 (the CPU pipeline sets it)">
+           "i1 (the CPU pipeline sets it)">,
+    Option<"keepBf16", "keep-bf16", "bool", /*default=*/"false",
+           "Flash, with transpose-keys: leave bf16 keys and values bf16 "
+           "(attn-widen-attention-operands keep-bf16), so the block "
+           "products are bf16 contractions for AMX (the CPU pipeline's "
+           "amx-bf16 sets it)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

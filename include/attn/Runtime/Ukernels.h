@@ -154,12 +154,15 @@ void attn_uk_matmul_bf16_pairs_overwrite(
     int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t aRowStride,
     int64_t aColStride, const uint16_t *pairs, int64_t pairRowStride,
     int64_t pairColStride, float *c, int64_t cRowStride, int64_t cColStride);
-/// The bf16 path in use: "amx", or "widen" where the CPU or OS has no AMX
-/// (or the environment variable ATTN_UKERNEL_BF16=widen asks for it).
+/// The bf16 path in use: "amx", or "widen" where the CPU or OS has no AMX;
+/// the environment variable ATTN_UKERNEL_BF16 may ask for "widen" or, where
+/// the CPU has AVX512-BF16, "avx512bf16" (VDPBF16PS; not chosen by itself:
+/// slower than "widen" on the Intel CPUs measured, see the README).
 const char *attn_uk_bf16_path(void);
 
-/// Uses `name` ("amx" or "widen") from now on; returns 0 (and changes
-/// nothing) when this machine cannot run it. For tests and comparisons.
+/// Uses `name` ("amx", "avx512bf16" or "widen") from now on; returns 0 (and
+/// changes nothing) when this machine cannot run it. For tests and
+/// comparisons.
 int attn_uk_force_bf16_path(const char *name);
 
 /// Which implementation the micro-kernels dispatch to on this CPU:

@@ -889,7 +889,7 @@ struct ConvertAttnToLinalgPass
     if (flash) {
       if (transposeKeys) {
         forEachAttention([&](AttentionOp op) {
-          return widenAttentionOperands(rewriter, op);
+          return widenAttentionOperands(rewriter, op, keepBf16);
         });
         forEachAttention([&](AttentionOp op) {
           return transposeAttentionKeys(rewriter, op);

@@ -87,6 +87,38 @@ func.func @first_step(%q: tensor<32x16xf32>, %kt: tensor<16x48xf32>, %v: tensor<
 
 // -----
 
+// bf16 keys and values (left bf16 for AMX): the scores are a bf16 matmul
+// into f32; P is rounded to bf16 for P V, and the row sum adds the
+// unrounded P.
+// CHECK-LABEL: func.func @first_step_bf16
+//  CHECK-SAME: (%[[Q:.*]]: tensor<32x16xbf16>, %[[KT:.*]]: tensor<16x48xbf16>, %[[V:.*]]: tensor<48x8xbf16>)
+//       CHECK: %[[S:.*]] = linalg.matmul ins(%[[Q]], %[[KT]] : tensor<32x16xbf16>, tensor<16x48xbf16>) outs(%{{.*}} : tensor<32x48xf32>)
+//       CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[S]], %{{.*}} : tensor<32x48xf32>, tensor<32xf32>)
+//       CHECK: %[[PB:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<32x48xf32>) outs(%{{.*}} : tensor<32x48xbf16>)
+//       CHECK:   arith.truncf %{{.*}} : f32 to bf16
+//       CHECK: %[[ACC:.*]] = linalg.matmul ins(%[[PB]], %[[V]] : tensor<32x48xbf16>, tensor<48x8xbf16>) outs(%{{.*}} : tensor<32x8xf32>)
+//       CHECK: %[[L:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<32x48xf32>)
+//       CHECK: return %[[ACC]], %{{.*}}, %[[L]]
+func.func @first_step_bf16(%q: tensor<32x16xbf16>, %kt: tensor<16x48xbf16>, %v: tensor<48x8xbf16>) -> (tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<32xf32>
+  %m0 = linalg.fill ins(%ninf : f32) outs(%e0 : tensor<32xf32>) -> tensor<32xf32>
+  %e1 = tensor.empty() : tensor<32xf32>
+  %l0 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<32xf32>) -> tensor<32xf32>
+  %e2 = tensor.empty() : tensor<32x8xf32>
+  %a0 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<32x8xf32>) -> tensor<32x8xf32>
+  %r:3 = attn.online_attention ins(%q, %kt, %v : tensor<32x16xbf16>, tensor<16x48xbf16>, tensor<48x8xbf16>)
+      outs(%a0, %m0, %l0 : tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>) scale(1.0)
+      {indexing_maps = [affine_map<(m, k1, k2, n) -> (m, k1)>, affine_map<(m, k1, k2, n) -> (k1, k2)>,
+                        affine_map<(m, k1, k2, n) -> (k2, n)>, affine_map<(m, k1, k2, n) -> (m, n)>,
+                        affine_map<(m, k1, k2, n) -> (m)>, affine_map<(m, k1, k2, n) -> (m)>]}
+      -> tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>
+  return %r#0, %r#1, %r#2 : tensor<32x8xf32>, tensor<32xf32>, tensor<32xf32>
+}
+
+// -----
+
 // The score region inlined between the scale and the masks, with the
 // batch positions of a rank-reduced tile (b, h from offsets) and global i,
 // j; then the window, the key length and the block mask, each -inf where

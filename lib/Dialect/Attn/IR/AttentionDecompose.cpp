@@ -458,8 +458,22 @@ OnlineAttentionOp::decomposeOperation(OpBuilder &b) {
   AffineMap sumOut = d.restrict(sumMap, rowLoops);
   AffineMap accOut = d.restrict(accMap, outLoops);
   AffineMap rowId = d.spaceMap(d.rowSpace, rowLoops);
-  // into + P V, summing over the keys.
+  // into + P V, summing over the keys. With bf16 values (left bf16 for
+  // AMX by attn-widen-attention-operands keep-bf16), P is rounded to bf16
+  // first, as PyTorch's bf16 attention rounds its probabilities: the
+  // product is then a bf16 x bf16 -> f32 contraction. The row sums keep
+  // the unrounded P.
+  Type valueType = getElementTypeOrSelf(getValue().getType());
   auto addMixedValues = [&](Value p, Value into) {
+    if (valueType.isBF16() && d.compute != valueType) {
+      SmallVector<IT> iterators(d.scoreSpace.size(), IT::parallel);
+      AffineMap id = d.spaceMap(d.scoreSpace, d.scoreSpace);
+      p = d.createGeneric(
+          p, {id}, d.createTensor(d.scoreSpace, valueType, std::nullopt), id,
+          iterators, [&](OpBuilder &gb, Location gl, ValueRange args) {
+            return convertFloat(gb, gl, args[0], valueType);
+          });
+    }
     return d.contract(p, d.domainMap(d.scoreSpace), getValue(),
                       d.mapOf(AttentionRole::Value), into, accMap, d.outSpace, d.k2());
   };

@@ -232,7 +232,17 @@ def WidenAttentionOperandsPass : Pass<"attn-widen-attention-operands"> {
     the CPU micro-kernel vectorises (bf16 h8 n1024 d64: 2.6 -> 135 GFLOP/s,
     f32 145); attn-tile-attention then widens each query block once. The
     widening is exact and the products were computed in f32 anyway.
+
+    With `keep-bf16`, bf16 keys and values stay bf16: the block products are
+    then bf16 x bf16 -> f32 contractions, which the micro-kernel runs on AMX
+    tiles (`attn_uk_matmul_bf16`), and the decomposed steps round P to bf16
+    for P V (see `attn.online_attention`). The CPU pipeline sets it with
+    `amx-bf16`; f16 operands are widened either way.
   }];
+  let options = [
+    Option<"keepBf16", "keep-bf16", "bool", /*default=*/"false",
+           "Leave bf16 keys and values bf16 (block products on AMX)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -30,8 +30,10 @@ LogicalResult decomposeAttention(RewriterBase &rewriter, Operation *op);
 LogicalResult transposeAttentionKeys(RewriterBase &rewriter, AttentionOp op);
 
 /// attn-widen-attention-operands on one op: f16/bf16 keys and values of a
-/// dot score are widened to the compute type once.
-LogicalResult widenAttentionOperands(RewriterBase &rewriter, AttentionOp op);
+/// dot score are widened to the compute type once (bf16 ones left as they
+/// are with `keepBf16`).
+LogicalResult widenAttentionOperands(RewriterBase &rewriter, AttentionOp op,
+                                     bool keepBf16 = false);
 
 /// attn-make-attention-masks-additive on one op: a boolean mask becomes
 /// 0 / -inf in the compute type once.
