@@ -54,13 +54,25 @@ bool amxUsable() {
 #endif
 }
 
-/// Whether this CPU has AVX512-BF16 (with AVX512-F/BW) and the OS saves the
-/// zmm state (what __builtin_cpu_supports checks). Virtual machines often
-/// hide AMX from the guest but pass AVX512-BF16 through.
+/// Whether this CPU has AVX512-BF16 with AVX512-F/BW (CPUID leaf 7) and the
+/// OS saves the zmm state (XCR0 bits 1, 2 and 5-7). Virtual machines often
+/// hide AMX from the guest but pass AVX512-BF16 through. CPUID directly, not
+/// __builtin_cpu_supports: that needs compiler-rt's __cpu_model, which the
+/// shared libraries attn-run links from this archive do not get.
 bool avx512Bf16Usable() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512bf16") &&
-         __builtin_cpu_supports("avx512bw");
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx))
+    return false;
+  bool avx512f = ebx & (1u << 16), avx512bw = ebx & (1u << 30);
+  if (!avx512f || !avx512bw || eax < 1)
+    return false;
+  if (!__get_cpuid_count(7, 1, &eax, &ebx, &ecx, &edx) || !(eax & (1u << 5)))
+    return false;
+  if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & bit_OSXSAVE))
+    return false;
+  unsigned xcr0Lo, xcr0Hi;
+  __asm__("xgetbv" : "=a"(xcr0Lo), "=d"(xcr0Hi) : "c"(0));
+  return (xcr0Lo & 0xe6u) == 0xe6u;
 }
 
 int currentPath = int(Bf16Path::Unknown);

@@ -20,6 +20,10 @@
 // RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=avx512bf16 attn-run %s --entry=fused_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=causal_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=causal_long --check --cpu-pipeline=amx-bf16=0 | FileCheck %s
+// A shared library of the bf16 calls links (the bf16 micro-kernel needs nothing
+// beyond libc: no compiler-rt CPU-model symbols).
+// RUN: attn-run %s --entry=fused_long --emit=so -o %t.so --cpu-pipeline=amx-bf16=1
+// RUN: attn-run %s --entry=linear --emit=so -o %t.so
 // The lowered code: the block products are bf16 calls.
 // RUN: attn-opt %s --attn-cpu-pipeline=amx-bf16=1 | FileCheck %s --check-prefix=IR
 // IR-LABEL: llvm.func @fused_long(
