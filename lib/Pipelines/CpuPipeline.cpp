@@ -111,6 +111,8 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createLoopInvariantCodeMotionPass());
   if (options.openmp) {
+    // One OpenMP region per loop nest: nested parallel loops run serially.
+    pm.addPass(attn::createSerializeNestedParallelLoopsPass());
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(attn::createOmpDynamicSchedulePass());
   }
