@@ -187,14 +187,6 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "JIT-compiled by the driver), bin or fatbin (need "
                      "ptxas from a CUDA toolkit), llvm or offload"),
       llvm::cl::init("isa")};
-  PassOptions::Option<bool> amxBf16{
-      *this, "amx-bf16",
-      llvm::cl::desc("The code runs where AMX-BF16 is: bf16 attention keeps "
-                     "its keys and values bf16, so the flash nest's block "
-                     "products run on the bf16 micro-kernel's AMX tiles "
-                     "(P rounded to bf16 for P V) instead of widened to f32 "
-                     "(off by default: not yet timed on an AMX host)"),
-      llvm::cl::init(false)};
   PassOptions::Option<bool> emitCInterface{
       *this, "c-interface",
       llvm::cl::desc("Give every function a _mlir_ciface_ wrapper"),
