@@ -81,8 +81,9 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
 
   // Buffers -> loops. Every linalg op becomes one scf.parallel over its
   // parallel dimensions (reductions stay sequential inside), which
-  // convert-scf-to-openmp turns into one omp.wsloop; its static schedule
-  // hands each thread one contiguous chunk of the iteration space.
+  // convert-scf-to-openmp turns into one omp.wsloop, which
+  // attn-omp-thread-ranges then schedules in the region itself: statically,
+  // one contiguous range of the iteration space per thread.
   //
   // With ukernels=1, f32 contractions first become calls of the runtime's
   // micro-kernel (libattn_ukernels, which the JIT and ahead-of-time
@@ -115,6 +116,9 @@ void mlir::attn::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(attn::createSerializeNestedParallelLoopsPass());
     pm.addPass(createConvertSCFToOpenMPPass());
     pm.addPass(attn::createOmpDynamicSchedulePass());
+    // No loop-scheduling calls into libomp (Debian's formats debug strings
+    // in each): the threads split the iterations themselves.
+    pm.addPass(attn::createOmpThreadRangesPass());
   }
   // exp (softmax), erf (GELU), tanh (additive scores) as arithmetic: no
   // libm call per element, and vectorisable.

@@ -49,10 +49,11 @@ struct OmpDynamicSchedulePass
         return;
       // Only loops over coarse tiles of matrix products (the GEMM output
       // tiles, the flash-attention blocks: their bodies hold the
-      // micro-kernels' vector.fma): every dispatch costs a call into the
-      // runtime (Debian's libomp even formats a string in it), which a loop
-      // over rows or elements of a cheap elementwise op would pay once per
-      // iteration.
+      // micro-kernels' vector.fma): every dispatch costs an atomic add on
+      // a counter shared by the threads (attn-omp-thread-ranges; without
+      // it a runtime call, which Debian's libomp formats a string in), which
+      // a loop over rows or elements of a cheap elementwise op would pay
+      // once per iteration.
       auto nest = dyn_cast<omp::LoopNestOp>(loop.getWrappedLoop());
       std::optional<int64_t> trips = nest ? getTripCount(nest) : std::nullopt;
       if (!trips || *trips > kMaxDynamicTrips)

@@ -7,12 +7,12 @@
 // without it (the pipeline's default) nothing needs AVX-512.
 
 // CHECK-LABEL: llvm.func @attention(
-// CHECK:         omp.loop_nest
+// CHECK:         omp.parallel
 // CHECK:         llvm.intr.roundeven({{.*}}) : (vector<64xf32>) -> vector<64xf32>
 // CHECK-COUNT-8: llvm.intr.fma({{.*}}) : (vector<64xf32>, vector<64xf32>, vector<64xf32>) -> vector<64xf32>
 // CHECK-COUNT-4: llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"({{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>, i16, i32) -> vector<16xf32>
 // CHECK-NOT:     llvm.call_intrinsic "llvm.x86.avx512.mask.scalef.ps.512"
-// CHECK:         omp.yield
+// CHECK:         omp.terminator
 
 // PORTABLE-NOT: llvm.x86.avx512
 // PORTABLE-NOT: llvm.intr.roundeven

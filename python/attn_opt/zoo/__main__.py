@@ -92,8 +92,8 @@ def main(argv: List[str] = None) -> int:
     p.add_argument("--ci", action="store_true", help="the CI subset: one small model per family")
     p.add_argument("--small", action="store_true", help="small configurations")
     p.add_argument("--runs", type=int, default=5,
-                   help="timed runs per model, eager and compiled interleaved; the fastest of each counts "
-                        "(0: no timing)")
+                   help="timed rounds per model, eager and compiled interleaved round by round, three "
+                        "calls of each a round; the fastest of each counts (0: no timing)")
     p.add_argument("--out", default="", help="append one JSON row per model to this file; resumes")
     p.add_argument("--table", default="", help="print the per-family summary of a JSONL file and exit")
     p.add_argument("--limit", type=int, default=0, help="at most this many models")
