@@ -58,10 +58,17 @@ static omp::WsloopOp getSoleWorksharingLoop(omp::ParallelOp parallel) {
   return loop;
 }
 
-/// The declaration of the OpenMP runtime function `name`: () -> i32.
+/// The declaration of the OpenMP runtime function `name`: () -> i32; null
+/// when the module has another symbol of that name.
 static func::FuncOp getRuntimeQuery(ModuleOp module, StringRef name) {
-  if (auto func = module.lookupSymbol<func::FuncOp>(name))
+  if (Operation *symbol = module.lookupSymbol(name)) {
+    auto func = dyn_cast<func::FuncOp>(symbol);
+    if (!func || func.getFunctionType().getNumInputs() != 0 ||
+        func.getFunctionType().getResults() !=
+            ArrayRef<Type>{IntegerType::get(module.getContext(), 32)})
+      return {};
     return func;
+  }
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   auto func = func::FuncOp::create(
       b, module.getLoc(), name,
@@ -79,6 +86,10 @@ struct OmpThreadRangesPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<omp::ParallelOp, omp::WsloopOp>> loops;
     module.walk([&](omp::ParallelOp parallel) {
+      // A region nested in another would share the dynamic counter (in the
+      // function's frame) with the outer region's threads: left alone.
+      if (parallel->getParentOfType<omp::ParallelOp>())
+        return;
       if (omp::WsloopOp loop = getSoleWorksharingLoop(parallel))
         loops.push_back({parallel, loop});
     });
@@ -86,6 +97,9 @@ struct OmpThreadRangesPass
       return;
     func::FuncOp threadNum = getRuntimeQuery(module, "omp_get_thread_num");
     func::FuncOp numThreads = getRuntimeQuery(module, "omp_get_num_threads");
+    // The module defines these names otherwise: keep the runtime's schedule.
+    if (!threadNum || !numThreads)
+      return;
     IRRewriter rewriter(&getContext());
     for (auto [parallel, loop] : loops)
       rewrite(rewriter, parallel, loop, threadNum, numThreads);

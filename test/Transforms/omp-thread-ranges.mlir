@@ -183,3 +183,56 @@ func.func @kept(%out: memref<8xf32>, %sum: !llvm.ptr) {
   }
   return
 }
+
+// -----
+
+// A region nested in another (its threads would share one counter in the
+// function's frame) keeps its work-sharing loop; the outer one has more than
+// a loop in it.
+// CHECK-LABEL: func.func @nested(
+// CHECK:         omp.parallel {
+// CHECK:           omp.parallel {
+// CHECK-NEXT:        omp.wsloop schedule(dynamic) {
+func.func @nested(%out: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  omp.parallel {
+    omp.parallel {
+      omp.wsloop schedule(dynamic) {
+        omp.loop_nest (%i) : index = (%c0) to (%c8) step (%c1) {
+          memref.store %f, %out[%i] : memref<8xf32>
+          omp.yield
+        }
+      }
+      omp.terminator
+    }
+    omp.terminator
+  }
+  return
+}
+
+// -----
+
+// The module has its own `omp_get_thread_num` of another type: the rewrite
+// would call it, so nothing changes.
+// CHECK-LABEL: func.func @taken_name(
+// CHECK:         omp.wsloop {
+func.func private @omp_get_thread_num() -> i64
+func.func @taken_name(%out: memref<8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %f = arith.constant 1.0 : f32
+  omp.parallel {
+    omp.wsloop {
+      omp.loop_nest (%i) : index = (%c0) to (%c8) step (%c1) {
+        memref.store %f, %out[%i] : memref<8xf32>
+        omp.yield
+      }
+    }
+    omp.terminator
+  }
+  return
+}
