@@ -692,9 +692,9 @@ def OmpThreadRangesPass : Pass<"attn-omp-thread-ranges", "::mlir::ModuleOp"> {
     us with the dynamic one against 1.1 us with ranges computed in the
     region (a C loop of 20 000 regions on two threads), and on two threads
     vit-pytorch's CvT (~2000 forks a forward) spent 15% of its samples in
-    glibc's printf internals. Where a region holds nothing but one
-    work-sharing loop without reductions, private or linear variables,
-    ordering or chunk, the loop becomes sequential code in the region:
+    glibc's printf internals. Where a region (not nested in another) holds
+    nothing but one work-sharing loop without reductions, private or
+    linear variables, ordering or chunk, the loop becomes sequential code in the region:
     with no schedule or a static one, thread t of T walks the iterations
     [N·t/T, N·(t+1)/T) of the nest's N (in the loops' order, collapsed
     loops linearised, the last varying fastest), with its id and the team
