@@ -693,17 +693,16 @@ def OmpThreadRangesPass : Pass<"attn-omp-thread-ranges", "::mlir::ModuleOp"> {
     region (a C loop of 20 000 regions on two threads), and on two threads
     vit-pytorch's CvT (~2000 forks a forward) spent 15% of its samples in
     glibc's printf internals. Where a region (not nested in another) holds
-    nothing but one work-sharing loop without reductions, private or
-    linear variables, ordering or chunk, the loop becomes sequential code
-    in the region: with no schedule or a static one, thread t of T walks
-    the iterations [N·t/T, N·(t+1)/T) of the nest's N (in the loops'
-    order, collapsed loops linearised, the last varying fastest), with its
-    id and the team
-    size from `omp_get_thread_num` / `omp_get_num_threads`; with a dynamic
-    one each thread takes the next iteration from a counter in the
-    enclosing function's frame (`memref.atomic_rmw addi`, reset before
-    the region) until none are left. The loop's implicit barrier was
-    followed directly by the region's own, which remains. Run it after
+    nothing but one work-sharing loop without reductions, private or linear
+    variables, ordering or chunk, the loop becomes sequential code in the
+    region: with no schedule or a static one, thread t of T walks the
+    iterations [N·t/T, N·(t+1)/T) of the nest's N (in the loops' order,
+    collapsed loops linearised, the last varying fastest), with its id and
+    the team size from `omp_get_thread_num` / `omp_get_num_threads`; with a
+    dynamic one each thread takes the next iteration from a counter in the
+    enclosing function's frame (`memref.atomic_rmw addi`, reset before the
+    region) until none are left. The loop's implicit barrier was followed
+    directly by the region's own, which remains. Run it after
     `attn-omp-dynamic-schedule`.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
