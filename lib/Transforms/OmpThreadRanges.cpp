@@ -58,17 +58,21 @@ static omp::WsloopOp getSoleWorksharingLoop(omp::ParallelOp parallel) {
   return loop;
 }
 
-/// The declaration of the OpenMP runtime function `name`: () -> i32; null
-/// when the module has another symbol of that name.
+/// Whether `symbol` declares an OpenMP runtime query: () -> i32.
+static bool isRuntimeQuery(Operation *symbol) {
+  auto func = dyn_cast<func::FuncOp>(symbol);
+  if (!func)
+    return false;
+  FunctionType type = func.getFunctionType();
+  return type.getNumInputs() == 0 && type.getNumResults() == 1 &&
+         type.getResult(0).isInteger(32);
+}
+
+/// The declaration of the OpenMP runtime query `name`, created when the
+/// module has none (the caller checked that no other symbol has the name).
 static func::FuncOp getRuntimeQuery(ModuleOp module, StringRef name) {
-  if (Operation *symbol = module.lookupSymbol(name)) {
-    auto func = dyn_cast<func::FuncOp>(symbol);
-    if (!func || func.getFunctionType().getNumInputs() != 0 ||
-        func.getFunctionType().getResults() !=
-            ArrayRef<Type>{IntegerType::get(module.getContext(), 32)})
-      return {};
+  if (auto func = module.lookupSymbol<func::FuncOp>(name))
     return func;
-  }
   OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
   auto func = func::FuncOp::create(
       b, module.getLoc(), name,
@@ -95,11 +99,14 @@ struct OmpThreadRangesPass
     });
     if (loops.empty())
       return;
+    // The module defines these names otherwise: keep the runtime's schedule
+    // (and add nothing).
+    for (StringRef name : {"omp_get_thread_num", "omp_get_num_threads"})
+      if (Operation *symbol = module.lookupSymbol(name);
+          symbol && !isRuntimeQuery(symbol))
+        return;
     func::FuncOp threadNum = getRuntimeQuery(module, "omp_get_thread_num");
     func::FuncOp numThreads = getRuntimeQuery(module, "omp_get_num_threads");
-    // The module defines these names otherwise: keep the runtime's schedule.
-    if (!threadNum || !numThreads)
-      return;
     IRRewriter rewriter(&getContext());
     for (auto [parallel, loop] : loops)
       rewrite(rewriter, parallel, loop, threadNum, numThreads);

@@ -216,7 +216,8 @@ func.func @nested(%out: memref<8xf32>) {
 // -----
 
 // The module has its own `omp_get_thread_num` of another type: the rewrite
-// would call it, so nothing changes.
+// would call it, so nothing changes (no declaration is added either).
+// CHECK-NOT: omp_get_num_threads
 // CHECK-LABEL: func.func @taken_name(
 // CHECK:         omp.wsloop {
 func.func private @omp_get_thread_num() -> i64
