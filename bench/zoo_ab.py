@@ -1,7 +1,7 @@
 """Same-process A/B of attn-opt builds on one model of the zoo's corpus: the
 model is compiled once per build dir (each library links its own build's
 micro-kernel archive), then eager and every compiled module are timed in
-rounds of three calls each, as the zoo times them (a call right after
+rounds of the zoo's _BURST calls each, as the zoo times them (a call right after
 another runtime's call shares the cores with that runtime's spinning
 workers).
 
@@ -21,6 +21,7 @@ import torch
 
 import attn_opt
 from attn_opt.zoo import corpus
+from attn_opt.zoo.runner import _BURST
 
 
 def main() -> None:
@@ -28,7 +29,7 @@ def main() -> None:
     parser.add_argument("family", help="zoo family (d2l, hf, timm, vit-pytorch, x-transformers)")
     parser.add_argument("model", help="regular expression for the model's name in that family")
     parser.add_argument("builds", help="comma-separated attn-opt build dirs (ATTN_OPT_BUILD_DIR of each)")
-    parser.add_argument("--rounds", type=int, default=10, help="rounds of three calls of each")
+    parser.add_argument("--rounds", type=int, default=10, help=f"rounds of {_BURST} calls of each")
     parser.add_argument("--small", action="store_true", help="the small (CI) configuration")
     args = parser.parse_args()
     entries = [e for e in corpus.entries([args.family]) if re.search(args.model, e.name)]
@@ -54,7 +55,7 @@ def main() -> None:
                 print(f"{name}: relative error {err:.2e} against eager")
         for _ in range(args.rounds):
             for name, fn in fns:
-                for _ in range(3):
+                for _ in range(_BURST):
                     start = time.perf_counter()
                     fn(*x)
                     times[name].append(time.perf_counter() - start)
