@@ -36,6 +36,7 @@ import torch
 import torch.nn as nn
 import torch.utils._pytree as pytree
 
+from .capture import flatten_inputs
 from .errors import ToolError
 from .translate import Lowered, Placeholder, Translator
 
@@ -247,6 +248,10 @@ class Library:
         self.results = lowered.results
         self.arg_types = [_descriptor(len(shape)) for shape, _ in self.arg_specs]
         self._local = threading.local()
+        # What a call compares against, computed once: torch.Size compares
+        # with a tensor's shape without building tuples.
+        self._arg_sizes = [torch.Size(shape) for shape, _ in self.arg_specs]
+        self._result_plans = [_ResultPlan(shape, np.dtype(_NUMPY[dtype])) for shape, dtype in self.results]
         out_types = [_descriptor(len(shape)) for shape, _ in self.results]
         if len(out_types) == 1:
             self.result_type: Optional[type] = out_types[0]
@@ -278,46 +283,49 @@ class Library:
 
     def __call__(self, tensors: Sequence[torch.Tensor]) -> List[np.ndarray]:
         descriptors, result, refs = self._call_state()
-        pointers = set()
+        if len(tensors) != len(descriptors):
+            raise ToolError(f"the library takes {len(descriptors)} arguments, got {len(tensors)}")
+        pointers = []
         keep = []
-        for k, (tensor, d, (shape, _), dtype) in enumerate(zip(tensors, descriptors, self.arg_specs,
-                                                                self.arg_dtypes)):
-            if tuple(tensor.shape) != tuple(shape):
+        for k, tensor in enumerate(tensors):
+            if tensor.shape != self._arg_sizes[k]:
                 # The kernels are specialised to these sizes: another shape
                 # would be read out of bounds.
                 raise ToolError(f"argument {k} has shape {list(tensor.shape)}, the library was compiled for "
-                                f"{list(shape)}")
+                                f"{list(self.arg_specs[k][0])}")
+            dtype = self.arg_dtypes[k]
             if dtype is not None and tensor.dtype != dtype:
                 # A wider element would be read as the wrong values, and past
                 # the end of a narrower one (a module converted with .float()
                 # or .to(...) after it was compiled).
                 raise ToolError(f"argument {k} has dtype {tensor.dtype}, the library was compiled for {dtype}: "
                                 f"compile the module again after changing its dtype")
-            if tensor.data_ptr() % _ALIGNMENT or not tensor.is_contiguous():
+            pointer = tensor.data_ptr()
+            if pointer % _ALIGNMENT or not tensor.is_contiguous():
                 tensor = tensor.contiguous().clone()
-            keep.append(tensor)
-            d.allocated = d.aligned = tensor.data_ptr()
-            pointers.add(tensor.data_ptr())
+                keep.append(tensor)
+                pointer = tensor.data_ptr()
+            d = descriptors[k]
+            d.allocated = d.aligned = pointer
+            pointers.append(pointer)
         self.function(*refs)
         outs = [result] if len(self.results) == 1 else [getattr(result, f"r{i}") for i in range(len(self.results))]
         arrays = []
-        owned = set()
-        pending = list(zip(outs, self.results))
-        for k, (d, (shape, dtype)) in enumerate(pending):
+        owned: List[int] = []
+        for k, (d, plan) in enumerate(zip(outs, self._result_plans)):
             try:
                 allocated = d.allocated
-                if bool(allocated) and allocated != _DEADBEEF and allocated not in pointers \
-                        and allocated not in owned:
-                    owned.add(allocated)
-                    arrays.append(_adopt_or_copy(d, shape, np.dtype(_NUMPY[dtype])))
+                if allocated and allocated != _DEADBEEF and allocated not in pointers and allocated not in owned:
+                    owned.append(allocated)
+                    arrays.append(plan.adopt_or_copy(d))
                 else:  # an argument, a constant global, or a buffer an earlier result owns
-                    arrays.append(_copy_out(d, shape, np.dtype(_NUMPY[dtype])))
+                    arrays.append(_copy_out(d, plan.shape, plan.dtype))
             except BaseException:
-                for later, _ in pending[k + 1:]:  # free what no result owns yet
+                for later in outs[k + 1:]:  # free what no result owns yet
                     allocated = later.allocated
                     if allocated and allocated != _DEADBEEF and allocated not in pointers \
                             and allocated not in owned:
-                        owned.add(allocated)
+                        owned.append(allocated)
                         _libc.free(allocated)
                 raise
         del keep
@@ -431,28 +439,57 @@ class _Malloced:
         _libc.free(self.address)
 
 
-def _adopt_or_copy(d: Any, shape: Tuple[int, ...], dtype: np.dtype) -> np.ndarray:
-    """A result buffer that the callee malloc'ed and that only this result
-    uses, as an array: without a copy when it is dense in row-major order
-    (the usual case), else copied out. Either way the buffer is freed once,
-    by its owner or here."""
-    rank = len(shape)
-    sizes = tuple(d.sizes[i] for i in range(rank))
-    strides = tuple(d.strides[i] for i in range(rank))
-    dense, stride = True, 1
-    for n, s in zip(reversed(sizes), reversed(strides)):
-        dense = dense and (n == 1 or s == stride)
-        stride *= n
-    if sizes != tuple(shape) or not dense or stride == 0:
-        try:
-            return _copy_out(d, shape, dtype)
-        finally:
-            _libc.free(d.allocated)
-    owner = _Malloced(d.allocated)
-    buffer = (ctypes.c_char * (stride * dtype.itemsize)).from_address(d.aligned + d.offset * dtype.itemsize)
-    # The ctypes array keeps the owner alive, numpy keeps the ctypes array.
-    buffer._owner = owner  # type: ignore[attr-defined]
-    return np.frombuffer(buffer, dtype=dtype, count=stride).reshape(shape)
+class _ResultPlan:
+    """How one result comes back: a buffer that the callee malloc'ed and that
+    only this result uses becomes the array's storage without a copy when it
+    is dense in row-major order (the usual case: its sizes and strides are
+    compared as bytes, in one step), else it is copied out. Either way the
+    buffer is freed once, by its owner or here."""
+
+    __slots__ = ("shape", "dtype", "elements", "layout", "buffer_type")
+
+    def __init__(self, shape: Tuple[int, ...], dtype: np.dtype) -> None:
+        self.shape = tuple(shape)
+        self.dtype = dtype
+        rank = len(self.shape)
+        strides, stride = [0] * rank, 1
+        for i in range(rank - 1, -1, -1):
+            strides[i] = stride
+            stride *= self.shape[i]
+        self.elements = stride
+        self.layout = bytes((ctypes.c_int64 * (2 * rank))(*self.shape, *strides))
+        self.buffer_type = ctypes.c_char * (stride * dtype.itemsize)
+
+    def adopt_or_copy(self, d: Any) -> np.ndarray:
+        rank = len(self.shape)
+        # sizes and strides are adjacent int64 arrays in the descriptor.
+        layout = ctypes.string_at(ctypes.addressof(d) + _LAYOUT_OFFSET, 16 * rank) if rank else b""
+        if (layout != self.layout or self.elements == 0) and not self._dense(d):
+            try:
+                return _copy_out(d, self.shape, self.dtype)
+            finally:
+                _libc.free(d.allocated)
+        owner = _Malloced(d.allocated)
+        buffer = self.buffer_type.from_address(d.aligned + d.offset * self.dtype.itemsize)
+        # The ctypes array keeps the owner alive, numpy keeps the ctypes array.
+        buffer._owner = owner  # type: ignore[attr-defined]
+        return np.ndarray(self.shape, self.dtype, buffer)
+
+    def _dense(self, d: Any) -> bool:
+        """Whether a result of other strides than the plan's is still dense
+        row-major data of this shape (unit dimensions take any stride)."""
+        rank = len(self.shape)
+        sizes = tuple(d.sizes[i] for i in range(rank))
+        strides = tuple(d.strides[i] for i in range(rank))
+        dense, stride = True, 1
+        for n, s in zip(reversed(sizes), reversed(strides)):
+            dense = dense and (n == 1 or s == stride)
+            stride *= n
+        return sizes == self.shape and dense and stride != 0
+
+
+# A descriptor's sizes start after allocated, aligned and offset.
+_LAYOUT_OFFSET = 3 * 8
 
 
 def _to_torch(array: np.ndarray, dtype: str) -> torch.Tensor:
@@ -469,7 +506,10 @@ def signature(flat: Sequence[Any]) -> Tuple[Any, ...]:
     key = []
     for i, t in enumerate(flat):
         if isinstance(t, (torch.Tensor, np.ndarray)):
-            key.append((tuple(t.shape), str(t.dtype), first.setdefault(id(t), i)))
+            # The shape and dtype objects themselves (a torch.Size hashes as
+            # its tuple; torch and numpy dtypes never compare equal):
+            # formatting them was a fifth of a small module's call.
+            key.append((t.shape, t.dtype, first.setdefault(id(t), i)))
         else:
             key.append(("value", repr(t)))
     return tuple(key)
@@ -511,6 +551,12 @@ class Variant:
         self.out_spec = captured.out_spec
         self.constants = captured.program.constants
         self.buffer_guard = [(fqn, *self._identity(module.get_buffer(fqn))) for fqn in lowered.embedded_buffers]
+        # Where each library argument comes from, and whether the output is
+        # one tensor (no pytree to rebuild): read once, not on every call.
+        self.arg_sources = [(arg.kind, arg.index if arg.kind == "input" else arg) for arg in lowered.args]
+        self.result_dtypes = [dtype for _, dtype in lowered.results]
+        self.single_output = (self.out_spec is not None and self.out_spec.is_leaf()
+                              and lowered.outputs == [0] and len(lowered.results) == 1)
         self._prepared_key: Any = None
         self._prepared: List[torch.Tensor] = []
         self._lock = threading.Lock()
@@ -573,15 +619,15 @@ class CompiledModule:
         self._default = self._variant(tuple(example_inputs), dict(example_kwargs or {}))
 
     def _variant(self, args: Tuple[Any, ...], kwargs: Dict[str, Any], flat: Optional[List[Any]] = None) -> Variant:
-        from .capture import flatten_inputs, lower
         if flat is None:
             flat = flatten_inputs(args, kwargs)
         key = signature(flat)
         with self._lock:
             variant = self._variants.get(key)
-            if variant is not None and not variant.buffers_unchanged(self.module):
+            if variant is not None and variant.buffer_guard and not variant.buffers_unchanged(self.module):
                 variant = None
             if variant is None:
+                from .capture import lower  # here, not per call: a function-level import costs a microsecond
                 lowered, captured = lower(self.module, args, kwargs, target=self.target)
                 variant = Variant(self.module, lowered, captured, self.target)
                 self._variants[key] = variant
@@ -605,7 +651,6 @@ class CompiledModule:
         return len(self._variants)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .capture import flatten_inputs
         flat = flatten_inputs(args, kwargs)
         use_numpy = any(isinstance(x, np.ndarray) for x in flat) and not any(
             isinstance(x, torch.Tensor) for x in flat)
@@ -613,24 +658,26 @@ class CompiledModule:
         tensors: List[torch.Tensor] = []
         prepared = variant.prepared(self.module)
         prepared_iter = iter(prepared)
-        for arg in variant.lowered.args:
-            if arg.kind == "input":
-                x = flat[arg.index]
+        for kind, source in variant.arg_sources:
+            if kind == "input":
+                x = flat[source]
                 if isinstance(x, np.ndarray):
                     x = torch.from_numpy(np.ascontiguousarray(x))
                 if x.device.type != self.target:
                     raise ValueError(f"target '{self.target}' takes {self.target.upper()} tensors, got one on "
                                      f"{x.device}")
                 tensors.append(x.detach())
-            elif arg.kind == "prepared":
+            elif kind == "prepared":
                 tensors.append(next(prepared_iter))
             else:
-                tensors.append(variant.constant(arg))
+                tensors.append(variant.constant(source))
         arrays = variant.library(tensors)
         if self.target == "cuda":
             results = list(arrays)
         else:
-            results = [a if use_numpy else _to_torch(a, dtype) for a, (_, dtype) in zip(arrays, variant.library.results)]
+            results = [a if use_numpy else _to_torch(a, dtype) for a, dtype in zip(arrays, variant.result_dtypes)]
+        if variant.single_output:
+            return results[0]
         flat_out = [results[m] if isinstance(m, int) else m[1] for m in variant.lowered.outputs]
         return pytree.tree_unflatten(flat_out, variant.out_spec)
 

@@ -275,3 +275,43 @@ def test_small_graphs_are_built_without_openmp(compiler, monkeypatch) -> None:
     big = attn_opt.compile(Big(), (a, b))
     assert b"__kmpc_fork_call" in big.library_path.read_bytes()
     torch.testing.assert_close(big(a, b), (a @ b).softmax(-1), rtol=2e-4, atol=1e-6)
+
+
+def test_library_rejects_another_argument_count(compiler) -> None:
+    # Fewer tensors than descriptors would leave the last descriptors
+    # pointing at an earlier call's (freed) buffers.
+    compiled = attn_opt.compile(TwoOutputs(), (torch.randn(3, 5),))
+    library = compiled._default.library
+    with pytest.raises(attn_opt.AttnOptError, match=r"takes 1 arguments, got 0"):
+        library([])
+
+
+def test_output_structure_survives_the_single_result_shortcut(compiler) -> None:
+    # A lone tensor comes back as a tensor, a 1-tuple as a 1-tuple, a dict
+    # as a dict: the shortcut that skips rebuilding the pytree applies only
+    # to the first.
+    class Lone(nn.Module):
+        def forward(self, x):
+            return x * 2.0
+
+    class OneTuple(nn.Module):
+        def forward(self, x):
+            return (x * 2.0,)
+
+    class OneDict(nn.Module):
+        def forward(self, x):
+            return {"y": x * 2.0}
+
+    x = torch.randn(3, 5)
+    lone = attn_opt.compile(Lone(), (x,))(x)
+    assert isinstance(lone, torch.Tensor)
+    torch.testing.assert_close(lone, x * 2.0)
+    one = attn_opt.compile(OneTuple(), (x,))(x)
+    assert isinstance(one, tuple) and len(one) == 1
+    torch.testing.assert_close(one[0], x * 2.0)
+    named = attn_opt.compile(OneDict(), (x,))(x)
+    assert list(named) == ["y"]
+    torch.testing.assert_close(named["y"], x * 2.0)
+    as_numpy = attn_opt.compile(Lone(), (x,))(x.numpy())
+    assert isinstance(as_numpy, np.ndarray)
+    np.testing.assert_allclose(as_numpy, x.numpy() * 2.0)
