@@ -89,3 +89,35 @@ def test_deepvit_reattention_fuses(compiler) -> None:
     remarks = remarks_of(lowered.mlir)
     assert [r.fused for r in remarks] == [True, True], remarks
     assert all("two-pass re-attention" in r.message for r in remarks), remarks
+
+
+@pytest.mark.parametrize("family,name", [("vit-pytorch", "CaiT"), ("timm", "cait_xxs24_224")])
+def test_talking_heads_are_materialised_with_a_remark(family, name, compiler, monkeypatch) -> None:
+    """CaiT's talking heads (scores and probabilities mixed across heads;
+    vit-pytorch as einsums, timm as Linears over the permuted head axis with
+    a bias): small scores are mixed as written, one einsum per mix in the
+    scores' own layout, and each softmax's remark names the mix. Above
+    MATERIALISE_LIMIT the fused forms (Q' Kᵀ over all heads' features, P V
+    over all heads' values) take over; both match eager."""
+    from attn_opt.capture import lower
+    from attn_opt.explain import remarks_of
+    from attn_opt.ops import talking_heads
+
+    entry = next(e for e in entries([family]) if e.name == name)
+    row = run_entry(entry, small=True, runs=0)
+    assert row.compiled and row.matched, row.note
+    model, inputs = entry.build(True)
+    lowered, _ = lower(model, inputs(0), strict=False)
+    remarks = remarks_of(lowered.mlir)
+    talking = [r for r in remarks if "talking heads: the scores are mixed across heads by" in r.message]
+    assert talking and not any(r.fused for r in talking), remarks
+    # timm's class-attention blocks have no head mix and fuse.
+    assert row.fused == row.attentions - len(talking), (row.fused, row.attentions, remarks)
+    # Two mixes per attention, each an einsum in the scores' own layout.
+    mixes = [l for l in lowered.mlir.splitlines() if "attn.einsum" in l and ("bhij,hg->bgij" in l or "abcd,bz->azcd" in l)]
+    assert len(mixes) == 2 * len(talking), lowered.mlir
+
+    monkeypatch.setattr(talking_heads, "MATERIALISE_LIMIT", -1)
+    row = run_entry(entry, small=True, runs=0)
+    assert row.compiled and row.matched, row.note
+    assert row.fused == row.attentions > 0, (row.fused, row.attentions, row.note)

@@ -708,3 +708,60 @@ func.func @generic_between(%q: tensor<2x8x16xf32>, %k: tensor<2x8x16xf32>, %v: t
   %o = attn.einsum "b i j, b j d -> b i d" (%p, %v) : (tensor<2x8x8xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
   return %o : tensor<2x8x16xf32>
 }
+
+// -----
+
+// Talking heads (vit-pytorch's CaiT): the scores are mixed across heads by a
+// square matrix before the softmax, and the probabilities after it. Each
+// mixed head's scores need every head's, so nothing fuses and the remark
+// names the mix (not the mix taken for a score einsum).
+// CHECK-LABEL: func.func @talking_heads
+//       CHECK: attn.softmax
+//   CHECK-NOT: attn.attention
+func.func @talking_heads(%q: tensor<1x4x16x8xf32>, %k: tensor<1x4x16x8xf32>, %v: tensor<1x4x16x8xf32>, %w1: tensor<4x4xf32>, %w2: tensor<4x4xf32>) -> tensor<1x4x16x8xf32> {
+  %s = attn.einsum "b h i d, b h j d -> b h i j" (%q, %k) scale(0.35) : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x16xf32>
+  %m = attn.einsum "b h i j, h g -> b g i j" (%s, %w1) : (tensor<1x4x16x16xf32>, tensor<4x4xf32>) -> tensor<1x4x16x16xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: talking heads: the scores are mixed across heads by 'b h i j, h g -> b g i j' before the softmax: a flash loop would compute each mixed head's scores from every head's features (H times the score products), so the scores are materialised
+  %p = attn.softmax %m axis(3) : tensor<1x4x16x16xf32>
+  %pm = attn.einsum "b h i j, h g -> b g i j" (%p, %w2) : (tensor<1x4x16x16xf32>, tensor<4x4xf32>) -> tensor<1x4x16x16xf32>
+  %o = attn.einsum "b h i j, b h j d -> b h i d" (%pm, %v) : (tensor<1x4x16x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %o : tensor<1x4x16x8xf32>
+}
+
+// -----
+
+// timm's form: the mix is a Linear over the head axis with a bias, added as
+// a broadcast, behind views of the scores.
+// CHECK-LABEL: func.func @talking_heads_bias
+//       CHECK: attn.softmax
+//   CHECK-NOT: attn.attention
+func.func @talking_heads_bias(%q: tensor<1x4x16x8xf32>, %kt: tensor<1x4x8x16xf32>, %v: tensor<1x4x16x8xf32>, %w: tensor<4x4xf32>, %bias: tensor<1x4xf32>) -> tensor<1x4x16x8xf32> {
+  %s = attn.einsum "b h i k, b h k j -> b h i j" (%q, %kt) : (tensor<1x4x16x8xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x16x16xf32>
+  %sv = attn.rearrange %s "b h i j -> b h (i j)" : tensor<1x4x16x16xf32> -> tensor<1x4x256xf32>
+  %m = attn.einsum "abc,bz->azc" (%sv, %w) : (tensor<1x4x256xf32>, tensor<4x4xf32>) -> tensor<1x4x256xf32>
+  %mv = attn.rearrange %m "b h (i j) -> b h i j" {i = 16} : tensor<1x4x256xf32> -> tensor<1x4x16x16xf32>
+  %e = tensor.empty() : tensor<1x4x16x16xf32>
+  %bb = linalg.broadcast ins(%bias : tensor<1x4xf32>) outs(%e : tensor<1x4x16x16xf32>) dimensions = [2, 3]
+  %t = arith.addf %mv, %bb : tensor<1x4x16x16xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: talking heads: the scores are mixed across heads by 'abc,bz->azc' before the softmax
+  %p = attn.softmax %t axis(-1) : tensor<1x4x16x16xf32>
+  %o = attn.einsum "b h i j, b h j d -> b h i d" (%p, %v) : (tensor<1x4x16x16xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %o : tensor<1x4x16x8xf32>
+}
+
+// -----
+
+// Not talking heads: the softmax's input is a Q Kᵀ of a square K whose
+// queries come from a projection by a square matrix, but the axis the
+// scores sum is no batch axis of that projection; it is the softmax over
+// the query axis that stops the fusion, and the remark says so.
+// CHECK-LABEL: func.func @projected_queries_wrong_axis
+//   CHECK-NOT: attn.attention
+func.func @projected_queries_wrong_axis(%x: tensor<6x8xf32>, %wq: tensor<8x8xf32>, %k: tensor<8x8xf32>, %v: tensor<8x8xf32>) -> tensor<6x8xf32> {
+  %q = attn.einsum "n c, c d -> n d" (%x, %wq) : (tensor<6x8xf32>, tensor<8x8xf32>) -> tensor<6x8xf32>
+  %s = attn.einsum "i d, j d -> i j" (%q, %k) : (tensor<6x8xf32>, tensor<8x8xf32>) -> tensor<6x8xf32>
+  // REMARK: fuse-attention.mlir:[[@LINE+1]]:{{[0-9]+}}: remark: attention not fused: softmax over a non-key axis
+  %p = attn.softmax %s axis(0) : tensor<6x8xf32>
+  %o = attn.einsum "i j, j e -> i e" (%p, %v) : (tensor<6x8xf32>, tensor<8x8xf32>) -> tensor<6x8xf32>
+  return %o : tensor<6x8xf32>
+}

@@ -1050,6 +1050,60 @@ static AttentionOp fuseKernel(RewriterBase &rewriter, KernelMatch &m) {
   return attention;
 }
 
+/// `v` through the attn.rearrange views that produce it.
+static Value throughViews(Value v) {
+  while (auto view = v.getDefiningOp<RearrangeOp>())
+    v = view.getInput();
+  return v;
+}
+
+/// Talking heads (CaiT): the softmax reads, through views and an optional
+/// bias added as a broadcast, a mix of batched scores across their heads by
+/// a square [H, H] matrix (an einsum summing one axis of the scores against
+/// it, H being the size of a batch axis of the score einsum). Returns the
+/// mix's equation. Every mixed head's score needs every head's, so no
+/// single-pass flash form computes them; the frontend materialises such
+/// scores unless they are too large (python/attn_opt/ops/talking_heads.py).
+static std::optional<std::string> matchHeadMixedScores(SoftmaxOp softmax) {
+  Value v = throughViews(softmax.getInput());
+  if (auto add = v.getDefiningOp<arith::AddFOp>()) {
+    if (add.getRhs().getDefiningOp<linalg::BroadcastOp>())
+      v = throughViews(add.getLhs());
+    else if (add.getLhs().getDefiningOp<linalg::BroadcastOp>())
+      v = throughViews(add.getRhs());
+  }
+  auto mix = v.getDefiningOp<EinsumOp>();
+  std::optional<::attn::EinsumPlan> plan =
+      mix && mix.getInputs().size() == 2 ? getStrictPlan(mix) : std::nullopt;
+  if (!plan)
+    return std::nullopt;
+  for (int x = 0; x < 2; ++x) {
+    auto matrix = dyn_cast<RankedTensorType>(mix.getInputs()[1 - x].getType());
+    auto scores = throughViews(mix.getInputs()[x]).getDefiningOp<EinsumOp>();
+    std::optional<::attn::EinsumPlan> sPlan =
+        scores && scores.getInputs().size() == 2 ? getStrictPlan(scores)
+                                                 : std::nullopt;
+    if (!matrix || matrix.getRank() != 2 ||
+        matrix.getDimSize(0) != matrix.getDimSize(1) || !sPlan)
+      continue;
+    const std::vector<std::string> &xTerm = plan->inputs[x];
+    SmallVector<std::string> summed;
+    for (const std::string &l : xTerm)
+      if (!llvm::is_contained(plan->output, l))
+        summed.push_back(l);
+    if (summed.size() != 1 ||
+        !llvm::is_contained(plan->inputs[1 - x], summed[0]) ||
+        plan->sizes.at(summed[0]) != matrix.getDimSize(0))
+      continue;
+    for (const std::string &l : sPlan->output)
+      if (llvm::is_contained(sPlan->inputs[0], l) &&
+          llvm::is_contained(sPlan->inputs[1], l) &&
+          sPlan->sizes.at(l) == matrix.getDimSize(0))
+        return mix.getEquation().str();
+  }
+  return std::nullopt;
+}
+
 /// Why a softmax that no matcher recognised is not an attention, when the
 /// matchers had nothing more specific to say: every softmax gets a remark.
 static std::string unmatchedReason(SoftmaxOp softmax) {
@@ -1145,6 +1199,16 @@ struct FuseAttentionPass
           if (!reason.empty())
             failure->reason = reason;
         }
+        // Head-mixed scores make the matchers fail on the mix (taken for
+        // the score einsum); the mix is the reason.
+        if (std::optional<std::string> mixEquation =
+                matchHeadMixedScores(softmax))
+          failure->reason =
+              "talking heads: the scores are mixed across heads by '" +
+              *mixEquation +
+              "' before the softmax: a flash loop would compute each mixed "
+              "head's scores from every head's features (H times the score "
+              "products), so the scores are materialised";
         if (remarks)
           softmax.emitRemark("attention not fused: ")
               << (failure->reason.empty() ? unmatchedReason(softmax)
