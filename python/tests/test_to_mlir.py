@@ -110,6 +110,43 @@ def test_parameters_are_arguments_prepared_transposed() -> None:
     assert "p i c" not in cuda.mlir and "tensor<64x192xf32>" in cuda.mlir
 
 
+class _Conv1D(nn.Module):
+    """HF GPT-2's Conv1D: a weight stored [in, out], applied by addmm; and
+    the same weight applied by a plain matmul."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(n_in, n_out) * 0.1)
+        self.bias = nn.Parameter(torch.randn(n_out))
+
+    def forward(self, x: torch.Tensor):
+        flat = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+        return flat.view(*x.shape[:-1], -1), x @ self.weight
+
+
+def test_matmul_weights_are_prepared_as_panels() -> None:
+    """A parameter on the right of addmm or matmul ([in, out]) gets the
+    column panels an nn.Linear weight gets (its rows are out floats apart,
+    a page or more for GPT-2's 768 x 2304); the values are the weight's and
+    both products match eager. 64 not dividing out keeps the weight as is."""
+    module = _Conv1D(96, 192).eval()
+    x = torch.randn(2, 5, 96)
+    lowered, _ = lower(module, (x,))
+    assert lowered.mlir.count(", p i c -> ") == 2, lowered.mlir
+    assert "tensor<3x96x64xf32>" in lowered.mlir
+    with torch.no_grad():
+        prepared = lowered.prepare(*[module.get_parameter(name) for _k, name in lowered.prepare_inputs])
+    panels = [t for t in prepared if t.dim() == 3]
+    assert panels and all(torch.equal(p, module.weight.detach().reshape(96, 3, 64).permute(1, 0, 2))
+                          for p in panels)
+    compiled = attn_opt.compile(module, (x,))
+    with torch.no_grad():
+        for got, want in zip(compiled(x), module(x)):
+            torch.testing.assert_close(got, want, rtol=2e-5, atol=2e-5)
+    odd, _ = lower(_Conv1D(96, 100).eval(), (x,))
+    assert "p i c" not in odd.mlir and "tensor<96x100xf32>" in odd.mlir
+
+
 def test_bf16_linear_weights_are_prepared_as_row_pairs() -> None:
     """A bf16 Linear's weight becomes [out / 64, in / 2, 64, 2] panels of
     row pairs (the VNNI form AMX tiles load in place), read by one einsum

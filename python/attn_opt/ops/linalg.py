@@ -44,6 +44,12 @@ def _product(tx, a, b):
         pv = talking_heads.pv(tx, f"{batch}ik,{batch}kj->{batch}ij", a, b, shape, dtype)
         if pv is not None:
             return pv
+    if isinstance(b, Prepared) and len(b.shape) == 2 and len(shape_of(a)) >= 2 and b.dtype == dtype:
+        # x @ W with W a parameter [in, out] (HF GPT-2's Conv1D is addmm):
+        # the panels nn.Linear's weights get (see linear).
+        panels = _weight_panels(tx, b, dtype)
+        if panels is not None:
+            return e.linear_panels(e.cast(a, dtype), panels, None, shape, dtype)
     ma, mb = _merged_batch(a), _merged_batch(b)
     if ma is not None and ma == mb and len(shape) == 3:
         sa, sb = shape_of(a), shape_of(b)
@@ -166,6 +172,23 @@ def _merge_adjacent_labels(tx, equation, operands, shape, dtype, scale=None):
 PANEL = 64
 
 
+def _weight_panels(tx, wt, dtype):
+    """An [in, out] weight prepared at load time as [out / 64, in, 64] column
+    panels, or for bf16 [out / 64, in / 2, 64, 2] pairs of rows (each panel
+    row holds, for its 64 columns, the pair W^T[2r, j], W^T[2r + 1, j]: the
+    VNNI form AMX tiles load as they are, so no call repacks the weight);
+    None where the CPU target does not prepare panels or 64 does not divide
+    out."""
+    in_features, out_features = wt.shape
+    if not tx.translator.weight_panels or out_features % PANEL or out_features <= PANEL:
+        return None
+    if dtype == "bf16" and in_features % 2 == 0:
+        return (wt.then(torch.ops.aten.reshape.default, (in_features // 2, 2, out_features // PANEL, PANEL))
+                .then(torch.ops.aten.permute.default, (2, 0, 3, 1)))
+    return (wt.then(torch.ops.aten.reshape.default, (in_features, out_features // PANEL, PANEL))
+            .then(torch.ops.aten.permute.default, (1, 0, 2)))
+
+
 @aten("linear")
 def linear(tx, input, weight, bias=None, **_):
     """x @ W^T + b. A weight that is a parameter is prepared at load time in
@@ -181,20 +204,8 @@ def linear(tx, input, weight, bias=None, **_):
     if mixed is not None:
         return mixed
     if isinstance(weight, Prepared) and len(weight.shape) == 2:
-        out_features, in_features = weight.shape
-        if tx.translator.weight_panels and out_features % PANEL == 0 and out_features > PANEL:
-            if dtype == "bf16" and in_features % 2 == 0:
-                # [out / 64, in / 2, 64, 2]: each panel row holds, for its 64
-                # columns, the pair W^T[2r, j], W^T[2r + 1, j] (the VNNI form
-                # AMX tiles load as they are, so no call repacks the weight).
-                pairs = (weight.then(torch.ops.aten.t.default)
-                         .then(torch.ops.aten.reshape.default,
-                               (in_features // 2, 2, out_features // PANEL, PANEL))
-                         .then(torch.ops.aten.permute.default, (2, 0, 3, 1)))
-                return tx.e.linear_panels(input, pairs, bias, shape, dtype)
-            panels = (weight.then(torch.ops.aten.t.default)
-                      .then(torch.ops.aten.reshape.default, (in_features, out_features // PANEL, PANEL))
-                      .then(torch.ops.aten.permute.default, (1, 0, 2)))
+        panels = _weight_panels(tx, weight.then(torch.ops.aten.t.default), dtype)
+        if panels is not None:
             return tx.e.linear_panels(input, panels, bias, shape, dtype)
         return tx.e.linear(input, weight.then(torch.ops.aten.t.default), bias, shape, dtype,
                            weight_transposed=True)
