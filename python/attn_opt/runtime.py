@@ -551,10 +551,7 @@ class Variant:
         self.out_spec = captured.out_spec
         self.constants = captured.program.constants
         self.buffer_guard = [(fqn, *self._identity(module.get_buffer(fqn))) for fqn in lowered.embedded_buffers]
-        # Where each library argument comes from, and whether the output is
-        # one tensor (no pytree to rebuild): read once, not on every call.
-        self.arg_sources = [(arg.kind, arg.index if arg.kind == "input" else arg) for arg in lowered.args]
-        self.result_dtypes = [dtype for _, dtype in lowered.results]
+        # Whether the output is one tensor (no pytree to rebuild on a call).
         self.single_output = (self.out_spec is not None and self.out_spec.is_leaf()
                               and lowered.outputs == [0] and len(lowered.results) == 1)
         self._prepared_key: Any = None
@@ -658,24 +655,24 @@ class CompiledModule:
         tensors: List[torch.Tensor] = []
         prepared = variant.prepared(self.module)
         prepared_iter = iter(prepared)
-        for kind, source in variant.arg_sources:
-            if kind == "input":
-                x = flat[source]
+        for arg in variant.lowered.args:
+            if arg.kind == "input":
+                x = flat[arg.index]
                 if isinstance(x, np.ndarray):
                     x = torch.from_numpy(np.ascontiguousarray(x))
                 if x.device.type != self.target:
                     raise ValueError(f"target '{self.target}' takes {self.target.upper()} tensors, got one on "
                                      f"{x.device}")
                 tensors.append(x.detach())
-            elif kind == "prepared":
+            elif arg.kind == "prepared":
                 tensors.append(next(prepared_iter))
             else:
-                tensors.append(variant.constant(source))
+                tensors.append(variant.constant(arg))
         arrays = variant.library(tensors)
         if self.target == "cuda":
             results = list(arrays)
         else:
-            results = [a if use_numpy else _to_torch(a, dtype) for a, dtype in zip(arrays, variant.result_dtypes)]
+            results = [a if use_numpy else _to_torch(a, dtype) for a, (_, dtype) in zip(arrays, variant.library.results)]
         if variant.single_output:
             return results[0]
         flat_out = [results[m] if isinstance(m, int) else m[1] for m in variant.lowered.outputs]

@@ -27,10 +27,11 @@ each, interleaved in one process).
 
 from __future__ import annotations
 
+import math
 from typing import Any, List, Optional, Sequence
 
 from ..emitter import _einsum_terms
-from ..ir import Deferred, Tensor, View, shape_of
+from ..ir import TORCH_DTYPES, Deferred, Tensor, View, shape_of
 
 
 # Bytes of a mixed scores or probabilities tensor above which the mix is
@@ -39,7 +40,6 @@ from ..ir import Deferred, Tensor, View, shape_of
 # the scores) stays faster than H times the products long past any size a
 # model here has, so the bound is what a process can hold.
 MATERIALISE_LIMIT = 1 << 30
-_ITEMSIZE = {"f64": 8, "f32": 4, "f16": 2, "bf16": 2}
 
 
 def fresh_label(*used: Sequence[str]) -> str:
@@ -68,10 +68,7 @@ def mix(tx: Any, x: Any, xl: List[str], head: str, weight: Any, bias: Any, yl: L
     kind = kind_of(tx.e, x)
     if kind is None or len(shape_of(weight)) != 2:
         return None
-    elements = 1
-    for s in shape:
-        elements *= int(s)
-    if elements * _ITEMSIZE.get(dtype, 4) <= MATERIALISE_LIMIT:
+    if math.prod(int(s) for s in shape) * TORCH_DTYPES[dtype].itemsize <= MATERIALISE_LIMIT:
         return materialised(tx, x, xl, head, weight, bias, yl, dtype)
     parts = dict(x=x, xl=list(xl), head=head, weight=weight, bias=bias, yl=list(yl))
     return Deferred("headmix-" + kind, tuple(int(s) for s in shape), dtype, parts, emit_as_written)
@@ -84,7 +81,7 @@ def materialised(tx: Any, x: Any, xl: List[str], head: str, weight: Any, bias: A
     over the permuted head axis, lowered as written, is a product with as
     many columns as heads), plus the bias, then viewed as ``yl``."""
     e = tx.e
-    g = next(l for l in yl if l not in xl)
+    g = _added_label(xl, yl)
     layout = [g if l == head else l for l in xl]
     sizes = dict(zip(xl, shape_of(x)))
     sizes[g] = shape_of(weight)[1]
@@ -104,9 +101,13 @@ def permuted(e: Any, d: Deferred, perm: Sequence[int]) -> Deferred:
                     lambda: e.permute(build(), list(perm)))
 
 
-def mixed_label(d: Deferred) -> str:
-    xl, yl = d.parts["xl"], d.parts["yl"]
+def _added_label(xl: Sequence[str], yl: Sequence[str]) -> str:
+    """The mixed head's label: the one of ``yl`` that ``xl`` lacks."""
     return next(l for l in yl if l not in xl)
+
+
+def mixed_label(d: Deferred) -> str:
+    return _added_label(d.parts["xl"], d.parts["yl"])
 
 
 def softmax(tx: Any, d: Deferred, dim: int) -> Optional[Any]:
