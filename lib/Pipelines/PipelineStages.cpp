@@ -29,6 +29,7 @@ void mlir::attn::addTensorStages(
   pm.addPass(createFoldSliceUpdatesPass());
   FuseAttentionPassOptions fuse;
   fuse.reattention = reattention;
+  fuse.talkingHeads = reattention;
   pm.addPass(createFuseAttentionPass(fuse));
   pm.addPass(createCanonicalizerPass());
   // Target-specific rewrites of attn ops (the GPU's tensor-core kernels)

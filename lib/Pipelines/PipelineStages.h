@@ -21,7 +21,8 @@ namespace mlir::attn {
 /// producer/consumer fusion. `beforeLowering`, when given, adds passes that
 /// see the fused attn ops before the attn lowering (the GPU pipeline's
 /// tensor-core kernels). `reattention` enables attn-fuse-attention's
-/// two-pass re-attention nest (CPU only so far).
+/// two-pass re-attention and talking-heads row-block nests (CPU only so
+/// far).
 void addTensorStages(
     OpPassManager &pm, const ConvertAttnToLinalgPassOptions &toLinalg,
     llvm::function_ref<void(OpPassManager &)> beforeLowering = nullptr,

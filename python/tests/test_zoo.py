@@ -92,13 +92,16 @@ def test_deepvit_reattention_fuses(compiler) -> None:
 
 
 @pytest.mark.parametrize("family,name", [("vit-pytorch", "CaiT"), ("timm", "cait_xxs24_224")])
-def test_talking_heads_are_materialised_with_a_remark(family, name, compiler, monkeypatch) -> None:
+def test_talking_heads_fuse_as_row_blocks(family, name, compiler, monkeypatch) -> None:
     """CaiT's talking heads (scores and probabilities mixed across heads;
     vit-pytorch as einsums, timm as Linears over the permuted head axis with
-    a bias): small scores are mixed as written, one einsum per mix in the
-    scores' own layout, and each softmax's remark names the mix. Above
-    MATERIALISE_LIMIT the fused forms (Q' Kᵀ over all heads' features, P V
-    over all heads' values) take over; both match eager."""
+    a bias): the frontend writes each mix as one einsum in the scores' own
+    layout, and attn-fuse-attention turns every such chain into its
+    row-block nest (lib/Dialect/Attn/Transforms/FuseTalkingHeads.cpp): every
+    attention fuses, each talking-heads one with that remark, and the model
+    matches eager. Above MATERIALISE_LIMIT the frontend's own fused forms
+    (Q' Kᵀ over all heads' features, P V over all heads' values) take over;
+    they match eager too."""
     from attn_opt.capture import lower
     from attn_opt.explain import remarks_of
     from attn_opt.ops import talking_heads
@@ -106,13 +109,16 @@ def test_talking_heads_are_materialised_with_a_remark(family, name, compiler, mo
     entry = next(e for e in entries([family]) if e.name == name)
     row = run_entry(entry, small=True, runs=0)
     assert row.compiled and row.matched, row.note
+    assert row.error <= 1e-4, row.error
     model, inputs = entry.build(True)
     lowered, _ = lower(model, inputs(0), strict=False)
     remarks = remarks_of(lowered.mlir)
-    talking = [r for r in remarks if "talking heads: the scores are mixed across heads by" in r.message]
-    assert talking and not any(r.fused for r in talking), remarks
-    # timm's class-attention blocks have no head mix and fuse.
-    assert row.fused == row.attentions - len(talking), (row.fused, row.attentions, remarks)
+    talking = [r for r in remarks if "fused attention (talking heads, row blocks)" in r.message]
+    assert talking and len(talking) == len(remarks), remarks
+    assert row.fused == row.attentions, (row.fused, row.attentions, remarks)
+    # timm's class-attention blocks (F.scaled_dot_product_attention, no
+    # head mix) fuse as usual, without a remark.
+    assert (row.attentions > len(talking)) == (family == "timm"), (row.attentions, remarks)
     # Two mixes per attention, each an einsum in the scores' own layout.
     mixes = [l for l in lowered.mlir.splitlines() if "attn.einsum" in l and ("bhij,hg->bgij" in l or "abcd,bz->azcd" in l)]
     assert len(mixes) == 2 * len(talking), lowered.mlir

@@ -15,14 +15,18 @@ The mixes are ``Deferred``: emitted as written unless the softmax or the
 P·V that follows takes them apart. Their labels follow the model's own
 axes, through the permutes timm wraps around its Linear.
 
-Both fused forms multiply the work of the score and P·V products by the
-number of mixed heads (each mixed head's scores are a dot product over every
-head's features; P·V reads every head's values), while the mix as written
-costs one pass over the scores per mix. So a mix is fused only when the
-per-head scores it would materialise exceed ``MATERIALISE_LIMIT``: vit-pytorch's
-CaiT (16 heads, 64 tokens, 256 KiB of scores per attention) ran 97.9 ms fused
-against 67.0 ms as written and 82.7 ms eager (2 threads, fastest of 24 calls
-each, interleaved in one process).
+The mix as written (one einsum over the scores or probabilities, in their
+own layout) is what attn-fuse-attention fuses: it turns the chain into a
+row-block nest (lib/Dialect/Attn/Transforms/FuseTalkingHeads.cpp) that
+computes one block of queries' scores of all heads against every key, both
+mixes and an exact softmax in the block, never materialising the
+[.., H, N, N] scores. The Deferred forms above multiply the work of the
+score and P·V products by the number of mixed heads instead (each mixed
+head's scores are a dot product over every head's features; P·V reads every
+head's values), so they are used only when the per-head scores exceed
+``MATERIALISE_LIMIT``: vit-pytorch's CaiT (16 heads, 64 tokens) ran 97.9 ms
+with them against 67.0 ms as written and 82.7 ms eager (2 threads, fastest
+of 24 calls each, interleaved in one process; before the row-block nest).
 """
 
 from __future__ import annotations
@@ -34,11 +38,11 @@ from ..emitter import _einsum_terms
 from ..ir import TORCH_DTYPES, Deferred, Tensor, View, shape_of
 
 
-# Bytes of a mixed scores or probabilities tensor above which the mix is
-# fused (at the cost above) rather than materialised. Memory is what the fused
-# form saves: at 64 features per head, materialising (a handful of passes over
-# the scores) stays faster than H times the products long past any size a
-# model here has, so the bound is what a process can hold.
+# Bytes of a mixed scores or probabilities tensor above which the frontend
+# composes the mix into the products (at the cost above) rather than writing
+# it as an einsum for the row-block nest. The nest holds one block of scores
+# at a time whatever the size, so it would do above the bound too; the
+# composed forms are kept (and tested) for graphs that reach the bound.
 MATERIALISE_LIMIT = 1 << 30
 
 

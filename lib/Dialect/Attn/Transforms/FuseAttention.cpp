@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ReAttention.h"
+#include "TalkingHeads.h"
 
 #include "MatchUtils.h"
 
@@ -1062,8 +1063,9 @@ static Value throughViews(Value v) {
 /// a square [H, H] matrix (an einsum summing one axis of the scores against
 /// it, H being the size of a batch axis of the score einsum). Returns the
 /// mix's equation. Every mixed head's score needs every head's, so no
-/// single-pass flash form computes them; the frontend materialises such
-/// scores unless they are too large (python/attn_opt/ops/talking_heads.py).
+/// single-pass flash form computes them; the row-block nest of
+/// FuseTalkingHeads.cpp does, when the chain has the form it takes. This
+/// wider match names the near misses it leaves.
 static std::optional<std::string> matchHeadMixedScores(SoftmaxOp softmax) {
   Value v = throughViews(softmax.getInput());
   if (auto add = v.getDefiningOp<arith::AddFOp>()) {
@@ -1182,6 +1184,20 @@ struct FuseAttentionPass
             continue;
           }
         }
+        // Scores and probabilities mixed across heads (CaiT's talking
+        // heads) have a row-block form; its near miss is the most specific.
+        std::string talkingReason;
+        if (talkingHeads) {
+          TalkingHeadsOptions options;
+          options.qTile = talkingHeadsQTile;
+          std::string description;
+          if (Operation *fused = fuseTalkingHeads(
+                  rewriter, softmax, options, description, talkingReason)) {
+            if (remarks)
+              fused->emitRemark(description);
+            continue;
+          }
+        }
         // Probabilities mixed across heads (DeepViT's re-attention) have
         // a two-pass form; its near miss is more specific than the P·V
         // matcher's.
@@ -1201,14 +1217,17 @@ struct FuseAttentionPass
         }
         // Head-mixed scores make the matchers fail on the mix (taken for
         // the score einsum); the mix is the reason.
-        if (std::optional<std::string> mixEquation =
-                matchHeadMixedScores(softmax))
+        if (!talkingReason.empty())
+          failure->reason = talkingReason;
+        else if (std::optional<std::string> mixEquation =
+                     matchHeadMixedScores(softmax))
           failure->reason =
               "talking heads: the scores are mixed across heads by '" +
-              *mixEquation +
-              "' before the softmax: a flash loop would compute each mixed "
-              "head's scores from every head's features (H times the score "
-              "products), so the scores are materialised";
+              *mixEquation + "' before the softmax, " +
+              (talkingHeads ? "through views or ops the row-block nest does "
+                              "not take"
+                            : "and the row-block nest is off "
+                              "(talking-heads=false)");
         if (remarks)
           softmax.emitRemark("attention not fused: ")
               << (failure->reason.empty() ? unmatchedReason(softmax)

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "MatchUtils.h"
+#include "HeadMixNest.h"
 #include "ReAttention.h"
 
 #include "attn/Dialect/Attn/IR/AttnAttrs.h"
@@ -45,8 +46,6 @@
 
 using namespace mlir;
 using namespace mlir::attn;
-
-using Labels = SmallVector<std::string, 6>;
 
 namespace {
 
@@ -257,136 +256,6 @@ matchLayerNorm(Value y, Value x, int64_t hd, int64_t heads, LayerNormMatch &m) {
   return std::nullopt;
 }
 
-namespace {
-
-/// Builds the pass-2 linalg ops over label domains.
-struct PassTwoBuilder {
-  OpBuilder &b;
-  Location loc;
-  const std::map<std::string, int64_t> &sizes;
-  Type f32;
-
-  SmallVector<int64_t> shapeOf(ArrayRef<std::string> term) const {
-    SmallVector<int64_t> shape;
-    for (const std::string &l : term)
-      shape.push_back(sizes.at(l));
-    return shape;
-  }
-  Value empty(ArrayRef<std::string> term) const {
-    return tensor::EmptyOp::create(b, loc, shapeOf(term), f32);
-  }
-  Value filled(ArrayRef<std::string> term, double value) const {
-    Value c = arith::ConstantOp::create(b, loc, b.getFloatAttr(f32, value));
-    return linalg::FillOp::create(b, loc, c, empty(term)).getResult(0);
-  }
-  /// A linalg.generic over `domain` reducing the `reduced` labels.
-  linalg::GenericOp
-  generic(ArrayRef<std::string> domain, ArrayRef<std::string> reduced,
-          ArrayRef<std::pair<Value, Labels>> inputs, Value init,
-          ArrayRef<std::string> outTerm,
-          function_ref<Value(OpBuilder &, Location, ValueRange)> body) const {
-    MLIRContext *ctx = b.getContext();
-    SmallVector<Value> operands;
-    SmallVector<AffineMap> maps;
-    for (const auto &[value, term] : inputs) {
-      operands.push_back(value);
-      maps.push_back(getTermMap(ctx, domain, term));
-    }
-    maps.push_back(getTermMap(ctx, domain, outTerm));
-    SmallVector<utils::IteratorType> iterators;
-    for (const std::string &l : domain)
-      iterators.push_back(llvm::is_contained(reduced, l)
-                              ? utils::IteratorType::reduction
-                              : utils::IteratorType::parallel);
-    return linalg::GenericOp::create(
-        b, loc, TypeRange{init.getType()}, operands, ValueRange{init}, maps,
-        iterators, [&](OpBuilder &gb, Location gl, ValueRange args) {
-          linalg::YieldOp::create(gb, gl, body(gb, gl, args));
-        });
-  }
-};
-
-} // namespace
-
-static std::string fresh(std::string name, ArrayRef<Labels> taken) {
-  while (llvm::any_of(taken, [&](const Labels &labels) {
-    return llvm::is_contained(labels, name);
-  }))
-    name += "_";
-  return name;
-}
-
-/// Tiles `consumer` with `sizes` (one per loop, 0: not tiled) and fuses its
-/// producers into the loops, except attention ops (pass 1 runs once, outside
-/// the nest) and `keepOutside` (the accumulator's fill of a loop over a
-/// reduction: fused into that loop it would reset the sum at every step).
-/// Returns the tiled consumer.
-static FailureOr<Operation *> tileAndFuse(RewriterBase &rewriter,
-                                          Operation *consumer,
-                                          ArrayRef<int64_t> sizes, bool forall,
-                                          Operation *keepOutside) {
-  scf::SCFTilingOptions tiling;
-  tiling.setLoopType(forall ? scf::SCFTilingOptions::LoopType::ForallOp
-                            : scf::SCFTilingOptions::LoopType::ForOp);
-  tiling.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), sizes));
-  scf::SCFTileAndFuseOptions options;
-  options.setTilingOptions(tiling);
-  options.setFusionControlFn(
-      [keepOutside](tensor::ExtractSliceOp, OpResult producer, bool)
-          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
-        if (isa<AttentionOp>(producer.getOwner()) ||
-            producer.getOwner() == keepOutside)
-          return std::nullopt;
-        return scf::SCFTileAndFuseOptions::ControlFnResult{};
-      });
-  rewriter.setInsertionPoint(consumer);
-  FailureOr<scf::SCFTileAndFuseResult> result =
-      scf::tileConsumerAndFuseProducersUsingSCF(
-          rewriter, cast<TilingInterface>(consumer), options);
-  if (failed(result))
-    return failure();
-  Value replacement = result->replacements.lookup(consumer->getResult(0));
-  if (!replacement)
-    return failure();
-  rewriter.replaceAllUsesWith(consumer->getResult(0), replacement);
-  if (forall && !result->loops.empty())
-    if (auto loop =
-            dyn_cast<scf::ForallOp>(result->loops.front().getOperation()))
-      loop.setMappingAttr(
-          getFlashNestMapping(rewriter.getContext(), loop.getRank()));
-  return result->tiledAndFusedOps.front();
-}
-
-/// Erases the ops of `ops` that nothing uses, then the pure producers that
-/// this leaves unused (their fills and empties), until none is left.
-static void eraseDead(RewriterBase &rewriter, ArrayRef<Operation *> ops) {
-  SmallVector<Operation *> worklist(ops.begin(), ops.end());
-  llvm::SmallPtrSet<Operation *, 32> queued(ops.begin(), ops.end());
-  while (!worklist.empty()) {
-    Operation *op = worklist.pop_back_val();
-    queued.erase(op);
-    if (!isOpTriviallyDead(op))
-      continue;
-    SmallVector<Operation *> producers;
-    for (Value operand : op->getOperands())
-      if (Operation *def = operand.getDefiningOp())
-        producers.push_back(def);
-    rewriter.eraseOp(op);
-    for (Operation *def : producers)
-      if (queued.insert(def).second)
-        worklist.push_back(def);
-  }
-}
-
-/// Every op nested in `root`, innermost and last first.
-static SmallVector<Operation *> nestedOps(Operation *root) {
-  SmallVector<Operation *> ops;
-  root->walk([&](Operation *op) {
-    if (op != root)
-      ops.push_back(op);
-  });
-  return ops;
-}
 
 AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
                                         SoftmaxOp softmax,
@@ -607,41 +476,17 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     rename[l] = units.front();
     units.erase(units.begin());
   }
-  const std::string valueLabel = fresh("e", {sTerm, qTerm, kTerm});
-  int64_t valueAxes = 0;
-  auto translate = [&](const std::vector<std::string> &term) {
-    Labels result;
-    for (const std::string &l : term) {
-      auto it = rename.find(l);
-      result.push_back(it != rename.end() ? it->second : valueLabel);
-    }
-    return result;
-  };
-  const Labels vTerm = translate(oPlan->inputs[1 - probIndex]);
-  const Labels oTerm = translate(oPlan->output);
-  for (const std::vector<std::string> &term :
-       {oPlan->inputs[1 - probIndex], oPlan->output})
-    for (const std::string &l : term)
-      if (!rename.count(l))
-        ++valueAxes;
-  Labels oWant;
-  for (const std::string &l : sTerm)
-    if (l != keyLabel && llvm::is_contained(translate(probTerm), l))
-      oWant.push_back(l);
-  oWant.push_back(valueLabel);
-  Labels oSorted = oTerm, wantSorted = oWant;
-  llvm::sort(oSorted);
-  llvm::sort(wantSorted);
-  if (valueAxes != 2 || llvm::count(vTerm, valueLabel) != 1 ||
-      !llvm::is_contained(vTerm, keyLabel) ||
-      llvm::is_contained(vTerm, queryLabel) || oSorted != wantSorted)
+  std::optional<ValueTerms> pvTerms = translateValueEinsum(
+      *oPlan, probIndex, rename, sTerm, queryLabel, keyLabel,
+      {sTerm, qTerm, kTerm});
+  if (!pvTerms)
     return fail("the P·V einsum is not a batched P V over the key axis with "
                 "one value axis");
+  const std::string &valueLabel = pvTerms->valueLabel;
+  const Labels &vTerm = pvTerms->vTerm, &oTerm = pvTerms->oTerm;
   if (output.getScaleValue() != 1.0)
     return fail("the P·V einsum has a scale");
-  for (const std::string &l : oPlan->output)
-    if (!rename.count(l))
-      sizes[valueLabel] = oPlan->sizes.at(l);
+  sizes[valueLabel] = pvTerms->valueSize;
 
   // Element types and shapes the two-pass form is built for.
   Value query = scores.getInputs()[0], key = scores.getInputs()[1];
@@ -686,12 +531,12 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
   MLIRContext *ctx = rewriter.getContext();
   Location loc = output.getLoc();
   rewriter.setInsertionPoint(output);
-  PassTwoBuilder build{rewriter, loc, sizes, f32};
+  NestBuilder build{rewriter, loc, sizes, f32};
   Labels attnBatch;
   for (const std::string &l : sTerm)
     if (l != queryLabel && l != keyLabel)
       attnBatch.push_back(l);
-  const std::string column = fresh("c", {sTerm, qTerm, kTerm, {valueLabel}});
+  const std::string column = freshLabel("c", {sTerm, qTerm, kTerm, {valueLabel}});
   sizes[column] = 1;
   Labels domain = attnBatch;
   domain.append({queryLabel, depthLabel, keyLabel, column});
@@ -737,7 +582,7 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
                                    arith::SubFOp::create(b, l, scaled, a[1]));
       }));
   const std::string mixLabel =
-      fresh("h_in", {sTerm, qTerm, kTerm, {valueLabel, column}});
+      freshLabel("h_in", {sTerm, qTerm, kTerm, {valueLabel, column}});
   sizes[mixLabel] = heads;
   Labels mixDomain = sTerm, pFrom = sTerm;
   mixDomain.push_back(mixLabel);
@@ -843,7 +688,7 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     inner.push_back(l == keyLabel ? std::min(options.kvTile, size) : 0);
   }
   FailureOr<Operation *> tiled =
-      tileAndFuse(rewriter, pv, outer, /*forall=*/true, nullptr);
+      tileAndFuse(rewriter, pv, outer, /*forall=*/true, {});
   if (failed(tiled))
     description += " (not tiled: pass 2 stays on whole tensors)";
   if (succeeded(tiled)) {
@@ -854,21 +699,11 @@ AttentionOp mlir::attn::fuseReAttention(RewriterBase &rewriter,
     Operation *accumulator =
         cast<linalg::GenericOp>(blockOp).getDpsInits()[0].getDefiningOp();
     if (succeeded(tileAndFuse(rewriter, blockOp, inner, /*forall=*/false,
-                              accumulator)))
+                              {accumulator})))
       eraseDead(rewriter, nestedOps(nest));
     // Fusion recomputes a producer for each of its uses (the head mix for
     // the LayerNorm's mean, variance and normalisation): one is enough.
-    DominanceInfo dominance;
-    eliminateCommonSubExpressions(rewriter, dominance, nest);
-    // The fused producers write slices of whole-size tensor.empty
-    // destinations: slicing the empty instead keeps bufferization from
-    // allocating the [.., H, N, N] tensors the nest exists to avoid.
-    RewritePatternSet patterns(rewriter.getContext());
-    tensor::populateFoldTensorEmptyPatterns(patterns);
-    // A partial block's sizes are read with tensor.dim of the outer block's
-    // (now dead) producers; read them from their destinations instead.
-    memref::populateResolveRankedShapedTypeResultDimsPatterns(patterns);
-    (void)applyPatternsGreedily(nest, std::move(patterns));
+    simplifyNest(rewriter, nest);
   }
   return pass1;
 }

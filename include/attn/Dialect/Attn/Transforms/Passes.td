@@ -61,6 +61,18 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
     built as linalg ops tiled by upstream tile-and-fuse. Only f32 with
     static shapes; a near miss names its reason.
 
+    Talking heads (CaiT: the scores mixed across heads by a learnt `[H, H]`
+    matrix before the softmax and the probabilities by another after it,
+    each optionally plus a broadcast per-head bias, then P·V) has neither a
+    single-pass nor that two-pass form; with `talking-heads` it becomes a
+    row-block nest: an `scf.forall` mapped `#attn.flash_nest` over batch
+    and blocks of `talking-heads-q-tile` queries that computes the block's
+    scores of all heads against every key, the first mix, an exact softmax
+    over the key row, the second mix and P·V, as tile-and-fused linalg
+    ops. The `[.., H, N, N]` scores are never materialised; a block holds
+    `H x q-tile x N` of them. Only f32 with static shapes and no views
+    inside the chain; a near miss names its reason.
+
     The chain fuses only when the scores, the masked scores and the
     probabilities have no other users. With `remarks`, every fusion (with
     the ops moved into `score_mod`) and every near miss (softmax over a
@@ -77,7 +89,12 @@ def FuseAttentionPass : Pass<"attn-fuse-attention"> {
     Option<"reattentionQTile", "reattention-q-tile", "int64_t",
            /*default=*/"32", "Queries per block of the re-attention nest">,
     Option<"reattentionKvTile", "reattention-kv-tile", "int64_t",
-           /*default=*/"32", "Keys per block of the re-attention nest">
+           /*default=*/"32", "Keys per block of the re-attention nest">,
+    Option<"talkingHeads", "talking-heads", "bool", /*default=*/"true",
+           "Rewrite talking heads (scores and probabilities mixed across "
+           "heads) into a row-block nest">,
+    Option<"talkingHeadsQTile", "talking-heads-q-tile", "int64_t",
+           /*default=*/"32", "Queries per block of the talking-heads nest">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
