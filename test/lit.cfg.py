@@ -140,3 +140,16 @@ if "avx512f" in _flags:
     config.available_features.add("avx512f")
 else:
     lit_config.note("the host has no AVX-512F: its tests are skipped")
+# AMD Zen 4 and later with AVX512-BF16 (family 0x19 and up): where the bf16
+# micro-kernel runs VDPBF16PS by itself and attn-run keeps bf16 attention's
+# flash products bf16 (attn-run.cpp, UkernelsBf16.cpp).
+try:
+    with open("/proc/cpuinfo") as _cpuinfo:
+        _info = {key.strip(): value.strip() for key, value in
+                 (line.split(":", 1) for line in _cpuinfo if ":" in line)}
+    _amd = _info.get("vendor_id") == "AuthenticAMD"
+    _family = int(_info.get("cpu family") or 0)
+except (OSError, ValueError):
+    _amd, _family = False, 0
+if _amd and _family >= 0x19 and "avx512_bf16" in _flags:
+    config.available_features.add("fast-avx512-bf16")

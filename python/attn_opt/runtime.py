@@ -23,6 +23,7 @@ import ctypes
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -87,6 +88,31 @@ def _tool_identity(path: Path) -> str:
     return ";".join(parts)
 
 
+_HOST: Optional[str] = None
+
+
+def _host_identity() -> str:
+    """The CPU the libraries are built for: attn-run compiles for the host
+    (its CPU name and features pick instructions, the exp expansion and
+    whether bf16 flash products stay bf16), so a cache shared by two machines
+    must not hand one the other's library."""
+    global _HOST
+    if _HOST is None:
+        fields = []
+        try:
+            with open("/proc/cpuinfo") as cpuinfo:
+                for line in cpuinfo:
+                    key, _, value = line.partition(":")
+                    if key.strip() in ("vendor_id", "cpu family", "model", "model name", "flags"):
+                        fields.append(f"{key.strip()}={value.strip()}")
+                    elif not line.strip() and fields:
+                        break  # the first processor's block is enough
+        except OSError:
+            pass
+        _HOST = hashlib.sha256("\n".join([platform.machine(), *fields]).encode()).hexdigest()[:16]
+    return _HOST
+
+
 def _digest(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -109,6 +135,13 @@ def _cache_hit(target: Path, so: Path, header: Path) -> bool:
         return False
 
 
+def cache_key(tool: Path, entry: str, extra_args: Sequence[str], mlir: str) -> str:
+    """What a cached library depends on: the ABI, attn-run and its kernels,
+    the host CPU, the entry, attn-run's options and the MLIR."""
+    return hashlib.sha256("\0".join([_ABI_VERSION, _tool_identity(tool), _host_identity(), entry, *extra_args,
+                                     mlir]).encode()).hexdigest()
+
+
 def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = None,
                   extra_args: Sequence[str] = ()) -> Tuple[Path, Path]:
     """Compiles ``mlir`` to (shared library, header) in the cache; reuses hits.
@@ -117,8 +150,7 @@ def build_library(mlir: str, entry: str = "forward", attn_run: Optional[Path] = 
     if tool is None:
         raise ToolError("attn-run not found: build it (./scripts/build.sh) or set ATTN_OPT_BUILD_DIR "
                         f"(looked in {', '.join(str(d / 'bin') for d in build_dirs())} and on PATH)")
-    key = hashlib.sha256("\0".join([_ABI_VERSION, _tool_identity(tool), entry, *extra_args, mlir]).encode()
-                         ).hexdigest()
+    key = cache_key(tool, entry, extra_args, mlir)
     root = cache_dir()
     target = root / key[:32]
     so, header = target / f"{entry}.so", target / f"{entry}.h"

@@ -159,6 +159,21 @@ def test_cache_key_follows_the_micro_kernel_archive(tmp_path):
     assert runtime._tool_identity(tool) != before
 
 
+def test_cache_key_follows_the_host_cpu(tmp_path, monkeypatch):
+    """attn-run compiles for the host CPU (instructions, the exp expansion,
+    bf16 flash products on Zen 4): a cache shared by two machines must key
+    their libraries apart, and one machine's key must be stable."""
+    from attn_opt import runtime
+
+    tool = tmp_path / "attn-run"
+    tool.write_text("#!/bin/sh\n")
+    here = runtime.cache_key(tool, "forward", [], "module {}")
+    assert runtime.cache_key(tool, "forward", [], "module {}") == here
+    assert runtime._host_identity() == runtime._host_identity()
+    monkeypatch.setattr(runtime, "_HOST", "another-cpu")
+    assert runtime.cache_key(tool, "forward", [], "module {}") != here
+
+
 class SharedResults(nn.Module):
     """Results that alias: the input itself, one tensor returned twice, and a
     view of a computed one."""

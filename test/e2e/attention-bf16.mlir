@@ -8,6 +8,10 @@
 // linear whose bf16 operands attn-tile-and-vectorize widens to f32 for the
 // register-tiled micro-kernel (full and partial 8 x 32 tiles).
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused_blocks --check | FileCheck %s
+// The same widened to f32 explicitly (attn-run keeps bf16 flash products by
+// default on AMD Zen 4 and later: attention-bf16-host.mlir).
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused --check --cpu-pipeline=amx-bf16=0 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused_blocks --check --cpu-pipeline=amx-bf16=0 | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=linear --check | FileCheck %s
 // The flash nest's products as bf16 micro-kernel calls (amx-bf16: keys and
 // values left bf16, P rounded to bf16 for P V): on AMX where the host has it,

@@ -1,9 +1,13 @@
 // bf16 contractions (a Linear and a batched product with a transposed
 // operand) through attn_uk_matmul_bf16: AMX tiles where the CPU has them,
-// the widened f32 micro-kernel otherwise or when ATTN_UKERNEL_BF16=widen asks
-// for it. Both against the f64 reference at bf16 tolerance.
+// VDPBF16PS where it runs at the FMA's rate (AMD Zen 4 and later), the
+// widened f32 micro-kernel otherwise or when ATTN_UKERNEL_BF16=widen asks
+// for it (=avx512bf16 for VDPBF16PS on any CPU with AVX512-BF16). All
+// against the f64 reference at bf16 tolerance.
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=linear --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=linear --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=avx512bf16 attn-run %s --entry=linear --check | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=avx512bf16 attn-run %s --entry=pairs --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=1 attn-run %s --entry=scores --check | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=widen attn-run %s --entry=scores --check | FileCheck %s
 // A Linear whose weight is prepared as panels of row pairs (the VNNI form

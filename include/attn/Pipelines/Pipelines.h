@@ -98,11 +98,14 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(false)};
   PassOptions::Option<bool> amxBf16{
       *this, "amx-bf16",
-      llvm::cl::desc("The code runs where AMX-BF16 is: bf16 attention keeps "
-                     "its keys and values bf16, so the flash nest's block "
-                     "products run on the bf16 micro-kernel's AMX tiles "
-                     "(P rounded to bf16 for P V) instead of widened to f32 "
-                     "(off by default: not yet timed on an AMX host)"),
+      llvm::cl::desc("The code runs where a fast bf16 unit is: bf16 "
+                     "attention keeps its keys and values bf16, so the flash "
+                     "nest's block products run on the bf16 micro-kernel "
+                     "(AMX tiles, or VDPBF16PS where it issues at the FMA's "
+                     "rate; P rounded to bf16 for P V) instead of widened to "
+                     "f32. attn-run turns it on where the host is an AMD Zen 4 "
+                     "or later with AVX512-BF16 unless the options set it; "
+                     "otherwise off (not yet timed on an AMX host)"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> emitCInterface{
       *this, "c-interface",

@@ -154,10 +154,12 @@ void attn_uk_matmul_bf16_pairs_overwrite(
     int64_t m, int64_t n, int64_t k, const uint16_t *a, int64_t aRowStride,
     int64_t aColStride, const uint16_t *pairs, int64_t pairRowStride,
     int64_t pairColStride, float *c, int64_t cRowStride, int64_t cColStride);
-/// The bf16 path in use: "amx", or "widen" where the CPU or OS has no AMX;
-/// the environment variable ATTN_UKERNEL_BF16 may ask for "widen" or, where
-/// the CPU has AVX512-BF16, "avx512bf16" (VDPBF16PS; not chosen by itself:
-/// slower than "widen" on the Intel CPUs measured, see the README).
+/// The bf16 path in use: "amx" where the CPU and OS have AMX; else
+/// "avx512bf16" (VDPBF16PS) where the CPU issues it at the f32 FMA's rate
+/// (AMD Zen 4 and later); else "widen" (both inputs widened to f32: faster
+/// than VDPBF16PS on the Intel CPUs measured without AMX, see the README).
+/// The environment variable ATTN_UKERNEL_BF16 may ask for "widen" or, where
+/// the CPU has AVX512-BF16, "avx512bf16".
 const char *attn_uk_bf16_path(void);
 
 /// Uses `name` ("amx", "avx512bf16" or "widen") from now on; returns 0 (and
