@@ -201,7 +201,9 @@ _libc.free.restype = None
 # at the top of the heap goes back to the kernel, so each call page-faults
 # and zeroes megabytes again (about a tenth of G1's time). Keep blocks up to
 # 32 MiB (glibc's maximum threshold) in the heap and keep the heap mapped,
-# as attn-run does.
+# as attn-run does: trimming is off (-1), because every call reaches the same
+# peak again; a 512 MiB threshold still re-faulted GPT-2 prefill's ~800 MB
+# of intermediates on every call (~200k page faults a call).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _allocator_tuned = False
 
@@ -214,7 +216,7 @@ def _tune_allocator() -> None:
     mallopt = getattr(_libc, "mallopt", None)
     if mallopt is not None:
         mallopt(_M_MMAP_THRESHOLD, 32 << 20)
-        mallopt(_M_TRIM_THRESHOLD, 512 << 20)
+        mallopt(_M_TRIM_THRESHOLD, -1)
 
 
 # A graph this small is run on one thread: its parallel loops are too short

@@ -1113,8 +1113,10 @@ int main(int argc, char **argv) {
   // freed memory at the top of the heap to the kernel, so each call would
   // page-fault (and zero) megabytes anew: about a tenth of G1's time. Keep
   // blocks up to 32 MiB (glibc's maximum threshold) in the heap and the
-  // heap's free memory mapped.
+  // heap's free memory mapped: never trimmed (-1), since every call reaches
+  // the same peak again (a 512 MiB threshold re-faulted GPT-2 prefill's
+  // ~800 MB of intermediates on every call).
   mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, -1);
   return runMain(argc, argv);
 }
