@@ -100,5 +100,23 @@ if [ -d "$ROOT/python/tests" ]; then
   record pytest "${p_pass:-0}" "${p_fail:-0}"
 fi
 
+# The failures again, last, bounded: a CI log that keeps only its head and
+# tail then still shows what failed and how.
+if [ "$failed" -ne 0 ]; then
+  echo "== failures"
+  # Each failed lit test's report: its first 15 and last 100 lines.
+  awk 'function flush(  i) {
+         for (i = 1; i <= n; i++)
+           if (i <= 15 || i > n - 100) print l[i]; else if (i == 16) print "[...]"
+         n = 0; on = 0 }
+       /^\*+ TEST .* FAILED \*+$/ {on = 1; n = 0}
+       on {l[++n] = $0}
+       on && /^\*+$/ && n > 1 {flush()}
+       END {if (on) flush()}' "$lit_log" | head -n 800
+  grep -E '^\[  FAILED  \]' "$gtest_log" | head -n 20
+  grep -E '^FAIL' "$d_log" | head -n 20
+  [ -n "${py_log:-}" ] && grep -E '^(FAILED|ERROR) ' "$py_log" | head -n 20
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
