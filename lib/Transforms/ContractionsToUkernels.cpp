@@ -144,17 +144,27 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
   // Unit loops (a "b n i, i s o -> b n s o" projection with s = 1) are
   // iterated like batch loops: one iteration.
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  for (auto *list : {&dims->m, &dims->n, &dims->k})
-    llvm::erase_if(*list, [&](unsigned d) { return ranges[d] == 1; });
   UkernelPlan plan;
   plan.bf16 = inputType.isBF16();
   plan.c = op.getDpsInitOperand(0);
   AffineMap cMap = op.getMatchingIndexingMap(plan.c);
   if (cMap.getNumResults() < 2)
     return std::nullopt;
+  unsigned inner = cMap.getDimPosition(cMap.getNumResults() - 1);
+  for (auto *list : {&dims->m, &dims->n, &dims->k}) {
+    SmallVector<unsigned, 2> units(*list);
+    llvm::erase_if(*list, [&](unsigned d) { return ranges[d] == 1; });
+    // A bf16 product whose only M, N or K loop has one iteration (a flash
+    // nest's last block of one query or one key: n = 257 in blocks of 128)
+    // keeps it as a micro-kernel dimension of size 1: the mixed-type
+    // product has no register tiling (planContraction takes one element
+    // type), so it would become a scalar loop nest, one dependent sum per
+    // output element (15% of G1's bf16 time at n = 257).
+    if (plan.bf16 && list->empty() && !units.empty())
+      list->push_back(llvm::is_contained(units, inner) ? inner : units.back());
+  }
   // inferContractionDims calls the parallel loops of the first input "m":
   // with the rhs first, the output's innermost (N) loop is among them.
-  unsigned inner = cMap.getDimPosition(cMap.getNumResults() - 1);
   if (llvm::is_contained(dims->m, inner))
     std::swap(dims->m, dims->n);
   // Other N loops (the panel loop of "n i, p i c -> n p c", a weight

@@ -399,6 +399,56 @@ func.func @matmul_bf16(%a: memref<197x768xbf16>, %b: memref<768x256xbf16>, %c: m
 
 // -----
 
+// A flash nest's last blocks at n = 257 in blocks of 128: one key (the
+// scores' N = 1, then P·V's K = 1) and one query (M = 1). bf16 products keep
+// their one unit M, N or K loop as a micro-kernel dimension of size 1 (a
+// mixed-type product has no register tiling: it would be a scalar loop
+// nest); f32 ones stay linalg for attn-tile-registers.
+// LOOPS-LABEL: func.func @flash_tails_bf16
+// LOOPS:         scf.forall
+// LOOPS:           %[[Q:.*]] = memref.cast %{{.*}} : memref<64x64xbf16, strided<[64, 1]>> to memref<?x?xbf16
+// LOOPS:           %[[K:.*]] = memref.cast %{{.*}} : memref<64x1xbf16, strided<[257, 1], offset: 256>> to memref<?x?xbf16
+// LOOPS:           %[[S:.*]] = memref.cast %{{.*}} : memref<64x1xf32, strided<[1, 1]>> to memref<?x?xf32
+// LOOPS:           func.call @attn_uk_matmul_bf16(%[[Q]], %[[K]], %[[S]])
+// LOOPS:           %[[P:.*]] = memref.cast %{{.*}} : memref<64x1xbf16, strided<[1, 1]>> to memref<?x?xbf16
+// LOOPS:           %[[V:.*]] = memref.cast %{{.*}} : memref<1x64xbf16, strided<[64, 1], offset: 16384>> to memref<?x?xbf16
+// LOOPS:           %[[O:.*]] = memref.cast %{{.*}} : memref<64x64xf32, strided<[64, 1]>> to memref<?x?xf32
+// LOOPS:           func.call @attn_uk_matmul_bf16(%[[P]], %[[V]], %[[O]])
+// LOOPS:           %[[Q1:.*]] = memref.cast %{{.*}} : memref<1x64xbf16, strided<[64, 1]>> to memref<?x?xbf16
+// LOOPS:           %[[KB:.*]] = memref.cast %{{.*}} : memref<64x128xbf16, strided<[257, 1]>> to memref<?x?xbf16
+// LOOPS:           %[[S1:.*]] = memref.cast %{{.*}} : memref<1x128xf32, strided<[128, 1]>> to memref<?x?xf32
+// LOOPS:           func.call @attn_uk_matmul_bf16(%[[Q1]], %[[KB]], %[[S1]])
+// LOOPS-NOT:     linalg.matmul
+// LOOPS-LABEL: func.func @unit_n_f32
+// LOOPS:         linalg.matmul
+// LOOPS-NOT:     func.call
+// LOOPS:         return
+func.func @flash_tails_bf16(%q: memref<64x64xbf16>, %kt: memref<64x257xbf16>, %v: memref<257x64xbf16>,
+                            %s: memref<64x1xf32>, %p: memref<64x1xbf16>, %o: memref<64x64xf32>,
+                            %q1: memref<1x64xbf16>, %s1: memref<1x128xf32>) {
+  %kl = memref.subview %kt[0, 256] [64, 1] [1, 1] : memref<64x257xbf16> to memref<64x1xbf16, strided<[257, 1], offset: 256>>
+  %vl = memref.subview %v[256, 0] [1, 64] [1, 1] : memref<257x64xbf16> to memref<1x64xbf16, strided<[64, 1], offset: 16384>>
+  %kb = memref.subview %kt[0, 0] [64, 128] [1, 1] : memref<64x257xbf16> to memref<64x128xbf16, strided<[257, 1]>>
+  scf.forall (%i) in (2) {
+    linalg.matmul ins(%q, %kl : memref<64x64xbf16>, memref<64x1xbf16, strided<[257, 1], offset: 256>>)
+                  outs(%s : memref<64x1xf32>)
+    linalg.matmul ins(%p, %vl : memref<64x1xbf16>, memref<1x64xbf16, strided<[64, 1], offset: 16384>>)
+                  outs(%o : memref<64x64xf32>)
+    linalg.matmul ins(%q1, %kb : memref<1x64xbf16>, memref<64x128xbf16, strided<[257, 1]>>)
+                  outs(%s1 : memref<1x128xf32>)
+  }
+  return
+}
+
+func.func @unit_n_f32(%a: memref<64x64xf32>, %b: memref<64x1xf32>, %c: memref<64x1xf32>) {
+  scf.forall (%i) in (2) {
+    linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x1xf32>) outs(%c : memref<64x1xf32>)
+  }
+  return
+}
+
+// -----
+
 // A bf16 weight prepared as panels of row pairs (VNNI form, "n i e, p i c e
 // -> n p c", e = 2): attn_uk_matmul_bf16_pairs, with A's (i, e) collapsed
 // into K = 768 and each panel's (c, e) into 128 columns of pairs, so AMX

@@ -24,6 +24,12 @@
 // RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=avx512bf16 attn-run %s --entry=fused_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=causal_long --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
 // RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=causal_long --check --cpu-pipeline=amx-bf16=0 | FileCheck %s
+// 257 tokens (one query and one key past the last full block): every product
+// of both nests on the bf16 micro-kernel, each mode, and no widened scalar loop.
+// RUN: env OMP_NUM_THREADS=2 attn-run %s --entry=fused_tails --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=1 ATTN_UKERNEL_BF16=widen attn-run %s --entry=fused_tails --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: env OMP_NUM_THREADS=2 ATTN_UKERNEL_BF16=avx512bf16 attn-run %s --entry=fused_tails --check --cpu-pipeline=amx-bf16=1 | FileCheck %s
+// RUN: attn-opt %s --attn-cpu-pipeline=amx-bf16=1 --mlir-print-ir-before=convert-scf-to-openmp -o /dev/null 2>&1 | FileCheck %s --check-prefix=TAILS
 // A shared library of the bf16 calls links (the bf16 micro-kernel needs nothing
 // beyond libc: no compiler-rt CPU-model symbols).
 // RUN: attn-run %s --entry=fused_long --emit=so -o %t.so --cpu-pipeline=amx-bf16=1
@@ -84,4 +90,35 @@ func.func @causal_long(%q: tensor<2x2x260x64xbf16>, %k: tensor<2x2x260x64xbf16>,
   %o = attn.attention ins(%q, %k, %v : tensor<2x2x260x64xbf16>, tensor<2x2x260x64xbf16>, tensor<2x2x260x64xbf16>)
       outs(%o_init : tensor<2x2x260x64xbf16>) scale(0.125) causal -> tensor<2x2x260x64xbf16>
   return %o : tensor<2x2x260x64xbf16>
+}
+
+// TAILS-LABEL: func.func @fused_tails(
+// TAILS:         scf.parallel
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16_overwrite(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16_overwrite(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16_overwrite(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16_overwrite(
+// TAILS-NOT:     arith.extf
+// TAILS:         func.call @attn_uk_matmul_bf16(
+// TAILS-NOT:     arith.extf
+// TAILS:         return
+// ViT's 257 tokens: a last block of one query and one of one key, whose
+// products (the scores' N = 1, P V's K = 1, the last query's M = 1) are
+// micro-kernel calls of size 1 too, not scalar loops.
+func.func @fused_tails(%q: tensor<1x2x257x64xbf16>, %k: tensor<1x2x257x64xbf16>,
+                       %v: tensor<1x2x257x64xbf16>) -> tensor<1x2x257x64xbf16> {
+  %o_init = tensor.empty() : tensor<1x2x257x64xbf16>
+  %o = attn.attention ins(%q, %k, %v : tensor<1x2x257x64xbf16>, tensor<1x2x257x64xbf16>, tensor<1x2x257x64xbf16>)
+      outs(%o_init : tensor<1x2x257x64xbf16>) scale(0.125) -> tensor<1x2x257x64xbf16>
+  return %o : tensor<1x2x257x64xbf16>
 }
