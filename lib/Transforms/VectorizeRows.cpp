@@ -57,6 +57,24 @@ constexpr int64_t kShortRow = 16;
 /// when nothing merges.
 static linalg::LinalgOp mergeShortRows(RewriterBase &rewriter,
                                        linalg::LinalgOp op) {
+  // A transpose that keeps its two innermost dimensions in place merges as
+  // a generic: bf16 heads merged into the pairs a prepared weight reads
+  // ("b h n (d e) -> b n h d e", e = 2) were otherwise copied one 2-byte
+  // element at a time (7% of G1's bf16 time).
+  if (auto transpose = dyn_cast<linalg::TransposeOp>(op.getOperation())) {
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    int64_t rank = perm.size();
+    if (rank >= 3 && perm[rank - 1] == rank - 1 &&
+        perm[rank - 2] == rank - 2 && op.hasPureBufferSemantics() &&
+        !op.hasDynamicShape() &&
+        op.getStaticLoopRanges().back() < kShortRow) {
+      rewriter.setInsertionPoint(op);
+      FailureOr<linalg::GenericOp> generic =
+          linalg::generalizeNamedOp(rewriter, op);
+      if (succeeded(generic))
+        op = *generic;
+    }
+  }
   while (isa<linalg::GenericOp, linalg::CopyOp>(op.getOperation()) &&
          op.hasPureBufferSemantics() && !op.hasDynamicShape() &&
          op.getNumLoops() >= 3 &&

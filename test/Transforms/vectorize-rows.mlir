@@ -310,3 +310,37 @@ func.func @short_strided_rows(%b: memref<6xf32>, %y: memref<4x6x7x8xf32>) {
   }
   return
 }
+
+// -----
+
+// A transpose that keeps its two innermost dimensions in place, the second
+// short: bf16 heads merged into the row pairs of a prepared weight ("b h n
+// (d e) -> b n h d e", e = 2). It merges them like a generic: one row of 64
+// per (batch, token, head), not 32 scalar copies of 2.
+// CHECK-LABEL: func.func @head_merge_into_pairs(
+// CHECK-SAME:    %[[X:.*]]: memref<2x8x5x32x2xbf16>, %[[Y:.*]]: memref<2x5x8x32x2xbf16>)
+// CHECK-DAG:     %[[XC:.*]] = memref.collapse_shape %[[X]] {{\[}}[0], [1], [2], [3, 4]] : memref<2x8x5x32x2xbf16> into memref<2x8x5x64xbf16>
+// CHECK-DAG:     %[[YC:.*]] = memref.collapse_shape %[[Y]] {{\[}}[0], [1], [2], [3, 4]] : memref<2x5x8x32x2xbf16> into memref<2x5x8x64xbf16>
+// CHECK:         scf.forall (%[[B:.*]], %[[N:.*]], %[[H:.*]]) in (2, 5, 8) {
+// CHECK:           %[[SRC:.*]] = memref.subview %[[XC]][%[[B]], %[[H]], %[[N]], 0] [1, 1, 1, 64] [1, 1, 1, 1]
+// CHECK:           %[[DST:.*]] = memref.subview %[[YC]][%[[B]], %[[N]], %[[H]], 0] [1, 1, 1, 64] [1, 1, 1, 1]
+// CHECK:           %[[ROW:.*]] = vector.transfer_read %[[SRC]]{{.*}} : memref<1x1x1x64xbf16, {{.*}}>, vector<1x1x1x64xbf16>
+// CHECK:           vector.transfer_write %[[ROW]], %[[DST]]{{.*}} : vector<1x1x1x64xbf16>, memref<1x1x1x64xbf16, {{.*}}>
+// CHECK-NOT:     linalg.transpose
+// CHECK-NOT:     linalg.generic
+func.func @head_merge_into_pairs(%x: memref<2x8x5x32x2xbf16>, %y: memref<2x5x8x32x2xbf16>) {
+  linalg.transpose ins(%x : memref<2x8x5x32x2xbf16>) outs(%y : memref<2x5x8x32x2xbf16>) permutation = [0, 2, 1, 3, 4]
+  return
+}
+
+// -----
+
+// The same transpose moving the short innermost dimension is not a row
+// copy: it stays a transpose (attn-vectorize-transposes' business).
+// CHECK-LABEL: func.func @pairs_swapped(
+// CHECK-NOT:     scf.forall
+// CHECK:         linalg.transpose
+func.func @pairs_swapped(%x: memref<2x8x5x32x2xbf16>, %y: memref<2x5x8x2x32xbf16>) {
+  linalg.transpose ins(%x : memref<2x8x5x32x2xbf16>) outs(%y : memref<2x5x8x2x32xbf16>) permutation = [0, 2, 1, 4, 3]
+  return
+}
