@@ -152,7 +152,7 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
     return std::nullopt;
   unsigned inner = cMap.getDimPosition(cMap.getNumResults() - 1);
   for (auto *list : {&dims->m, &dims->n, &dims->k}) {
-    SmallVector<unsigned, 2> units(*list);
+    SmallVector<unsigned, 2> all(*list);
     llvm::erase_if(*list, [&](unsigned d) { return ranges[d] == 1; });
     // A bf16 product whose only M, N or K loop has one iteration (a flash
     // nest's last block of one query or one key: n = 257 in blocks of 128)
@@ -160,8 +160,8 @@ static std::optional<UkernelPlan> planUkernel(linalg::LinalgOp op) {
     // product has no register tiling (planContraction takes one element
     // type), so it would become a scalar loop nest, one dependent sum per
     // output element (15% of G1's bf16 time at n = 257).
-    if (plan.bf16 && list->empty() && !units.empty())
-      list->push_back(llvm::is_contained(units, inner) ? inner : units.back());
+    if (plan.bf16 && list->empty() && !all.empty())
+      list->push_back(llvm::is_contained(all, inner) ? inner : all.back());
   }
   // inferContractionDims calls the parallel loops of the first input "m":
   // with the rhs first, the output's innermost (N) loop is among them.

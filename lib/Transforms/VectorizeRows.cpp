@@ -58,9 +58,11 @@ constexpr int64_t kShortRow = 16;
 static linalg::LinalgOp mergeShortRows(RewriterBase &rewriter,
                                        linalg::LinalgOp op) {
   // A transpose that keeps its two innermost dimensions in place merges as
-  // a generic: bf16 heads merged into the pairs a prepared weight reads
-  // ("b h n (d e) -> b n h d e", e = 2) were otherwise copied one 2-byte
-  // element at a time (7% of G1's bf16 time).
+  // a generic (linalg::collapseOpIterationDims would clone a named
+  // transpose with its permutation of the old rank): bf16 heads merged into
+  // the pairs a prepared weight reads ("b h n (d e) -> b n h d e", e = 2)
+  // were otherwise copied one 2-byte element at a time (7% of G1's bf16
+  // time).
   if (auto transpose = dyn_cast<linalg::TransposeOp>(op.getOperation())) {
     ArrayRef<int64_t> perm = transpose.getPermutation();
     int64_t rank = perm.size();
