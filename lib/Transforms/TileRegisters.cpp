@@ -53,9 +53,10 @@ static void tileRegisters(RewriterBase &rewriter, linalg::LinalgOp op,
     setLoweringConfig(op, nullptr);
     return;
   }
+  // `op` is erased: the context comes from the rewriter.
   setLoweringConfig(
       tiled->tiledOps.back(),
-      LoweringConfigAttr::get(op.getContext(), {}, {}, {}, sizes));
+      LoweringConfigAttr::get(rewriter.getContext(), {}, {}, {}, sizes));
 
   // Every dimension got a loop, in interchange order: peel N (inner) then M.
   if (tiled->loops.size() != interchange.size())
